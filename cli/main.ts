@@ -1,0 +1,30 @@
+import { Command, CommanderError } from 'commander';
+import { isCosellError, toCosellError } from '../lib/errors.js';
+import { registerUp } from './up.js';
+import { registerWorker } from './worker.js';
+
+export function buildProgram(): Command {
+  const program = new Command('cosell')
+    .description('Joint selling over Temporal: keep deals and accounts in sync between a vendor CRM and its partners\' CRMs.')
+    .showHelpAfterError('(run `cosell --help` for the list of commands)')
+    .showSuggestionAfterError(true);
+  registerUp(program);
+  registerWorker(program);
+  return program;
+}
+
+/** Exit codes: 0 ok, 1 runtime failure, 2 invalid input (config, mapping, usage). */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const err = toCosellError(e);
+    process.stderr.write(`cosell: ${isCosellError(e) ? err.describe() : err.message}\n`);
+    process.exitCode = err.code.includes('INVALID') ? 2 : 1;
+  }
+}

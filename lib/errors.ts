@@ -1,0 +1,63 @@
+/**
+ * The one catalogue of cosell errors (fastify-style): every error the product raises on purpose has a
+ * stable code here, so logs, CLI exit codes and tests can rely on it. `toCosellError` is the single
+ * place where any thrown value is normalised (tRPC-style).
+ */
+export const ErrorCodes = {
+  // Foundation
+  COSELL_TEMPORAL_CLI_NOT_FOUND: 'The temporal CLI binary could not be found or installed',
+  COSELL_TEMPORAL_SERVER_START: 'The local Temporal dev server did not start',
+  COSELL_CONFIG_INVALID: 'A configuration file is invalid',
+  COSELL_SECRET_MISSING: 'A referenced secret (environment variable or file) is missing',
+  COSELL_UNKNOWN: 'Unexpected error',
+  // Connectors (the one taxonomy every CRM error is mapped onto; see connectors/errors.ts)
+  COSELL_CRM_RATE_LIMITED: 'The CRM rate limit was hit; retry after the given delay',
+  COSELL_CRM_QUOTA_EXHAUSTED: 'The CRM daily API quota is exhausted until it resets',
+  COSELL_CRM_AUTH: 'CRM authentication failed or expired',
+  COSELL_CRM_VALIDATION: 'The CRM rejected a record as invalid',
+  COSELL_CRM_NOT_FOUND: 'The CRM record or object does not exist',
+  COSELL_CRM_CONFLICT: 'The CRM reported a conflict or duplicate',
+  COSELL_CRM_TRANSIENT: 'A transient CRM failure (retryable)',
+  COSELL_CRM_PROTOCOL: 'The CRM answered in a way the connector cannot trust',
+  // Mappings and rules
+  COSELL_MAPPING_INVALID: 'A mapping file has errors',
+  COSELL_MAPPING_EVAL: 'A mapping expression failed on a record',
+  COSELL_RULES_INVALID: 'A Rules-of-Engagement policy file has errors',
+  // Sync / ledger / registrations
+  COSELL_LINK_UNKNOWN: 'No such link in the network configuration',
+  COSELL_LEDGER: 'The ledger failed',
+  COSELL_REGISTRATION_UNKNOWN: 'No such registration',
+  COSELL_REGISTRATION_STATE: 'The registration cannot take that decision in its current state',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class CosellError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message?: string, opts: { details?: Record<string, unknown>; hint?: string; cause?: unknown } = {}) {
+    super(message ?? ErrorCodes[code], opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'CosellError';
+    this.code = code;
+    this.details = opts.details ?? {};
+    this.hint = opts.hint;
+  }
+
+  /** One line for humans: what, and how to fix it when we know. */
+  describe(): string {
+    return this.hint ? `${this.code}: ${this.message}\n  hint: ${this.hint}` : `${this.code}: ${this.message}`;
+  }
+}
+
+export function isCosellError(e: unknown, code?: ErrorCode): e is CosellError {
+  return e instanceof CosellError && (code === undefined || e.code === code);
+}
+
+/** Normalise anything thrown into a CosellError, keeping the original as `cause`. */
+export function toCosellError(e: unknown): CosellError {
+  if (e instanceof CosellError) return e;
+  if (e instanceof Error) return new CosellError('COSELL_UNKNOWN', e.message, { cause: e });
+  return new CosellError('COSELL_UNKNOWN', typeof e === 'string' ? e : JSON.stringify(e));
+}

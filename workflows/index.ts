@@ -1,0 +1,3 @@
+// Every workflow the cosell worker runs. Workflow code is deterministic: no I/O, no Node built-ins,
+// activity *types* only (enforced by eslint.config.js).
+export { helloCosell } from './hello.js';
