@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The contract between the sandbox host (sandbox/host.ts: one process, several orgs, each on its own
+ * port/base URL) and the CRM emulators (sandbox/salesforce/, sandbox/hubspot/).
+ */
+
+/** Misbehaviour to inject, per org; set at start (config) and changed at runtime (admin endpoint). */
+export interface FaultConfig {
+  /** Fraction of API requests answered with a 5xx (503 for HubSpot, 500/503 for Salesforce). */
+  errorRate?: number;
+  /** Fraction of requests that hang for `timeoutMs` and then drop the connection. */
+  timeoutRate?: number;
+  timeoutMs?: number;
+  /** Added latency on every API request, in ms. */
+  latencyMs?: number;
+  /** Fraction of requests that start a burst of 429s lasting `burst429Length` requests. */
+  burst429Rate?: number;
+  burst429Length?: number;
+  /** Salesforce: fraction of records in a write that fail with UNABLE_TO_LOCK_ROW. */
+  lockRowRate?: number;
+  /** Invalidate every access token issued so far (clients must re-authenticate / refresh). */
+  expireTokensNow?: boolean;
+  /** Access-token lifetime in ms (default: 2 h). */
+  tokenTtlMs?: number;
+  /** HubSpot: ms before a write becomes visible to search. */
+  searchLagMs?: number;
+  /** Daily API allocation (Salesforce total requests / HubSpot daily). */
+  dailyLimit?: number;
+  /** HubSpot: requests per rolling 10 s (0/undefined = unlimited). */
+  tenSecondLimit?: number;
+  /** HubSpot: search requests per second (0/undefined = unlimited). */
+  searchPerSecond?: number;
+}
+
+export interface SeedSpec {
+  /** Generator seed; the same seed always yields the same data. */
+  seed?: number;
+  accounts?: number; // Account / companies
+  opportunities?: number; // Opportunity / deals
+  owners?: number;
+}
+
+export interface OrgConfig {
+  id: string;
+  kind: 'salesforce' | 'hubspot';
+  name?: string;
+  /** Role in the demo network: the vendor's org shares more accounts with partners (deliberate overlaps). */
+  role?: 'vendor' | 'partner';
+  seed?: SeedSpec;
+  faults?: FaultConfig;
+  /** Salesforce: extra custom fields/objects; HubSpot: extra properties. Emulator-specific shape. */
+  schema?: Record<string, unknown>;
+  /** Fixed credentials (defaults are generated deterministically from the org id). */
+  credentials?: Record<string, string>;
+  /** Preferred port (0 = any free port). */
+  port?: number;
+}
+
+export interface SandboxConfig {
+  seed?: number;
+  orgs: OrgConfig[];
+  /** Persist every org's data to this file on stop and reload it on start. */
+  persistFile?: string;
+}
+
+/** What a client needs to connect; exactly the shape `cosell sandbox --json` prints per org. */
+export type OrgConnectionInfo =
+  | { kind: 'salesforce'; instanceUrl: string; loginUrl: string; accessToken: string; clientId: string; clientSecret: string; username?: string; password?: string; privateKeyPem?: string }
+  | { kind: 'hubspot'; basePath: string; accessToken: string };
+
+/** A read-only view for the sandbox's CRM-like web pages. */
+export interface OrgListView {
+  objects(): string[];
+  count(object: string): number;
+  list(object: string, offset: number, limit: number): Array<{ id: string; title: string; fields: Record<string, unknown> }>;
+  get(object: string, id: string): Record<string, unknown> | undefined;
+  /** Fields worth showing as list columns for the object. */
+  columns(object: string): string[];
+}
+
+export interface SandboxOrg {
+  readonly id: string;
+  readonly kind: 'salesforce' | 'hubspot';
+  readonly name: string;
+  /** Register the org's API routes on its own fastify instance (mounted at the org's base URL root). */
+  register(app: FastifyInstance): Promise<void> | void;
+  connectionInfo(baseUrl: string): OrgConnectionInfo;
+  setFaults(faults: FaultConfig): void;
+  faults(): FaultConfig;
+  listView(): OrgListView;
+  /** Serialise / restore all data (optional persistence). */
+  snapshot(): unknown;
+  restore(snapshot: unknown): void;
+}
