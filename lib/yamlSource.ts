@@ -1,0 +1,73 @@
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+
+/**
+ * YAML with source positions, shared by every config-like file (network, mappings, rules): parse
+ * once, then turn any path into `file:line:col` so each problem tells the admin exactly where.
+ */
+export interface Problem {
+  file: string;
+  line: number;
+  col: number;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.code}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`;
+}
+
+export class YamlSource {
+  readonly doc: Document;
+  readonly lines = new LineCounter();
+  readonly problems: Problem[] = [];
+
+  constructor(readonly text: string, readonly file: string) {
+    this.doc = parseDocument(text, { lineCounter: this.lines, keepSourceTokens: false, prettyErrors: false, uniqueKeys: true });
+    for (const e of [...this.doc.errors, ...this.doc.warnings]) {
+      const pos = this.lines.linePos(e.pos[0]);
+      this.problems.push({ file, line: pos.line, col: pos.col, code: 'YAML_SYNTAX', message: e.message.split('\n')[0] });
+    }
+  }
+
+  toJS(): unknown {
+    return this.doc.toJS();
+  }
+
+  /** Position of the value at `path` (or of its nearest existing ancestor). */
+  position(path: ReadonlyArray<PropertyKey>, { key = false } = {}): { line: number; col: number } {
+    for (let n = path.length; n >= 0; n--) {
+      const sub = path.slice(0, n) as Array<string | number>;
+      const node = sub.length === 0 ? this.doc.contents : this.doc.getIn(sub, true);
+      if (key && n === path.length && n > 0) {
+        const parent = n === 1 ? this.doc.contents : this.doc.getIn(sub.slice(0, -1), true);
+        const pair = (parent as any)?.items?.find((it: any) => it?.key?.value === sub[sub.length - 1]);
+        if (pair?.key?.range) return this.lines.linePos(pair.key.range[0]);
+      }
+      if (isNode(node) && node.range) return this.lines.linePos(node.range[0]);
+    }
+    return { line: 1, col: 1 };
+  }
+
+  problem(path: ReadonlyArray<PropertyKey>, code: string, message: string, hint?: string): Problem {
+    const p = { file: this.file, ...this.position(path), code, message, hint };
+    this.problems.push(p);
+    return p;
+  }
+
+  /** Validate with zod; every issue becomes a positioned problem. Returns the data only if valid. */
+  validate<T extends z.ZodType>(schema: T, code = 'CONFIG_INVALID'): z.infer<T> | undefined {
+    if (this.problems.length) return undefined;
+    const result = schema.safeParse(this.toJS());
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) this.problem([...issue.path, k], code, `unknown key "${k}"`, 'remove it or check its spelling');
+      } else {
+        this.problem(issue.path, code, `${issue.path.length ? issue.path.join('.') + ': ' : ''}${issue.message}`);
+      }
+    }
+    return undefined;
+  }
+}
