@@ -50,8 +50,8 @@ export class YamlSource {
     return { line: 1, col: 1 };
   }
 
-  problem(path: ReadonlyArray<PropertyKey>, code: string, message: string, hint?: string): Problem {
-    const p = { file: this.file, ...this.position(path), code, message, hint };
+  problem(path: ReadonlyArray<PropertyKey>, code: string, message: string, hint?: string, opts: { key?: boolean } = {}): Problem {
+    const p = { file: this.file, ...this.position(path, opts), code, message, hint };
     this.problems.push(p);
     return p;
   }
@@ -63,7 +63,7 @@ export class YamlSource {
     if (result.success) return result.data;
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {
-        for (const k of issue.keys) this.problem([...issue.path, k], code, `unknown key "${k}"`, 'remove it or check its spelling');
+        for (const k of issue.keys) this.problem([...issue.path, k], code, `unknown key "${k}"`, 'remove it or check its spelling', { key: true });
       } else {
         this.problem(issue.path, code, `${issue.path.length ? issue.path.join('.') + ': ' : ''}${issue.message}`);
       }

@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { CosellError } from './errors.js';
+import { formatProblem, YamlSource, type Problem } from './yamlSource.js';
+
+/**
+ * The network file (cosell.yaml): the vendor org, its partner orgs and the links between them.
+ * Credentials are references (env:NAME / file:PATH) resolved only when a connector is built.
+ */
+const secretRef = z
+  .string()
+  .regex(/^(env|file):.+/, 'must be a reference like env:NAME or file:/path — never the secret itself');
+
+const salesforceConnection = z.strictObject({
+  instanceUrl: z.url(),
+  loginUrl: z.url().optional(),
+  apiVersion: z.string().regex(/^\d+\.\d$/).optional(),
+  auth: z.union([
+    z.strictObject({ accessToken: secretRef }),
+    z.strictObject({ clientId: secretRef, clientSecret: secretRef, refreshToken: secretRef.optional() }),
+    z.strictObject({ clientId: secretRef, username: z.string(), privateKey: secretRef }),
+    z.strictObject({ clientId: secretRef, clientSecret: secretRef, username: z.string(), password: secretRef }),
+  ]),
+  /** Stop calling when this share of the daily API allocation is used (0..1). */
+  dailyPauseAt: z.number().gt(0).lte(1).optional(),
+});
+
+const hubspotConnection = z.strictObject({
+  basePath: z.url().optional(),
+  auth: z.union([
+    z.strictObject({ accessToken: secretRef }),
+    z.strictObject({ clientId: secretRef, clientSecret: secretRef, refreshToken: secretRef }),
+  ]),
+  /** Requests per rolling 10 s this portal's tier allows (100 Starter, 190 Pro/Enterprise). */
+  tenSecondLimit: z.number().int().positive().optional(),
+  searchPerSecond: z.number().positive().optional(),
+});
+
+const orgBase = {
+  id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
+  name: z.string().min(1),
+};
+
+const org = z.discriminatedUnion('kind', [
+  z.strictObject({ ...orgBase, kind: z.literal('salesforce'), connection: salesforceConnection }),
+  z.strictObject({ ...orgBase, kind: z.literal('hubspot'), connection: hubspotConnection }),
+]);
+
+const population = z.enum(['customers', 'opportunities', 'prospects']);
+
+const partnerExtras = {
+  tier: z.string().min(1),
+  territories: z.strictObject({ countries: z.array(z.string()).optional(), regions: z.array(z.string()).optional(), segments: z.array(z.string()).optional() }).optional(),
+  roles: z.array(z.enum(['sourcing', 'services', 'influence', 'reseller'])).optional(),
+  /** Account mapping: which populations each side agreed to share, and the partnership's HMAC key. */
+  sharing: z
+    .strictObject({ vendor: z.array(population), partner: z.array(population), secret: secretRef, every: z.string().optional() })
+    .optional(),
+};
+
+const partner = z.discriminatedUnion('kind', [
+  z.strictObject({ ...orgBase, kind: z.literal('salesforce'), connection: salesforceConnection, ...partnerExtras }),
+  z.strictObject({ ...orgBase, kind: z.literal('hubspot'), connection: hubspotConnection, ...partnerExtras }),
+]);
+
+const endpoint = z.string().regex(/^[a-z][a-z0-9-]*\.[A-Za-z_][A-Za-z0-9_]*$/, 'write it as ORG.OBJECT, e.g. acme.deals or vendor.Opportunity');
+
+const link = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
+  from: endpoint,
+  to: endpoint,
+  mapping: z.string().min(1),
+  /** Extra filter on top of the mapping's own (DSL expression). */
+  filter: z.string().optional(),
+  /** How often to look for changes once caught up, e.g. 30s, 5m. */
+  schedule: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h').default('30s'),
+  /** The opposite link of a two-way pair (echo suppression and conflict policies use it). */
+  pairedWith: z.string().optional(),
+  /** Partner deals on this link become registrations checked by the Rules of Engagement. */
+  registration: z.boolean().default(false),
+  /** What a delete/archive/merge in the source does to the target. */
+  deletes: z.enum(['archive', 'flag', 'ignore']).default('flag'),
+  /** Link that must have synced a record's parent first (e.g. accounts before opportunities). */
+  parent: z.strictObject({ link: z.string(), sourceField: z.string(), targetField: z.string() }).optional(),
+  enabled: z.boolean().default(true),
+});
+
+export const networkSchema = z.strictObject({
+  $schema: z.string().optional(),
+  vendor: org,
+  partners: z.array(partner).default([]),
+  links: z.array(link).default([]),
+  ledger: z.strictObject({ url: secretRef.optional(), file: z.string().optional() }).optional(),
+  rules: z.string().optional(),
+});
+
+export type Network = z.infer<typeof networkSchema>;
+export type OrgConfig = Network['vendor'] | Network['partners'][number];
+export type PartnerConfig = Network['partners'][number];
+export type LinkConfig = Network['links'][number];
+
+export interface LoadedNetwork {
+  network: Network;
+  file: string;
+  /** Resolve a path written in the network file (mappings, rules) relative to the file. */
+  resolve(p: string): string;
+  org(id: string): OrgConfig;
+  partner(id: string): PartnerConfig | undefined;
+  link(id: string): LinkConfig;
+}
+
+/** Parse and check a network file; returns every problem at once. */
+export function parseNetwork(text: string, file: string): { loaded?: LoadedNetwork; problems: Problem[] } {
+  const src = new YamlSource(text, file);
+  const network = src.validate(networkSchema);
+  if (!network) return { problems: src.problems };
+  const orgs = new Map<string, OrgConfig>([[network.vendor.id, network.vendor]]);
+  network.partners.forEach((p, i) => {
+    if (orgs.has(p.id)) src.problem(['partners', i, 'id'], 'CONFIG_DUPLICATE', `org id "${p.id}" is used twice`);
+    orgs.set(p.id, p);
+  });
+  const links = new Map<string, LinkConfig>();
+  network.links.forEach((l, i) => {
+    if (links.has(l.id)) src.problem(['links', i, 'id'], 'CONFIG_DUPLICATE', `link id "${l.id}" is used twice`);
+    links.set(l.id, l);
+    for (const side of ['from', 'to'] as const) {
+      const orgId = l[side].split('.')[0];
+      if (!orgs.has(orgId)) src.problem(['links', i, side], 'CONFIG_UNKNOWN_ORG', `no org "${orgId}"`, `known orgs: ${[...orgs.keys()].join(', ')}`);
+    }
+    const fromOrg = l.from.split('.')[0];
+    const toOrg = l.to.split('.')[0];
+    // Partners never see each other's data: every link touches the vendor on one side.
+    if (fromOrg !== network.vendor.id && toOrg !== network.vendor.id) {
+      src.problem(['links', i], 'CONFIG_PARTNER_TO_PARTNER', `link "${l.id}" connects two partners`, 'every link must have the vendor org on one side');
+    }
+  });
+  network.links.forEach((l, i) => {
+    if (l.pairedWith && !links.has(l.pairedWith)) src.problem(['links', i, 'pairedWith'], 'CONFIG_UNKNOWN_LINK', `no link "${l.pairedWith}"`);
+    if (l.parent && !links.has(l.parent.link)) src.problem(['links', i, 'parent', 'link'], 'CONFIG_UNKNOWN_LINK', `no link "${l.parent.link}"`);
+  });
+  if (src.problems.length) return { problems: src.problems };
+  const dir = path.dirname(path.resolve(file));
+  return {
+    problems: [],
+    loaded: {
+      network,
+      file,
+      resolve: (p) => path.resolve(dir, p),
+      org: (id) => {
+        const o = orgs.get(id);
+        if (!o) throw new CosellError('COSELL_CONFIG_INVALID', `${file}: no org "${id}"`);
+        return o;
+      },
+      partner: (id) => network.partners.find((p) => p.id === id),
+      link: (id) => {
+        const l = links.get(id);
+        if (!l) throw new CosellError('COSELL_LINK_UNKNOWN', `no link "${id}" in ${file}`, { hint: `links: ${[...links.keys()].join(', ')}` });
+        return l;
+      },
+    },
+  };
+}
+
+export function loadNetwork(file: string): LoadedNetwork {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CosellError('COSELL_CONFIG_INVALID', `cannot read network file ${file}`, { cause: e, hint: 'pass --config FILE or create cosell.yaml' });
+  }
+  const { loaded, problems } = parseNetwork(text, file);
+  if (!loaded) throw new CosellError('COSELL_CONFIG_INVALID', problems.map(formatProblem).join('\n'), { details: { problems } });
+  return loaded;
+}
+
+export function splitEndpoint(endpoint: string): { org: string; object: string } {
+  const i = endpoint.indexOf('.');
+  return { org: endpoint.slice(0, i), object: endpoint.slice(i + 1) };
+}
+
+export function parseDuration(d: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(d);
+  if (!m) throw new CosellError('COSELL_CONFIG_INVALID', `bad duration "${d}"`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}
