@@ -1,0 +1,213 @@
+import { getDomain } from 'tldts';
+
+/**
+ * Normalisation shared by everything that asks "is this the same company?": the Rules of Engagement
+ * (registration conflicts, named accounts), account mapping (overlaps) and the sync's match keys.
+ * One implementation, so two features never disagree about whether two records are the same customer.
+ * Pure and deterministic (no I/O, no clock, no locale-dependent calls).
+ */
+
+/**
+ * Mail providers whose domain says nothing about the customer: two contacts at gmail.com are not the
+ * same company. Only applied to e-mail addresses (a website on one of these is still returned).
+ */
+const FREE_MAIL_DOMAINS = new Set([
+  'gmail.com', 'googlemail.com', 'yahoo.com', 'yahoo.co.uk', 'yahoo.fr', 'yahoo.de', 'ymail.com', 'hotmail.com',
+  'hotmail.co.uk', 'hotmail.fr', 'hotmail.de', 'outlook.com', 'live.com', 'msn.com', 'aol.com', 'icloud.com',
+  'me.com', 'mac.com', 'proton.me', 'protonmail.com', 'gmx.de', 'gmx.net', 'gmx.com', 'web.de', 't-online.de',
+  'orange.fr', 'free.fr', 'laposte.net', 'mail.com', 'yandex.ru', 'yandex.com', 'qq.com', '163.com', 'zoho.com',
+]);
+
+export function isFreeMailDomain(domain: string): boolean {
+  return FREE_MAIL_DOMAINS.has(domain.toLowerCase());
+}
+
+/**
+ * The registrable domain ("acme.co.uk") of a website URL, an e-mail address or a bare domain:
+ * lower-case, `www.` and every other subdomain stripped, public-suffix aware (tldts; private suffixes
+ * such as github.io count as suffixes, so two tenants of one platform are not the same company).
+ * Returns null when there is no usable company domain: empty input, IP addresses, single labels
+ * ("localhost"), or an e-mail at a free-mail provider (gmail.com …).
+ */
+export function normalizeDomain(urlOrEmailOrDomain: string | null | undefined): string | null {
+  if (typeof urlOrEmailOrDomain !== 'string') return null;
+  let s = urlOrEmailOrDomain.trim();
+  if (!s) return null;
+  // "Jane Doe <jane@acme.com>" → the address inside the brackets.
+  const angle = /<([^<>]+)>/.exec(s);
+  if (angle) s = angle[1]!.trim();
+  s = s.replace(/^mailto:/i, '');
+  let fromEmail = false;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
+    const at = s.lastIndexOf('@');
+    if (at >= 0) {
+      s = s.slice(at + 1);
+      fromEmail = true;
+    }
+  }
+  s = s.toLowerCase().replace(/\.+$/, '');
+  const domain = getDomain(s, { allowPrivateDomains: true });
+  if (!domain) return null;
+  const result = domain.toLowerCase();
+  if (fromEmail && FREE_MAIL_DOMAINS.has(result)) return null;
+  return result;
+}
+
+/** Legal-form suffixes dropped from the end of company names (after dots are removed: "S.A." → "sa"). */
+const LEGAL_SUFFIXES = new Set([
+  'inc', 'incorporated', 'llc', 'llp', 'lp', 'ltd', 'limited', 'plc', 'corp', 'corporation', 'co', 'company',
+  'gmbh', 'mbh', 'ag', 'kg', 'kgaa', 'ohg', 'ug', 'ev', 'se', 'sa', 'sas', 'sasu', 'sarl', 'eurl', 'sca', 'snc',
+  'spa', 'srl', 'sl', 'slu', 'bv', 'nv', 'vof', 'cv', 'ab', 'as', 'asa', 'aps', 'oy', 'oyj', 'pty', 'pte',
+  'pvt', 'kk', 'kft', 'zrt', 'sro', 'spzoo', 'doo', 'ooo', 'oao', 'zao', 'pjsc', 'jsc', 'ltda', 'sapi', 'cv',
+  'holding', 'holdings', 'group', 'intl', 'international',
+]);
+/** Multi-token legal forms that survive dot removal as separate tokens ("S. A." → "s a"). */
+const LEGAL_SUFFIX_SEQUENCES: ReadonlyArray<ReadonlyArray<string>> = [
+  ['s', 'a'], ['s', 'a', 's'], ['b', 'v'], ['n', 'v'], ['a', 'g'], ['s', 'p', 'a'], ['s', 'r', 'l'],
+  ['sp', 'z', 'o', 'o'], ['s', 'a', 'r', 'l'], ['p', 'l', 'c'], ['l', 'l', 'c'], ['pty', 'ltd'], ['co', 'kg'],
+  ['de', 'cv'], ['s', 'de', 'rl'],
+];
+/** Letters that NFKD does not decompose into ASCII. */
+const SPECIAL_LETTERS: Record<string, string> = {
+  ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', đ: 'd', ð: 'd', þ: 'th', ł: 'l', ı: 'i', ħ: 'h',
+};
+
+/** Lower-case, accents removed, `&`/`+` → "and", punctuation removed; the tokens of a name. */
+function nameTokens(name: string): string[] {
+  let s = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  s = s.replace(/[ßæœøđðþłıħ]/g, (c) => SPECIAL_LETTERS[c] ?? c);
+  s = s.replace(/[&+]/g, ' and ');
+  // Apostrophes and dots join ("O'Reilly" → "oreilly", "S.A." → "sa"); other punctuation separates.
+  s = s.replace(/['’`´.]/g, '');
+  s = s.replace(/[^a-z0-9]+/g, ' ').trim();
+  return s ? s.split(' ') : [];
+}
+
+function endsWith(tokens: string[], seq: ReadonlyArray<string>): boolean {
+  if (tokens.length <= seq.length) return false; // never strip the whole name
+  for (let i = 0; i < seq.length; i++) if (tokens[tokens.length - seq.length + i] !== seq[i]) return false;
+  return true;
+}
+
+/**
+ * Canonical company name for matching: "The Acme Widgets, Inc." → "acme widgets",
+ * "Société Générale S.A." → "societe generale", "Procter & Gamble Co." → "procter and gamble".
+ * Legal forms (and a dangling "and", as in "Smith & Co") are stripped from the end, a leading "the"
+ * from the start, but never the last remaining token. Idempotent.
+ */
+export function normalizeCompanyName(name: string | null | undefined): string {
+  if (typeof name !== 'string') return '';
+  const tokens = nameTokens(name);
+  let changed = true;
+  while (changed && tokens.length > 1) {
+    changed = false;
+    if (tokens[0] === 'the') {
+      tokens.shift();
+      changed = true;
+      continue;
+    }
+    const last = tokens[tokens.length - 1]!;
+    if (LEGAL_SUFFIXES.has(last) || last === 'and') {
+      tokens.pop();
+      changed = true;
+      continue;
+    }
+    for (const seq of LEGAL_SUFFIX_SEQUENCES) {
+      if (endsWith(tokens, seq)) {
+        tokens.splice(tokens.length - seq.length, seq.length);
+        changed = true;
+        break;
+      }
+    }
+  }
+  return tokens.join(' ');
+}
+
+/** Jaro-Winkler similarity of two strings (0..1), prefix scale 0.1 over at most 4 characters. */
+export function jaroWinkler(a: string, b: string): number {
+  if (a === b) return 1;
+  const la = a.length;
+  const lb = b.length;
+  if (la === 0 || lb === 0) return 0;
+  const window = Math.max(0, (Math.max(la, lb) >> 1) - 1);
+  const aMatched = new Uint8Array(la);
+  const bMatched = new Uint8Array(lb);
+  let matches = 0;
+  for (let i = 0; i < la; i++) {
+    const lo = Math.max(0, i - window);
+    const hi = Math.min(lb - 1, i + window);
+    const c = a.charCodeAt(i);
+    for (let j = lo; j <= hi; j++) {
+      if (!bMatched[j] && b.charCodeAt(j) === c) {
+        aMatched[i] = 1;
+        bMatched[j] = 1;
+        matches++;
+        break;
+      }
+    }
+  }
+  if (matches === 0) return 0;
+  let transpositions = 0;
+  let k = 0;
+  for (let i = 0; i < la; i++) {
+    if (!aMatched[i]) continue;
+    while (!bMatched[k]) k++;
+    if (a.charCodeAt(i) !== b.charCodeAt(k)) transpositions++;
+    k++;
+  }
+  const m = matches;
+  const jaro = (m / la + m / lb + (m - transpositions / 2) / m) / 3;
+  let prefix = 0;
+  const maxPrefix = Math.min(4, la, lb);
+  while (prefix < maxPrefix && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
+  return jaro + prefix * 0.1 * (1 - jaro);
+}
+
+/**
+ * How well every token of `from` is covered by some token of `to` (each token's best Jaro-Winkler,
+ * weighted by token length).
+ */
+function coverage(from: string[], to: string[]): number {
+  let total = 0;
+  let weight = 0;
+  for (const t of from) {
+    let best = 0;
+    for (const u of to) {
+      const s = t === u ? 1 : jaroWinkler(t, u);
+      if (s > best) best = s;
+      if (best === 1) break;
+    }
+    total += best * t.length;
+    weight += t.length;
+  }
+  return weight === 0 ? 0 : total / weight;
+}
+
+/**
+ * Similarity of two company names (0..1) after `normalizeCompanyName`: token-set Jaro-Winkler, order
+ * independent ("Telekom Deutsche" ≈ "Deutsche Telekom"), and symmetric. It takes the weaker of the two
+ * directions, so an extra distinguishing word lowers the score ("Acme" vs "Acme Widgets" ≈ 0.6):
+ * matching a customer must not be fooled by a shared first word. A name compacted differently
+ * ("Face Book" vs "Facebook") still scores by comparing the space-free forms.
+ */
+export function nameSimilarity(a: string, b: string): number {
+  const na = normalizeCompanyName(a);
+  const nb = normalizeCompanyName(b);
+  return normalizedNameSimilarity(na, nb);
+}
+
+/** `nameSimilarity` for names that are already normalised (the index stores them that way). */
+export function normalizedNameSimilarity(na: string, nb: string): number {
+  if (!na || !nb) return 0;
+  if (na === nb) return 1;
+  const ta = na.split(' ');
+  const tb = nb.split(' ');
+  const tokenScore = Math.min(coverage(ta, tb), coverage(tb, ta));
+  const compactA = ta.join('');
+  const compactB = tb.join('');
+  const compactScore = compactA === compactB ? 1 : jaroWinkler(compactA, compactB);
+  // The compact form only helps when the token structure differs; it never lowers the token score.
+  const similarLength = Math.min(compactA.length, compactB.length) / Math.max(compactA.length, compactB.length) >= 0.85;
+  const score = ta.length !== tb.length && similarLength ? Math.max(tokenScore, compactScore * 0.98) : tokenScore;
+  return Math.round(Math.min(1, score) * 1e6) / 1e6;
+}
