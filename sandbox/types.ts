@@ -66,7 +66,7 @@ export interface SandboxConfig {
 
 /** What a client needs to connect; exactly the shape `cosell sandbox --json` prints per org. */
 export type OrgConnectionInfo =
-  | { kind: 'salesforce'; instanceUrl: string; loginUrl: string; accessToken: string; clientId: string; clientSecret: string; username?: string; password?: string; privateKeyPem?: string }
+  | { kind: 'salesforce'; instanceUrl: string; loginUrl: string; accessToken: string; clientId: string; clientSecret: string; username?: string; password?: string; privateKeyPem?: string; refreshToken?: string }
   | { kind: 'hubspot'; basePath: string; accessToken: string };
 
 /** A read-only view for the sandbox's CRM-like web pages. */
@@ -89,7 +89,24 @@ export interface SandboxOrg {
   setFaults(faults: FaultConfig): void;
   faults(): FaultConfig;
   listView(): OrgListView;
+  /** Optional: the org's clock (freeze / set / advance), driven by `POST {baseUrl}/__sandbox/clock`. */
+  setClock?(cmd: ClockCommand): ClockState;
   /** Serialise / restore all data (optional persistence). */
   snapshot(): unknown;
   restore(snapshot: unknown): void;
+}
+
+/** Body of `POST {baseUrl}/__sandbox/clock`: freeze or release the org's clock, move it, or jump it. */
+export interface ClockCommand {
+  /** true: time stands still (every write shares one timestamp); false: time runs again. */
+  freeze?: boolean;
+  /** Jump the clock to this ISO instant (keeps running unless frozen). */
+  at?: string;
+  /** Move the clock forward by this many ms. */
+  advanceMs?: number;
+}
+
+export interface ClockState {
+  now: string;
+  frozen: boolean;
 }
