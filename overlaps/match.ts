@@ -45,9 +45,9 @@ export function matchSides(vendor: HashedSide, partner: HashedSide, opts: MatchO
   }
 
   let cap = 1024;
-  let vOut = new Uint32Array(cap);
-  let pOut = new Uint32Array(cap);
-  let kOut = new Uint8Array(cap);
+  let vOut: Uint32Array = new Uint32Array(cap);
+  let pOut: Uint32Array = new Uint32Array(cap);
+  let kOut: Uint8Array = new Uint8Array(cap);
   let count = 0;
   const emit = (v: number, p: number, kind: number) => {
     if (count === cap) {
