@@ -1,14 +1,30 @@
 import os from 'node:os';
+import { CosellError } from '../lib/errors.js';
+import type { Engine } from '../sync/build.js';
+import { createSyncActivities } from './sync.js';
+
+export interface ActivityDeps {
+  /** The sync engine for the network this worker serves (absent: a worker with no network file). */
+  engine?: Engine;
+}
 
 /**
  * All activities, built from their dependencies. Activities are thin: they call connectors, mappings,
  * rules and the ledger, which are plain modules with their own tests.
  */
-export function createActivities() {
+export function createActivities(deps: ActivityDeps = {}) {
+  const engine =
+    deps.engine ??
+    (new Proxy({}, {
+      get() {
+        throw new CosellError('COSELL_CONFIG_INVALID', 'this worker was started without a network file', { hint: 'start it with `cosell worker --config cosell.yaml`' });
+      },
+    }) as Engine);
   return {
     async describeWorker(): Promise<string> {
       return `${os.hostname()} (node ${process.version}, pid ${process.pid})`;
     },
+    ...createSyncActivities(engine),
   };
 }
 

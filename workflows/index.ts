@@ -1,3 +1,4 @@
 // Every workflow the cosell worker runs. Workflow code is deterministic: no I/O, no Node built-ins,
 // activity *types* only (enforced by eslint.config.js).
 export { helloCosell } from './hello.js';
+export { linkSync, syncNowSignal, pauseSignal, resumeSignal, resyncUpdate, statusQuery } from './sync.js';

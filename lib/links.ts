@@ -1,0 +1,37 @@
+import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import type { LinkStatus } from '../sync/types.js';
+import { linkSync, statusQuery } from '../workflows/sync.js';
+import type { LoadedNetwork } from './config.js';
+import { TASK_QUEUE } from './client.js';
+
+export const linkWorkflowId = (linkId: string) => `sync:${linkId}`;
+
+/** Start every enabled link's workflow; idempotent (an already running link is left as it is). */
+export async function startLinks(client: Client, loaded: LoadedNetwork, opts: { taskQueue?: string; only?: string[] } = {}): Promise<string[]> {
+  const started: string[] = [];
+  for (const link of loaded.network.links) {
+    if (!link.enabled || (opts.only && !opts.only.includes(link.id))) continue;
+    await client.workflow.start(linkSync, {
+      taskQueue: opts.taskQueue ?? TASK_QUEUE,
+      workflowId: linkWorkflowId(link.id),
+      args: [{ linkId: link.id }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+    started.push(link.id);
+  }
+  return started;
+}
+
+/** Status of every link workflow the cluster knows (running or not), newest first. */
+export async function linkStatuses(client: Client): Promise<Array<{ workflowId: string; running: boolean; status?: LinkStatus; error?: string }>> {
+  const out: Array<{ workflowId: string; running: boolean; status?: LinkStatus; error?: string }> = [];
+  for await (const wf of client.workflow.list({ query: `CosellKind = 'link' AND ExecutionStatus = 'Running'` })) {
+    try {
+      const status = await client.workflow.getHandle(wf.workflowId).query(statusQuery);
+      out.push({ workflowId: wf.workflowId, running: true, status });
+    } catch (e) {
+      out.push({ workflowId: wf.workflowId, running: true, error: (e as Error).message });
+    }
+  }
+  return out.sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+}

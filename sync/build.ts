@@ -1,0 +1,124 @@
+import type { Connector } from '../connectors/types.js';
+import { createConnector } from '../connectors/index.js';
+import { splitEndpoint, type LinkConfig, type LoadedNetwork, type OrgConfig } from '../lib/config.js';
+import { CosellError } from '../lib/errors.js';
+import type { Ledger } from '../ledger/index.js';
+import { loadMappingFile } from '../mappings/index.js';
+import { formatProblem } from '../mappings/problems.js';
+import type { LinkRuntime, RecordGate } from './runtime.js';
+
+export const DELETED_FLAG_FIELD = { salesforce: 'Cosell_Source_Deleted__c', hubspot: 'cosell_source_deleted' } as const;
+
+export interface EngineDeps {
+  network: LoadedNetwork;
+  ledger: Ledger;
+  /** Build the registration gate for a registration link (rules/); absent → plain sync. */
+  gateFor?: (rt: Omit<LinkRuntime, 'gate'>) => Promise<RecordGate | undefined>;
+  pageSize?: number;
+}
+
+/**
+ * The engine's per-worker state: one connector per org (so the org's rate budget is shared by every
+ * link in this worker) and one compiled mapping per link, built lazily and reused by every page.
+ */
+export class Engine {
+  private readonly connectors = new Map<string, Promise<Connector>>();
+  private readonly links = new Map<string, Promise<LinkRuntime>>();
+
+  constructor(readonly deps: EngineDeps) {}
+
+  get network(): LoadedNetwork {
+    return this.deps.network;
+  }
+
+  get ledger(): Ledger {
+    return this.deps.ledger;
+  }
+
+  connector(orgId: string): Promise<Connector> {
+    let c = this.connectors.get(orgId);
+    if (!c) {
+      c = createConnector(this.network.org(orgId));
+      c.catch(() => this.connectors.delete(orgId));
+      this.connectors.set(orgId, c);
+    }
+    return c;
+  }
+
+  link(linkId: string): Promise<LinkRuntime> {
+    let l = this.links.get(linkId);
+    if (!l) {
+      l = this.build(this.network.link(linkId));
+      l.catch(() => this.links.delete(linkId));
+      this.links.set(linkId, l);
+    }
+    return l;
+  }
+
+  partnerOf(link: LinkConfig): string {
+    const from = splitEndpoint(link.from).org;
+    return from === this.network.network.vendor.id ? splitEndpoint(link.to).org : from;
+  }
+
+  private async build(link: LinkConfig): Promise<LinkRuntime> {
+    const { org: sourceOrgId, object: sourceObject } = splitEndpoint(link.from);
+    const { org: targetOrgId, object: targetObject } = splitEndpoint(link.to);
+    const sourceOrg = this.network.org(sourceOrgId);
+    const targetOrg = this.network.org(targetOrgId);
+    const [source, target] = await Promise.all([this.connector(sourceOrgId), this.connector(targetOrgId)]);
+    const deletedFlagField = DELETED_FLAG_FIELD[targetOrg.kind];
+
+    // The fields the sync itself needs on the target: the match key (unique / external id) and the delete flag.
+    const mappingFile = this.network.resolve(link.mapping);
+    const probe = loadMappingFile(mappingFile, {});
+    if (!probe.mapping) throw invalid(probe.problems);
+    await target.ensureFields(targetObject, [
+      { name: probe.mapping.match.target, label: 'cosell match key', type: 'string', unique: true, externalId: true, length: 255 },
+      { name: deletedFlagField, label: 'Deleted in source (cosell)', type: 'boolean' },
+    ]);
+    const [sourceSchema, targetSchema] = await Promise.all([source.describe(sourceObject), target.describe(targetObject)]);
+    const loaded = loadMappingFile(mappingFile, { sourceSchema, targetSchema });
+    if (!loaded.mapping) throw invalid(loaded.problems);
+
+    const partnerId = this.partnerOf(link);
+    const partner = this.network.partner(partnerId);
+    const vendor = this.network.network.vendor;
+    const partnerCtx = partner ? { id: partner.id, name: partner.name, tier: partner.tier, roles: partner.roles ?? [], territories: partner.territories ?? {} } : undefined;
+    let parent: LinkRuntime['parent'];
+    if (link.parent) {
+      const parentLink = this.network.link(link.parent.link);
+      parent = { linkId: parentLink.id, sourceField: link.parent.sourceField, targetField: link.parent.targetField, targetObject: splitEndpoint(parentLink.to).object };
+    }
+    const rt: Omit<LinkRuntime, 'gate'> = {
+      link,
+      network: this.network,
+      sourceOrg,
+      targetOrg,
+      sourceObject,
+      targetObject,
+      partnerId,
+      source,
+      target,
+      targetSchema,
+      mapping: loaded.mapping,
+      context: () => ({ partner: partnerCtx, vendor: { id: vendor.id, name: vendor.name }, link: { id: link.id, from: link.from, to: link.to }, now: new Date() }),
+      ledger: this.ledger,
+      parent,
+      deletedFlagField,
+      pageSize: this.deps.pageSize ?? 2000,
+    };
+    const gate = link.registration && this.deps.gateFor ? await this.deps.gateFor(rt) : undefined;
+    return { ...rt, gate };
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.connectors.values()) await (await c.catch(() => undefined))?.close();
+    this.connectors.clear();
+    this.links.clear();
+  }
+}
+
+function invalid(problems: Parameters<typeof formatProblem>[0][]): CosellError {
+  return new CosellError('COSELL_MAPPING_INVALID', problems.map(formatProblem).join('\n'), { details: { problems } });
+}
+

@@ -1,0 +1,43 @@
+import type { Connector, Fields, ObjectSchema } from '../connectors/types.js';
+import type { LinkConfig, LoadedNetwork, OrgConfig } from '../lib/config.js';
+import type { Ledger } from '../ledger/index.js';
+import type { CompiledMapping, MappingContext } from '../mappings/types.js';
+
+/** A decision the registration gate (rules/) takes about one partner record on a registration link. */
+export interface GateDecision {
+  action: 'write' | 'hold' | 'reject';
+  /** Extra target fields to write (partner attribution, registration status and expiry…). */
+  fields?: Fields;
+  /** Target fields that must not be written now (e.g. protected attribution during exclusivity). */
+  protect?: string[];
+  decisions?: unknown[];
+  reason?: string;
+}
+
+export interface RecordGate {
+  check(records: Array<{ sourceId: string; source: Fields; mapped: Fields }>): Promise<Map<string, GateDecision>>;
+}
+
+/** Everything one link needs at run time; built once per worker and reused by every page. */
+export interface LinkRuntime {
+  link: LinkConfig;
+  network: LoadedNetwork;
+  sourceOrg: OrgConfig;
+  targetOrg: OrgConfig;
+  sourceObject: string;
+  targetObject: string;
+  /** The partner on this link (links always have the vendor on one side). */
+  partnerId: string;
+  source: Connector;
+  target: Connector;
+  targetSchema: ObjectSchema;
+  mapping: CompiledMapping;
+  context(): MappingContext;
+  ledger: Ledger;
+  /** Parent link whose pairs give this link's parent references (accounts before opportunities). */
+  parent?: { linkId: string; sourceField: string; targetField?: string; targetObject: string };
+  gate?: RecordGate;
+  /** Field the `flag` delete policy sets on the target. */
+  deletedFlagField: string;
+  pageSize: number;
+}

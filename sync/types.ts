@@ -1,0 +1,45 @@
+import type { FeedCursor } from '../connectors/types.js';
+
+/** Counts moved through workflow history (records never are). */
+export interface SyncCounts {
+  read: number;
+  created: number;
+  updated: number;
+  unchanged: number; // mapped to exactly what the target has (incl. echoes of our own writes)
+  skipped: number; // filtered out, or held by the rules
+  failed: number; // dead-lettered
+  deleted: number;
+  pages: number;
+}
+
+export interface PageReport {
+  counts: Partial<SyncCounts>;
+  caughtUp: boolean;
+  cursor?: FeedCursor;
+  /** Now minus the newest source modification seen (how far behind the link is). */
+  lagMs?: number;
+  quotaResetsAt?: string;
+}
+
+export interface LinkStatus {
+  linkId: string;
+  state: 'running' | 'idle' | 'paused' | 'waiting-quota' | 'error';
+  cursor?: FeedCursor;
+  lagMs?: number;
+  counts: SyncCounts;
+  lastError?: string;
+  lastCaughtUpAt?: string;
+  quotaResetsAt?: string;
+}
+
+/** What the workflow needs to know about its link (from the network file, via an activity). */
+export interface LinkInfo {
+  linkId: string;
+  from: string;
+  to: string;
+  mapping: string;
+  schedule: string;
+  scheduleMs: number;
+  partner: string;
+  object: string;
+}
