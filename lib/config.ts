@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { visit } from 'yaml';
 import { z } from 'zod';
 import { CosellError } from './errors.js';
 import { formatProblem, YamlSource, type Problem } from './yamlSource.js';
@@ -111,8 +112,9 @@ export interface LoadedNetwork {
 }
 
 /** Parse and check a network file; returns every problem at once. */
-export function parseNetwork(text: string, file: string): { loaded?: LoadedNetwork; problems: Problem[] } {
+export function parseNetwork(text: string, file: string, env: NodeJS.ProcessEnv = process.env): { loaded?: LoadedNetwork; problems: Problem[] } {
   const src = new YamlSource(text, file);
+  interpolateEnv(src, env);
   const network = src.validate(networkSchema);
   if (!network) return { problems: src.problems };
   const orgs = new Map<string, OrgConfig>([[network.vendor.id, network.vendor]]);
@@ -160,6 +162,27 @@ export function parseNetwork(text: string, file: string): { loaded?: LoadedNetwo
       },
     },
   };
+}
+
+/**
+ * `${NAME}` in a value is replaced by the environment variable NAME (for URLs and other non-secret
+ * settings that differ per environment; secrets use env:/file: references instead).
+ */
+function interpolateEnv(src: YamlSource, env: NodeJS.ProcessEnv): void {
+  visit(src.doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+        const v = env[name];
+        if (v === undefined) {
+          const pos = node.range ? src.lines.linePos(node.range[0]) : { line: 1, col: 1 };
+          src.problems.push({ file: src.file, ...pos, code: 'CONFIG_ENV_MISSING', message: `environment variable ${name} is not set`, hint: `export ${name}=...` });
+          return '';
+        }
+        return v;
+      });
+    },
+  });
 }
 
 export function loadNetwork(file: string): LoadedNetwork {

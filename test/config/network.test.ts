@@ -70,3 +70,12 @@ links:
     expect(problems[0].line).toBeGreaterThan(0);
   });
 });
+
+describe('network config: ${VAR} interpolation', () => {
+  it('fills non-secret values from the environment and reports missing variables where they are used', () => {
+    const text = good.replace('https://contoso.my.salesforce.com', '${VENDOR_URL}');
+    expect(parseNetwork(text, 'n.yaml', { VENDOR_URL: 'http://127.0.0.1:9999' }).loaded!.network.vendor.connection).toMatchObject({ instanceUrl: 'http://127.0.0.1:9999' });
+    const { problems } = parseNetwork(text, 'n.yaml', {});
+    expect(problems.map(formatProblem)).toEqual(['n.yaml:7:18: CONFIG_ENV_MISSING: environment variable VENDOR_URL is not set (export VENDOR_URL=...)']);
+  });
+});
