@@ -1,4 +1,3 @@
-import { getDomainWithoutSuffix } from 'tldts';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import type { MatchKind } from './types.js';
 
@@ -24,8 +23,9 @@ export function emitMatchKeys(domain: string | null | undefined, name: string | 
   const d = normalizeDomain(domain);
   if (d) {
     sink(0, `d:${d}`);
-    const label = getDomainWithoutSuffix(d, { allowPrivateDomains: true });
-    if (label && label.length >= MIN_LABEL_LENGTH && label !== d) sink(1, `l:${label}`);
+    // A registrable domain is exactly one label plus its public suffix, so the label is its first part.
+    const dot = d.indexOf('.');
+    if (dot >= MIN_LABEL_LENGTH) sink(1, `l:${d.slice(0, dot)}`);
   }
   const n = normalizeCompanyName(name);
   if (n.length >= MIN_NAME_LENGTH) sink(2, `n:${n}`);
