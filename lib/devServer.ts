@@ -15,7 +15,7 @@ export interface DevServer {
 
 export interface DevServerOptions {
   ui?: boolean; // start the Web UI (default false: headless for tests)
-  uiPort?: number; // preferred UI port (8233 unless taken)
+  uiPort?: number; // preferred UI port (any free port when absent)
   dbFile?: string; // persist to a SQLite file instead of memory
   namespace?: string;
   log?: (line: string) => void;
@@ -33,7 +33,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'error', ...searchAttributeArgs()];
   let uiPort: number | undefined;
   if (opts.ui) {
-    uiPort = await freePort(opts.uiPort ?? 8233);
+    uiPort = await freePort(opts.uiPort);
     args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
   } else {
     args.push('--headless');
