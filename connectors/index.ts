@@ -1,0 +1,46 @@
+import type { OrgConfig } from '../lib/config.js';
+import { CosellError } from '../lib/errors.js';
+import { createHubspotConnector, type HubspotConnectorConfig } from './hubspot/index.js';
+import { createSalesforceConnector, type SalesforceConnectorConfig } from './salesforce/index.js';
+import type { Connector, CrmKind } from './types.js';
+
+/**
+ * The connector registry: one factory per CRM kind. A third CRM is one folder under connectors/
+ * exporting its config type and factory, one line in FACTORIES, and one more member of
+ * ConnectorConfig — then it must pass test/connectors/contract.ts (see connectors/README.md).
+ */
+export type ConnectorConfig = SalesforceConnectorConfig | HubspotConnectorConfig;
+export type { SalesforceConnectorConfig, HubspotConnectorConfig };
+
+type Factory<C extends ConnectorConfig> = (config: C) => Promise<Connector>;
+
+const FACTORIES: { [K in CrmKind]: Factory<Extract<ConnectorConfig, { kind: K }>> } = {
+  salesforce: createSalesforceConnector,
+  hubspot: createHubspotConnector,
+};
+
+/**
+ * Build the connector for one org, from a connector config or straight from an org of the network
+ * file (cosell.yaml, lib/config.ts). Credentials stay SecretRefs until the connector resolves them.
+ */
+export async function createConnector(config: ConnectorConfig | OrgConfig): Promise<Connector> {
+  const cfg = 'connection' in config ? connectorConfigFromOrg(config) : config;
+  const factory = FACTORIES[cfg.kind] as Factory<ConnectorConfig> | undefined;
+  if (!factory) throw new CosellError('COSELL_CONFIG_INVALID', `no connector for CRM kind ${JSON.stringify((cfg as { kind: unknown }).kind)}`, { hint: `known kinds: ${Object.keys(FACTORIES).join(', ')}` });
+  return factory(cfg);
+}
+
+/** An org of the network file → its connector config. */
+export function connectorConfigFromOrg(org: OrgConfig): ConnectorConfig {
+  if (org.kind === 'salesforce') {
+    const { dailyPauseAt, ...connection } = org.connection;
+    return { kind: 'salesforce', orgId: org.id, ...connection, ...(dailyPauseAt !== undefined ? { dailyPauseAt } : {}) } as SalesforceConnectorConfig;
+  }
+  const { tenSecondLimit, searchPerSecond, ...connection } = org.connection;
+  return {
+    kind: 'hubspot',
+    orgId: org.id,
+    ...connection,
+    limits: { ...(tenSecondLimit !== undefined ? { tenSecondLimit } : {}), ...(searchPerSecond !== undefined ? { searchPerSecond } : {}) },
+  };
+}
