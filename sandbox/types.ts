@@ -67,7 +67,7 @@ export interface SandboxConfig {
 /** What a client needs to connect; exactly the shape `cosell sandbox --json` prints per org. */
 export type OrgConnectionInfo =
   | { kind: 'salesforce'; instanceUrl: string; loginUrl: string; accessToken: string; clientId: string; clientSecret: string; username?: string; password?: string; privateKeyPem?: string; refreshToken?: string }
-  | { kind: 'hubspot'; basePath: string; accessToken: string };
+  | { kind: 'hubspot'; basePath: string; accessToken: string; clientId?: string; clientSecret?: string; refreshToken?: string };
 
 /** A read-only view for the sandbox's CRM-like web pages. */
 export interface OrgListView {
