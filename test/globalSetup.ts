@@ -4,15 +4,19 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startDevServer, type DevServer } from '../lib/devServer.js';
 import { workflowBundle } from '../lib/worker.js';
+import { startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     workflowBundlePath: string;
+    /** PostgreSQL for the ledger tests: COSELL_TEST_DATABASE_URL, or a throwaway cluster (test/helpers/postgres.ts). */
+    databaseUrl: string;
   }
 }
 
 let server: DevServer | undefined;
+let postgres: TestPostgres | undefined;
 
 /**
  * ONE real Temporal dev server per test run, shared by every test file (or the cluster named by
@@ -23,7 +27,9 @@ export async function setup(project: TestProject) {
   const started = !address ? startDevServer({ ui: false }) : undefined;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-test-'));
   const bundlePath = path.join(dir, 'workflow-bundle.js');
-  const [srv, bundle] = await Promise.all([started, workflowBundle()]);
+  const pgUrl = process.env.COSELL_TEST_DATABASE_URL;
+  const [srv, bundle, pgStarted] = await Promise.all([started, workflowBundle(), pgUrl ? undefined : startTestPostgres()]);
+  postgres = pgStarted;
   if (srv) {
     server = srv;
     address = srv.address;
@@ -31,8 +37,9 @@ export async function setup(project: TestProject) {
   writeFileSync(bundlePath, bundle.code);
   project.provide('temporalAddress', address!);
   project.provide('workflowBundlePath', bundlePath);
+  project.provide('databaseUrl', pgUrl ?? pgStarted!.url);
 }
 
 export async function teardown() {
-  await server?.stop();
+  await Promise.all([server?.stop(), postgres?.stop()]);
 }

@@ -1,0 +1,10 @@
+/**
+ * The ledger: the sync's own durable state (cursors, record pairs, content hashes, dead letters,
+ * audit events, registrations, the vendor-account index, overlaps) on SQLite or PostgreSQL.
+ * See ledger/README.md.
+ */
+export { openLedger, Ledger, type OpenLedgerOptions } from './ledger.js';
+export { connectLedger, DEFAULT_LEDGER_FILE, type LedgerConnection, type LedgerConnectionOptions } from './connect.js';
+export { registrationId } from './registrations.js';
+export type { DeadLetterQuery } from './deadLetters.js';
+export type * from './types.js';

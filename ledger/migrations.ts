@@ -1,0 +1,146 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/**
+ * Migrations live in code (no files to ship or find at run time). Each key sorts after the previous
+ * one; never edit a released migration, add a new one. The few dialect differences (auto-increment
+ * ids, byte-order collation for the cursor tie-break id) are decided here and nowhere else.
+ */
+export function ledgerMigrations(dialect: DialectName): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '0001_initial': { up: (db) => initial(db, dialect) },
+  };
+  return { getMigrations: async () => migrations };
+}
+
+async function initial(db: Kysely<any>, dialect: DialectName): Promise<void> {
+  const pg = dialect === 'postgres';
+  // Cursor ids compare byte-wise (as the connectors order them), whatever the database's locale.
+  const idText = pg ? sql`text collate "C"` : sql`text`;
+  const serialId = (t: any) =>
+    pg ? t.addColumn('id', 'serial', (c: any) => c.primaryKey()) : t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement());
+
+  await db.schema
+    .createTable('link_cursors')
+    .addColumn('link_id', 'text', (c) => c.notNull())
+    .addColumn('feed', 'text', (c) => c.notNull())
+    .addColumn('modified_at', 'text', (c) => c.notNull())
+    .addColumn('record_id', idText, (c) => c.notNull())
+    .addColumn('state', 'text')
+    .addColumn('generation', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('link_cursors_pk', ['link_id', 'feed'])
+    .execute();
+
+  await db.schema
+    .createTable('record_pairs')
+    .addColumn('link_id', 'text', (c) => c.notNull())
+    .addColumn('source_id', 'text', (c) => c.notNull())
+    .addColumn('target_id', 'text', (c) => c.notNull())
+    .addColumn('match_key', 'text')
+    .addColumn('source_hash', 'text')
+    .addColumn('target_hash', 'text')
+    .addColumn('deleted_at', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('record_pairs_pk', ['link_id', 'source_id'])
+    .execute();
+  await db.schema.createIndex('record_pairs_target').on('record_pairs').columns(['link_id', 'target_id']).execute();
+  await db.schema.createIndex('record_pairs_match_key').on('record_pairs').columns(['link_id', 'match_key']).execute();
+
+  await serialId(db.schema.createTable('dead_letters'))
+    .addColumn('link_id', 'text', (c: any) => c.notNull())
+    .addColumn('source_id', 'text', (c: any) => c.notNull())
+    .addColumn('payload', 'text', (c: any) => c.notNull())
+    .addColumn('reason', 'text', (c: any) => c.notNull())
+    .addColumn('code', 'text')
+    .addColumn('kind', 'text')
+    .addColumn('fields', 'text')
+    .addColumn('attempts', 'integer', (c: any) => c.notNull().defaultTo(1))
+    .addColumn('status', 'text', (c: any) => c.notNull())
+    .addColumn('created_at', 'text', (c: any) => c.notNull())
+    .addColumn('updated_at', 'text', (c: any) => c.notNull())
+    .addColumn('replayed_at', 'text')
+    .addColumn('resolved_at', 'text')
+    .addUniqueConstraint('dead_letters_record', ['link_id', 'source_id'])
+    .execute();
+  await db.schema.createIndex('dead_letters_status').on('dead_letters').columns(['link_id', 'status']).execute();
+
+  await serialId(db.schema.createTable('audit_events'))
+    .addColumn('event_key', 'text', (c: any) => c.unique())
+    .addColumn('link_id', 'text', (c: any) => c.notNull())
+    .addColumn('source_id', 'text')
+    .addColumn('target_id', 'text')
+    .addColumn('action', 'text', (c: any) => c.notNull())
+    .addColumn('before', 'text')
+    .addColumn('after', 'text')
+    .addColumn('decisions', 'text')
+    .addColumn('details', 'text')
+    .addColumn('actor', 'text')
+    .addColumn('at', 'text', (c: any) => c.notNull())
+    .execute();
+  await db.schema.createIndex('audit_events_link').on('audit_events').columns(['link_id', 'id']).execute();
+  await db.schema.createIndex('audit_events_source').on('audit_events').columns(['source_id']).execute();
+  await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target_id']).execute();
+
+  await db.schema
+    .createTable('registrations')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('partner', 'text', (c) => c.notNull())
+    .addColumn('source_id', 'text', (c) => c.notNull())
+    .addColumn('customer_name', 'text')
+    .addColumn('customer_name_norm', 'text')
+    .addColumn('customer_domain', 'text')
+    .addColumn('country', 'text')
+    .addColumn('amount', 'double precision')
+    .addColumn('currency', 'text')
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('reason', 'text')
+    .addColumn('decided_by', 'text')
+    .addColumn('decided_at', 'text')
+    .addColumn('submitted_at', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'text')
+    .addColumn('extensions', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('vendor_opportunity_id', 'text')
+    .addColumn('details', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('registrations_partner').on('registrations').columns(['partner', 'status']).execute();
+  await db.schema.createIndex('registrations_status').on('registrations').columns(['status', 'submitted_at']).execute();
+  await db.schema.createIndex('registrations_domain').on('registrations').columns(['customer_domain']).execute();
+  await db.schema.createIndex('registrations_name').on('registrations').columns(['customer_name_norm']).execute();
+
+  await db.schema
+    .createTable('vendor_accounts')
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('account_id', 'text', (c) => c.notNull())
+    .addColumn('name', 'text')
+    .addColumn('name_norm', 'text')
+    .addColumn('domain_norm', 'text')
+    .addColumn('owner', 'text')
+    .addColumn('named', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('country', 'text')
+    .addColumn('has_open_opportunity', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('details', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('vendor_accounts_pk', ['org_id', 'account_id'])
+    .execute();
+  await db.schema.createIndex('vendor_accounts_domain').on('vendor_accounts').columns(['org_id', 'domain_norm']).execute();
+  await db.schema.createIndex('vendor_accounts_name').on('vendor_accounts').columns(['org_id', 'name_norm']).execute();
+
+  await db.schema
+    .createTable('overlaps')
+    .addColumn('partner', 'text', (c) => c.notNull())
+    .addColumn('vendor_account_id', 'text', (c) => c.notNull())
+    .addColumn('partner_record_id', 'text', (c) => c.notNull())
+    .addColumn('hashed_key', 'text', (c) => c.notNull())
+    .addColumn('classification', 'text', (c) => c.notNull())
+    .addColumn('score', 'double precision', (c) => c.notNull())
+    .addColumn('details', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('overlaps_pk', ['partner', 'vendor_account_id', 'partner_record_id'])
+    .execute();
+  await db.schema.createIndex('overlaps_classification').on('overlaps').columns(['partner', 'classification']).execute();
+}

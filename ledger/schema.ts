@@ -1,0 +1,118 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The ledger's tables as Kysely sees them. Portable column types only, so one set of queries runs on
+ * SQLite and PostgreSQL alike: times are ISO-8601 UTC text (ms precision, sorts lexically), JSON is
+ * text, booleans are integers 0/1. See ledger/README.md for what each table is for.
+ */
+export interface LedgerTables {
+  link_cursors: LinkCursorRow;
+  record_pairs: RecordPairRow;
+  dead_letters: DeadLetterRow;
+  audit_events: AuditEventRow;
+  registrations: RegistrationRow;
+  vendor_accounts: VendorAccountRow;
+  overlaps: OverlapRow;
+}
+
+export interface LinkCursorRow {
+  link_id: string;
+  feed: string; // 'changes' | 'deletions'
+  modified_at: string;
+  record_id: string;
+  state: string | null; // JSON of FeedCursor.state
+  generation: number; // bumped by reset (resync) so stale in-flight pages cannot move it
+  updated_at: string;
+}
+
+export interface RecordPairRow {
+  link_id: string;
+  source_id: string;
+  target_id: string;
+  match_key: string | null;
+  source_hash: string | null; // hash of the source content we last read and synced
+  target_hash: string | null; // hash of what we last wrote to the target
+  deleted_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeadLetterRow {
+  id: Generated<number>;
+  link_id: string;
+  source_id: string;
+  payload: string; // JSON
+  reason: string;
+  code: string | null;
+  kind: string | null;
+  fields: string | null; // JSON array of field names
+  attempts: number;
+  status: string; // 'pending' | 'replayed' | 'resolved'
+  created_at: string;
+  updated_at: string;
+  replayed_at: string | null;
+  resolved_at: string | null;
+}
+
+export interface AuditEventRow {
+  id: Generated<number>;
+  event_key: string | null; // optional idempotency key: a duplicated activity records one event
+  link_id: string;
+  source_id: string | null;
+  target_id: string | null;
+  action: string;
+  before: string | null; // JSON
+  after: string | null; // JSON
+  decisions: string | null; // JSON
+  details: string | null; // JSON
+  actor: string | null;
+  at: string;
+}
+
+export interface RegistrationRow {
+  id: string; // partner:sourceId
+  partner: string;
+  source_id: string;
+  customer_name: string | null;
+  customer_name_norm: string | null;
+  customer_domain: string | null; // normalised
+  country: string | null;
+  amount: number | null;
+  currency: string | null;
+  status: string;
+  reason: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  submitted_at: string;
+  expires_at: string | null;
+  extensions: number;
+  vendor_opportunity_id: string | null;
+  details: string | null; // JSON
+  created_at: string;
+  updated_at: string;
+}
+
+export interface VendorAccountRow {
+  org_id: string;
+  account_id: string;
+  name: string | null;
+  name_norm: string | null;
+  domain_norm: string | null;
+  owner: string | null;
+  named: number; // 0/1: named / strategic, reserved for the direct team
+  country: string | null;
+  has_open_opportunity: number; // 0/1
+  details: string | null; // JSON
+  updated_at: string;
+}
+
+export interface OverlapRow {
+  partner: string;
+  vendor_account_id: string;
+  partner_record_id: string;
+  hashed_key: string;
+  classification: string;
+  score: number;
+  details: string | null; // JSON
+  updated_at: string;
+}

@@ -1,0 +1,224 @@
+import type { FeedCursor, NormalisedError } from '../connectors/types.js';
+
+/** The two change feeds a link follows, each with its own cursor. */
+export type Feed = 'changes' | 'deletions';
+
+/** A cursor as stored: the connector's FeedCursor plus the generation it belongs to. */
+export interface StoredCursor extends FeedCursor {
+  /** Bumped by `cursors.reset` (resync). Pass it back to `commitPage` so a page read before the reset cannot move the cursor. */
+  generation: number;
+  updatedAt: string;
+}
+
+export interface RecordPair {
+  linkId: string;
+  sourceId: string;
+  targetId: string;
+  matchKey: string | null;
+  /** Hash of the source content we last read and synced (source → target direction). */
+  sourceHash: string | null;
+  /** Hash of what we last wrote to the target (echo check for the paired reverse link). */
+  targetHash: string | null;
+  deletedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Upsert of one pair; omitted hashes keep their stored value. */
+export interface PairWrite {
+  sourceId: string;
+  targetId: string;
+  matchKey?: string | null;
+  sourceHash?: string | null;
+  targetHash?: string | null;
+}
+
+/** Hash-only update of an existing pair (e.g. an echo that was skipped); no-op when the pair is unknown. */
+export interface HashWrite {
+  sourceId: string;
+  sourceHash?: string | null;
+  targetHash?: string | null;
+}
+
+export type DeadLetterStatus = 'pending' | 'replayed' | 'resolved';
+
+export interface DeadLetterInput {
+  sourceId: string;
+  /** The source record as read (JSON-serialisable), so a replay can show and re-map it. */
+  payload: unknown;
+  reason: string;
+  /** The CRM's own error code (REQUIRED_FIELD_MISSING, VALIDATION_ERROR…). */
+  code?: string | null;
+  kind?: NormalisedError['kind'] | null;
+  fields?: string[] | null;
+}
+
+export interface DeadLetter {
+  id: number;
+  linkId: string;
+  sourceId: string;
+  payload: unknown;
+  reason: string;
+  code: string | null;
+  kind: string | null;
+  fields: string[];
+  attempts: number;
+  status: DeadLetterStatus;
+  createdAt: string;
+  updatedAt: string;
+  replayedAt: string | null;
+  resolvedAt: string | null;
+}
+
+export interface AuditInput {
+  linkId: string;
+  sourceId?: string | null;
+  targetId?: string | null;
+  /** What happened: created, updated, deleted, archived, skipped-echo, conflict, held, rejected, decided… */
+  action: string;
+  /** Mapped fields before → after the write. */
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+  /** Rule / conflict-policy decisions that shaped the write (rule id, reason, matched records…). */
+  decisions?: unknown[] | null;
+  details?: Record<string, unknown> | null;
+  actor?: string | null;
+  at?: string;
+  /** Idempotency key: a second event with the same key is ignored (duplicated activities audit once). */
+  eventKey?: string | null;
+}
+
+export interface AuditEvent {
+  id: number;
+  eventKey: string | null;
+  linkId: string;
+  sourceId: string | null;
+  targetId: string | null;
+  action: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  decisions: unknown[] | null;
+  details: Record<string, unknown> | null;
+  actor: string | null;
+  at: string;
+}
+
+export interface AuditQuery {
+  linkId?: string;
+  /** Matches either side: the source or the target record id. */
+  recordId?: string;
+  action?: string;
+  since?: string; // ISO, inclusive
+  until?: string; // ISO, exclusive
+  afterId?: number; // paging: events with a larger id
+  limit?: number; // default 1000
+  order?: 'asc' | 'desc'; // by id; default asc
+}
+
+export interface PageCommit {
+  linkId: string;
+  feed: Feed;
+  /** Where the next page starts. Omit to write without moving the cursor (e.g. a dead-letter replay). */
+  cursor?: FeedCursor;
+  /** The cursor generation the page was read under (from `cursors.get`); a mismatch leaves the cursor alone. */
+  generation?: number;
+  pairs?: PairWrite[];
+  hashes?: HashWrite[];
+  /** Source ids whose target was deleted/archived: the pair stays (for idempotency) with deletedAt set. */
+  deletedPairs?: string[];
+  deadLetters?: DeadLetterInput[];
+  /** Source ids that have now landed: their dead letters become resolved. */
+  resolvedDeadLetters?: string[];
+  audits?: AuditInput[];
+}
+
+export interface CommitResult {
+  /** False when the stored cursor was already at or past `cursor`, or its generation changed. */
+  cursorAdvanced: boolean;
+  cursor: StoredCursor | undefined;
+}
+
+/** Well-known registration statuses; the column accepts any string the lifecycle defines. */
+export type RegistrationStatus = 'submitted' | 'pending' | 'approved' | 'rejected' | 'won' | 'lost' | 'expired' | (string & {});
+
+export interface Registration {
+  id: string; // partner:sourceId
+  partner: string;
+  sourceId: string;
+  customerName: string | null;
+  /** Normalised company name (by the rules' normaliser). */
+  customerNameNorm: string | null;
+  /** Normalised domain (tldts). */
+  customerDomain: string | null;
+  country: string | null;
+  amount: number | null;
+  currency: string | null;
+  status: RegistrationStatus;
+  reason: string | null;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  submittedAt: string;
+  expiresAt: string | null;
+  extensions: number;
+  vendorOpportunityId: string | null;
+  details: Record<string, unknown> | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Upsert input: `partner` and `sourceId` identify it; any other field left undefined keeps its stored value. */
+export type RegistrationInput = Pick<Registration, 'partner' | 'sourceId'> &
+  Partial<Omit<Registration, 'id' | 'partner' | 'sourceId' | 'createdAt' | 'updatedAt'>>;
+
+export interface RegistrationFilter {
+  partner?: string;
+  status?: RegistrationStatus | RegistrationStatus[];
+  customerDomain?: string;
+  customerNameNorm?: string;
+  /** Registrations whose expiry is before this time (ISO). */
+  expiresBefore?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface VendorAccount {
+  orgId: string;
+  accountId: string;
+  name: string | null;
+  nameNorm: string | null;
+  domainNorm: string | null;
+  owner: string | null;
+  /** Named / strategic account reserved for the direct team. */
+  named: boolean;
+  country: string | null;
+  hasOpenOpportunity: boolean;
+  details: Record<string, unknown> | null;
+  updatedAt: string;
+}
+
+export type VendorAccountInput = Pick<VendorAccount, 'orgId' | 'accountId'> &
+  Partial<Omit<VendorAccount, 'orgId' | 'accountId' | 'updatedAt'>>;
+
+export interface Overlap {
+  partner: string;
+  vendorAccountId: string;
+  partnerRecordId: string;
+  /** The keyed hash (HMAC) the two sides matched on; never the raw domain or name. */
+  hashedKey: string;
+  /** e.g. customer/customer, customer/prospect, opportunity/customer. */
+  classification: string;
+  score: number;
+  details: Record<string, unknown> | null;
+  updatedAt: string;
+}
+
+export type OverlapInput = Omit<Overlap, 'partner' | 'updatedAt' | 'details'> & { details?: Record<string, unknown> | null };
+
+/** What `overlaps.replace` changed, so the caller can write back only the differences. */
+export interface OverlapDiff {
+  added: Overlap[];
+  removed: Overlap[];
+  /** Same pair, different classification / score / key. */
+  changed: Overlap[];
+  unchanged: number;
+}

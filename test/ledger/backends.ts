@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openLedger, type Ledger } from '../../ledger/index.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+
+/**
+ * The ledger suites run once per backend. Each backend gives a test file its own empty store (a
+ * temp SQLite file, or a fresh database on the run's PostgreSQL) and can open further independent
+ * connections to it (a second worker).
+ */
+export interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** Create an empty store; returns a function that opens a new Ledger (own connection/pool) on it. */
+  create(): Promise<{ open: () => Promise<Ledger>; destroy: () => Promise<void> }>;
+}
+
+export const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    async create() {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-ledger-'));
+      const file = path.join(dir, 'ledger.sqlite');
+      return { open: () => openLedger({ file }), destroy: async () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 'postgres',
+    async create() {
+      const url = await createTestDatabase('ledger');
+      return { open: () => openLedger({ url, poolSize: 4 }), destroy: () => dropTestDatabase(url) };
+    },
+  },
+];
+
+let n = 0;
+/** A link id unique within the test file, so tests sharing one store never see each other's rows. */
+export function uniqueLink(prefix = 'link'): string {
+  return `${prefix}-${++n}-${Math.random().toString(36).slice(2, 6)}`;
+}
