@@ -167,7 +167,7 @@ export function jaroWinkler(a: string, b: string): number {
  * How well every token of `from` is covered by some token of `to` (each token's best Jaro-Winkler,
  * weighted by token length).
  */
-function coverage(from: string[], to: string[]): number {
+function coverage(from: readonly string[], to: readonly string[]): number {
   let total = 0;
   let weight = 0;
   for (const t of from) {
@@ -200,14 +200,20 @@ export function nameSimilarity(a: string, b: string): number {
 export function normalizedNameSimilarity(na: string, nb: string): number {
   if (!na || !nb) return 0;
   if (na === nb) return 1;
-  const ta = na.split(' ');
-  const tb = nb.split(' ');
+  return tokenNameSimilarity(na.split(' '), nb.split(' '));
+}
+
+/** `nameSimilarity` on the tokens of two normalised names (hot path of the rules index: no splitting). */
+export function tokenNameSimilarity(ta: readonly string[], tb: readonly string[]): number {
+  if (!ta.length || !tb.length) return 0;
   const tokenScore = Math.min(coverage(ta, tb), coverage(tb, ta));
+  if (tokenScore === 1 && ta.length === tb.length) return 1;
   const compactA = ta.join('');
   const compactB = tb.join('');
-  const compactScore = compactA === compactB ? 1 : jaroWinkler(compactA, compactB);
-  // The compact form only helps when the token structure differs; it never lowers the token score.
   const similarLength = Math.min(compactA.length, compactB.length) / Math.max(compactA.length, compactB.length) >= 0.85;
-  const score = ta.length !== tb.length && similarLength ? Math.max(tokenScore, compactScore * 0.98) : tokenScore;
+  // The compact form ("facebook" vs "face book") only helps when the token structure differs; it
+  // never lowers the token score.
+  let score = tokenScore;
+  if (ta.length !== tb.length && similarLength) score = Math.max(tokenScore, (compactA === compactB ? 1 : jaroWinkler(compactA, compactB)) * 0.98);
   return Math.round(Math.min(1, score) * 1e6) / 1e6;
 }

@@ -1,0 +1,9 @@
+/** The Rules of Engagement engine: policy, index, decision, lifecycle, attribution, stage guard. */
+export * from './types.js';
+export * from './policy.js';
+export * from './accountIndex.js';
+export * from './decide.js';
+export * from './attribution.js';
+export * from './stageGuard.js';
+export * from './lifecycle.js';
+export { parsePolicyDuration } from './duration.js';

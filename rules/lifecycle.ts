@@ -1,0 +1,316 @@
+import { CosellError } from '../lib/errors.js';
+import type { LifecycleSettings } from './policy.js';
+import type { Decision, Outcome, RuleId } from './types.js';
+
+/**
+ * The registration lifecycle as pure state transitions, for the registration workflow to drive:
+ *
+ *   submitted → checked → auto-approved | pending-review | rejected
+ *   pending-review → approved | rejected            (a person decides, or the review SLA times out)
+ *   auto-approved | approved → (exclusive until expiresAt, extendable) → won | lost | expired
+ *
+ * Each function takes the current state and returns either `{ ok: true, state, effects }` — the new
+ * state and what the caller must do (timers, write-back, vendor pipeline, notifications, audit) — or
+ * `{ ok: false, error }` with code COSELL_REGISTRATION_STATE for a transition the state does not allow.
+ * No clock, no I/O, no Node built-ins, no imports beyond types and lib/errors: safe inside Temporal
+ * workflow code (pass `now` from the workflow's deterministic clock). States and effects are plain
+ * JSON, so they can live in workflow history, queries and search attributes.
+ */
+
+export type RegistrationStatus =
+  | 'submitted'
+  | 'checked'
+  | 'auto-approved'
+  | 'pending-review'
+  | 'approved'
+  | 'rejected'
+  | 'won'
+  | 'lost'
+  | 'expired';
+
+export const REGISTRATION_STATUSES: readonly RegistrationStatus[] = [
+  'submitted', 'checked', 'auto-approved', 'pending-review', 'approved', 'rejected', 'won', 'lost', 'expired',
+];
+
+/** Statuses in which the partner holds the customer exclusively. */
+export const EXCLUSIVE_STATUSES: readonly RegistrationStatus[] = ['auto-approved', 'approved'];
+/** Statuses that end the workflow. */
+export const TERMINAL_STATUSES: readonly RegistrationStatus[] = ['rejected', 'won', 'lost', 'expired'];
+/** Statuses that still claim the customer in the rules index (ActiveRegistration). */
+export const ACTIVE_STATUSES: readonly RegistrationStatus[] = ['submitted', 'checked', 'pending-review', 'auto-approved', 'approved'];
+
+export function isExclusive(s: RegistrationStatus): boolean {
+  return EXCLUSIVE_STATUSES.includes(s);
+}
+export function isTerminal(s: RegistrationStatus): boolean {
+  return TERMINAL_STATUSES.includes(s);
+}
+
+export interface HistoryEntry {
+  at: string;
+  from: RegistrationStatus | null;
+  to: RegistrationStatus;
+  /** "rules", "sla-timeout", "sync", or the person who decided. */
+  by: string;
+  reason?: string;
+}
+
+export interface RegistrationState {
+  id: string;
+  partnerId: string;
+  status: RegistrationStatus;
+  submittedAt: string;
+  /** The rules engine's verdict (outcome, rule, reason) once checked. */
+  check?: { outcome: Outcome; ruleId: RuleId; reason: string; at: string };
+  /** When the review SLA runs out (pending-review only). */
+  reviewDueAt?: string;
+  escalated: boolean;
+  decidedAt?: string;
+  decidedBy?: string;
+  /** The reason shown to the partner (rule reason, or the reviewer's). */
+  reason?: string;
+  approvedAt?: string;
+  /** End of exclusivity (exclusive statuses). */
+  expiresAt?: string;
+  extensions: number;
+  closedAt?: string;
+  history: HistoryEntry[];
+}
+
+export type Timer = 'review-sla' | 'exclusivity';
+
+export type Effect =
+  | { type: 'start-timer'; timer: Timer; dueAt: string }
+  | { type: 'cancel-timer'; timer: Timer }
+  /** Put the registration's status, reason and expiry on the partner's own deal. */
+  | { type: 'write-back'; status: RegistrationStatus; reason?: string; expiresAt?: string }
+  /**
+   * What the vendor pipeline should show: `attributed` = create/update the vendor opportunity with
+   * partner attribution; `held` = keep it out of the pipeline (pending review); `none` = never create
+   * pipeline / remove the registration's hold.
+   */
+  | { type: 'vendor-pipeline'; mode: 'attributed' | 'held' | 'none'; expiresAt?: string }
+  /** Add or drop the registration in the rules index (first-to-register for later registrations). */
+  | { type: 'index'; op: 'upsert' | 'remove'; status: RegistrationStatus }
+  | { type: 'notify'; kind: 'review-requested' | 'escalated' | 'decided' | 'expiring'; to?: string; message: string }
+  | { type: 'audit'; event: string; detail: Record<string, unknown> };
+
+export interface RegistrationStateError {
+  code: 'COSELL_REGISTRATION_STATE';
+  message: string;
+  status: RegistrationStatus;
+  action: string;
+}
+
+export type Transition = { ok: true; state: RegistrationState; effects: Effect[] } | { ok: false; error: RegistrationStateError };
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function refuse(state: RegistrationState, action: string, why: string): Transition {
+  return { ok: false, error: { code: 'COSELL_REGISTRATION_STATE', message: `registration ${state.id} is ${state.status}: cannot ${action} (${why})`, status: state.status, action } };
+}
+
+function move(state: RegistrationState, to: RegistrationStatus, at: string, by: string, reason?: string, patch: Partial<RegistrationState> = {}): RegistrationState {
+  const entry: HistoryEntry = { at, from: state.status, to, by, ...(reason === undefined ? {} : { reason }) };
+  return { ...state, ...patch, status: to, history: [...state.history, entry] };
+}
+
+/** A CosellError for a refused transition (throw it from activities; update validators can use the message). */
+export function transitionError(error: RegistrationStateError): CosellError {
+  return new CosellError('COSELL_REGISTRATION_STATE', error.message, { details: { status: error.status, action: error.action } });
+}
+
+/** The new state and effects of a successful transition, or throw COSELL_REGISTRATION_STATE. */
+export function unwrap(t: Transition): { state: RegistrationState; effects: Effect[] } {
+  if (!t.ok) throw transitionError(t.error);
+  return { state: t.state, effects: t.effects };
+}
+
+/** A new registration (the workflow's initial state). */
+export function submit(reg: { id: string; partnerId: string; submittedAt: string }, now: number): RegistrationState {
+  const at = iso(now);
+  return {
+    id: reg.id,
+    partnerId: reg.partnerId,
+    status: 'submitted',
+    submittedAt: reg.submittedAt,
+    escalated: false,
+    extensions: 0,
+    history: [{ at, from: null, to: 'submitted', by: 'sync' }],
+  };
+}
+
+function approvedEffects(state: RegistrationState, by: string, reason: string | undefined, expiresAt: string): Effect[] {
+  return [
+    { type: 'start-timer', timer: 'exclusivity', dueAt: expiresAt },
+    { type: 'vendor-pipeline', mode: 'attributed', expiresAt },
+    { type: 'write-back', status: state.status, reason, expiresAt },
+    { type: 'index', op: 'upsert', status: state.status },
+    { type: 'audit', event: 'registration.approved', detail: { id: state.id, partnerId: state.partnerId, by, reason, expiresAt } },
+  ];
+}
+
+function rejectedEffects(state: RegistrationState, by: string, reason: string | undefined): Effect[] {
+  return [
+    { type: 'vendor-pipeline', mode: 'none' },
+    { type: 'write-back', status: 'rejected', reason },
+    { type: 'index', op: 'remove', status: 'rejected' },
+    { type: 'audit', event: 'registration.rejected', detail: { id: state.id, partnerId: state.partnerId, by, reason } },
+  ];
+}
+
+/** Apply the rules engine's decision: submitted → checked → auto-approved | pending-review | rejected. */
+export function applyCheck(state: RegistrationState, decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason'>, settings: LifecycleSettings, now: number): Transition {
+  if (state.status !== 'submitted') return refuse(state, 'apply a rules check', 'only a submitted registration is checked');
+  const at = iso(now);
+  const check = { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason, at };
+  const checked = move(state, 'checked', at, 'rules', decision.reason, { check });
+  const audit: Effect = { type: 'audit', event: 'registration.checked', detail: { id: state.id, partnerId: state.partnerId, outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason } };
+  if (decision.outcome === 'approved') {
+    const expiresAt = iso(now + settings.exclusivityMs);
+    const next = move(checked, 'auto-approved', at, 'rules', decision.reason, { decidedAt: at, decidedBy: 'rules', approvedAt: at, expiresAt, reason: decision.reason });
+    return { ok: true, state: next, effects: [audit, ...approvedEffects(next, 'rules', decision.reason, expiresAt)] };
+  }
+  if (decision.outcome === 'rejected') {
+    const next = move(checked, 'rejected', at, 'rules', decision.reason, { decidedAt: at, decidedBy: 'rules', reason: decision.reason });
+    return { ok: true, state: next, effects: [audit, ...rejectedEffects(next, 'rules', decision.reason)] };
+  }
+  const reviewDueAt = iso(now + settings.reviewSlaMs);
+  const next = move(checked, 'pending-review', at, 'rules', decision.reason, { reviewDueAt, reason: decision.reason });
+  return {
+    ok: true,
+    state: next,
+    effects: [
+      audit,
+      { type: 'start-timer', timer: 'review-sla', dueAt: reviewDueAt },
+      { type: 'vendor-pipeline', mode: 'held' },
+      { type: 'write-back', status: 'pending-review', reason: decision.reason },
+      { type: 'index', op: 'upsert', status: 'pending-review' },
+      { type: 'notify', kind: 'review-requested', to: settings.escalateTo, message: `registration ${state.id} by ${state.partnerId} needs review by ${reviewDueAt}: ${decision.reason}` },
+    ],
+  };
+}
+
+export interface HumanDecision {
+  action: 'approve' | 'reject';
+  /** Who decided (a user name or e-mail); required. */
+  by: string;
+  reason: string;
+}
+
+/** A person approves or rejects a registration pending review (the workflow's `decide` update). */
+export function decideReview(state: RegistrationState, d: HumanDecision, settings: LifecycleSettings, now: number): Transition {
+  const action = d.action === 'approve' ? 'approve' : 'reject';
+  if (state.status !== 'pending-review') return refuse(state, action, 'only a registration pending review can be decided');
+  if (!d.by?.trim()) return refuse(state, action, 'a decision needs who decided');
+  if (!d.reason?.trim()) return refuse(state, action, 'a decision needs a reason');
+  const at = iso(now);
+  const cancel: Effect = { type: 'cancel-timer', timer: 'review-sla' };
+  const notify: Effect = { type: 'notify', kind: 'decided', message: `registration ${state.id} ${d.action === 'approve' ? 'approved' : 'rejected'} by ${d.by}: ${d.reason}` };
+  if (d.action === 'approve') {
+    const expiresAt = iso(now + settings.exclusivityMs);
+    const next = move(state, 'approved', at, d.by, d.reason, { decidedAt: at, decidedBy: d.by, approvedAt: at, expiresAt, reason: d.reason, reviewDueAt: undefined });
+    return { ok: true, state: next, effects: [cancel, ...approvedEffects(next, d.by, d.reason, expiresAt), notify] };
+  }
+  const next = move(state, 'rejected', at, d.by, d.reason, { decidedAt: at, decidedBy: d.by, reason: d.reason, reviewDueAt: undefined });
+  return { ok: true, state: next, effects: [cancel, ...rejectedEffects(next, d.by, d.reason), notify] };
+}
+
+/**
+ * The review SLA ran out: apply the policy's default (approve / reject), or escalate once (the
+ * registration stays pending review, flagged, until a person decides; no new timer).
+ */
+export function reviewTimeout(state: RegistrationState, settings: LifecycleSettings, now: number): Transition {
+  if (state.status !== 'pending-review') return refuse(state, 'time out the review', 'only a registration pending review has a review SLA');
+  if (state.reviewDueAt && now < Date.parse(state.reviewDueAt)) return refuse(state, 'time out the review', `the SLA runs until ${state.reviewDueAt}`);
+  const at = iso(now);
+  const by = 'sla-timeout';
+  if (settings.onTimeout === 'escalate') {
+    if (state.escalated) return refuse(state, 'escalate', 'it is already escalated');
+    const reason = `review SLA ran out at ${state.reviewDueAt ?? at}; escalated`;
+    const next: RegistrationState = { ...state, escalated: true, reviewDueAt: undefined, history: [...state.history, { at, from: state.status, to: state.status, by, reason }] };
+    return {
+      ok: true,
+      state: next,
+      effects: [
+        { type: 'notify', kind: 'escalated', to: settings.escalateTo, message: `registration ${state.id} by ${state.partnerId} waited past its review SLA: ${state.reason ?? ''}`.trim() },
+        { type: 'write-back', status: 'pending-review', reason: 'escalated: review overdue' },
+        { type: 'audit', event: 'registration.escalated', detail: { id: state.id, partnerId: state.partnerId, to: settings.escalateTo } },
+      ],
+    };
+  }
+  const reason = `review SLA ran out; policy default is to ${settings.onTimeout}`;
+  if (settings.onTimeout === 'approve') {
+    const expiresAt = iso(now + settings.exclusivityMs);
+    const next = move(state, 'approved', at, by, reason, { decidedAt: at, decidedBy: by, approvedAt: at, expiresAt, reason, reviewDueAt: undefined });
+    return { ok: true, state: next, effects: approvedEffects(next, by, reason, expiresAt) };
+  }
+  const next = move(state, 'rejected', at, by, reason, { decidedAt: at, decidedBy: by, reason, reviewDueAt: undefined });
+  return { ok: true, state: next, effects: rejectedEffects(next, by, reason) };
+}
+
+/** Extend exclusivity by one extension period (at most `maxExtensions` times). */
+export function extend(state: RegistrationState, req: { by: string; reason?: string }, settings: LifecycleSettings, now: number): Transition {
+  if (!isExclusive(state.status)) return refuse(state, 'extend', 'only an approved registration has exclusivity to extend');
+  if (state.extensions >= settings.maxExtensions) return refuse(state, 'extend', `it already has ${state.extensions} of at most ${settings.maxExtensions} extensions`);
+  if (!req.by?.trim()) return refuse(state, 'extend', 'an extension needs who asked for it');
+  const at = iso(now);
+  // Extend from the current expiry, or from now if a late extension races the timer.
+  const base = Math.max(now, state.expiresAt ? Date.parse(state.expiresAt) : now);
+  const expiresAt = iso(base + settings.extensionMs);
+  const extensions = state.extensions + 1;
+  const reason = req.reason ?? `extension ${extensions} of ${settings.maxExtensions}`;
+  const next: RegistrationState = { ...state, expiresAt, extensions, history: [...state.history, { at, from: state.status, to: state.status, by: req.by, reason }] };
+  return {
+    ok: true,
+    state: next,
+    effects: [
+      { type: 'cancel-timer', timer: 'exclusivity' },
+      { type: 'start-timer', timer: 'exclusivity', dueAt: expiresAt },
+      { type: 'vendor-pipeline', mode: 'attributed', expiresAt },
+      { type: 'write-back', status: state.status, reason, expiresAt },
+      { type: 'audit', event: 'registration.extended', detail: { id: state.id, partnerId: state.partnerId, by: req.by, extensions, expiresAt } },
+    ],
+  };
+}
+
+/** The exclusivity timer fired: approved → expired (refused if an extension moved the expiry later). */
+export function expire(state: RegistrationState, now: number): Transition {
+  if (!isExclusive(state.status)) return refuse(state, 'expire', 'only an approved registration expires');
+  if (state.expiresAt && now < Date.parse(state.expiresAt)) return refuse(state, 'expire', `exclusivity runs until ${state.expiresAt}`);
+  const at = iso(now);
+  const reason = `exclusivity ended at ${state.expiresAt ?? at}`;
+  const next = move(state, 'expired', at, 'exclusivity-timer', reason, { closedAt: at, reason });
+  return {
+    ok: true,
+    state: next,
+    effects: [
+      { type: 'write-back', status: 'expired', reason, expiresAt: state.expiresAt },
+      { type: 'index', op: 'remove', status: 'expired' },
+      { type: 'audit', event: 'registration.expired', detail: { id: state.id, partnerId: state.partnerId, expiresAt: state.expiresAt } },
+    ],
+  };
+}
+
+/**
+ * The deal closed (seen by the sync on either side): → won | lost. Allowed while exclusive, and while
+ * pending review (a deal can close before anyone reviews it; the review ends with it).
+ */
+export function close(state: RegistrationState, outcome: 'won' | 'lost', req: { by?: string; reason?: string }, now: number): Transition {
+  if (!isExclusive(state.status) && state.status !== 'pending-review') return refuse(state, `mark it ${outcome}`, 'only a pending or approved registration can close');
+  const at = iso(now);
+  const by = req.by ?? 'sync';
+  const reason = req.reason ?? `deal ${outcome}`;
+  const next = move(state, outcome, at, by, reason, { closedAt: at, reviewDueAt: undefined });
+  const effects: Effect[] = [];
+  if (state.status === 'pending-review') effects.push({ type: 'cancel-timer', timer: 'review-sla' });
+  else effects.push({ type: 'cancel-timer', timer: 'exclusivity' });
+  effects.push(
+    { type: 'write-back', status: outcome, reason },
+    { type: 'index', op: 'remove', status: outcome },
+    { type: 'audit', event: `registration.${outcome}`, detail: { id: state.id, partnerId: state.partnerId, by } },
+  );
+  return { ok: true, state: next, effects };
+}

@@ -1,0 +1,445 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { CosellError } from '../lib/errors.js';
+import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
+import { formatProblem, YamlSource, type Problem } from '../lib/yamlSource.js';
+import { DURATION_PATTERN, parsePolicyDuration } from './duration.js';
+import { closest, suggestionHint } from './suggest.js';
+import { ATTRIBUTION_ROLES, type AttributionRole, type PartnerProfile, type RuleAction } from './types.js';
+
+/**
+ * The Rules of Engagement policy file (roe.yaml): parsed with source positions, validated with zod,
+ * then checked for cross-references (tiers, regions, stages, fields). Every problem is reported at
+ * once as `file:line:col: CODE: message (hint)`. The result is a compiled `Policy` the engine uses.
+ */
+
+const action = z.enum(['reject', 'review']);
+const duration = z.string().regex(DURATION_PATTERN, 'must be a duration like 48h, 90d, 30m or 10s');
+const countryCode = z.string().regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as US, DE or GB');
+const partnerId = z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes');
+
+const territoriesSchema = z.strictObject({
+  countries: z.array(countryCode).optional(),
+  regions: z.array(z.string().min(1)).optional(),
+  segments: z.array(z.string().min(1)).optional(),
+  /** Overrides `territories.action` for this partner. */
+  action: action.optional(),
+});
+
+export const policySchema = z.strictObject({
+  $schema: z.string().optional(),
+  version: z.literal(1),
+  /** Amounts in the policy (minimum, tier limits) are in this currency. */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as USD or EUR').default('USD'),
+  /** Value of one unit of another currency in the policy currency (EUR: 1.08 → 1 EUR = 1.08 USD). */
+  exchangeRates: z.record(z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code'), z.number().positive()).default({}),
+  /** Named groups of countries that partner territories may refer to. */
+  regions: z.record(z.string().min(1), z.array(countryCode)).default({}),
+  matching: z
+    .strictObject({
+      /** Compare registrable domains (website, contact e-mail). */
+      domain: z.boolean().default(true),
+      name: z
+        .strictObject({
+          /** Minimum nameSimilarity (0..1) for two company names to be the same customer. */
+          threshold: z.number().min(0.5).max(1).default(0.9),
+          /** When both sides have a domain and they differ, a similar name alone is not a match. */
+          requireDomainAgreement: z.boolean().default(true),
+        })
+        .prefault({}),
+      /** Only count opportunities/registrations that share a product with this one (when both list products). */
+      productOverlap: z.boolean().default(false),
+      against: z
+        .strictObject({
+          /** The customer already is a vendor account (no open opportunity): ignore, review or reject. */
+          vendorAccounts: z.enum(['ignore', 'review', 'reject']).default('ignore'),
+          /** The vendor already has an open opportunity at this customer. */
+          vendorOpportunities: action.default('reject'),
+          /** Another partner registered this customer first (first to register wins). */
+          registrations: action.default('reject'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  namedAccounts: z
+    .strictObject({
+      action: action.default('reject'),
+      domains: z.array(z.string().min(1)).default([]),
+      names: z.array(z.string().min(1)).default([]),
+      /** Honour the `named` flag the sync reads from the vendor account. */
+      vendorFlag: z.boolean().default(true),
+    })
+    .prefault({}),
+  territories: z
+    .strictObject({
+      /** What happens when the customer is outside the partner's territory. */
+      action: action.default('review'),
+      /** What happens when the registration has no country but the partner has territories. */
+      unknownCountry: action.default('review'),
+    })
+    .prefault({}),
+  dealSize: z
+    .strictObject({ minimum: z.number().nonnegative().default(0), action: action.default('reject') })
+    .prefault({}),
+  required: z
+    .strictObject({ fields: z.array(z.string().min(1)).default(['customerName']), action: action.default('reject') })
+    .prefault({}),
+  /** Auto-approval limit per partner tier (amount in the policy currency); above it, or unknown amount → review. */
+  tiers: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'), z.strictObject({ autoApproveUpTo: z.number().nonnegative() })),
+  review: z
+    .strictObject({
+      sla: duration.default('48h'),
+      onTimeout: z.enum(['approve', 'reject', 'escalate']).default('escalate'),
+      /** Who is told on escalation (free text: a queue, a channel, an address). */
+      escalateTo: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  exclusivity: z
+    .strictObject({
+      period: duration.default('90d'),
+      /** Length of one extension (defaults to the period). */
+      extension: duration.optional(),
+      maxExtensions: z.number().int().nonnegative().default(1),
+    })
+    .prefault({}),
+  stageGuard: z
+    .strictObject({
+      /** The vendor's stages in pipeline order. */
+      vendorStages: z.array(z.string().min(1)).min(1),
+      /** The furthest vendor stage a partner-side stage may push the vendor opportunity to. */
+      caps: z.record(z.string().min(1), z.string().min(1)).default({}),
+      /** Cap for partner stages not listed in `caps`. */
+      default: z.string().min(1),
+    })
+    .optional(),
+  attribution: z
+    .strictObject({
+      roles: z
+        .record(
+          z.enum(ATTRIBUTION_ROLES as [AttributionRole, ...AttributionRole[]]),
+          z.strictObject({ defaultSplit: z.number().min(0).max(100), sourced: z.boolean().default(false) }),
+        )
+        .default({ sourcing: { defaultSplit: 100, sourced: true } } as any),
+      /** At most one partner may hold the sourcing role on a deal. */
+      singleSourcing: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** RoE view of each partner (tier, territories, roles); values from the network file are the base. */
+  partners: z
+    .record(
+      partnerId,
+      z.strictObject({
+        crm: z.enum(['salesforce', 'hubspot']).optional(),
+        tier: z.string().min(1).optional(),
+        territories: territoriesSchema.optional(),
+        roles: z.array(z.enum(ATTRIBUTION_ROLES as [AttributionRole, ...AttributionRole[]])).optional(),
+      }),
+    )
+    .default({}),
+});
+
+export type PolicyFile = z.infer<typeof policySchema>;
+
+/** The compiled policy: durations in ms, names/domains normalised, lookups ready. */
+export interface Policy {
+  file: string;
+  source: PolicyFile;
+  currency: string;
+  exchangeRates: Readonly<Record<string, number>>;
+  regions: ReadonlyMap<string, ReadonlySet<string>>;
+  matching: {
+    domain: boolean;
+    nameThreshold: number;
+    requireDomainAgreement: boolean;
+    productOverlap: boolean;
+    onVendorAccount: 'ignore' | RuleAction;
+    onVendorOpportunity: RuleAction;
+    onRegistration: RuleAction;
+  };
+  namedAccounts: { action: RuleAction; domains: ReadonlySet<string>; names: readonly string[]; vendorFlag: boolean };
+  territories: { action: RuleAction; unknownCountry: RuleAction };
+  dealSize: { minimum: number; action: RuleAction };
+  required: { fields: readonly string[]; action: RuleAction };
+  tiers: ReadonlyMap<string, { autoApproveUpTo: number }>;
+  lifecycle: LifecycleSettings;
+  stageGuard?: { vendorStages: readonly string[]; caps: ReadonlyMap<string, string>; default: string };
+  attribution: { roles: Readonly<Partial<Record<AttributionRole, { defaultSplit: number; sourced: boolean }>>>; singleSourcing: boolean };
+  partners: ReadonlyMap<string, Partial<PartnerProfile> & { territoryAction?: RuleAction }>;
+}
+
+/** The plain-data part of the policy the registration workflow needs (serialisable, workflow-safe). */
+export interface LifecycleSettings {
+  reviewSlaMs: number;
+  onTimeout: 'approve' | 'reject' | 'escalate';
+  escalateTo?: string;
+  exclusivityMs: number;
+  extensionMs: number;
+  maxExtensions: number;
+}
+
+/** Fields `required.fields` may name (plus `fields.<anything>`); `domain` means "a usable company domain". */
+export const REQUIRED_FIELD_NAMES = [
+  'customerName', 'website', 'contactEmail', 'domain', 'country', 'segment', 'amount', 'currency', 'closeDate', 'products', 'stage',
+] as const;
+
+// ---------- zod-shape walking for "did you mean" on unknown keys ----------
+
+function unwrap(schema: any): any {
+  let s = schema;
+  for (let i = 0; i < 10 && s?._zod?.def; i++) {
+    const def = s._zod.def;
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'prefault' || def.type === 'nullable') s = def.innerType;
+    else if (def.type === 'pipe') s = def.in;
+    else break;
+  }
+  return s;
+}
+
+/** The keys an object schema allows at `path` (following records and arrays). */
+function allowedKeysAt(schema: any, path: ReadonlyArray<PropertyKey>): string[] {
+  let s = unwrap(schema);
+  for (const seg of path) {
+    const def = s?._zod?.def;
+    if (!def) return [];
+    if (def.type === 'object') s = unwrap(def.shape[seg as string]);
+    else if (def.type === 'record') s = unwrap(def.valueType);
+    else if (def.type === 'array') s = unwrap(def.element);
+    else return [];
+  }
+  const def = s?._zod?.def;
+  return def?.type === 'object' ? Object.keys(def.shape) : [];
+}
+
+function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v: any = data;
+  for (const seg of path) v = v == null ? undefined : v[seg as any];
+  return v;
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function zodProblems(src: YamlSource, data: unknown, issues: z.core.$ZodIssue[]): void {
+  for (const issue of issues) {
+    const where = issue.path.join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = allowedKeysAt(policySchema, issue.path);
+      for (const k of issue.keys) {
+        src.problem([...issue.path, k], 'RULES_UNKNOWN_KEY', `unknown key "${k}"${where ? ` in ${where}` : ''}`, suggestionHint(k, allowed), { key: true });
+      }
+    } else if (issue.code === 'invalid_type') {
+      const got = valueAt(data, issue.path);
+      if (got === undefined) {
+        src.problem(issue.path, 'RULES_MISSING', `${where} is required (${issue.expected})`, `add "${String(issue.path[issue.path.length - 1])}:"`);
+      } else {
+        src.problem(issue.path, 'RULES_TYPE', `${where} must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, not ${describeType(got)}`);
+      }
+    } else if (issue.code === 'invalid_value') {
+      const got = valueAt(data, issue.path);
+      const values = issue.values.map(String);
+      src.problem(issue.path, 'RULES_BAD_VALUE', `${where}: ${JSON.stringify(got)} is not allowed`, suggestionHint(String(got), values));
+    } else if (issue.code === 'invalid_key') {
+      const key = String(issue.path[issue.path.length - 1]);
+      const allowed = allowedKeysAt(policySchema, issue.path.slice(0, -1));
+      src.problem(issue.path, 'RULES_BAD_KEY', `${where}: "${key}" is not allowed here`, allowed.length ? suggestionHint(key, allowed) : undefined, { key: true });
+    } else {
+      src.problem(issue.path, 'RULES_BAD_VALUE', `${where}: ${issue.message}`);
+    }
+  }
+}
+
+// ---------- cross-reference checks ----------
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const recordAt = (v: unknown, key: string): Record<string, unknown> => (isRecord(v) && isRecord(v[key]) ? v[key] : {});
+const stringsAt = (v: unknown, key: string): Array<string | undefined> =>
+  isRecord(v) && Array.isArray(v[key]) ? (v[key] as unknown[]).map((x) => (typeof x === 'string' ? x : undefined)) : [];
+const stringAt = (v: unknown, key: string): string | undefined => (isRecord(v) && typeof v[key] === 'string' ? v[key] : undefined);
+
+/**
+ * Cross-references (tiers, regions, stages, fields, domains). Runs on the raw data, type-guarded, so
+ * these problems are reported together with any schema problems in one pass.
+ */
+function checkReferences(src: YamlSource, raw: Record<string, unknown>): void {
+  const tiersRecord = recordAt(raw, 'tiers');
+  const regionsRecord = recordAt(raw, 'regions');
+  const tiers = Object.keys(tiersRecord);
+  const regions = Object.keys(regionsRecord);
+  if (isRecord(raw.tiers) && !tiers.length) src.problem(['tiers'], 'RULES_MISSING', 'tiers must define at least one partner tier', 'e.g. gold: { autoApproveUpTo: 100000 }');
+  for (const [id, partner] of Object.entries(recordAt(raw, 'partners'))) {
+    const tier = stringAt(partner, 'tier');
+    if (tier !== undefined && isRecord(raw.tiers) && !(tier in tiersRecord)) {
+      src.problem(['partners', id, 'tier'], 'RULES_UNKNOWN_TIER', `partner "${id}" has tier "${tier}", which is not defined in tiers`, suggestionHint(tier, tiers));
+    }
+    stringsAt(recordAt(partner, 'territories'), 'regions').forEach((r, i) => {
+      if (r !== undefined && !(r in regionsRecord)) {
+        src.problem(['partners', id, 'territories', 'regions', i], 'RULES_UNKNOWN_REGION', `partner "${id}" refers to region "${r}", which is not defined in regions`, suggestionHint(r, regions));
+      }
+    });
+  }
+  stringsAt(recordAt(raw, 'required'), 'fields').forEach((f, i) => {
+    if (f === undefined || (f.startsWith('fields.') && f.length > 'fields.'.length)) return;
+    if (!(REQUIRED_FIELD_NAMES as readonly string[]).includes(f)) {
+      src.problem(['required', 'fields', i], 'RULES_UNKNOWN_FIELD', `"${f}" is not a registration field`, closest(f, REQUIRED_FIELD_NAMES) ? suggestionHint(f, [...REQUIRED_FIELD_NAMES]) : `use one of ${REQUIRED_FIELD_NAMES.join(', ')}, or fields.<name> for a mapped field`);
+    }
+  });
+  stringsAt(recordAt(raw, 'namedAccounts'), 'domains').forEach((d, i) => {
+    if (d !== undefined && !normalizeDomain(d)) src.problem(['namedAccounts', 'domains', i], 'RULES_BAD_DOMAIN', `"${d}" is not a company domain`, 'write a registrable domain such as bigbank.com');
+  });
+  const currency = stringAt(raw, 'currency') ?? 'USD';
+  const rate = recordAt(raw, 'exchangeRates')[currency];
+  if (rate !== undefined && rate !== 1) {
+    src.problem(['exchangeRates', currency], 'RULES_BAD_VALUE', `the policy currency ${currency} must have rate 1`, `remove exchangeRates.${currency}`);
+  }
+  const guard = recordAt(raw, 'stageGuard');
+  const stages = stringsAt(guard, 'vendorStages').filter((x): x is string => x !== undefined);
+  if (stages.length) {
+    const known = new Set(stages.map((x) => x.toLowerCase()));
+    const def = stringAt(guard, 'default');
+    if (def !== undefined && !known.has(def.toLowerCase())) {
+      src.problem(['stageGuard', 'default'], 'RULES_UNKNOWN_STAGE', `"${def}" is not one of stageGuard.vendorStages`, suggestionHint(def, stages));
+    }
+    for (const [partnerStage, cap] of Object.entries(recordAt(guard, 'caps'))) {
+      if (typeof cap === 'string' && !known.has(cap.toLowerCase())) {
+        src.problem(['stageGuard', 'caps', partnerStage], 'RULES_UNKNOWN_STAGE', `cap "${cap}" for partner stage "${partnerStage}" is not one of stageGuard.vendorStages`, suggestionHint(cap, stages));
+      }
+    }
+  }
+  const roles = recordAt(recordAt(raw, 'attribution'), 'roles');
+  if (Object.keys(roles).length > 0 && !Object.values(roles).some((r) => isRecord(r) && r.sourced === true)) {
+    src.problem(['attribution', 'roles'], 'RULES_BAD_VALUE', 'no attribution role is marked sourced: true', 'mark the sourcing role with sourced: true so sourced vs influenced can be reported');
+  }
+}
+
+function compile(p: PolicyFile, file: string): Policy {
+  const exclusivityMs = parsePolicyDuration(p.exclusivity.period)!;
+  return {
+    file,
+    source: p,
+    currency: p.currency,
+    exchangeRates: { ...p.exchangeRates, [p.currency]: 1 },
+    regions: new Map(Object.entries(p.regions).map(([k, v]) => [k, new Set(v.map((c) => c.toUpperCase()))])),
+    matching: {
+      domain: p.matching.domain,
+      nameThreshold: p.matching.name.threshold,
+      requireDomainAgreement: p.matching.name.requireDomainAgreement,
+      productOverlap: p.matching.productOverlap,
+      onVendorAccount: p.matching.against.vendorAccounts,
+      onVendorOpportunity: p.matching.against.vendorOpportunities,
+      onRegistration: p.matching.against.registrations,
+    },
+    namedAccounts: {
+      action: p.namedAccounts.action,
+      domains: new Set(p.namedAccounts.domains.map((d) => normalizeDomain(d)).filter((d): d is string => !!d)),
+      names: [...new Set(p.namedAccounts.names.map(normalizeCompanyName).filter(Boolean))].sort(),
+      vendorFlag: p.namedAccounts.vendorFlag,
+    },
+    territories: p.territories,
+    dealSize: p.dealSize,
+    required: p.required,
+    tiers: new Map(Object.entries(p.tiers)),
+    lifecycle: {
+      reviewSlaMs: parsePolicyDuration(p.review.sla)!,
+      onTimeout: p.review.onTimeout,
+      escalateTo: p.review.escalateTo,
+      exclusivityMs,
+      extensionMs: p.exclusivity.extension ? parsePolicyDuration(p.exclusivity.extension)! : exclusivityMs,
+      maxExtensions: p.exclusivity.maxExtensions,
+    },
+    stageGuard: p.stageGuard && {
+      vendorStages: p.stageGuard.vendorStages,
+      caps: new Map(Object.entries(p.stageGuard.caps).map(([k, v]) => [k.toLowerCase(), v])),
+      default: p.stageGuard.default,
+    },
+    attribution: p.attribution,
+    partners: new Map(
+      Object.entries(p.partners).map(([id, v]) => [
+        id,
+        {
+          id,
+          tier: v.tier,
+          roles: v.roles,
+          territories: v.territories && { countries: v.territories.countries?.map((c) => c.toUpperCase()), regions: v.territories.regions, segments: v.territories.segments },
+          territoryAction: v.territories?.action,
+        },
+      ]),
+    ),
+  };
+}
+
+/** Parse and check a policy; returns the compiled policy only when there are no problems. */
+export function parsePolicy(text: string, file: string): { policy?: Policy; problems: Problem[] } {
+  const src = new YamlSource(text, file);
+  if (src.problems.length) return { problems: src.problems };
+  const data = src.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    src.problem([], 'RULES_TYPE', 'a policy file must be a YAML mapping', 'start with "version: 1"');
+    return { problems: src.problems };
+  }
+  const parsed = policySchema.safeParse(data);
+  if (!parsed.success) zodProblems(src, data, parsed.error.issues);
+  checkReferences(src, data as Record<string, unknown>);
+  if (!parsed.success || src.problems.length) return { problems: sortProblems(src.problems) };
+  return { policy: compile(parsed.data, file), problems: [] };
+}
+
+function sortProblems(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => a.line - b.line || a.col - b.col || a.code.localeCompare(b.code));
+}
+
+/** Parse a policy or throw COSELL_RULES_INVALID listing every problem (one per line). */
+export function policyFromText(text: string, file: string): Policy {
+  const { policy, problems } = parsePolicy(text, file);
+  if (!policy) {
+    throw new CosellError('COSELL_RULES_INVALID', problems.map(formatProblem).join('\n'), { details: { problems }, hint: 'see rules/README.md for the policy reference' });
+  }
+  return policy;
+}
+
+export function loadPolicy(file: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CosellError('COSELL_RULES_INVALID', `cannot read policy file ${file}`, { cause: e, hint: 'set rules: in cosell.yaml to the policy path' });
+  }
+  return policyFromText(text, file);
+}
+
+/**
+ * The partner as the engine sees it: the network file's partner (tier, territories, roles) with the
+ * policy's `partners.<id>` entry on top. Throws COSELL_RULES_INVALID for a tier the policy does not define.
+ */
+export function partnerProfile(policy: Policy, id: string, fromNetwork?: Partial<PartnerProfile>): PartnerProfile & { territoryAction?: RuleAction } {
+  const override = policy.partners.get(id);
+  const tier = override?.tier ?? fromNetwork?.tier;
+  if (!tier) throw new CosellError('COSELL_RULES_INVALID', `partner "${id}" has no tier`, { hint: `set partners.${id}.tier in ${policy.file} or tier: in cosell.yaml` });
+  if (!policy.tiers.has(tier)) {
+    throw new CosellError('COSELL_RULES_INVALID', `partner "${id}" has tier "${tier}", which ${policy.file} does not define`, { hint: suggestionHint(tier, [...policy.tiers.keys()]) });
+  }
+  return {
+    id,
+    tier,
+    territories: override?.territories ?? fromNetwork?.territories,
+    roles: override?.roles ?? fromNetwork?.roles,
+    territoryAction: override?.territoryAction,
+  };
+}
+
+/** Problems (unknown tiers/regions) in the network file's partners against this policy, for `cosell check`. */
+export function checkPartners(policy: Policy, partners: ReadonlyArray<Partial<PartnerProfile> & { id: string }>): string[] {
+  const out: string[] = [];
+  for (const p of partners) {
+    const tier = policy.partners.get(p.id)?.tier ?? p.tier;
+    if (!tier) out.push(`partner "${p.id}": no tier (set it in the network file or partners.${p.id}.tier in ${policy.file})`);
+    else if (!policy.tiers.has(tier)) out.push(`partner "${p.id}": tier "${tier}" is not defined in ${policy.file} (${suggestionHint(tier, [...policy.tiers.keys()])})`);
+    for (const r of p.territories?.regions ?? []) {
+      if (!policy.regions.has(r)) out.push(`partner "${p.id}": region "${r}" is not defined in ${policy.file} (${suggestionHint(r, [...policy.regions.keys()])})`);
+    }
+  }
+  return out;
+}
