@@ -1,0 +1,191 @@
+import type { ObjectTypeName } from './meta.js';
+
+/**
+ * Associations (v4 model): between two records there may be several association types (unlabelled,
+ * "Primary", user-defined labels). Every association is stored in both directions with the inverse
+ * type id, as HubSpot does (deal→company 341 ⇄ company→deal 342; primary 5 ⇄ 6).
+ */
+export type AssocCategory = 'HUBSPOT_DEFINED' | 'USER_DEFINED' | 'INTEGRATOR_DEFINED';
+
+export interface AssocType {
+  from: ObjectTypeName;
+  to: ObjectTypeName;
+  typeId: number;
+  category: AssocCategory;
+  label: string | null;
+  inverse: number;
+  /** The v3 `associations` name (`deal_to_company`, `deal_to_company_unlabeled`). */
+  v3Name: string;
+}
+
+function pair(from: ObjectTypeName, to: ObjectTypeName, fromSing: string, toSing: string, unlabelled: [number, number], primary?: [number, number]): AssocType[] {
+  const out: AssocType[] = [
+    { from, to, typeId: unlabelled[0], category: 'HUBSPOT_DEFINED', label: null, inverse: unlabelled[1], v3Name: `${fromSing}_to_${toSing}${primary ? '_unlabeled' : ''}` },
+    { from: to, to: from, typeId: unlabelled[1], category: 'HUBSPOT_DEFINED', label: null, inverse: unlabelled[0], v3Name: `${toSing}_to_${fromSing}${primary ? '_unlabeled' : ''}` },
+  ];
+  if (primary) {
+    out.push(
+      { from, to, typeId: primary[0], category: 'HUBSPOT_DEFINED', label: 'Primary', inverse: primary[1], v3Name: `${fromSing}_to_${toSing}` },
+      { from: to, to: from, typeId: primary[1], category: 'HUBSPOT_DEFINED', label: 'Primary', inverse: primary[0], v3Name: `${toSing}_to_${fromSing}` },
+    );
+  }
+  return out;
+}
+
+export const BUILT_IN_ASSOC_TYPES: AssocType[] = [
+  ...pair('deals', 'companies', 'deal', 'company', [341, 342], [5, 6]),
+  ...pair('contacts', 'companies', 'contact', 'company', [279, 280], [1, 2]),
+  ...pair('deals', 'contacts', 'deal', 'contact', [3, 4]),
+];
+
+type Links = Map<string, Set<number>>; // toId -> type ids
+
+export class AssociationStore {
+  private readonly types: AssocType[] = [...BUILT_IN_ASSOC_TYPES];
+  private readonly links = new Map<string, Map<ObjectTypeName, Links>>();
+  private nextUserType = 1000;
+
+  // ---------- type definitions ----------
+
+  typesBetween(from: ObjectTypeName, to: ObjectTypeName): AssocType[] {
+    return this.types.filter((t) => t.from === from && t.to === to);
+  }
+
+  type(from: ObjectTypeName, to: ObjectTypeName, typeId: number): AssocType | undefined {
+    return this.types.find((t) => t.from === from && t.to === to && t.typeId === typeId);
+  }
+
+  /** The unlabelled type HubSpot uses for "default" associations between two object types. */
+  defaultType(from: ObjectTypeName, to: ObjectTypeName): AssocType | undefined {
+    return this.types.find((t) => t.from === from && t.to === to && t.category === 'HUBSPOT_DEFINED' && t.label === null);
+  }
+
+  /** Create a user-defined label (and its inverse); returns both types. */
+  createLabel(from: ObjectTypeName, to: ObjectTypeName, label: string, inverseLabel?: string): AssocType[] {
+    const a = this.nextUserType++;
+    const b = from === to && !inverseLabel ? a : this.nextUserType++;
+    const name = label.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+    const t1: AssocType = { from, to, typeId: a, category: 'USER_DEFINED', label, inverse: b, v3Name: name };
+    const out = [t1];
+    this.types.push(t1);
+    if (b !== a) {
+      const t2: AssocType = { from: to, to: from, typeId: b, category: 'USER_DEFINED', label: inverseLabel ?? label, inverse: a, v3Name: name };
+      this.types.push(t2);
+      out.push(t2);
+    }
+    return out;
+  }
+
+  userTypes(): AssocType[] {
+    return this.types.filter((t) => t.category !== 'HUBSPOT_DEFINED');
+  }
+
+  // ---------- links ----------
+
+  /** Add association types between two records (both directions). Returns the type ids now present from→to. */
+  add(from: ObjectTypeName, fromId: string, to: ObjectTypeName, toId: string, typeIds: number[]): number[] {
+    const fwd = this.linksOf(from, fromId, to, true)!;
+    const back = this.linksOf(to, toId, from, true)!;
+    let f = fwd.get(toId);
+    if (!f) fwd.set(toId, (f = new Set()));
+    let b = back.get(fromId);
+    if (!b) back.set(fromId, (b = new Set()));
+    for (const id of typeIds) {
+      f.add(id);
+      const inv = this.type(from, to, id)?.inverse;
+      if (inv !== undefined) b.add(inv);
+    }
+    return [...f];
+  }
+
+  /** Remove some (or, without typeIds, all) association types between two records, both directions. */
+  remove(from: ObjectTypeName, fromId: string, to: ObjectTypeName, toId: string, typeIds?: number[]): void {
+    const fwd = this.linksOf(from, fromId, to, false);
+    const back = this.linksOf(to, toId, from, false);
+    const f = fwd?.get(toId);
+    const b = back?.get(fromId);
+    if (!typeIds) {
+      fwd?.delete(toId);
+      back?.delete(fromId);
+      return;
+    }
+    for (const id of typeIds) {
+      f?.delete(id);
+      const inv = this.type(from, to, id)?.inverse;
+      if (inv !== undefined) b?.delete(inv);
+    }
+    if (f && f.size === 0) fwd!.delete(toId);
+    if (b && b.size === 0) back!.delete(fromId);
+  }
+
+  /** Associations of one record to one object type, ordered by target id. */
+  list(from: ObjectTypeName, fromId: string, to: ObjectTypeName): Array<{ toId: string; typeIds: number[] }> {
+    const links = this.linksOf(from, fromId, to, false);
+    if (!links) return [];
+    return [...links.entries()]
+      .map(([toId, ids]) => ({ toId, typeIds: [...ids].sort((a, b) => a - b) }))
+      .sort((a, b) => Number(a.toId) - Number(b.toId));
+  }
+
+  /** Move every association of `fromId` onto `intoId` (merge). */
+  moveAll(type: ObjectTypeName, fromId: string, intoId: string): void {
+    const byType = this.links.get(key(type, fromId));
+    if (!byType) return;
+    for (const [to, links] of byType) {
+      for (const [toId, ids] of links) {
+        const idsArr = [...ids];
+        this.remove(type, fromId, to, toId);
+        if (!(to === type && toId === intoId)) this.add(type, intoId, to, toId, idsArr);
+      }
+    }
+    this.links.delete(key(type, fromId));
+  }
+
+  clear(): void {
+    this.links.clear();
+    this.types.splice(BUILT_IN_ASSOC_TYPES.length);
+    this.nextUserType = 1000;
+  }
+
+  /** Every directed link, for snapshots. */
+  dump(): Array<[ObjectTypeName, string, ObjectTypeName, string, number[]]> {
+    const out: Array<[ObjectTypeName, string, ObjectTypeName, string, number[]]> = [];
+    for (const [k, byType] of this.links) {
+      const [from, fromId] = k.split('|') as [ObjectTypeName, string];
+      for (const [to, links] of byType) for (const [toId, ids] of links) out.push([from, fromId, to, toId, [...ids]]);
+    }
+    return out;
+  }
+
+  /** Restore directed links verbatim (both directions are in the dump). */
+  load(entries: Array<[ObjectTypeName, string, ObjectTypeName, string, number[]]>, userTypes: AssocType[] = []): void {
+    this.clear();
+    for (const t of userTypes) {
+      this.types.push(t);
+      this.nextUserType = Math.max(this.nextUserType, t.typeId + 1);
+    }
+    for (const [from, fromId, to, toId, ids] of entries) {
+      const links = this.linksOf(from, fromId, to, true)!;
+      links.set(toId, new Set(ids));
+    }
+  }
+
+  private linksOf(from: ObjectTypeName, fromId: string, to: ObjectTypeName, create: boolean): Links | undefined {
+    const k = key(from, fromId);
+    let byType = this.links.get(k);
+    if (!byType) {
+      if (!create) return undefined;
+      this.links.set(k, (byType = new Map()));
+    }
+    let links = byType.get(to);
+    if (!links) {
+      if (!create) return undefined;
+      byType.set(to, (links = new Map()));
+    }
+    return links;
+  }
+}
+
+function key(type: ObjectTypeName, id: string): string {
+  return `${type}|${id}`;
+}
