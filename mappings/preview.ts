@@ -1,0 +1,105 @@
+/**
+ * Preview: what a mapping would do to real records, writing nothing. Reads a sample of source records,
+ * maps them, reads the matching target records by the match key and diffs field by field, honouring
+ * the per-field owners the way the sync does (target: create only; fill-if-blank: only into empty
+ * fields; newest: only when the source record is at least as recent).
+ */
+import { START_CURSOR, type Connector, type CrmRecord, type FieldValue } from '../connectors/types.js';
+import { EvalError } from './lang/runtime.js';
+import type { CompiledMapping, FieldError, MappingContext, Owner } from './types.js';
+
+export interface PreviewChange {
+  field: string;
+  current: FieldValue | undefined;
+  next: FieldValue;
+  /** Set when the field would NOT be written because of its owner policy. */
+  heldBy?: Owner;
+}
+
+export interface PreviewRow {
+  sourceId: string;
+  key: string | null;
+  targetId?: string;
+  action: 'create' | 'update' | 'unchanged' | 'filtered' | 'error';
+  changes: PreviewChange[];
+  errors: FieldError[];
+}
+
+export interface PreviewOptions {
+  /** Context for $partner, $vendor...; `now` defaults to the current time. */
+  context?: Partial<MappingContext>;
+}
+
+export async function previewMapping(mapping: CompiledMapping, source: Connector, target: Connector, sample: number, opts: PreviewOptions = {}): Promise<PreviewRow[]> {
+  const ctx: MappingContext = { ...opts.context, now: opts.context?.now ?? new Date() };
+  const records: CrmRecord[] = [];
+  let cursor = START_CURSOR;
+  while (records.length < sample) {
+    const page = await source.changes(mapping.sourceObject, cursor, { fields: mapping.sourceFields, pageSize: Math.min(2000, sample - records.length) });
+    records.push(...page.records.slice(0, sample - records.length));
+    if (page.caughtUp || page.records.length === 0) break;
+    cursor = page.next;
+  }
+
+  const mapped = records.map((rec) => {
+    try {
+      if (!mapping.filter(rec.fields, ctx)) return { rec, filtered: true as const };
+      return { rec, key: mapping.matchKey(rec.fields, ctx), result: mapping.apply(rec.fields, ctx) };
+    } catch (e) {
+      if (!(e instanceof EvalError)) throw e;
+      return { rec, error: e.message };
+    }
+  });
+
+  const keys = [...new Set(mapped.flatMap((m) => ('key' in m && m.key ? [m.key] : [])))];
+  const existing = new Map<string, CrmRecord>();
+  const readFields = [...new Set([...mapping.targetFields, mapping.match.target])];
+  for (let i = 0; i < keys.length; i += target.batchSize) {
+    const found = await target.readByField(mapping.targetObject, mapping.match.target, keys.slice(i, i + target.batchSize), readFields);
+    for (const r of found) {
+      const k = r.fields[mapping.match.target];
+      if (k !== null && k !== undefined) existing.set(String(k), r);
+    }
+  }
+
+  return mapped.map((m): PreviewRow => {
+    if ('filtered' in m) return { sourceId: m.rec.id, key: null, action: 'filtered', changes: [], errors: [] };
+    if ('error' in m) return { sourceId: m.rec.id, key: null, action: 'error', changes: [], errors: [{ field: '(filter)', message: m.error ?? '' }] };
+    const current = m.key ? existing.get(m.key) : undefined;
+    const changes: PreviewChange[] = [];
+    for (const [field, next] of Object.entries(m.result.fields)) {
+      const cur = current?.fields[field];
+      if (current && sameValue(cur, next)) continue;
+      const owner = mapping.policies[field]?.owner ?? 'source';
+      const change: PreviewChange = { field, current: cur, next };
+      if (current) {
+        if (owner === 'target') change.heldBy = owner;
+        else if (owner === 'fill-if-blank' && !(cur === null || cur === undefined || cur === '')) change.heldBy = owner;
+        else if (owner === 'newest' && m.rec.modifiedAt < current.modifiedAt) change.heldBy = owner;
+      }
+      changes.push(change);
+    }
+    const writes = changes.filter((c) => !c.heldBy).length;
+    const action = m.key === null ? 'error' : !current ? 'create' : writes > 0 ? 'update' : 'unchanged';
+    const errors = m.key === null ? [{ field: mapping.match.target, message: `match key ${mapping.match.source} is empty` }, ...m.result.errors] : m.result.errors;
+    return { sourceId: m.rec.id, key: m.key, targetId: current?.id, action, changes, errors };
+  });
+}
+
+/** CRMs return numbers and dates in their own spellings (HubSpot: strings); compare by meaning. */
+export function sameValue(a: FieldValue | undefined, b: FieldValue | undefined): boolean {
+  const blank = (v: FieldValue | undefined): boolean => v === null || v === undefined || v === '';
+  if (blank(a) || blank(b)) return blank(a) && blank(b);
+  if (a === b) return true;
+  const na = Number(a);
+  const nb = Number(b);
+  if (typeof a !== 'boolean' && typeof b !== 'boolean' && Number.isFinite(na) && Number.isFinite(nb) && String(a).trim() !== '' && String(b).trim() !== '') return na === nb;
+  const sa = String(a);
+  const sb = String(b);
+  if (/^\d{4}-\d{2}-\d{2}/.test(sa) && /^\d{4}-\d{2}-\d{2}/.test(sb)) {
+    const ta = Date.parse(sa.length === 10 ? sa + 'T00:00:00Z' : sa.replace(/\+0000$/, 'Z'));
+    const tb = Date.parse(sb.length === 10 ? sb + 'T00:00:00Z' : sb.replace(/\+0000$/, 'Z'));
+    if (Number.isFinite(ta) && ta === tb) return true;
+  }
+  return sa === sb;
+}

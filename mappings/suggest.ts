@@ -1,0 +1,36 @@
+/** "Did you mean" suggestions: the closest candidate by edit distance, case-insensitive. */
+export function levenshtein(a: string, b: string): number {
+  if (a === b) return 0;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  const lower = name.toLowerCase();
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const cl = c.toLowerCase();
+    if (cl === lower) return c;
+    const score = levenshtein(lower, cl);
+    if (score < bestScore || (score === bestScore && best !== undefined && c < best)) {
+      best = c;
+      bestScore = score;
+    }
+  }
+  if (best === undefined) return undefined;
+  // accept up to a third of the name's length, at least 2 edits (so `amout` → `amount`)
+  return bestScore <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  const c = closest(name, candidates);
+  return c === undefined ? undefined : `did you mean "${c}"?`;
+}
