@@ -1,0 +1,153 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { CosellError } from '../lib/errors.js';
+import { loadSandboxConfig, sandboxConfigSchema } from './config.js';
+import { generateSeed, SEED_DEFAULTS, type SeedData } from './seed.js';
+import { createSalesforceOrg } from './salesforce/index.js';
+import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, SandboxConfig, SandboxOrg } from './types.js';
+import { registerUi } from './ui.js';
+
+/**
+ * The sandbox host: one process, several emulated orgs, each on its own fastify instance and port on
+ * 127.0.0.1 (its base URL), with its own credentials, data, faults and web pages.
+ *
+ * Admin endpoints on every org (not part of any CRM API, never subject to faults):
+ *   GET/POST {baseUrl}/__sandbox/faults   read / replace the org's FaultConfig (`{}` clears)
+ *   POST     {baseUrl}/__sandbox/clock    {freeze?, at?, advanceMs?} (Salesforce orgs)
+ *   GET      {baseUrl}/__sandbox/info     the org's connection info
+ *   GET      {baseUrl}/__sandbox/ui       the read-only web pages (also at `/`)
+ */
+
+export interface Sandbox {
+  orgs: Record<string, OrgConnectionInfo>;
+  /** Web page URL per org. */
+  pages: Record<string, string>;
+  /** Base URL per org. */
+  baseUrls: Record<string, string>;
+  org(id: string): SandboxOrg;
+  setFaults(id: string, faults: FaultConfig): void;
+  stop(): Promise<void>;
+}
+
+export interface StartSandboxOptions {
+  /** A config object, or the path of a YAML/JSON config file. Default: sandbox/default-network.yaml. */
+  config?: SandboxConfig | string;
+  /** Network seed; overrides the config's. */
+  seed?: number;
+  /** Snapshot every org here on stop and restore from it on start. */
+  persistFile?: string;
+}
+
+export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL('./default-network.yaml', import.meta.url));
+
+type HubspotFactory = (config: OrgConfig, seed: SeedData) => SandboxOrg;
+
+async function hubspotFactory(): Promise<HubspotFactory> {
+  try {
+    const mod = (await import('./hubspot/index.js')) as { createHubspotOrg?: HubspotFactory };
+    if (typeof mod.createHubspotOrg !== 'function') throw new Error('sandbox/hubspot/index.ts does not export createHubspotOrg');
+    return mod.createHubspotOrg;
+  } catch (e) {
+    throw new CosellError('COSELL_CONFIG_INVALID', `the HubSpot emulator is not available: ${(e as Error).message}`, { cause: e, hint: 'use salesforce orgs only, or check sandbox/hubspot/' });
+  }
+}
+
+function resolveConfig(config: SandboxConfig | string | undefined): SandboxConfig {
+  if (config === undefined) return loadSandboxConfig(DEFAULT_CONFIG_FILE);
+  if (typeof config === 'string') return loadSandboxConfig(config);
+  const parsed = sandboxConfigSchema.safeParse(config);
+  if (!parsed.success) {
+    throw new CosellError('COSELL_CONFIG_INVALID', parsed.error.issues.map((i) => `<config>:1:1: SANDBOX_CONFIG_INVALID: ${i.path.join('.')}: ${i.message}`).join('\n'));
+  }
+  return config;
+}
+
+export function seedFor(cfg: SandboxConfig, org: OrgConfig, networkSeed: number): SeedData {
+  const vendor = cfg.orgs.find((o) => o.role === 'vendor');
+  return generateSeed(org.seed ?? {}, {
+    orgId: org.id,
+    role: org.role ?? (org === vendor ? 'vendor' : 'partner'),
+    networkSeed,
+    vendorAccounts: vendor ? (vendor.seed?.accounts ?? SEED_DEFAULTS.accounts) : 0,
+  });
+}
+
+export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sandbox> {
+  const cfg = resolveConfig(opts.config);
+  const networkSeed = opts.seed ?? cfg.seed ?? 42;
+  const persistFile = opts.persistFile ?? cfg.persistFile;
+  const persisted: Record<string, unknown> = persistFile && existsSync(persistFile) ? (JSON.parse(readFileSync(persistFile, 'utf8')) as { orgs: Record<string, unknown> }).orgs : {};
+
+  const apps: FastifyInstance[] = [];
+  const orgs = new Map<string, SandboxOrg>();
+  const info: Record<string, OrgConnectionInfo> = {};
+  const pages: Record<string, string> = {};
+  const baseUrls: Record<string, string> = {};
+  try {
+    for (const oc of cfg.orgs) {
+      const seed = seedFor(cfg, oc, networkSeed);
+      const org = oc.kind === 'salesforce' ? createSalesforceOrg(oc, seed) : (await hubspotFactory())(oc, seed);
+      if (persisted[oc.id] !== undefined) org.restore(persisted[oc.id]);
+      const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
+      apps.push(app);
+      registerAdmin(app, org, () => info[oc.id]);
+      registerUi(app, org);
+      await org.register(app);
+      await app.listen({ host: '127.0.0.1', port: oc.port ?? 0 });
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      const baseUrl = `http://127.0.0.1:${port}`;
+      orgs.set(oc.id, org);
+      baseUrls[oc.id] = baseUrl;
+      info[oc.id] = org.connectionInfo(baseUrl);
+      pages[oc.id] = `${baseUrl}/__sandbox/ui`;
+    }
+  } catch (e) {
+    await Promise.all(apps.map((a) => a.close().catch(() => undefined)));
+    throw e;
+  }
+
+  let stopped = false;
+  const orgById = (id: string): SandboxOrg => {
+    const o = orgs.get(id);
+    if (!o) throw new CosellError('COSELL_CONFIG_INVALID', `no org "${id}" in this sandbox`, { hint: `orgs: ${[...orgs.keys()].join(', ')}` });
+    return o;
+  };
+  return {
+    orgs: info,
+    pages,
+    baseUrls,
+    org: orgById,
+    setFaults(id, faults) {
+      orgById(id).setFaults(faults);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (persistFile) {
+        const snap = { version: 1, savedAt: new Date().toISOString(), orgs: Object.fromEntries([...orgs].map(([id, o]) => [id, o.snapshot()])) };
+        writeFileSync(`${persistFile}.tmp`, JSON.stringify(snap));
+        renameSync(`${persistFile}.tmp`, persistFile);
+      }
+      await Promise.all(apps.map((a) => a.close()));
+    },
+  };
+}
+
+function registerAdmin(app: FastifyInstance, org: SandboxOrg, info: () => OrgConnectionInfo | undefined): void {
+  app.get('/__sandbox/faults', async () => org.faults());
+  app.post('/__sandbox/faults', async (req) => {
+    org.setFaults((req.body ?? {}) as FaultConfig);
+    return org.faults();
+  });
+  app.post('/__sandbox/clock', async (req, reply) => {
+    if (!org.setClock) return reply.code(404).send({ error: `org ${org.id} (${org.kind}) has no controllable clock` });
+    try {
+      return org.setClock((req.body ?? {}) as ClockCommand);
+    } catch (e) {
+      return reply.code(400).send({ error: (e as Error).message });
+    }
+  });
+  app.get('/__sandbox/info', async () => ({ id: org.id, kind: org.kind, name: org.name, ...info() }));
+}

@@ -1,0 +1,3 @@
+export { createSalesforceOrg, type SalesforceOrg, type SalesforceSchemaConfig } from './org.js';
+export { OPPORTUNITY_STAGES, type CustomFieldMetadata } from './schema.js';
+export { makeId, normalizeId } from './ids.js';
