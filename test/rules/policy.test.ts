@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { isCosellError } from '../../lib/errors.js';
+import { formatProblem } from '../../lib/yamlSource.js';
+import { checkPartners, parsePolicy, partnerProfile, policyFromText } from '../../rules/policy.js';
+import { demoPolicy } from './fixtures.js';
+
+const problems = (text: string) => parsePolicy(text, 'roe.yaml').problems.map(formatProblem);
+
+describe('policy file: the demo policy', () => {
+  it('examples/roe.yaml is valid and compiles', () => {
+    const p = demoPolicy();
+    expect(p.lifecycle).toEqual({ reviewSlaMs: 48 * 3600_000, onTimeout: 'escalate', escalateTo: 'channel-ops', exclusivityMs: 90 * 86_400_000, extensionMs: 30 * 86_400_000, maxExtensions: 2 });
+    expect([...p.tiers.keys()]).toEqual(['gold', 'silver', 'registered']);
+    expect(partnerProfile(p, 'globex')).toMatchObject({ tier: 'silver', territories: { countries: ['DE', 'FR', 'GB'] } });
+  });
+
+  it('applies defaults for a minimal policy', () => {
+    const p = policyFromText('version: 1\ntiers:\n  gold: { autoApproveUpTo: 100000 }\n', 'min.yaml');
+    expect(p.matching).toMatchObject({ domain: true, nameThreshold: 0.9, onVendorOpportunity: 'reject', onRegistration: 'reject', onVendorAccount: 'ignore' });
+    expect(p.lifecycle).toMatchObject({ reviewSlaMs: 48 * 3600_000, exclusivityMs: 90 * 86_400_000, extensionMs: 90 * 86_400_000, maxExtensions: 1, onTimeout: 'escalate' });
+    expect(p.required.fields).toEqual(['customerName']);
+  });
+});
+
+describe('policy file: every problem at once, with positions and fix hints (golden)', () => {
+  it('reports schema and cross-reference problems together, sorted by position', () => {
+    const text = [
+      'version: 1',                                                    // 1
+      'currency: usd',                                                 // 2
+      'matchng: {}',                                                   // 3
+      'tiers:',                                                        // 4
+      '  gold: { autoApproveUpTo: "lots" }',                           // 5
+      '  silver: { autoApproveUpTo: 25000 }',                          // 6
+      'dealSize: { minimum: 10, acton: review }',                      // 7
+      'review: { sla: 2 days, onTimeout: escalte }',                   // 8
+      'partners:',                                                     // 9
+      '  acme: { tier: gld, territories: { regions: [EMAE] } }',       // 10
+      '  globex: { tier: silver, territories: { countries: [DEU] } }', // 11
+      'required: { fields: [customerNme, fields.useCase] }',           // 12
+      'stageGuard: { vendorStages: [Open, Won], default: Opne, caps: { x: won } }', // 13
+      'namedAccounts: { domains: [localhost] }',                       // 14
+      'regions: { EMEA: [DE] }',                                       // 15
+      '',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      'roe.yaml:2:11: RULES_BAD_VALUE: currency: must be an ISO 4217 code such as USD or EUR',
+      'roe.yaml:3:1: RULES_UNKNOWN_KEY: unknown key "matchng" (did you mean "matching"?)',
+      'roe.yaml:5:28: RULES_TYPE: tiers.gold.autoApproveUpTo must be a number, not string "lots"',
+      'roe.yaml:7:26: RULES_UNKNOWN_KEY: unknown key "acton" in dealSize (did you mean "action"?)',
+      'roe.yaml:8:16: RULES_BAD_VALUE: review.sla: must be a duration like 48h, 90d, 30m or 10s',
+      'roe.yaml:8:35: RULES_BAD_VALUE: review.onTimeout: "escalte" is not allowed (did you mean "escalate"?)',
+      'roe.yaml:10:17: RULES_UNKNOWN_TIER: partner "acme" has tier "gld", which is not defined in tiers (did you mean "gold"?)',
+      'roe.yaml:10:47: RULES_UNKNOWN_REGION: partner "acme" refers to region "EMAE", which is not defined in regions (did you mean "EMEA"?)',
+      'roe.yaml:11:54: RULES_BAD_VALUE: partners.globex.territories.countries.0: must be an ISO 3166-1 alpha-2 country code such as US, DE or GB',
+      'roe.yaml:12:22: RULES_UNKNOWN_FIELD: "customerNme" is not a registration field (did you mean "customerName"?)',
+      'roe.yaml:13:51: RULES_UNKNOWN_STAGE: "Opne" is not one of stageGuard.vendorStages (did you mean "Open"?)',
+      'roe.yaml:14:28: RULES_BAD_DOMAIN: "localhost" is not a company domain (write a registrable domain such as bigbank.com)',
+    ]);
+  });
+
+  it('reports a missing required key and a wrong type of block', () => {
+    expect(problems('version: 1\nmatching: [domain]\n')).toEqual([
+      'roe.yaml:1:1: RULES_MISSING: tiers is required (record) (add "tiers:")',
+      'roe.yaml:2:11: RULES_TYPE: matching must be a mapping, not a list',
+    ]);
+  });
+
+  it('lists the valid choices when nothing is close', () => {
+    expect(problems('version: 1\ntiers: { gold: { autoApproveUpTo: 1 } }\nreview: { onTimeout: maybe }\n')).toEqual([
+      'roe.yaml:3:22: RULES_BAD_VALUE: review.onTimeout: "maybe" is not allowed (expected one of: approve, reject, escalate)',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const out = problems('version: 1\ntiers:\n  gold: { autoApproveUpTo: 1\n');
+    expect(out.length).toBeGreaterThan(0);
+    expect(out[0]).toMatch(/^roe\.yaml:\d+:\d+: YAML_SYNTAX: /);
+  });
+
+  it('reports a duplicate key', () => {
+    expect(problems('version: 1\ntiers: { gold: { autoApproveUpTo: 1 } }\ncurrency: USD\ncurrency: EUR\n')[0]).toMatch(/^roe\.yaml:4:1: YAML_SYNTAX: Map keys must be unique/);
+  });
+
+  it('policyFromText throws COSELL_RULES_INVALID with one line per problem', () => {
+    try {
+      policyFromText('version: 2\ntiers: {}\n', 'x.yaml');
+      expect.unreachable();
+    } catch (e) {
+      expect(isCosellError(e, 'COSELL_RULES_INVALID')).toBe(true);
+      expect((e as Error).message.split('\n')).toEqual([
+        'x.yaml:1:10: RULES_BAD_VALUE: version: 2 is not allowed (did you mean "1"?)',
+        'x.yaml:2:8: RULES_MISSING: tiers must define at least one partner tier (e.g. gold: { autoApproveUpTo: 100000 })',
+      ]);
+    }
+  });
+
+  it('checks network-file partners against the policy tiers and regions', () => {
+    const p = demoPolicy();
+    expect(checkPartners(p, [{ id: 'acme' }, { id: 'hooli', tier: 'platinum', territories: { regions: ['NAM'] } }, { id: 'umbrella' }])).toEqual([
+      'partner "hooli": tier "platinum" is not defined in examples/roe.yaml (expected one of: gold, silver, registered)',
+      'partner "hooli": region "NAM" is not defined in examples/roe.yaml (did you mean "NA"?)',
+      'partner "umbrella": no tier (set it in the network file or partners.umbrella.tier in examples/roe.yaml)',
+    ]);
+    try {
+      partnerProfile(p, 'hooli', { tier: 'glod' });
+      expect.unreachable();
+    } catch (e) {
+      expect(isCosellError(e, 'COSELL_RULES_INVALID')).toBe(true);
+      expect((e as { hint?: string }).hint).toBe('did you mean "gold"?');
+    }
+  });
+});
