@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isCosellError, toCosellError } from '../lib/errors.js';
 import { registerUp } from './up.js';
 import { registerWorker } from './worker.js';
+import { registerSandbox } from './sandbox.js';
 
 export function buildProgram(): Command {
   const program = new Command('cosell')
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true);
   registerUp(program);
   registerWorker(program);
+  registerSandbox(program);
   return program;
 }
 
