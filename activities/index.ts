@@ -2,6 +2,7 @@ import os from 'node:os';
 import { CosellError } from '../lib/errors.js';
 import type { Engine } from '../sync/build.js';
 import { createSyncActivities } from './sync.js';
+import { createOverlapActivities } from './overlap.js';
 
 export interface ActivityDeps {
   /** The sync engine for the network this worker serves (absent: a worker with no network file). */
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps = {}) {
       return `${os.hostname()} (node ${process.version}, pid ${process.pid})`;
     },
     ...createSyncActivities(engine),
+    ...createOverlapActivities(engine),
   };
 }
 

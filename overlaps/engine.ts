@@ -68,6 +68,7 @@ export function computeOverlaps(input: OverlapInput): OverlapResult {
       partnerRelation,
       pair,
       matchedOn,
+      hashedKey: vendor.hashed.keyHash[classified.vendorKey[i]],
       score: classified.score[i],
       vendorLabel: v.label ?? v.name ?? undefined,
       partnerLabel: p.label ?? p.name ?? undefined,

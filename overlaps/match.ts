@@ -11,6 +11,8 @@ export interface MatchPairs {
   partner: Uint32Array;
   /** Strongest key kind that matched: 0 domain, 1 domain label, 2 name. */
   kind: Uint8Array;
+  /** Position of that key in the vendor side's keys (its hash is what the ledger records). */
+  vendorKey: Uint32Array;
 }
 
 export interface MatchOptions {
@@ -48,12 +50,14 @@ export function matchSides(vendor: HashedSide, partner: HashedSide, opts: MatchO
   let vOut: Uint32Array = new Uint32Array(cap);
   let pOut: Uint32Array = new Uint32Array(cap);
   let kOut: Uint8Array = new Uint8Array(cap);
+  let keyOut: Uint32Array = new Uint32Array(cap);
   let count = 0;
-  const emit = (v: number, p: number, kind: number) => {
+  const emit = (v: number, p: number, kind: number, key: number) => {
     if (count === cap) {
       cap *= 2;
       vOut = grow(vOut, cap);
       pOut = grow(pOut, cap);
+      keyOut = grow(keyOut, cap);
       const k2 = new Uint8Array(cap);
       k2.set(kOut);
       kOut = k2;
@@ -61,26 +65,33 @@ export function matchSides(vendor: HashedSide, partner: HashedSide, opts: MatchO
     vOut[count] = v;
     pOut[count] = p;
     kOut[count] = kind;
+    keyOut[count] = key;
     count++;
   };
 
   // Candidates of the current vendor record (keys are grouped by owner): partner id → best kind.
   const candPartner: number[] = [];
   const candKind: number[] = [];
+  const candKey: number[] = [];
   const flush = (v: number) => {
-    for (let i = 0; i < candPartner.length; i++) emit(v, candPartner[i], candKind[i]);
+    for (let i = 0; i < candPartner.length; i++) emit(v, candPartner[i], candKind[i], candKey[i]);
     candPartner.length = 0;
     candKind.length = 0;
+    candKey.length = 0;
   };
-  const consider = (p: number, kind: number) => {
+  const consider = (p: number, kind: number, key: number) => {
     for (let i = 0; i < candPartner.length; i++) {
       if (candPartner[i] === p) {
-        if (kind < candKind[i]) candKind[i] = kind;
+        if (kind < candKind[i]) {
+          candKind[i] = kind;
+          candKey[i] = key;
+        }
         return;
       }
     }
     candPartner.push(p);
     candKind.push(kind);
+    candKey.push(key);
   };
 
   let current = -1;
@@ -93,15 +104,15 @@ export function matchSides(vendor: HashedSide, partner: HashedSide, opts: MatchO
     const hit = index.get(vendor.keyHash[k]);
     if (hit === undefined) continue;
     const kind = vendor.keyKind[k];
-    if (hit >= 0) consider(hit, kind);
+    if (hit >= 0) consider(hit, kind, k);
     else {
       const list = multi[-hit - 1];
       if (list.length > maxFanout[kind]) continue;
-      for (const p of list) consider(p, kind);
+      for (const p of list) consider(p, kind, k);
     }
   }
   if (current >= 0) flush(current);
-  return { count, vendor: vOut.subarray(0, count), partner: pOut.subarray(0, count), kind: kOut.subarray(0, count) };
+  return { count, vendor: vOut.subarray(0, count), partner: pOut.subarray(0, count), kind: kOut.subarray(0, count), vendorKey: keyOut.subarray(0, count) };
 }
 
 function grow(a: Uint32Array, cap: number): Uint32Array {

@@ -54,6 +54,8 @@ export interface Overlap {
   /** `${vendorRelation}/${partnerRelation}`, e.g. customer/prospect. */
   pair: string;
   matchedOn: MatchKind;
+  /** The keyed hash the two records matched on (never the raw key). */
+  hashedKey: string;
   /** 0..100: match strength × how actionable the population pair is for joint selling. */
   score: number;
   vendorLabel?: string;

@@ -2,3 +2,4 @@
 // activity *types* only (enforced by eslint.config.js).
 export { helloCosell } from './hello.js';
 export { linkSync, syncNowSignal, pauseSignal, resumeSignal, resyncUpdate, statusQuery } from './sync.js';
+export { overlapWorkflow, overlapNowSignal, overlapStatusQuery } from './overlap.js';
