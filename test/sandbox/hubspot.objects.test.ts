@@ -102,7 +102,7 @@ describe('HubSpot sandbox: basic object endpoints', () => {
     expect(ids.size).toBe(25);
     const big = await hs.crm.companies.basicApi.getPage(500);
     expect(big.results).toHaveLength(25);
-    const raw = await (await fetch(`${p.basePath}/crm/v3/objects/companies?limit=101`, { headers: { authorization: `Bearer ${p.accessToken}` } })).json();
+    const raw = (await (await fetch(`${p.basePath}/crm/v3/objects/companies?limit=101`, { headers: { authorization: `Bearer ${p.accessToken}` } })).json()) as { results: unknown[] };
     expect(raw.results.length).toBeLessThanOrEqual(100);
   });
 
