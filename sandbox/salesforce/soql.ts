@@ -335,10 +335,24 @@ function compileWhere(ctx: QueryContext, soql: string, root: ObjectDef, where: W
 function modstampLowerBound(where: WhereClause | undefined): { stamp: number; exclusive: boolean } | undefined {
   const tokens: Token[] = [];
   flattenWhere(where, tokens);
-  if (tokens.some((t) => t === 'OR' || t === 'NOT' || t === '(')) return undefined;
-  let best: { stamp: number; exclusive: boolean } | undefined;
+  // Only conditions AND-ed at the top level (depth 0, not negated) may narrow the scan.
+  let depth = 0;
   for (const t of tokens) {
+    if (t === '(') depth++;
+    else if (t === ')') depth--;
+    else if (t === 'OR' && depth === 0) return undefined;
+  }
+  let best: { stamp: number; exclusive: boolean } | undefined;
+  depth = 0;
+  let negated = false;
+  for (const t of tokens) {
+    if (t === '(') depth++;
+    else if (t === ')') depth--;
+    if (t === 'NOT' && depth === 0) negated = true;
     if (typeof t !== 'object') continue;
+    const wasNegated = negated;
+    negated = false;
+    if (depth !== 0 || wasNegated) continue;
     const c = t.cond as any;
     if (String(c.field).toLowerCase() !== 'systemmodstamp' || c.literalType !== 'DATETIME') continue;
     if (c.operator !== '>' && c.operator !== '>=' && c.operator !== '=') continue;
