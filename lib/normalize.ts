@@ -163,9 +163,11 @@ export function jaroWinkler(a: string, b: string): number {
   return jaro + prefix * 0.1 * (1 - jaro);
 }
 
+const TOKEN_MATCH_FLOOR = 0.8;
+
 /**
  * How well every token of `from` is covered by some token of `to` (each token's best Jaro-Winkler,
- * weighted by token length).
+ * weighted by token length; below TOKEN_MATCH_FLOOR a token counts as unmatched).
  */
 function coverage(from: readonly string[], to: readonly string[]): number {
   let total = 0;
@@ -177,6 +179,9 @@ function coverage(from: readonly string[], to: readonly string[]): number {
       if (s > best) best = s;
       if (best === 1) break;
     }
+    // Unrelated words still share letters (JW ≈ 0.5–0.7); give them no credit, so a distinguishing
+    // extra word ("Global Services Gamma" vs "Global Services") really lowers the score.
+    if (best < TOKEN_MATCH_FLOOR) best = 0;
     total += best * t.length;
     weight += t.length;
   }
@@ -186,7 +191,7 @@ function coverage(from: readonly string[], to: readonly string[]): number {
 /**
  * Similarity of two company names (0..1) after `normalizeCompanyName`: token-set Jaro-Winkler, order
  * independent ("Telekom Deutsche" ≈ "Deutsche Telekom"), and symmetric. It takes the weaker of the two
- * directions, so an extra distinguishing word lowers the score ("Acme" vs "Acme Widgets" ≈ 0.6):
+ * directions, so an extra distinguishing word lowers the score ("Acme" vs "Acme Widgets" ≈ 0.36):
  * matching a customer must not be fooled by a shared first word. A name compacted differently
  * ("Face Book" vs "Facebook") still scores by comparing the space-free forms.
  */
