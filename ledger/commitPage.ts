@@ -6,6 +6,7 @@ import type { DialectName } from './migrations.js';
 import { markPairsDeleted, writeHashes, writePairs } from './pairs.js';
 import type { LedgerTables } from './schema.js';
 import type { CommitResult, PageCommit } from './types.js';
+import { writeSnapshots } from './snapshots.js';
 import { withRetry } from './util.js';
 
 /**
@@ -25,6 +26,7 @@ export async function commitPage(db: Kysely<LedgerTables>, dialect: DialectName,
       if (page.deadLetters?.length) await writeDeadLetters(tx, linkId, page.deadLetters);
       if (page.resolvedDeadLetters?.length) await resolveDeadLetters(tx, linkId, page.resolvedDeadLetters);
       if (page.audits?.length) await writeAudits(tx, page.audits);
+      if (page.snapshots?.length) await writeSnapshots(tx, page.snapshots);
       if (!page.cursor) return { cursorAdvanced: false, cursor: undefined };
       const stored = await advanceCursor(tx, linkId, page.feed, page.cursor, page.generation);
       if (stored) return { cursorAdvanced: true, cursor: stored };

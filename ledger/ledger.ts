@@ -10,6 +10,7 @@ import { ledgerMigrations, type DialectName } from './migrations.js';
 import { Overlaps } from './overlaps.js';
 import { Pairs } from './pairs.js';
 import { Registrations } from './registrations.js';
+import { Snapshots } from './snapshots.js';
 import type { LedgerTables } from './schema.js';
 import type { CommitResult, PageCommit } from './types.js';
 
@@ -27,6 +28,7 @@ export class Ledger {
   readonly registrations: Registrations;
   readonly accounts: AccountIndex;
   readonly overlaps: Overlaps;
+  readonly snapshots: Snapshots;
 
   constructor(
     /** The Kysely instance, for ad-hoc reads (reports, tests). Write through the methods. */
@@ -43,6 +45,7 @@ export class Ledger {
     this.registrations = new Registrations(db);
     this.accounts = new AccountIndex(db);
     this.overlaps = new Overlaps(db, dialect);
+    this.snapshots = new Snapshots(db);
   }
 
   /** Write one page's results and advance its cursor in one transaction (see commitPage.ts). */

@@ -10,6 +10,7 @@ export type DialectName = 'sqlite' | 'postgres';
 export function ledgerMigrations(dialect: DialectName): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial': { up: (db) => initial(db, dialect) },
+    '0002_record_snapshots': { up: (db) => recordSnapshots(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -131,7 +132,7 @@ async function initial(db: Kysely<any>, dialect: DialectName): Promise<void> {
   await db.schema.createIndex('vendor_accounts_name').on('vendor_accounts').columns(['org_id', 'name_norm']).execute();
 
   await db.schema
-    .createTable('overlaps')
+    .createTable('account_overlaps')
     .addColumn('partner', 'text', (c) => c.notNull())
     .addColumn('vendor_account_id', 'text', (c) => c.notNull())
     .addColumn('partner_record_id', 'text', (c) => c.notNull())
@@ -140,7 +141,21 @@ async function initial(db: Kysely<any>, dialect: DialectName): Promise<void> {
     .addColumn('score', 'double precision', (c) => c.notNull())
     .addColumn('details', 'text')
     .addColumn('updated_at', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('overlaps_pk', ['partner', 'vendor_account_id', 'partner_record_id'])
+    .addPrimaryKeyConstraint('account_overlaps_pk', ['partner', 'vendor_account_id', 'partner_record_id'])
     .execute();
-  await db.schema.createIndex('overlaps_classification').on('overlaps').columns(['partner', 'classification']).execute();
+  await db.schema.createIndex('account_overlaps_classification').on('account_overlaps').columns(['partner', 'classification']).execute();
+}
+
+/** What the sync last knew of each record's mapped fields (echo suppression and conflict policies). */
+async function recordSnapshots(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('record_snapshots')
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('object', 'text', (c) => c.notNull())
+    .addColumn('record_id', 'text', (c) => c.notNull())
+    .addColumn('fields', 'text', (c) => c.notNull())
+    .addColumn('modified_at', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('record_snapshots_pk', ['org_id', 'object', 'record_id'])
+    .execute();
 }

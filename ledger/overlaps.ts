@@ -38,7 +38,7 @@ export class Overlaps {
       this.db.transaction().execute(async (tx) => {
         if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${'cosell.overlaps:' + partner}))`.execute(tx);
         const existing = new Map<string, Overlap>();
-        for (const r of await tx.selectFrom('overlaps').selectAll().where('partner', '=', partner).execute()) existing.set(pairKey(toOverlap(r)), toOverlap(r));
+        for (const r of await tx.selectFrom('account_overlaps').selectAll().where('partner', '=', partner).execute()) existing.set(pairKey(toOverlap(r)), toOverlap(r));
 
         const diff: OverlapDiff = { added: [], removed: [], changed: [], unchanged: 0 };
         const toWrite: Overlap[] = [];
@@ -58,14 +58,14 @@ export class Overlaps {
 
         for (const part of chunks(diff.removed)) {
           await tx
-            .deleteFrom('overlaps')
+            .deleteFrom('account_overlaps')
             .where('partner', '=', partner)
             .where((eb) => eb.or(part.map((o) => eb.and([eb('vendor_account_id', '=', o.vendorAccountId), eb('partner_record_id', '=', o.partnerRecordId)]))))
             .execute();
         }
         for (const part of chunks(toWrite)) {
           await tx
-            .insertInto('overlaps')
+            .insertInto('account_overlaps')
             .values(
               part.map((o) => ({
                 partner,
@@ -95,7 +95,7 @@ export class Overlaps {
   }
 
   async list(partner: string, opts: { classification?: string; limit?: number; offset?: number } = {}): Promise<Overlap[]> {
-    let q = this.db.selectFrom('overlaps').selectAll().where('partner', '=', partner).orderBy('score', 'desc').orderBy('vendor_account_id').orderBy('partner_record_id');
+    let q = this.db.selectFrom('account_overlaps').selectAll().where('partner', '=', partner).orderBy('score', 'desc').orderBy('vendor_account_id').orderBy('partner_record_id');
     if (opts.classification !== undefined) q = q.where('classification', '=', opts.classification);
     if (opts.limit !== undefined || opts.offset !== undefined) q = q.limit(opts.limit ?? 1e9).offset(opts.offset ?? 0);
     return (await q.execute()).map(toOverlap);
@@ -104,7 +104,7 @@ export class Overlaps {
   /** Counts by classification (the `cosell overlaps` summary table). */
   async summary(partner: string): Promise<Array<{ classification: string; count: number }>> {
     const rows = await this.db
-      .selectFrom('overlaps')
+      .selectFrom('account_overlaps')
       .select(['classification', (eb) => eb.fn.countAll<number>().as('n')])
       .where('partner', '=', partner)
       .groupBy('classification')

@@ -12,7 +12,17 @@ export interface LedgerTables {
   audit_events: AuditEventRow;
   registrations: RegistrationRow;
   vendor_accounts: VendorAccountRow;
-  overlaps: OverlapRow;
+  account_overlaps: OverlapRow;
+  record_snapshots: RecordSnapshotRow;
+}
+
+export interface RecordSnapshotRow {
+  org_id: string;
+  object: string;
+  record_id: string;
+  fields: string; // JSON of Fields
+  modified_at: string | null;
+  updated_at: string;
 }
 
 export interface LinkCursorRow {

@@ -115,6 +115,23 @@ export interface AuditQuery {
   order?: 'asc' | 'desc'; // by id; default asc
 }
 
+/** A record's last known field values in one org (merged into what is stored). */
+export interface SnapshotWrite {
+  orgId: string;
+  object: string;
+  recordId: string;
+  fields: Record<string, string | number | boolean | null>;
+  /** The CRM's modification time when read; omitted for our own writes (then: now). */
+  modifiedAt?: string;
+  /** Kept for readability at call sites: snapshots always merge field by field. */
+  merge?: boolean;
+}
+
+export interface RecordSnapshot {
+  fields: Record<string, string | number | boolean | null>;
+  modifiedAt?: string;
+}
+
 export interface PageCommit {
   linkId: string;
   feed: Feed;
@@ -130,6 +147,8 @@ export interface PageCommit {
   /** Source ids that have now landed: their dead letters become resolved. */
   resolvedDeadLetters?: string[];
   audits?: AuditInput[];
+  /** Last known field values of the records read and written (see ledger/snapshots.ts). */
+  snapshots?: SnapshotWrite[];
 }
 
 export interface CommitResult {

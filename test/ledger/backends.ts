@@ -12,7 +12,7 @@ import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 export interface Backend {
   name: 'sqlite' | 'postgres';
   /** Create an empty store; returns a function that opens a new Ledger (own connection/pool) on it. */
-  create(): Promise<{ open: () => Promise<Ledger>; destroy: () => Promise<void> }>;
+  create(): Promise<{ open: () => Promise<Ledger>; destroy: () => Promise<void>; url?: string }>;
 }
 
 export const backends: Backend[] = [
@@ -28,7 +28,7 @@ export const backends: Backend[] = [
     name: 'postgres',
     async create() {
       const url = await createTestDatabase('ledger');
-      return { open: () => openLedger({ url, poolSize: 4 }), destroy: () => dropTestDatabase(url) };
+      return { url, open: () => openLedger({ url, poolSize: 4 }), destroy: () => dropTestDatabase(url) };
     },
   },
 ];
