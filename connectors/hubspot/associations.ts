@@ -26,8 +26,8 @@ export async function associate(ctx: HubspotContext, associations: Association[]
     const [from, to] = pair.split('→');
     for (const part of chunk(items, ctx.batchSize)) {
       try {
-        const res = await ctx.t.call('api', `associate ${from} → ${to}`, (c) =>
-          c.crm.associations.v4.batchApi.createDefault(from, to, { inputs: part.map(({ a }) => ({ _from: { id: a.fromId }, to: { id: a.toId } })) }),
+        const res = await ctx.t.call('api', `associate ${from} → ${to}`, (c, o) =>
+          c.crm.associations.v4.batchApi.createDefault(from, to, { inputs: part.map(({ a }) => ({ _from: { id: a.fromId }, to: { id: a.toId } })) }, o),
         );
         const errors = (res.errors ?? []) as Array<HubspotErrorBody & { context?: Record<string, unknown> }>;
         const done = new Set((res.results ?? []).map((r) => `${r._from?.id}:${r.to?.id}`));

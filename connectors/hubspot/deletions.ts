@@ -40,8 +40,8 @@ export async function deletionsPage(ctx: HubspotContext, object: string, cursor:
   const seen = SeenSet.decode(st.seen);
   const limit = Math.max(1, Math.min(o.pageSize, 100));
 
-  const res = await ctx.t.call('api', `list archived ${object}`, (c) =>
-    c.crm.objects.basicApi.getPage(object, limit, st.after, ['hs_object_id'], undefined, undefined, true),
+  const res = await ctx.t.call('api', `list archived ${object}`, (c, o) =>
+    c.crm.objects.basicApi.getPage(object, limit, st.after, ['hs_object_id'], undefined, undefined, true, o),
   );
   const records: DeletedRecord[] = [];
   const keepFrom = sweepStart - o.lookBackMs;
@@ -75,7 +75,7 @@ async function addMergeTargets(ctx: HubspotContext, object: string, records: Del
       properties: ['hs_object_id', 'hs_merged_object_ids'],
       limit: 100,
     };
-    const res = await ctx.t.call('search', `find merge survivors in ${object}`, (c) => c.crm.objects.searchApi.doSearch(object, req as never));
+    const res = await ctx.t.call('search', `find merge survivors in ${object}`, (c, o) => c.crm.objects.searchApi.doSearch(object, req as never, o));
     for (const survivor of res.results as RawObject[]) {
       for (const merged of String(survivor.properties.hs_merged_object_ids ?? '').split(/[;,\s]+/)) {
         const rec = byId.get(merged);

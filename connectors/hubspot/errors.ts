@@ -165,7 +165,7 @@ function kindOfCategory(category: string, message: string): ErrorKind {
 function rateLimitWait(policy: string, body: HubspotErrorBody | undefined, headers: Headers | undefined, now: Date): number {
   const explicit = retryAfterMs(headers, now);
   if (explicit !== undefined) return explicit;
-  if (policy === 'SECONDLY' || /secondly/i.test(body?.message ?? '')) return 1000;
+  if (policy === 'SECONDLY' || (!policy.startsWith('TEN_') && /\bsecondly limit/i.test(body?.message ?? ''))) return 1000;
   const interval = Number(header(headers, 'x-hubspot-ratelimit-interval-milliseconds'));
   // A rolling window frees up no later than one interval after the burst; HubSpot's is 10 s.
   return Number.isFinite(interval) && interval > 0 ? Math.min(interval, 10_000) : 10_000;

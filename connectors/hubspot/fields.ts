@@ -6,7 +6,7 @@ import type { HubspotTransport } from './transport.js';
 
 /** The properties API → normalised schema. */
 export async function fetchSchema(t: HubspotTransport, object: string): Promise<ObjectSchema> {
-  const res = await t.call('api', `describe ${object}`, (c) => c.crm.properties.coreApi.getAll(object, false));
+  const res = await t.call('api', `describe ${object}`, (c, o) => c.crm.properties.coreApi.getAll(object, false, undefined, o));
   return toObjectSchema(object, res.results as unknown as HubspotProperty[]);
 }
 
@@ -21,7 +21,7 @@ export async function ensureFields(ctx: HubspotContext, object: string, specs: F
   for (const spec of specs) {
     if (existing.fields[spec.name]) continue;
     try {
-      await ctx.t.call('api', `create property ${object}.${spec.name}`, (c) => c.crm.properties.coreApi.create(object, toPropertyCreate(object, spec, groupName) as never));
+      await ctx.t.call('api', `create property ${object}.${spec.name}`, (c, o) => c.crm.properties.coreApi.create(object, toPropertyCreate(object, spec, groupName) as never, o));
       created.push(spec.name);
     } catch (e) {
       if (isConnectorError(e, 'conflict')) continue;

@@ -122,7 +122,7 @@ export async function createHubspotConnector(cfg: HubspotConnectorConfig): Promi
         maxSeenChars: 256 * 1024,
         now,
         search: (req: SearchRequest) =>
-          t.call('search', `search ${object} changes`, (c) => c.crm.objects.searchApi.doSearch(object, req as never)) as Promise<SearchResult>,
+          t.call('search', `search ${object} changes`, (c, o) => c.crm.objects.searchApi.doSearch(object, req as never, o)) as Promise<SearchResult>,
         toRecord: (raw, modifiedAt) => toRecord(object, raw, schema, modifiedAt),
       });
     },

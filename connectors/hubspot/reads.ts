@@ -32,8 +32,8 @@ async function batchRead(ctx: HubspotContext, object: string, ids: string[], fie
   const schema = await ctx.schema(object);
   const out: CrmRecord[] = [];
   for (const part of chunk(ids, ctx.batchSize)) {
-    const res = await ctx.t.call('api', `batch read ${object}`, (c) =>
-      c.crm.objects.batchApi.read(object, { inputs: part.map((id) => ({ id })), properties, propertiesWithHistory: [], ...(idProperty ? { idProperty } : {}) }, false),
+    const res = await ctx.t.call('api', `batch read ${object}`, (c, o) =>
+      c.crm.objects.batchApi.read(object, { inputs: part.map((id) => ({ id })), properties, propertiesWithHistory: [], ...(idProperty ? { idProperty } : {}) }, false, o),
     );
     // 207 answers list the missing ones in `errors` (OBJECT_NOT_FOUND): absent is the contract.
     for (const r of res.results as RawObject[]) out.push(toRecord(object, r, schema));
@@ -52,7 +52,7 @@ async function searchIn(ctx: HubspotContext, object: string, field: string, valu
       const filters: SearchRequest['filterGroups'][number]['filters'] = [{ propertyName: field, operator: 'IN', values: part }];
       if (lastId) filters.push({ propertyName: 'hs_object_id', operator: 'GT', value: lastId });
       const req: SearchRequest = { filterGroups: [{ filters }], sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }], properties, limit: 200 };
-      const res = await ctx.t.call('search', `search ${object} by ${field}`, (c) => c.crm.objects.searchApi.doSearch(object, req as never));
+      const res = await ctx.t.call('search', `search ${object} by ${field}`, (c, o) => c.crm.objects.searchApi.doSearch(object, req as never, o));
       for (const r of res.results as RawObject[]) {
         out.set(r.id, toRecord(object, r, schema));
         lastId = r.id;

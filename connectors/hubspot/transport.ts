@@ -22,6 +22,13 @@ export interface TransportOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/**
+ * The `_options` argument every generated API method takes last; pass it through unchanged. (Each
+ * generated module declares its own structurally identical type, hence the loose typing here.)
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type CallOptions = any;
+
 /** Minimal view of the generated client's response context that our middleware needs. */
 interface ResponseCtx {
   httpStatusCode: number;
@@ -43,36 +50,34 @@ interface RequestCtx {
 export class HubspotTransport {
   readonly client: Client;
   private readonly o: TransportOptions;
+  private readonly callOptions: CallOptions;
 
   constructor(o: TransportOptions) {
     this.o = o;
     const tokens = o.tokens;
     const mapOpts = () => ({ now: new Date(o.now()), dailyResetTimeZone: o.dailyResetTimeZone });
-    const observe = (ctx: ResponseCtx) => this.observe(ctx.headers);
-    this.client = new Client({
-      ...(o.basePath ? { basePath: o.basePath } : {}),
-      middleware: [
-        {
-          pre: async (ctx: unknown) => {
-            // The bearer token is set per request so that a refreshed OAuth token is used at once.
-            (ctx as RequestCtx).setHeaderParam('Authorization', `Bearer ${await tokens.token()}`);
-            return ctx;
-          },
-          post: async (raw: unknown) => {
-            const ctx = raw as ResponseCtx;
-            observe(ctx);
-            if (ctx.httpStatusCode >= 200 && ctx.httpStatusCode < 300) return ctx;
-            // Read the raw body ourselves: the generated deserialiser keeps only the fields it knows.
-            const text = await ctx.body.text().catch(() => '');
-            throw mapHttpError(ctx.httpStatusCode, ctx.headers, text, mapOpts());
-          },
-        },
-      ],
-    });
+    const middleware = {
+      pre: async (ctx: RequestCtx) => {
+        // The bearer token is set per request so that a refreshed OAuth token is used at once.
+        ctx.setHeaderParam('Authorization', `Bearer ${await tokens.token()}`);
+        return ctx;
+      },
+      post: async (ctx: ResponseCtx) => {
+        this.observe(ctx.headers);
+        if (ctx.httpStatusCode >= 200 && ctx.httpStatusCode < 300) return ctx;
+        // Read the raw body ourselves: the generated deserialiser keeps only the fields it knows.
+        const text = await ctx.body.text().catch(() => '');
+        throw mapHttpError(ctx.httpStatusCode, ctx.headers, text, mapOpts());
+      },
+    };
+    // Per-call middleware: @hubspot/api-client 13 ignores `config.middleware` in its generated APIs and
+    // applies only what a call passes in its last (`_options`) argument.
+    this.callOptions = { middleware: [middleware], middlewareMergeStrategy: 'append' } as unknown as CallOptions;
+    this.client = new Client(o.basePath ? { basePath: o.basePath } : {});
   }
 
   /** One logical call (retried as a whole). `what` names it in logs; never include secrets. */
-  async call<T>(kind: CallKind, what: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  async call<T>(kind: CallKind, what: string, fn: (client: Client, options: CallOptions) => Promise<T>): Promise<T> {
     const o = this.o;
     let refreshed = false;
     return withRetry(
@@ -80,7 +85,7 @@ export class HubspotTransport {
         await o.budget.acquire(kind === 'search' ? { windows: ['search'] } : {});
         const used = await o.tokens.token();
         try {
-          return await this.withTimeout(fn(this.client), what);
+          return await this.withTimeout(fn(this.client, this.callOptions), what);
         } catch (e) {
           const err = mapThrown(e, { now: new Date(o.now()), dailyResetTimeZone: o.dailyResetTimeZone });
           if (err.kind === 'auth' && err.status === 401 && !refreshed && (await o.tokens.refresh(used))) {
@@ -88,7 +93,7 @@ export class HubspotTransport {
             log.info({ org: o.orgId, call: what }, 'hubspot: access token rejected, refreshed it');
             await o.budget.acquire(kind === 'search' ? { windows: ['search'] } : {});
             try {
-              return await this.withTimeout(fn(this.client), what);
+              return await this.withTimeout(fn(this.client, this.callOptions), what);
             } catch (e2) {
               throw this.onError(mapThrown(e2, { now: new Date(o.now()), dailyResetTimeZone: o.dailyResetTimeZone }), what);
             }

@@ -30,7 +30,7 @@ export async function upsert(ctx: HubspotContext, object: string, matchField: st
       const body = {
         inputs: part.map(({ input }) => ({ id: input.key, idProperty: matchField, properties: toHubspot({ ...input.fields, [matchField]: input.key }, schema) })),
       };
-      const res = (await ctx.t.call('api', `batch upsert ${object}`, (c) => c.crm.objects.batchApi.upsert(object, body))) as BatchAnswer;
+      const res = (await ctx.t.call('api', `batch upsert ${object}`, (c, o) => c.crm.objects.batchApi.upsert(object, body, o))) as BatchAnswer;
       return matchAnswers(part.map(({ input }) => input.key), res, (r) => String(r.properties?.[matchField] ?? ''), (r) => (r._new ? 'created' : 'updated'), matchField);
     });
   }
@@ -45,7 +45,7 @@ export async function update(ctx: HubspotContext, object: string, inputs: Update
   for (const batch of batchesWithoutDuplicateKeys(indexed, ctx.batchSize)) {
     await writeIsolating(batch, results, async (part) => {
       const body = { inputs: part.map(({ input }) => ({ id: input.key, properties: toHubspot(input.fields, schema) })) };
-      const res = (await ctx.t.call('api', `batch update ${object}`, (c) => c.crm.objects.batchApi.update(object, body))) as BatchAnswer;
+      const res = (await ctx.t.call('api', `batch update ${object}`, (c, o) => c.crm.objects.batchApi.update(object, body, o))) as BatchAnswer;
       return matchAnswers(part.map(({ input }) => input.key), res, (r) => String(r.id), () => 'updated', 'id');
     });
   }
@@ -60,7 +60,7 @@ export async function remove(ctx: HubspotContext, object: string, ids: string[])
   const results: WriteResult[] = [];
   for (const part of chunk(ids, ctx.batchSize)) {
     try {
-      await ctx.t.call('api', `batch archive ${object}`, (c) => c.crm.objects.batchApi.archive(object, { inputs: [...new Set(part)].map((id) => ({ id })) }));
+      await ctx.t.call('api', `batch archive ${object}`, (c, o) => c.crm.objects.batchApi.archive(object, { inputs: [...new Set(part)].map((id) => ({ id })) }, o));
       for (const id of part) results.push({ status: 'deleted', id });
     } catch (e) {
       if (!isConnectorError(e) || e.retryable || e.kind === 'quota_exhausted' || e.kind === 'auth') throw e;
