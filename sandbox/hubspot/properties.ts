@@ -119,6 +119,8 @@ const BUILT_IN: Record<ObjectTypeName, { group: string; specs: Spec[] }> = {
       ['dealstage', 'Deal Stage', 'enumeration', 'radio', { externalOptions: true }],
       ['dealtype', 'Deal Type', 'enumeration', 'radio', { values: ['newbusiness', 'existingbusiness'] }],
       ['description', 'Deal Description', 'string', 'textarea'],
+      ['hs_next_step', 'Next step', 'string', 'textarea'],
+      ['hs_priority', 'Priority', 'enumeration', 'radio', { values: ['low', 'medium', 'high'] }],
       ['hs_deal_stage_probability', 'Deal probability', 'number', 'number', SERVER_MAINTAINED],
       ['hs_is_closed', 'Is Deal Closed?', 'bool', 'booleancheckbox', { ...SERVER_MAINTAINED, values: ['true', 'false'] }],
       ['hs_is_closed_won', 'Is Closed Won', 'bool', 'booleancheckbox', { ...SERVER_MAINTAINED, values: ['true', 'false'] }],

@@ -121,7 +121,7 @@ export function registerAssociationRoutes(app: FastifyInstance, portal: HubspotP
 
   // ---------- batch ----------
 
-  type Pair = { from?: { id?: string | number }; to?: { id?: string | number } | Array<{ id?: string | number }>; types?: Spec[] };
+  type Pair = { id?: string | number; from?: { id?: string | number }; to?: { id?: string | number } | Array<{ id?: string | number }>; types?: Spec[] };
 
   app.post<{ Params: { fromType: string; toType: string; op: string }; Body: { inputs?: Pair[] } }>(
     '/crm/v4/associations/:fromType/:toType/batch/:op',
@@ -157,7 +157,7 @@ export function registerAssociationRoutes(app: FastifyInstance, portal: HubspotP
           throw notFound();
         case 'read': {
           for (const p of inputs) {
-            const id = fromId(p);
+            const id = String(p.id ?? p.from?.id ?? ''); // read inputs are {id}
             const links = exists(from, id) ? portal.assoc.list(from.name, id, to.name).filter((l) => exists(to, l.toId)) : [];
             if (links.length === 0) {
               errors.push(itemError(`No ${to.singular} is associated with ${from.singular} ${id}.`, 'OBJECT_NOT_FOUND', { fromObjectId: [id] }, 'crm.associations.NO_ASSOCIATIONS_FOUND'));
