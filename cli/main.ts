@@ -3,6 +3,7 @@ import { isCosellError, toCosellError } from '../lib/errors.js';
 import { registerUp } from './up.js';
 import { registerWorker } from './worker.js';
 import { registerSandbox } from './sandbox.js';
+import { registerOverlaps } from './overlaps.js';
 
 export function buildProgram(): Command {
   const program = new Command('cosell')
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   registerUp(program);
   registerWorker(program);
   registerSandbox(program);
+  registerOverlaps(program);
   return program;
 }
 
