@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,7 +44,9 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       }
     }
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const watchdog = startWatchdog(path.join(bin, 'pg_ctl'), data, dir, asRoot);
     const stop = async () => {
+      try { process.kill(watchdog); } catch { /* already gone */ }
       await asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     };
@@ -55,6 +57,18 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     const stderr = (e as { stderr?: string }).stderr ?? '';
     throw new Error(`could not start a test PostgreSQL cluster: ${(e as Error).message}\n${stderr}\n${log}`);
   }
+}
+
+/**
+ * A detached shell that stops and deletes the cluster once this process is gone, so a test run that
+ * is killed (timeout, Ctrl-C) before its teardown never leaves a server behind. Returns its pid.
+ */
+function startWatchdog(pgCtl: string, data: string, dir: string, asRoot: boolean): number {
+  const stopCmd = `${asRoot ? 'runuser -u postgres -- ' : ''}'${pgCtl}' -D '${data}' -m immediate -w stop`;
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${stopCmd} >/dev/null 2>&1; rm -rf '${dir}'`;
+  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child.pid!;
 }
 
 function findPostgresBinaries(): string {

@@ -31,6 +31,19 @@ describe.each(backends)('ledger sync state on $name', (backend) => {
     }
   });
 
+  it('several workers opening a fresh store at once all migrate it safely', async () => {
+    const fresh = await backend.create();
+    try {
+      const opened = await Promise.all(Array.from({ length: 4 }, () => fresh.open()));
+      expect(await opened[0].migrate()).toEqual([]);
+      await opened[1].cursors.advance('l', 'changes', { modifiedAt: at(1), id: 'x' });
+      expect((await opened[3].cursors.get('l', 'changes'))?.id).toBe('x');
+      for (const l of opened) await l.close();
+    } finally {
+      await fresh.destroy();
+    }
+  });
+
   it('a cursor never moves backwards, ties on modifiedAt break by id, and reset bumps the generation', async () => {
     const link = uniqueLink();
     expect(await ledger.cursors.get(link, 'changes')).toBeUndefined();
