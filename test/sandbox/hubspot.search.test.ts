@@ -36,7 +36,7 @@ async function searchIds(type: 'deals' | 'companies', body: Record<string, unkno
   let after: string | undefined = '0';
   let total = -1;
   while (after !== undefined) {
-    const res = await hs.crm[type].searchApi.doSearch({ limit: 200, ...body, after } as any);
+    const res = (await hs.crm[type].searchApi.doSearch({ limit: 200, ...body, after } as any)) as { total: number; results: Array<{ id: string }>; paging?: { next?: { after?: string } } };
     total = res.total;
     ids.push(...res.results.map((r) => r.id));
     after = res.paging?.next?.after;
