@@ -76,6 +76,12 @@ export class Audit {
     return (await sel.execute()).map(toEvent);
   }
 
+  /** Retention: delete events older than `before` (ISO); returns how many. */
+  async prune(before: string): Promise<number> {
+    const res = await this.db.deleteFrom('audit_events').where('at', '<', isoTime(before, 'before')).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   async count(linkId?: string): Promise<number> {
     let q = this.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n'));
     if (linkId !== undefined) q = q.where('link_id', '=', linkId);

@@ -6,5 +6,6 @@
 export { openLedger, Ledger, type OpenLedgerOptions } from './ledger.js';
 export { connectLedger, DEFAULT_LEDGER_FILE, type LedgerConnection, type LedgerConnectionOptions } from './connect.js';
 export { registrationId } from './registrations.js';
+export { canonicalValue, contentHash } from './contentHash.js';
 export type { DeadLetterQuery } from './deadLetters.js';
 export type * from './types.js';

@@ -1,9 +1,12 @@
-import type { Connector } from '../connectors/types.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { Connector, FieldSpec, ObjectSchema } from '../connectors/types.js';
 import { createConnector } from '../connectors/index.js';
 import { splitEndpoint, type LinkConfig, type LoadedNetwork, type OrgConfig } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
 import type { Ledger } from '../ledger/index.js';
-import { loadMappingFile } from '../mappings/index.js';
+import { loadMappingFile, readSchemaSnapshot } from '../mappings/index.js';
 import { formatProblem } from '../mappings/problems.js';
 import type { LinkRuntime, RecordGate } from './runtime.js';
 
@@ -68,14 +71,15 @@ export class Engine {
     const [source, target] = await Promise.all([this.connector(sourceOrgId), this.connector(targetOrgId)]);
     const deletedFlagField = DELETED_FLAG_FIELD[targetOrg.kind];
 
-    // The fields the sync itself needs on the target: the match key (unique / external id) and the delete flag.
+    // Check the mapping against its own snapshots first, then make sure every custom field it reads or
+    // writes exists in the live orgs (created from the snapshot's definition), then check it live.
     const mappingFile = this.network.resolve(link.mapping);
     const probe = loadMappingFile(mappingFile, {});
     if (!probe.mapping) throw invalid(probe.problems);
-    await target.ensureFields(targetObject, [
-      { name: probe.mapping.match.target, label: 'cosell match key', type: 'string', unique: true, externalId: true, length: 255 },
-      { name: deletedFlagField, label: 'Deleted in source (cosell)', type: 'boolean' },
-    ]);
+    const snapshots = mappingSnapshots(mappingFile);
+    await ensureCustomFields(target, targetObject, snapshots.target, [...probe.mapping.targetFields, probe.mapping.match.target], probe.mapping.match.target);
+    await target.ensureFields(targetObject, [{ name: deletedFlagField, label: 'Deleted in source (cosell)', type: 'boolean' }]);
+    await ensureCustomFields(source, sourceObject, snapshots.source, probe.mapping.sourceFields);
     const [sourceSchema, targetSchema] = await Promise.all([source.describe(sourceObject), target.describe(targetObject)]);
     const loaded = loadMappingFile(mappingFile, { sourceSchema, targetSchema });
     if (!loaded.mapping) throw invalid(loaded.problems);
@@ -122,3 +126,37 @@ function invalid(problems: Parameters<typeof formatProblem>[0][]): CosellError {
   return new CosellError('COSELL_MAPPING_INVALID', problems.map(formatProblem).join('\n'), { details: { problems } });
 }
 
+
+/** The schema snapshots a mapping file names (source.schema / target.schema), if any. */
+function mappingSnapshots(file: string): { source?: ObjectSchema; target?: ObjectSchema } {
+  const data = parseYaml(readFileSync(file, 'utf8')) as { source?: { schema?: string }; target?: { schema?: string } };
+  const read = (rel?: string) => (rel ? readSchemaSnapshot(path.resolve(path.dirname(file), rel)).schema : undefined);
+  return { source: read(data.source?.schema), target: read(data.target?.schema) };
+}
+
+const isCustom = (kind: Connector['kind'], name: string) => (kind === 'salesforce' ? name.endsWith('__c') : !name.startsWith('hs_'));
+
+/**
+ * Create the custom fields a mapping needs but the org lacks, from the snapshot's definitions; the
+ * match field is created unique / external id so it can key upserts. Standard fields are never created.
+ */
+async function ensureCustomFields(connector: Connector, object: string, snapshot: ObjectSchema | undefined, names: string[], matchField?: string): Promise<void> {
+  const live = await connector.describe(object);
+  const specs: FieldSpec[] = [];
+  for (const name of new Set(names)) {
+    if (live.fields[name] || !isCustom(connector.kind, name)) continue;
+    const f = snapshot?.fields[name];
+    const isMatch = name === matchField;
+    const type = !f || f.type === 'id' || f.type === 'reference' ? 'string' : f.type;
+    specs.push({
+      name,
+      label: f?.label ?? name,
+      type: isMatch ? 'string' : type,
+      unique: isMatch || f?.unique || undefined,
+      externalId: isMatch || f?.externalId || undefined,
+      length: type === 'string' || isMatch ? (f?.length ?? 255) : undefined,
+      picklistValues: f?.picklistValues,
+    });
+  }
+  if (specs.length) await connector.ensureFields(object, specs);
+}

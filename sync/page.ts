@@ -98,6 +98,15 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
 
   // Plan against what the target has.
   const pairs = await ledger.pairs.bySource(linkId, candidates.map((c) => c.rec.id));
+  // Two-way links: a record that came *from* the target over the paired link is already paired with
+  // its origin — update that record rather than creating a second one.
+  if (link.pairedWith) {
+    const unpaired = candidates.filter((c) => !pairs.has(c.rec.id)).map((c) => c.rec.id);
+    const reverse = unpaired.length ? await ledger.pairs.byTarget(link.pairedWith, unpaired) : new Map();
+    for (const [recordId, p] of reverse) {
+      if (!p.deletedAt) pairs.set(recordId, { ...p, linkId, sourceId: recordId, targetId: p.sourceId, matchKey: null });
+    }
+  }
   const targetIds = [...pairs.values()].filter((p) => !p.deletedAt).map((p) => p.targetId);
   const targetSnaps = await ledger.snapshots.get(rt.targetOrg.id, rt.targetObject, targetIds);
   type Write = Candidate & { targetId?: string; write: Fields; before: Fields; decisions: unknown[] };
