@@ -73,16 +73,17 @@ function startWatchdog(pgCtl: string, data: string, dir: string, asRoot: boolean
 
 function findPostgresBinaries(): string {
   const override = process.env.COSELL_PG_BINDIR;
-  if (override) return override;
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
+  const hasBoth = (dir: string) => existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'pg_ctl'));
+  if (override && hasBoth(override)) return override;
+  const versions = !override && existsSync(root)
     ? readdirSync(root)
-        .filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')) && existsSync(path.join(root, v, 'bin', 'pg_ctl')))
+        .filter((v) => hasBoth(path.join(root, v, 'bin')))
         .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions.length === 0) {
     throw new Error(
-      'PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb). The ledger tests need a real PostgreSQL: ' +
+      `PostgreSQL server binaries not found (no initdb and pg_ctl in ${override ?? '/usr/lib/postgresql/*/bin'}). The ledger tests need a real PostgreSQL: ` +
         'run `apt-get install postgresql` (what .ci/run does), or set COSELL_TEST_DATABASE_URL to an existing server ' +
         '(a superuser or CREATEDB role URL), or COSELL_PG_BINDIR to a directory holding initdb and pg_ctl.',
     );

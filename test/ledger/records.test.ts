@@ -102,5 +102,10 @@ describe.each(backends)('ledger dead letters and audit on $name', (backend) => {
     expect(newest.map((e) => e.sourceId)).toEqual(['d2', 'd1']);
     expect((await ledger.audit.list({ linkId: link, order: 'desc', afterId: newest[1].id })).map((e) => e.action)).toEqual(['created']);
     expect((await ledger.audit.list({ linkId: link, afterId: byLink[0].id, limit: 1 })).map((e) => e.action)).toEqual(['conflict']);
+
+    // Retention: events before a time go; later ones stay.
+    await ledger.audit.append([{ linkId: link, action: 'created', at: '2020-01-01T00:00:00Z' }]);
+    expect(await ledger.audit.prune('2021-01-01T00:00:00Z')).toBeGreaterThanOrEqual(1);
+    expect((await ledger.audit.list({ linkId: link })).map((e) => e.action)).toEqual(['created', 'conflict', 'created']);
   });
 });
