@@ -26,7 +26,6 @@ export interface TransportOptions {
  * The `_options` argument every generated API method takes last; pass it through unchanged. (Each
  * generated module declares its own structurally identical type, hence the loose typing here.)
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type CallOptions = any;
 
 /** Minimal view of the generated client's response context that our middleware needs. */

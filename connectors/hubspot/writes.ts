@@ -5,7 +5,7 @@ import { mapRecordError, type HubspotErrorBody } from './errors.js';
 import { toHubspot } from './schema.js';
 
 interface BatchAnswer {
-  results?: Array<{ id: string; properties?: Record<string, string | null>; _new?: boolean }>;
+  results?: Array<{ id: string; properties?: Record<string, string | null>; _new?: boolean; objectWriteTraceId?: string }>;
   errors?: Array<HubspotErrorBody & { id?: string; context?: Record<string, unknown> }>;
 }
 
@@ -28,7 +28,10 @@ export async function upsert(ctx: HubspotContext, object: string, matchField: st
   for (const batch of batchesWithoutDuplicateKeys(indexed, ctx.batchSize)) {
     await writeIsolating(batch, results, async (part) => {
       const body = {
-        inputs: part.map(({ input }) => ({ id: input.key, idProperty: matchField, properties: toHubspot({ ...input.fields, [matchField]: input.key }, schema) })),
+        // objectWriteTraceId turns on partial success (207) and lets each error name its input.
+        inputs: part.map(({ input }, k) => ({
+          id: input.key, idProperty: matchField, objectWriteTraceId: String(k), properties: toHubspot({ ...input.fields, [matchField]: input.key }, schema),
+        })),
       };
       const res = (await ctx.t.call('api', `batch upsert ${object}`, (c, o) => c.crm.objects.batchApi.upsert(object, body, o))) as BatchAnswer;
       return matchAnswers(part.map(({ input }) => input.key), res, (r) => String(r.properties?.[matchField] ?? ''), (r) => (r._new ? 'created' : 'updated'), matchField);
@@ -44,7 +47,7 @@ export async function update(ctx: HubspotContext, object: string, inputs: Update
   const indexed = inputs.map((input, i) => ({ input: { key: input.id, fields: input.fields }, i }));
   for (const batch of batchesWithoutDuplicateKeys(indexed, ctx.batchSize)) {
     await writeIsolating(batch, results, async (part) => {
-      const body = { inputs: part.map(({ input }) => ({ id: input.key, properties: toHubspot(input.fields, schema) })) };
+      const body = { inputs: part.map(({ input }, k) => ({ id: input.key, objectWriteTraceId: String(k), properties: toHubspot(input.fields, schema) })) };
       const res = (await ctx.t.call('api', `batch update ${object}`, (c, o) => c.crm.objects.batchApi.update(object, body, o))) as BatchAnswer;
       return matchAnswers(part.map(({ input }) => input.key), res, (r) => String(r.id), () => 'updated', 'id');
     });
@@ -117,10 +120,14 @@ function matchAnswers(
   keyName: string,
 ): WriteResult[] {
   const byKey = new Map<string, WriteResult>();
-  for (const r of res.results ?? []) byKey.set(keyOf(r), { status: statusOf(r), id: String(r.id) });
+  // Inputs carry objectWriteTraceId = their position; answers echo it. Fall back to keys.
+  const keyAt = (trace: unknown) => (typeof trace === 'string' && /^\d+$/.test(trace) ? keys[Number(trace)] : undefined);
+  for (const r of res.results ?? []) byKey.set(keyAt(r.objectWriteTraceId) ?? keyOf(r), { status: statusOf(r), id: String(r.id) });
   const unassigned: NormalisedError[] = [];
   for (const err of res.errors ?? []) {
-    const named = keysNamedBy(err, keyName).filter((k) => keys.includes(k) && !byKey.has(k));
+    const traces = err.context?.objectWriteTraceId;
+    const traced = (Array.isArray(traces) ? traces : [traces]).map(keyAt).filter((k): k is string => k !== undefined);
+    const named = (traced.length ? traced : keysNamedBy(err, keyName)).filter((k) => keys.includes(k) && !byKey.has(k));
     const ne = mapRecordError(err);
     if (named.length) for (const k of named) byKey.set(k, { status: 'failed', error: ne });
     else unassigned.push(ne);
