@@ -80,12 +80,14 @@ beforeAll(async () => {
       { id: 'vendor', kind: 'salesforce', role: 'vendor', seed: NO_SEED },
       { id: 'acme', kind: 'hubspot', role: 'partner', seed: NO_SEED },
       { id: 'globex', kind: 'hubspot', role: 'partner', seed: NO_SEED },
+      { id: 'initech', kind: 'salesforce', role: 'partner', seed: NO_SEED },
     ],
   });
   const v = sb.orgs.vendor;
   const a = sb.orgs.acme;
   const g = sb.orgs.globex;
-  if (v.kind !== 'salesforce' || a.kind !== 'hubspot' || g.kind !== 'hubspot') throw new Error('unexpected sandbox org kinds');
+  const i = sb.orgs.initech;
+  if (v.kind !== 'salesforce' || a.kind !== 'hubspot' || g.kind !== 'hubspot' || i.kind !== 'salesforce') throw new Error('unexpected sandbox org kinds');
   const yaml = `
 vendor:
   id: vendor
@@ -105,6 +107,12 @@ partners:
     tier: silver
     connection: { basePath: ${g.basePath}, auth: { accessToken: ${env('OVL_GLOBEX_TOKEN', g.accessToken)} } }
     sharing: { vendor: [customers, opportunities, prospects], partner: [customers, prospects], secret: ${env('OVL_SECRET_GLOBEX', 'globex-partnership-secret-0123456789')} }
+  - id: initech
+    name: Initech Partners
+    kind: salesforce
+    tier: silver
+    connection: { instanceUrl: ${i.instanceUrl}, auth: { accessToken: ${env('OVL_INITECH_TOKEN', i.accessToken)} } }
+    sharing: { vendor: [customers], partner: [customers, opportunities], secret: ${env('OVL_SECRET_INITECH', 'initech-partnership-secret-0123456789')} }
 `;
   const parsed = parseNetwork(yaml, 'overlap-test.yaml');
   if (!parsed.loaded) throw new Error(JSON.stringify(parsed.problems));
@@ -136,6 +144,11 @@ partners:
     { key: 'wayne', name: 'Wayne Enterprises', domain: 'wayne.com', lifecyclestage: 'customer' },
   ]);
   await createHubspotCompanies('globex', [{ key: 'acme', name: 'Acme Widgets', domain: 'acme-widgets.com', lifecyclestage: 'customer' }]);
+  // A partner on Salesforce: its open opportunity makes the account an "opportunity" for the vendor to see.
+  const ini = sb.jsforce('initech');
+  ids['initech:acme'] = ((await ini.sobject('Account').create({ Name: 'ACME Widgets S.A.', Website: 'acme-widgets.fr', Type: 'Prospect' })) as { id: string }).id;
+  ids['initech:globex'] = ((await ini.sobject('Account').create({ Name: 'Globex', Website: 'globex.de', Type: 'Customer - Direct' })) as { id: string }).id;
+  await ini.sobject('Opportunity').create({ Name: 'Acme rollout', StageName: 'Prospecting', CloseDate: '2027-06-30', AccountId: ids['initech:acme'] });
 
   client = await testClient();
   const deps = {
@@ -212,5 +225,21 @@ describe('overlap:<partner> workflow on the sandbox CRMs', () => {
     expect(a.details).toMatchObject({ matchedOn: 'domain' });
     expect(g.details).toMatchObject({ matchedOn: 'domain' });
     expect(a.hashedKey).not.toBe(g.hashedKey);
+  });
+
+  it('works with a partner on Salesforce: vendor relation on its Account, vendor-unshared populations stay out', async () => {
+    const handle = await client.workflow.start(overlapWorkflow, { taskQueue, workflowId: `overlap:initech-${taskQueue}`, args: [{ partnerId: 'initech', everyMs: 3_600_000, maxPasses: 1 }] });
+    const status = await handle.result();
+    expect(status.lastError).toBeUndefined();
+    // acme-widgets.fr ~ www.Acme-Widgets.com (country TLD); the partner's open opportunity reads "opportunity".
+    expect(await vendorField('acme')).toBe('acme: customer; globex: customer; initech: opportunity');
+    const ini = sb.jsforce('initech');
+    const acme = (await ini.sobject('Account').retrieve(ids['initech:acme'])) as unknown as Record<string, unknown>;
+    expect(acme.Vendor_Relation__c).toBe('customer');
+    // The vendor's Globex is an open opportunity/prospect, which the vendor does not share with initech.
+    const globex = (await ini.sobject('Account').retrieve(ids['initech:globex'])) as unknown as Record<string, unknown>;
+    expect(globex.Vendor_Relation__c ?? null).toBeNull();
+    // … and initech's customer Globex is therefore not shown on the vendor's Globex either.
+    expect(await vendorField('globex')).toBe('acme: prospect');
   });
 });
