@@ -49,7 +49,6 @@ function add(a: SyncCounts, b: Partial<SyncCounts>): SyncCounts {
  * and counts pass through this history, never records.
  */
 export async function linkSync(input: LinkSyncInput): Promise<void> {
-  const link = await describeLink(input.linkId);
   let counts = input.counts ?? { ...ZERO };
   let paused = input.paused ?? false;
   let syncNow = false;
@@ -74,9 +73,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
     upsertMemo({ state, lastError: lastError ?? null, counts });
   };
 
-  upsertSearchAttributes({ CosellKind: ['link'], CosellLink: [input.linkId], CosellPartner: [link.partner], CosellObject: [link.object], CosellState: [state] });
-  upsertMemo({ from: link.from, to: link.to, mapping: link.mapping, schedule: link.schedule });
-
+  // Handlers first, so ops can query and steer the link from its first moment.
   setHandler(statusQuery, status);
   setHandler(syncNowSignal, () => void (syncNow = true));
   setHandler(pauseSignal, () => void (paused = true));
@@ -87,6 +84,10 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
     await condition(() => resync === undefined);
     return status();
   });
+
+  const link = await describeLink(input.linkId);
+  upsertSearchAttributes({ CosellKind: ['link'], CosellLink: [input.linkId], CosellPartner: [link.partner], CosellObject: [link.object], CosellState: [state] });
+  upsertMemo({ from: link.from, to: link.to, mapping: link.mapping, schedule: link.schedule });
 
   for (;;) {
     if (paused) {
