@@ -152,10 +152,15 @@ export function mapRecordErrors(errors: RestErrorItem[] | undefined): Normalised
 export function mapThrown(e: unknown, what?: string): ConnectorError {
   if (e instanceof ConnectorError) return e;
   const prefix = what ? `${what}: ` : '';
-  const err = e as { name?: string; message?: string; code?: string; errorCode?: string; type?: string; data?: unknown };
+  const err = e as { name?: string; message?: string; code?: string; errorCode?: string; type?: string; cause?: { code?: string; message?: string } };
   const message = err?.message ?? String(e);
-  if (err?.code && NETWORK_CODES.has(err.code)) {
-    return new ConnectorError('transient', `${prefix}network error ${err.code}: ${message}`, { crmCode: err.code, cause: e });
+  // Node's fetch: TypeError('fetch failed') with the socket error as `cause`.
+  const netCode = err?.code ?? err?.cause?.code;
+  if (netCode && NETWORK_CODES.has(netCode)) {
+    return new ConnectorError('transient', `${prefix}network error ${netCode}: ${err.cause?.message ?? message}`, { crmCode: netCode, cause: e });
+  }
+  if (err?.name === 'TypeError' && message === 'fetch failed') {
+    return new ConnectorError('transient', `${prefix}network error: ${err.cause?.message ?? message}`, { crmCode: 'NETWORK', cause: e });
   }
   if (err?.name === 'AbortError' || err?.type === 'aborted' || /Request Timeout|timed? ?out|aborted/i.test(message)) {
     return new ConnectorError('transient', `${prefix}request timed out: ${message}`, { crmCode: 'TIMEOUT', cause: e });
