@@ -2,7 +2,7 @@ import { classifyPairs, DEFAULT_WEIGHTS, matchKindName, pairLabel, relationName,
 import type { KeyHasher } from './hashing.js';
 import { matchSides, type MatchOptions } from './match.js';
 import { populationMask } from './populations.js';
-import { prepareSide, type PrepareOptions } from './side.js';
+import { prepareSide, type PreparedSide, type PrepareOptions } from './side.js';
 import type { Overlap, Sharing, SideAccount } from './types.js';
 
 /**
@@ -45,7 +45,24 @@ export interface OverlapResult {
 export function computeOverlaps(input: OverlapInput): OverlapResult {
   const vendor = prepareSide('vendor', input.vendor, populationMask(input.sharing.vendor), input.hasher, input.prepare);
   const partner = prepareSide('partner', input.partner, populationMask(input.sharing.partner), input.hasher, input.prepare);
+  return matchPrepared(input, vendor, partner);
+}
 
+/**
+ * The same, yielding to the event loop between phases so an activity's heartbeats get out while a
+ * million records are hashed (each phase is synchronous and takes seconds at that scale).
+ */
+export async function computeOverlapsAsync(input: OverlapInput, onPhase?: (phase: 'vendor-hashed' | 'partner-hashed') => void): Promise<OverlapResult> {
+  const vendor = prepareSide('vendor', input.vendor, populationMask(input.sharing.vendor), input.hasher, input.prepare);
+  onPhase?.('vendor-hashed');
+  await new Promise((resolve) => setImmediate(resolve));
+  const partner = prepareSide('partner', input.partner, populationMask(input.sharing.partner), input.hasher, input.prepare);
+  onPhase?.('partner-hashed');
+  await new Promise((resolve) => setImmediate(resolve));
+  return matchPrepared(input, vendor, partner);
+}
+
+function matchPrepared(input: OverlapInput, vendor: PreparedSide, partner: PreparedSide): OverlapResult {
   const pairs = matchSides(vendor.hashed, partner.hashed, input.match);
   const classified = classifyPairs(pairs, vendor.hashed, partner.hashed, input.weights ?? DEFAULT_WEIGHTS);
 

@@ -3,7 +3,7 @@ import type { LoadedNetwork } from '../lib/config.js';
 import { log } from '../lib/logger.js';
 import { resolveSecret } from '../lib/secrets.js';
 import type { Ledger } from '../ledger/index.js';
-import { computeOverlaps, type OverlapStats } from './engine.js';
+import { computeOverlapsAsync, type OverlapStats } from './engine.js';
 import { createKeyHasher } from './hashing.js';
 import { partnershipOf, type Partnership } from './partnership.js';
 import { readSide } from './read.js';
@@ -69,7 +69,7 @@ export async function runOverlapPass(deps: OverlapDeps, partnerId: string, opts:
   const vendorAccounts = await readSide(vendorConn, 'vendor', progress);
   const partnerAccounts = await readSide(partnerConn, 'partner', progress);
   beat({ phase: 'match', vendor: vendorAccounts.length, partner: partnerAccounts.length });
-  const { overlaps, stats } = computeOverlaps({ vendor: vendorAccounts, partner: partnerAccounts, sharing: p.sharing, hasher });
+  const { overlaps, stats } = await computeOverlapsAsync({ vendor: vendorAccounts, partner: partnerAccounts, sharing: p.sharing, hasher }, (phase) => beat({ phase }));
 
   let writes: OverlapPassSummary['writes'] = null;
   if (writeBack) {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { computeOverlaps, topOverlaps } from '../../overlaps/engine.js';
+import { computeOverlaps, computeOverlapsAsync, topOverlaps } from '../../overlaps/engine.js';
 import { createKeyHasher, derivePartnershipKey, hmacHasher, plainHasher } from '../../overlaps/hashing.js';
 import { hubspotPopulations, populationMask, salesforceOpportunityFacts, salesforcePopulations } from '../../overlaps/populations.js';
 import { prepareSide } from '../../overlaps/side.js';
@@ -50,6 +50,13 @@ describe('overlap engine (pure)', () => {
     expect(result.stats.byPair).toEqual({ 'customer/customer': 1, 'opportunity/prospect': 1, 'opportunity/customer': 1, 'customer/prospect': 1 });
     expect(result.stats.vendorShared).toBe(6); // V4 (prospect only) never takes part
     expect(result.stats.partnerShared).toBe(5); // P6 (opportunity only) never takes part
+  });
+
+  it('the async form (yields between phases for heartbeats) gives the same result', async () => {
+    const phases: string[] = [];
+    const result = await computeOverlapsAsync({ vendor, partner, sharing, hasher }, (p) => phases.push(p));
+    expect(pairsOf(result)).toEqual(pairsOf(computeOverlaps({ vendor, partner, sharing, hasher })));
+    expect(phases).toEqual(['vendor-hashed', 'partner-hashed']);
   });
 
   it('never lets a record outside the shared populations take part, on either side', () => {
