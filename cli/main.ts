@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isCosellError, toCosellError } from '../lib/errors.js';
+import { registerMapping } from './mapping.js';
+import { registerSync } from './sync.js';
 import { registerUp } from './up.js';
 import { registerWorker } from './worker.js';
 import { registerSandbox } from './sandbox.js';
@@ -11,7 +13,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `cosell --help` for the list of commands)')
     .showSuggestionAfterError(true);
   registerUp(program);
+  registerMapping(program);
   registerWorker(program);
+  registerSync(program);
   registerSandbox(program);
   registerOverlaps(program);
   return program;

@@ -7,6 +7,7 @@ import type { Expr, Scalar } from '../lang/ast.js';
 import { compileExpression, type CompileEnv, type Evaluator } from '../lang/compile.js';
 import { resolveSourceField } from '../lang/check.js';
 import { coerceField, EvalError, toTargetValue, toText, truthy, type Value } from '../lang/runtime.js';
+import { T, TEXTUAL } from '../lang/types.js';
 import type { ApplyResult, CompiledMapping, FieldError, FieldPolicy, MappingContext, Owner } from '../types.js';
 import type { MappingFile } from './schema.js';
 
@@ -18,6 +19,9 @@ export interface FieldPlan {
   whenText?: string;
   owner: Owner;
   default?: Scalar;
+  /** What the checker proved about the value (lets `apply` skip conversions that cannot change it). */
+  mask?: number;
+  values?: ReadonlySet<Scalar>;
 }
 
 export interface BuildInput {
@@ -51,6 +55,43 @@ export function compileEnv(sourceSchema: ObjectSchema | undefined, valueMaps: Re
   };
 }
 
+const identity = (v: Value): Value => v;
+
+/**
+ * The conversion into the target field, chosen once. When the checker proved every value already has
+ * the target's type (and, for picklists, a legal value), the conversion is the identity; otherwise the
+ * general toTargetValue runs and reports per-record problems.
+ */
+function converterFor(tf: FieldSchema | undefined, legal: ReadonlySet<string> | undefined, f: FieldPlan): (v: Value) => Value {
+  const general = (v: Value): Value => toTargetValue(v, tf, legal);
+  const mask = f.mask;
+  if (!tf || mask === undefined || mask & T.object || f.default !== undefined) return general;
+  const only = (allowed: number): boolean => (mask & ~(allowed | T.null)) === 0;
+  switch (tf.type) {
+    case 'number':
+    case 'currency':
+    case 'percent':
+      return only(T.number) ? identity : general;
+    case 'boolean':
+      return only(T.boolean) ? identity : general;
+    case 'date':
+      return only(T.date) ? identity : general;
+    case 'datetime':
+      return only(T.datetime) ? identity : general;
+    case 'multipicklist':
+      return general;
+    default: {
+      if (!only(TEXTUAL)) return general;
+      if (legal && !(f.values && [...f.values].every((v) => v === null || legal.has(String(v))))) return general;
+      if (tf.length !== undefined) {
+        const max = tf.length;
+        return (v) => (typeof v === 'string' && v.length > max ? general(v) : v);
+      }
+      return identity;
+    }
+  }
+}
+
 export function buildMapping(input: BuildInput): CompiledMapping {
   const { data, targetSchema } = input;
   const env = compileEnv(input.sourceSchema, input.valueMaps);
@@ -64,7 +105,7 @@ export function buildMapping(input: BuildInput): CompiledMapping {
       value: f.value ? compileExpression(f.value, env) : () => constant ?? null,
       when: f.when ? compileExpression(f.when, env) : undefined,
       fallback: f.default ?? null,
-      convert: (v: Value) => toTargetValue(v, tf, legal),
+      convert: converterFor(tf, legal, f),
     };
   });
   const filter = input.filter ? compileExpression(input.filter, env) : undefined;
@@ -74,13 +115,32 @@ export function buildMapping(input: BuildInput): CompiledMapping {
   const policies: Record<string, FieldPolicy> = {};
   for (const f of input.fields) policies[f.name] = f.whenText !== undefined ? { owner: f.owner, when: f.whenText } : { owner: f.owner };
 
+  // The output starts as a clone of a template holding every unconditional field, so each record's
+  // object gets its final shape in one step instead of 20 property additions (about 3× faster in V8).
+  const always = fields.filter((f) => f.when === undefined);
+  const conditional = fields.filter((f) => f.when !== undefined);
+  const template: Fields = {};
+  for (const f of always) template[f.name] = null;
+
   const apply = (record: Fields, ctx: MappingContext): ApplyResult => {
-    const out: Fields = {};
+    const out: Fields = { ...template };
     let errors: FieldError[] | undefined;
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i];
+    for (let i = 0; i < always.length; i++) {
+      const f = always[i];
       try {
-        if (f.when !== undefined && !truthy(f.when(record, ctx))) continue;
+        let v = f.value(record, ctx);
+        if (v === null) v = f.fallback;
+        out[f.name] = f.convert(v) as Scalar;
+      } catch (e) {
+        if (!(e instanceof EvalError)) throw e;
+        delete out[f.name];
+        (errors ??= []).push({ field: f.name, message: e.message });
+      }
+    }
+    for (let i = 0; i < conditional.length; i++) {
+      const f = conditional[i];
+      try {
+        if (!truthy((f.when as Evaluator)(record, ctx))) continue;
         let v = f.value(record, ctx);
         if (v === null) v = f.fallback;
         out[f.name] = f.convert(v) as Scalar;

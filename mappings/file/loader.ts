@@ -10,7 +10,7 @@ import type { FieldSchema, ObjectSchema } from '../../connectors/types.js';
 import type { Expr, Scalar } from '../lang/ast.js';
 import { checkExpression, listValues, resolveSourceField, type CheckEnv, type Checked, type ExprProblem } from '../lang/check.js';
 import { parseExpression } from '../lang/parser.js';
-import { acceptedByTarget, ANY, conversionHint, describeMask, T } from '../lang/types.js';
+import { acceptedByTarget, conversionHint, describeMask, T } from '../lang/types.js';
 import { hasErrors, sortProblems, type ProblemCode } from '../problems.js';
 import { readSchemaSnapshot } from '../snapshots.js';
 import { didYouMean } from '../suggest.js';
@@ -31,6 +31,8 @@ export interface LoadResult {
   /** Present only when there are no errors (warnings allowed). */
   mapping?: CompiledMapping;
   problems: Problem[];
+  /** The objects the file names, whenever its shape is valid (so callers can fetch live schemas). */
+  objects?: { source: string; target: string };
 }
 
 export function loadMappingFile(file: string, opts: LoadOptions = {}): LoadResult {
@@ -53,6 +55,7 @@ class MappingLoader {
   private readonly lines = new LineCounter();
   private readonly doc: Document;
   private readonly problems: Problem[] = [];
+  private objects?: { source: string; target: string };
 
   constructor(
     private readonly text: string,
@@ -105,6 +108,7 @@ class MappingLoader {
     }
     const data = this.shape();
     if (!data) return this.done();
+    this.objects = { source: data.source.object, target: data.target.object };
 
     const sourceSchema = this.schemaFor('source', data.source);
     const targetSchema = this.schemaFor('target', data.target);
@@ -137,11 +141,11 @@ class MappingLoader {
       fields: plans,
       sourceFields: [...fieldsRead].sort(),
     });
-    return { mapping, problems: sortProblems(this.problems) };
+    return { mapping, problems: sortProblems(this.problems), objects: this.objects };
   }
 
   private done(): LoadResult {
-    return { problems: sortProblems(this.problems) };
+    return { problems: sortProblems(this.problems), ...(this.objects ? { objects: this.objects } : {}) };
   }
 
   private shape(): MappingFile | undefined {
@@ -194,7 +198,7 @@ class MappingLoader {
   }
 
   /** Parses and checks one expression; problems land at their exact place in the file. */
-  private expression(p: PathKey[], source: string, env: CheckEnv, fieldsRead: Set<string>): { expr: Expr; checked: Checked } | undefined {
+  private expression(p: PathKey[], source: string, env: CheckEnv, fieldsRead: Set<string>): { expr: Expr; checked?: Checked } | undefined {
     const node = this.node(p);
     const toFile = valueOffsetMapper(this.text, node);
     const parsed = parseExpression(source, { valueMaps: new Set(env.valueMaps.keys()) });
@@ -209,7 +213,7 @@ class MappingLoader {
     r.fieldsRead.forEach((f) => fieldsRead.add(f));
     for (const pr of r.problems) this.exprProblem(pr, toFile, node);
     // an expression with errors has an unreliable type: do not pile target checks on top
-    if (r.problems.some((pr) => pr.severity === 'error')) return { expr: parsed.expr, checked: { mask: ANY } };
+    if (r.problems.some((pr) => pr.severity === 'error')) return { expr: parsed.expr };
     return { expr: parsed.expr, checked: r };
   }
 
@@ -241,7 +245,7 @@ class MappingLoader {
       this.report(base, 'MAP_READONLY', `${target?.name}.${name} can only be set when the record is created`, 'set owner: target so it is written on create only', 'warning', true);
     }
 
-    let value: { expr: Expr; checked: Checked } | undefined;
+    let value: { expr: Expr; checked?: Checked } | undefined;
     let constant: Scalar | undefined;
     if (spec.value !== undefined) value = this.expression(valuePath, spec.value, env, fieldsRead);
     else constant = spec.const as Scalar;
@@ -251,7 +255,7 @@ class MappingLoader {
     if (tf && produced) this.checkTarget(valuePath, tf, produced, 'value');
     if (tf && spec.default !== undefined && spec.default !== null) this.checkTarget([...base, 'default'], tf, { mask: maskOf(spec.default), values: new Set([spec.default]) }, 'default');
 
-    return { name, value: value?.expr, constant, when: when?.expr, whenText: spec.when, owner, default: spec.default ?? undefined };
+    return { name, value: value?.expr, constant, when: when?.expr, whenText: spec.when, owner, default: spec.default ?? undefined, mask: produced?.mask, values: produced?.values };
   }
 
   private checkTarget(p: PathKey[], tf: FieldSchema, r: Checked, what: string): void {

@@ -184,14 +184,49 @@ export function parseInstant(v: Value): number | null {
   return null;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function validDate(y: number, mo: number, d: number): boolean {
   if (mo < 1 || mo > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  const leap = mo === 2 && (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0));
+  return d <= MONTH_DAYS[mo - 1] + (leap ? 1 : 0);
+}
+
+/** Digits at [from, from+n) as a number, or -1 when any is not a digit (no regex: this is the hot path). */
+function digits(s: string, from: number, n: number): number {
+  let out = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    out = out * 10 + c;
+  }
+  return out;
+}
+
+/** YYYY-MM-DD, a real calendar day. */
+function isoDay(s: string): boolean {
+  if (s.length < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false;
+  const y = digits(s, 0, 4);
+  const m = digits(s, 5, 2);
+  const d = digits(s, 8, 2);
+  return y >= 0 && m >= 0 && d >= 0 && validDate(y, m, d);
+}
+
+/** The canonical form CRMs and connectors already use (YYYY-MM-DDTHH:mm:ss.sssZ), recognised without a Date. */
+function canonicalUtc(s: string): boolean {
+  if (s.length !== 24 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46 || s.charCodeAt(23) !== 90) return false;
+  const h = digits(s, 11, 2);
+  const mi = digits(s, 14, 2);
+  const se = digits(s, 17, 2);
+  return isoDay(s) && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && se >= 0 && se <= 59 && digits(s, 20, 3) >= 0;
 }
 
 export function toDate(v: Value): Value {
   if (v === null || v === '') return null;
-  if (typeof v === 'string' && DATE_RE.test(v) && parseInstant(v) !== null) return v;
+  if (typeof v === 'string') {
+    if (v.length === 10 && isoDay(v)) return v;
+    if (v.length === 24 && canonicalUtc(v)) return v.slice(0, 10);
+  }
   const t = parseInstant(v);
   if (t === null) return fail(`cannot read ${describeValue(v)} as a date (expected YYYY-MM-DD, ISO-8601 or epoch milliseconds)`);
   return new Date(t).toISOString().slice(0, 10);
@@ -199,6 +234,7 @@ export function toDate(v: Value): Value {
 
 export function toDateTime(v: Value): Value {
   if (v === null || v === '') return null;
+  if (typeof v === 'string' && canonicalUtc(v)) return v;
   const t = parseInstant(v);
   if (t === null) return fail(`cannot read ${describeValue(v)} as a datetime (expected ISO-8601 or epoch milliseconds)`);
   return new Date(t).toISOString();
@@ -256,8 +292,13 @@ export function coerceField(raw: unknown, type: FieldType | undefined, path: str
         return toDate(normalise(raw));
       case 'datetime':
         return toDateTime(normalise(raw));
+      case undefined:
+        return normalise(raw);
       default:
-        return typeof raw === 'string' ? raw : normalise(raw);
+        // text-like fields are text: a stray number becomes its digits, anything else is a connector bug
+        if (typeof raw === 'string') return raw;
+        if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+        return fail(`expected text, got ${describeValue(normalise(raw))}`);
     }
   } catch (e) {
     if (e instanceof EvalError) throw new EvalError(`source field ${path}: ${e.message}`);

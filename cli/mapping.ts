@@ -1,0 +1,186 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { Connector } from '../connectors/types.js';
+import { createConnector } from '../connectors/index.js';
+import { loadNetwork, type LoadedNetwork } from '../lib/config.js';
+import { CosellError } from '../lib/errors.js';
+import { formatProblems, hasErrors, loadMappingFile, mappingJsonSchema, previewMapping, readSchemaSnapshot, type CompiledMapping, type LoadResult, type PreviewRow, type Problem } from '../mappings/index.js';
+
+/**
+ * `cosell mapping validate|preview|schema`. Validation prints every problem as file:line:col and exits
+ * 2 when there is an error; preview maps real source records and diffs them against the target's
+ * current values without writing anything.
+ */
+export function registerMapping(program: Command): void {
+  const mapping = program.command('mapping').description('validate, preview and document field mappings');
+
+  mapping
+    .command('validate')
+    .description('check mapping files against schema snapshots or the live CRM schemas; exits 2 on any error')
+    .argument('<files...>', 'mapping YAML files')
+    .option('--schema <snapshot...>', 'ObjectSchema JSON snapshots to check against (matched by object name)')
+    .option('--config <file>', 'network file, for --org', 'cosell.yaml')
+    .option('--org <id>', 'validate against the live schemas: the source org')
+    .option('--to <id>', 'the target org (default: the vendor when --org is a partner)')
+    .option('--quiet', 'print errors only, not warnings')
+    .action(async (files: string[], opts: { schema?: string[]; config: string; org?: string; to?: string; quiet?: boolean }) => {
+      const snapshots = (opts.schema ?? []).map((f) => {
+        const r = readSchemaSnapshot(f);
+        if (!r.schema) throw new CosellError('COSELL_MAPPING_INVALID', r.error, { hint: 'a snapshot is the JSON of a connector describe() (ObjectSchema)' });
+        return r.schema;
+      });
+      const live = opts.org ? await liveOrgs(opts.config, opts.org, opts.to) : undefined;
+      let failed = false;
+      try {
+        for (const file of files) {
+          let result: LoadResult;
+          if (live) {
+            const probe = loadMappingFile(file, { schemas: snapshots });
+            const objects = probe.mapping ? { source: probe.mapping.sourceObject, target: probe.mapping.targetObject } : objectsOf(probe);
+            const [sourceSchema, targetSchema] = await Promise.all([
+              objects?.source ? live.source.describe(objects.source) : undefined,
+              objects?.target ? live.target.describe(objects.target) : undefined,
+            ]);
+            result = loadMappingFile(file, { sourceSchema, targetSchema, schemas: snapshots });
+          } else {
+            result = loadMappingFile(file, { schemas: snapshots });
+          }
+          report(file, result.problems, Boolean(opts.quiet));
+          if (!result.mapping || hasErrors(result.problems)) failed = true;
+        }
+      } finally {
+        await live?.close();
+      }
+      if (failed) process.exitCode = 2;
+    });
+
+  mapping
+    .command('preview')
+    .description('apply a mapping to real source records and print what would change in the target (writes nothing)')
+    .argument('<file>', 'mapping YAML file')
+    .requiredOption('--org <id>', 'the source org (as in the network file)')
+    .option('--to <id>', 'the target org (default: the vendor when --org is a partner)')
+    .option('--config <file>', 'network file', 'cosell.yaml')
+    .option('--sample <n>', 'how many source records to preview', '20')
+    .option('--json', 'print the rows as JSON')
+    .action(async (file: string, opts: { org: string; to?: string; config: string; sample: string; json?: boolean }) => {
+      const sample = Number(opts.sample);
+      if (!Number.isInteger(sample) || sample <= 0) throw new CosellError('COSELL_CONFIG_INVALID', `--sample must be a positive whole number, not ${opts.sample}`);
+      const live = await liveOrgs(opts.config, opts.org, opts.to);
+      try {
+        const probe = loadMappingFile(file);
+        const objects = probe.mapping ? { source: probe.mapping.sourceObject, target: probe.mapping.targetObject } : objectsOf(probe);
+        if (!objects) {
+          report(file, probe.problems, false);
+          process.exitCode = 2;
+          return;
+        }
+        const [sourceSchema, targetSchema] = await Promise.all([live.source.describe(objects.source), live.target.describe(objects.target)]);
+        const loaded = loadMappingFile(file, { sourceSchema, targetSchema });
+        if (!loaded.mapping) {
+          report(file, loaded.problems, false);
+          process.exitCode = 2;
+          return;
+        }
+        const rows = await previewMapping(loaded.mapping, live.source, live.target, sample, { context: live.context });
+        process.stdout.write(opts.json ? JSON.stringify(rows, null, 2) + '\n' : renderPreview(loaded.mapping, rows));
+      } finally {
+        await live.close();
+      }
+    });
+
+  mapping
+    .command('schema')
+    .description('print the JSON Schema of mapping files (for editors), or write it with --out')
+    .option('--out <file>', 'write it to this file')
+    .action((opts: { out?: string }) => {
+      const text = JSON.stringify(mappingJsonSchema(), null, 2) + '\n';
+      if (opts.out) writeFileSync(opts.out, text);
+      else process.stdout.write(text);
+    });
+}
+
+function report(file: string, problems: Problem[], quiet: boolean): void {
+  const shown = quiet ? problems.filter((p) => p.severity === 'error') : problems;
+  if (shown.length) process.stderr.write(formatProblems(shown) + '\n');
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  const warnings = problems.length - errors;
+  process.stderr.write(`${file}: ${errors === 0 ? 'ok' : `${errors} error${errors === 1 ? '' : 's'}`}${warnings ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}\n`);
+}
+
+/** The objects a mapping names, known even when the mapping has errors (so live schemas can be fetched). */
+function objectsOf(result: LoadResult): { source: string; target: string } | undefined {
+  return result.objects;
+}
+
+interface LiveOrgs {
+  source: Connector;
+  target: Connector;
+  context: { partner?: Record<string, unknown>; vendor?: Record<string, unknown> };
+  close(): Promise<void>;
+}
+
+async function liveOrgs(configFile: string, sourceId: string, targetId: string | undefined): Promise<LiveOrgs> {
+  const network: LoadedNetwork = loadNetwork(configFile);
+  const vendor = network.network.vendor;
+  const to = targetId ?? (sourceId === vendor.id ? undefined : vendor.id);
+  if (!to) throw new CosellError('COSELL_CONFIG_INVALID', `--org ${sourceId} is the vendor: say which partner org is the target with --to`);
+  const partnerId = sourceId === vendor.id ? to : sourceId;
+  const partner = network.partner(partnerId);
+  const source = await createConnector(network.org(sourceId));
+  let target: Connector;
+  try {
+    target = await createConnector(network.org(to));
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  return {
+    source,
+    target,
+    context: {
+      partner: partner ? { id: partner.id, name: partner.name, tier: partner.tier, roles: partner.roles ?? [], territories: partner.territories ?? {} } : undefined,
+      vendor: { id: vendor.id, name: vendor.name },
+    },
+    close: async () => {
+      await Promise.allSettled([source.close(), target.close()]);
+    },
+  };
+}
+
+const show = (v: unknown): string => (v === undefined ? '—' : v === null ? 'null' : typeof v === 'string' ? (v.length > 40 ? JSON.stringify(v.slice(0, 39) + '…') : JSON.stringify(v)) : String(v));
+
+export function renderPreview(mapping: CompiledMapping, rows: PreviewRow[]): string {
+  const lines: string[] = [];
+  const count = (a: PreviewRow['action']): number => rows.filter((r) => r.action === a).length;
+  lines.push(`${mapping.name}: ${mapping.sourceObject} → ${mapping.targetObject}, ${rows.length} source records (nothing was written)`);
+  lines.push(`  create ${count('create')} · update ${count('update')} · unchanged ${count('unchanged')} · filtered out ${count('filtered')} · errors ${count('error') + rows.filter((r) => r.action !== 'error' && r.errors.length).length}`);
+  lines.push('');
+  const table: string[][] = [['source id', 'key', 'action', 'field', 'current', 'new', 'note']];
+  for (const r of rows) {
+    if (r.action === 'filtered' || r.action === 'unchanged') {
+      table.push([r.sourceId, r.key ?? '', r.action, '', '', '', '']);
+      continue;
+    }
+    let first = true;
+    const head = (): string[] => (first ? [r.sourceId, r.key ?? '', r.targetId ? `${r.action} ${r.targetId}` : r.action] : ['', '', '']);
+    for (const c of r.changes) {
+      table.push([...head(), c.field, r.targetId ? show(c.current) : '', show(c.next), c.heldBy ? `kept: owner ${c.heldBy}` : '']);
+      first = false;
+    }
+    for (const e of r.errors) {
+      table.push([...head(), e.field, '', '', `ERROR ${e.message}`]);
+      first = false;
+    }
+    if (first) table.push([r.sourceId, r.key ?? '', r.action, '', '', '', '']);
+  }
+  const widths = table[0].map((_, i) => Math.min(48, Math.max(...table.map((row) => row[i].length))));
+  for (const [i, row] of table.entries()) {
+    lines.push(row.map((cell, j) => (j === row.length - 1 ? cell : cell.padEnd(widths[j]))).join('  ').trimEnd());
+    if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export const MAPPING_SCHEMA_FILE = path.join('mappings', 'mapping.schema.json');
