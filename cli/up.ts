@@ -1,45 +1,46 @@
 import type { Command } from 'commander';
-import { startDevServer, type DevServer } from '../lib/devServer.js';
-import { connectClient, TASK_QUEUE } from '../lib/client.js';
-import { createWorker } from '../lib/worker.js';
+import { startDemo } from '../lib/demo.js';
 import { helloCosell } from '../workflows/index.js';
+import { TASK_QUEUE } from '../lib/client.js';
 
 /**
  * `cosell up` (npm start): the whole product on embedded defaults, in one process tree. Everything it
- * starts is stopped on Ctrl-C / SIGTERM, and the dev server runs in its own process group so nothing is
+ * starts is stopped on Ctrl-C / SIGTERM; the dev server runs in its own process group so nothing is
  * left behind.
  */
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description('start a local Temporal dev server with its Web UI, a worker, and run the demo network')
+    .description('start the demo: a local Temporal dev server with its Web UI, sandbox CRMs, the ledger, a worker, and every link syncing')
     .option('--ui-port <port>', 'preferred Temporal Web UI port', '8233')
+    .option('--persist <file>', 'keep the sandbox CRMs\' data in this file across restarts')
     .option('--exit-after-start', 'stop everything once the demo is up (for smoke tests)')
-    .action(async (opts: { uiPort: string; exitAfterStart?: boolean }) => {
+    .action(async (opts: { uiPort: string; persist?: string; exitAfterStart?: boolean }) => {
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      let server: DevServer | undefined;
-      const cleanups: Array<() => Promise<unknown>> = [];
+      const demo = await startDemo({ uiPort: Number(opts.uiPort), persistFile: opts.persist });
       try {
-        server = await startDevServer({ ui: true, uiPort: Number(opts.uiPort) });
-        const worker = await createWorker({ address: server.address });
-        const running = worker.run();
-        cleanups.push(async () => {
-          worker.shutdown();
-          await running;
-        });
-        const client = await connectClient(server.address);
-        cleanups.push(() => client.connection.close());
-        const hello = await client.workflow.execute(helloCosell, { taskQueue: TASK_QUEUE, workflowId: 'hello-cosell', args: ['ops'], workflowIdConflictPolicy: 'TERMINATE_EXISTING' });
-
+        const hello = await demo.client.workflow.execute(helloCosell, { taskQueue: TASK_QUEUE, workflowId: 'hello-cosell', args: ['ops'], workflowIdConflictPolicy: 'TERMINATE_EXISTING' });
+        const ui = `${demo.server.uiUrl}/namespaces/${demo.server.namespace}/workflows`;
+        const orgName = (id: string) => (id === demo.network.network.vendor.id ? demo.network.network.vendor.name : demo.network.partner(id)?.name ?? id);
         const lines = [
           '',
           'cosell is up.',
-          `  Temporal Web UI   ${server.uiUrl}/namespaces/${server.namespace}/workflows`,
-          `  Temporal gRPC     ${server.address}  (export TEMPORAL_ADDRESS=${server.address} to use the CLI against it)`,
-          `  first workflow    hello-cosell → ${hello}`,
+          '',
+          `  Temporal Web UI    ${ui}`,
+          `    links            ${ui}?query=${encodeURIComponent("CosellKind='link'")}`,
+          `  Temporal gRPC      ${demo.server.address}   (export TEMPORAL_ADDRESS=${demo.server.address} to use the CLI)`,
+          `  first workflow     hello-cosell → ${hello}`,
+          '',
+          '  Sandbox CRMs (read-only pages, like a CRM list view):',
+          ...Object.entries(demo.sandbox.pages).map(([id, url]) => `    ${id.padEnd(9)} ${orgName(id).padEnd(24)} ${url}`),
+          '',
+          `  Links syncing      ${demo.links.join(', ')}`,
+          `  Ledger             ${demo.engine.ledger.location}`,
+          '',
+          '  Try:  TEMPORAL_ADDRESS=' + demo.server.address + ' npx cosell status',
           '',
           'Press Ctrl-C to stop everything.',
           '',
@@ -47,8 +48,7 @@ export function registerUp(program: Command): void {
         process.stdout.write(lines.join('\n'));
         if (!opts.exitAfterStart) await stopped;
       } finally {
-        for (const c of cleanups.reverse()) await c().catch(() => undefined);
-        await server?.stop();
+        await demo.stop();
       }
     });
 }

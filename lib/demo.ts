@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import type { Engine } from '../sync/build.js';
+import { connectClient, TASK_QUEUE } from './client.js';
+import { loadNetwork, type LoadedNetwork } from './config.js';
+import { startDevServer, type DevServer } from './devServer.js';
+import { openEngine } from './engine.js';
+import { startLinks } from './links.js';
+import { log, registerSecret } from './logger.js';
+import { exportSandboxEnv } from './sandboxEnv.js';
+import { PROJECT_ROOT } from './temporalCli.js';
+import { createWorker } from './worker.js';
+
+export const DEMO_NETWORK = path.join(PROJECT_ROOT, 'examples', 'network.yaml');
+
+export interface Demo {
+  server: DevServer;
+  sandbox: Sandbox;
+  network: LoadedNetwork;
+  engine: Engine;
+  client: Client;
+  worker: Worker;
+  links: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole product on embedded defaults: the sandbox CRMs (vendor + partners), a local Temporal dev
+ * server with its Web UI, the SQLite ledger, one worker, and every link of examples/network.yaml
+ * running. Everything started here is stopped by `stop()`, in reverse order.
+ */
+export async function startDemo(opts: { uiPort?: number; persistFile?: string } = {}): Promise<Demo> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e) => log.warn({ err: e }, 'while stopping'));
+  };
+  try {
+    const [server, sandbox] = await Promise.all([startDevServer({ ui: true, uiPort: opts.uiPort ?? 8233 }), startSandbox({ persistFile: opts.persistFile })]);
+    stops.push(() => server.stop(), () => sandbox.stop());
+    exportSandboxEnv(sandbox.orgs, 'COSELL');
+    for (const p of ['ACME', 'GLOBEX', 'INITECH']) {
+      const k = `COSELL_${p}_OVERLAP_KEY`;
+      process.env[k] ??= randomBytes(32).toString('base64url');
+      registerSecret(process.env[k]);
+    }
+    const network = loadNetwork(DEMO_NETWORK);
+    const engine = await openEngine(network);
+    stops.push(() => engine.close());
+    const worker = await createWorker({ address: server.address, activities: createActivities({ engine }) });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+    const client = await connectClient(server.address);
+    stops.push(() => client.connection.close());
+    const links = await startLinks(client, network, { taskQueue: TASK_QUEUE });
+    return { server, sandbox, network, engine, client, worker, links, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,25 @@
+import type { OrgConnectionInfo } from '../sandbox/types.js';
+
+/**
+ * Export a sandbox's connection details as environment variables — `<PREFIX>_<ORG>_URL`, and the
+ * credentials as `_CLIENT_ID`/`_CLIENT_SECRET` (Salesforce) or `_TOKEN` (HubSpot) — exactly what an
+ * admin would export for real orgs, so a network file references them the same way (`${…}` and
+ * `env:…`). Returns each org's `connection:` block as flow YAML.
+ */
+export function exportSandboxEnv(orgs: Record<string, OrgConnectionInfo>, prefix = 'COSELL', env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const yaml: Record<string, string> = {};
+  for (const [id, info] of Object.entries(orgs)) {
+    const v = `${prefix}_${id.toUpperCase().replace(/-/g, '_')}`;
+    if (info.kind === 'salesforce') {
+      env[`${v}_URL`] = info.instanceUrl;
+      env[`${v}_CLIENT_ID`] = info.clientId;
+      env[`${v}_CLIENT_SECRET`] = info.clientSecret;
+      yaml[id] = `{ instanceUrl: "\${${v}_URL}", loginUrl: "\${${v}_URL}", auth: { clientId: env:${v}_CLIENT_ID, clientSecret: env:${v}_CLIENT_SECRET } }`;
+    } else {
+      env[`${v}_URL`] = info.basePath;
+      env[`${v}_TOKEN`] = info.accessToken;
+      yaml[id] = `{ basePath: "\${${v}_URL}", auth: { accessToken: env:${v}_TOKEN } }`;
+    }
+  }
+  return yaml;
+}
