@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Connector, FieldSpec, ObjectSchema } from '../connectors/types.js';
 import { createConnector } from '../connectors/index.js';
-import { splitEndpoint, type LinkConfig, type LoadedNetwork, type OrgConfig } from '../lib/config.js';
+import { splitEndpoint, type LinkConfig, type LoadedNetwork } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
 import type { Ledger } from '../ledger/index.js';
 import { loadMappingFile, readSchemaSnapshot } from '../mappings/index.js';
