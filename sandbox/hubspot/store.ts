@@ -17,6 +17,8 @@ export interface HsRecord {
 /** What the search index knows about a record: the version that was current when it was indexed. */
 export interface SearchDoc {
   rec: HsRecord;
+  /** Superseded by a newer version or removed (a tombstone in the sorted indexes). */
+  dead?: boolean;
   idNum: number;
   props: Record<string, string>;
   modified: number;
@@ -32,10 +34,10 @@ export interface SearchDoc {
  */
 export class ObjectStore {
   readonly records = new Map<string, HsRecord>();
-  readonly live = new SortedIndex<HsRecord>((r) => r.idNum, (r) => r.idNum);
-  readonly archivedList = new SortedIndex<HsRecord>((r) => r.idNum, (r) => r.idNum);
-  readonly searchById = new SortedIndex<SearchDoc>((d) => d.idNum, (d) => d.idNum);
-  readonly searchByModified = new SortedIndex<SearchDoc>((d) => d.modified, (d) => d.idNum);
+  readonly live = new SortedIndex<HsRecord>((r) => r.idNum, (r) => r.idNum, (r) => !r.archived);
+  readonly archivedList = new SortedIndex<HsRecord>((r) => r.idNum, (r) => r.idNum, (r) => r.archived);
+  readonly searchById = new SortedIndex<SearchDoc>((d) => d.idNum, (d) => d.idNum, (d) => !d.dead);
+  readonly searchByModified = new SortedIndex<SearchDoc>((d) => d.modified, (d) => d.idNum, (d) => !d.dead);
   private readonly docs = new Map<number, SearchDoc>();
   private readonly unique = new Map<string, Map<string, string>>();
   private pending: Array<{ rec: HsRecord; due: number }> = [];
@@ -70,7 +72,7 @@ export class ObjectStore {
   addUniqueProperty(name: string): void {
     if (this.unique.has(name)) return;
     const idx = new Map<string, string>();
-    for (const r of this.live.items) {
+    for (const r of this.live.alive()) {
       const v = r.props[name];
       if (v) idx.set(uniqueKey(name, v), r.id);
     }
@@ -111,9 +113,9 @@ export class ObjectStore {
   /** Archive: gone from lists and search at once; the modification time is NOT bumped (as in HubSpot). */
   archive(rec: HsRecord, now: number): void {
     if (rec.archived) return;
-    this.live.remove(rec.idNum, rec.idNum);
     this.indexUnique(rec, rec.props, undefined);
-    rec.archived = true;
+    rec.archived = true; // makes it a tombstone in `live`
+    this.live.noteRemoved();
     rec.archivedAt = now;
     this.archivedList.insert(rec);
     this.unindex(rec.idNum);
@@ -121,8 +123,8 @@ export class ObjectStore {
 
   /** Load many records at once (seed, restore): one sort instead of n inserts. */
   bulkLoad(recs: HsRecord[]): void {
-    const live: HsRecord[] = [...this.live.items];
-    const archived: HsRecord[] = [...this.archivedList.items];
+    const live: HsRecord[] = [...this.live.alive()];
+    const archived: HsRecord[] = [...this.archivedList.alive()];
     for (const r of recs) {
       this.records.set(r.id, r);
       if (r.idNum >= this.nextId) this.nextId = r.idNum + 1;
@@ -178,11 +180,21 @@ export class ObjectStore {
   }
 
   private indexNow(rec: HsRecord): void {
-    this.unindex(rec.idNum);
-    if (rec.archived) return;
+    if (rec.archived) {
+      this.unindex(rec.idNum);
+      return;
+    }
+    const old = this.docs.get(rec.idNum);
     const d = this.makeDoc(rec);
     this.docs.set(d.idNum, d);
-    this.searchById.insert(d);
+    if (old) {
+      // Same id: swap in place in the id index; tombstone + append in the modified index.
+      if (!this.searchById.replace(old, d)) this.searchById.insert(d);
+      old.dead = true;
+      this.searchByModified.noteRemoved();
+    } else {
+      this.searchById.insert(d);
+    }
     this.searchByModified.insert(d);
   }
 
@@ -190,8 +202,9 @@ export class ObjectStore {
     const old = this.docs.get(idNum);
     if (!old) return;
     this.docs.delete(idNum);
-    this.searchById.remove(old.idNum, old.idNum);
-    this.searchByModified.remove(old.modified, old.idNum);
+    old.dead = true;
+    this.searchById.noteRemoved();
+    this.searchByModified.noteRemoved();
   }
 
   private makeDoc(r: HsRecord): SearchDoc {

@@ -17,7 +17,7 @@ export function hubspotListView(portal: HubspotPortal): OrgListView {
     list: (object, offset, limit) => {
       const m = meta(object);
       if (!m) return [];
-      return portal.stores[m.name].live.items.slice(Math.max(0, offset), Math.max(0, offset) + Math.max(0, limit)).map((r) => ({
+      return portal.stores[m.name].live.alive().slice(Math.max(0, offset), Math.max(0, offset) + Math.max(0, limit)).map((r) => ({
         id: r.id,
         title: r.props[m.titleProp] ?? r.id,
         fields: { ...r.props },

@@ -20,12 +20,11 @@ export function registerObjectRoutes(app: FastifyInstance, portal: HubspotPortal
     const after = strParam(q, 'after');
     if (after !== undefined && !/^\d+$/.test(after)) throw validation(`after must be a paging cursor returned by a previous page, got ${after}`);
     const start = after === undefined ? 0 : index.lowerBound(Number(after));
-    const page = index.items.slice(start, start + pageSize);
+    const { items: page, next } = index.page(start, pageSize);
     const wanted = listParam(q, 'properties');
     const history = listParam(q, 'propertiesWithHistory');
     const assocTypes = listParam(q, 'associations');
     const results = page.map((r) => withAssociations(portal, meta, r, portal.recordJson(meta, r, wanted, { history }), assocTypes));
-    const next = index.items[start + pageSize];
     const out: Record<string, unknown> = { results };
     if (next) out.paging = { next: { after: next.id, link: `${baseUrl(req)}/crm/v3/objects/${req.params.objectType}?after=${next.id}` } };
     return out;
