@@ -146,7 +146,8 @@ export interface PageCommit {
   deadLetters?: DeadLetterInput[];
   /** Source ids that have now landed: their dead letters become resolved. */
   resolvedDeadLetters?: string[];
-  audits?: AuditInput[];
+  /** Audit events of this page; `linkId` defaults to the page's link. */
+  audits?: Array<Omit<AuditInput, 'linkId'> & { linkId?: string }>;
   /** Last known field values of the records read and written (see ledger/snapshots.ts). */
   snapshots?: SnapshotWrite[];
 }

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectLedger, type Ledger } from '../../ledger/index.js';
 import type { PageCommit, PairWrite } from '../../ledger/index.js';
@@ -150,7 +151,7 @@ describe.each(backends)('ledger sync state on $name', (backend) => {
       cursor: { modifiedAt: at(3), id: 'p3' },
       pairs: [{ sourceId: 'p1', targetId: 't1' }, { sourceId: 'p2', targetId: 't2' }, { sourceId: 'p1', targetId: 't1' }],
       deadLetters: [{ sourceId: 'p9', payload: { a: 1 }, reason: 'too long' }],
-      audits: [{ linkId: link, sourceId: 'p1', action: 'created', eventKey: `${link}:p1:v1` }],
+      audits: [{ sourceId: 'p1', action: 'created', eventKey: `${link}:p1:v1` }], // linkId defaults to the page's
     };
     expect((await ledger.commitPage(page)).cursorAdvanced).toBe(true);
     await ledger.commitPage({ ...page, cursor: { modifiedAt: at(4), id: 'p4' } });
@@ -236,5 +237,44 @@ describe('ledger connection choice', () => {
       else process.env.DATABASE_URL = saved;
     }
     expect(() => connectLedger({ url: 'mysql://x@y/z' })).toThrow(/unsupported ledger URL scheme/);
+  });
+});
+
+describe('commitPage on PostgreSQL: duplicates that really run at the same moment', () => {
+  it('two workers committing the same page, released together, leave one set of rows and one cursor', async () => {
+    const store = await backends.find((b) => b.name === 'postgres')!.create();
+    const [one, two] = [await store.open(), await store.open()];
+    const blocker = new pg.Client({ connectionString: store.url });
+    blocker.on('error', () => {});
+    try {
+      const page: PageCommit = {
+        linkId: 'dup',
+        feed: 'changes',
+        cursor: { modifiedAt: at(30), id: 'x' },
+        pairs: Array.from({ length: 300 }, (_, i) => ({ sourceId: `s${i}`, targetId: `t${i}`, sourceHash: `h${i}` })),
+        deadLetters: [{ sourceId: 'bad', payload: {}, reason: 'invalid' }],
+        audits: [{ sourceId: 's1', action: 'created', eventKey: 'dup:s1:h1' }],
+      };
+      await one.cursors.advance('dup', 'changes', { modifiedAt: at(1), id: 'a' });
+      // Hold writes on the pairs table so both transactions are open and waiting at the same point.
+      await blocker.connect();
+      await blocker.query('begin');
+      await blocker.query('lock table record_pairs in share mode');
+      const racing = Promise.all([one.commitPage(page), two.commitPage(page)]);
+      await new Promise((r) => setTimeout(r, 300));
+      await blocker.query('commit');
+      const results = await racing;
+      expect(results.map((r) => r.cursor?.id)).toEqual(['x', 'x']);
+      expect(await one.pairs.count('dup')).toBe(300);
+      expect((await one.db.selectFrom('record_pairs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n).toBe(300);
+      expect(await one.audit.count('dup')).toBe(1);
+      expect((await one.deadLetters.list({ linkId: 'dup' })).length).toBe(1);
+      expect(await one.cursors.get('dup', 'changes')).toMatchObject({ modifiedAt: at(30), id: 'x' });
+    } finally {
+      await blocker.end().catch(() => {});
+      await one.close();
+      await two.close();
+      await store.destroy();
+    }
   });
 });
