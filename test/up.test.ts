@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+
+const bin = new URL('../bin/cosell.js', import.meta.url).pathname;
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+
+describe('npm start (cosell up)', () => {
+  it('brings up the Web UI with a completed workflow and running links, and Ctrl-C leaves nothing behind', async () => {
+    const child = spawn('node', [bin, 'up', '--ui-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COSELL_LOG_LEVEL: 'warn' }, cwd: await import('node:os').then((os) => os.tmpdir()) });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (out += b));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 120_000;
+    while (!out.includes('Press Ctrl-C')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cosell up did not come up:\n${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const ui = /Temporal Web UI\s+(\S+)/.exec(out)![1];
+    const grpc = /Temporal gRPC\s+(\S+)/.exec(out)![1];
+    const pages = [...out.matchAll(/(http:\/\/127\.0\.0\.1:\d+\/__sandbox\/ui)/g)].map((m) => m[1]);
+    expect((await fetch(ui)).status).toBe(200);
+    expect(pages).toHaveLength(4);
+    for (const p of pages) expect((await fetch(p)).status).toBe(200);
+    expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
+
+    const connection = await Connection.connect({ address: grpc });
+    const client = new Client({ connection });
+    expect((await client.workflow.getHandle('hello-cosell').describe()).status.name).toBe('COMPLETED');
+    expect((await client.workflow.getHandle('sync:acme-deals').describe()).status.name).toBe('RUNNING');
+    await connection.close();
+
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const grpcPort = Number(grpc.split(':')[1]);
+    const uiPort = Number(new URL(ui).port);
+    expect(await portOpen(grpcPort)).toBe(false);
+    expect(await portOpen(uiPort)).toBe(false);
+  }, 180_000);
+});
