@@ -35,7 +35,7 @@ describe('SOQL composition (soql-parser-js + strict literals)', () => {
     const soql = inQuery('Account', ['Name'], 'Name', EVIL);
     const parsed = soqlParser.parseQuery(soql);
     // Exactly one condition (Name IN …), no OR / extra conditions smuggled in…
-    expect(parsed.where?.right).toBeUndefined();
+    expect((parsed.where as { right?: unknown } | undefined)?.right).toBeUndefined();
     expect((parsed.where?.left as any).field).toBe('Name');
     expect((parsed.where?.left as any).operator).toBe('IN');
     // …and every value decodes back to exactly what was given.
@@ -60,7 +60,7 @@ describe('SOQL composition (soql-parser-js + strict literals)', () => {
       .reply(200, queryResult([]), JSON_HEADERS);
     expect(await connector.readByField('Account', 'Name', EVIL, ['Name'])).toEqual([]);
     const parsed = soqlParser.parseQuery(sent);
-    expect(parsed.where?.right).toBeUndefined();
+    expect((parsed.where as { right?: unknown } | undefined)?.right).toBeUndefined();
     expect(((parsed.where?.left as any).value as string[]).map(decodeLiteral)).toEqual(EVIL);
   });
 });
