@@ -26,6 +26,11 @@ export function closest(name: string, candidates: Iterable<string>): string | un
     }
   }
   if (best === undefined) return undefined;
+  if (bestScore > Math.max(2, Math.floor(name.length / 3))) {
+    // "Lost" → "Closed Lost": a candidate that contains the name whole is a better guess than nothing
+    const containing = [...candidates].filter((c) => name.length >= 3 && c.toLowerCase().includes(lower)).sort((a, b) => a.length - b.length);
+    if (containing.length > 0) return containing[0];
+  }
   // accept up to a third of the name's length, at least 2 edits (so `amout` → `amount`)
   return bestScore <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }

@@ -182,7 +182,10 @@ class MappingLoader {
     let schema = given ?? this.opts.schemas?.find((s) => s.name === spec.object);
     if (!schema && spec.schema) {
       const snap = readSchemaSnapshot(path.resolve(path.dirname(this.file), spec.schema));
-      if (snap.error) this.report([side, 'schema'], 'MAP_SCHEMA', snap.error);
+      if (!snap.schema) {
+        this.report([side, 'schema'], 'MAP_SCHEMA', snap.error);
+        return undefined;
+      }
       schema = snap.schema;
     }
     if (!schema) {
