@@ -4,24 +4,24 @@ import { SeenSet } from './seen.js';
 import { toIso, toMs } from './time.js';
 
 /**
- * The HubSpot change feed, built on search. Three HubSpot facts shape it:
+ * The HubSpot change feed, built on search. Four HubSpot facts shape it:
  *
- * 1. Search pages past 10,000 results answer 400, and search sorts by ONE property. So the feed never
- *    pages with `after`: it scans a time window [from, to) of `hs_lastmodifieddate` by keyset on
- *    `hs_object_id` (filter `hs_object_id > lastId`, sort by it ascending). Every page is a fresh
- *    query whose result set starts at 0, so a window may hold any number of records (30,000 deals
- *    changed in one window are all delivered) and any number of records sharing one timestamp are
- *    each delivered exactly once: the tie-break IS the scan order. The cursor is (window start, last
- *    id) with `>=` on the start; `state.to` holds the window end while a window is open.
- * 2. Writes reach search "after a few moments". A window therefore ends at "now" (minus an optional
- *    settle delay) and the next one starts `lookBackMs` before that end, so a record that became
- *    searchable late is still found by the next scan. What the previous scans already delivered inside
- *    the look-back is remembered in the cursor (`state.seen`: id + modifiedAt) and skipped, so a
- *    re-scan delivers only late arrivals and new modifications — not needless duplicates.
- * 3. Search is limited to ~5 requests/s per portal: every query goes through the `search` window of
+ * 1. Search sorts by ONE property and pages past 10,000 results answer 400. So the feed never pages
+ *    with `after`: every page is a fresh keyset query from the cursor (modifiedAt T, id) —
+ *    `(modified = T AND id > lastId) OR (modified > T)`, sorted by modified — whose result set starts
+ *    at 0, so any number of changed records (30,000 deals in one window) is delivered.
+ * 2. One sort means records sharing a timestamp come back in no particular order. The feed therefore
+ *    delivers only timestamp groups it has seen completely (every group before the page's last
+ *    timestamp), sorted by (modifiedAt, id); when a whole page shares one timestamp, it enumerates that
+ *    group by `hs_object_id` (`modified = T AND id > lastId`, sorted by id). Any number of records on
+ *    one timestamp are each delivered exactly once, oldest first, ties by id.
+ * 3. Writes reach search "after a few moments". A scan window ends at "now" (`state.to`, minus an
+ *    optional settle delay); when it is done, the next one starts `lookBackMs` before its end, so a
+ *    record that became searchable late is still found. What earlier scans delivered inside the
+ *    look-back is remembered in the cursor (`state.seen`: id + modifiedAt, compact) and skipped, so a
+ *    re-scan delivers only late arrivals and new modifications, not needless duplicates.
+ * 4. Search is limited to ~5 requests/s per portal: every query goes through the `search` window of
  *    the org's rate budget (the caller's `search` function does that).
- *
- * Within a window records come in id order, not time order; across windows time order holds.
  */
 
 export interface SearchFilter {
@@ -64,88 +64,144 @@ export interface FeedOptions {
 }
 
 interface FeedState {
-  v: 1;
-  /** End (exclusive) of the open window; absent between windows. */
+  v: 2;
+  /** End (exclusive) of the open scan window; absent between windows. */
   to?: string;
-  /** Skip records at exactly `modifiedAt` with id <= this (a plain (time, id) cursor from elsewhere). */
-  skipUpTo?: string;
+  /** Start of the open window (ms), so the next one never starts earlier. */
+  from?: number;
+  /** The group at the cursor's timestamp is being enumerated by id. */
+  ties?: boolean;
   seen?: Record<string, string>;
 }
 
 export const SEARCH_MAX_LIMIT = 200;
 
+interface Row {
+  raw: SearchResult['results'][number];
+  mod: number;
+  modifiedAt: string;
+}
+
 export async function changesPage(cursor: FeedCursor, o: FeedOptions): Promise<ChangePage> {
   const st = readState(cursor);
-  const from = toMs(cursor.modifiedAt);
-  const seen = SeenSet.decode(st.seen);
+  let T = toMs(cursor.modifiedAt);
+  let lastId = cursor.id;
+  let ties = st.ties ?? false;
   let to: number;
-  let lastId: string;
-  let skipUpTo = st.skipUpTo;
+  let windowStart: number;
   if (st.to) {
     to = toMs(st.to);
-    lastId = cursor.id;
+    windowStart = st.from ?? T;
   } else {
-    // Open a new window up to the present (or `until`).
+    // Open a new window up to the present (or `until`). A plain (time, id) cursor from elsewhere
+    // means the same thing here: everything before T, and the records at T up to that id, are done.
     to = o.now() - o.settleMs;
     if (o.until) to = Math.min(to, toMs(o.until));
-    lastId = '';
-    if (cursor.id && !st.seen && !skipUpTo) skipUpTo = cursor.id;
-    if (to <= from) return { records: [], next: cursor, caughtUp: true };
+    windowStart = T;
+    if (to <= T) return { records: [], next: cursor, caughtUp: true };
   }
 
-  const limit = Math.max(1, Math.min(o.pageSize, SEARCH_MAX_LIMIT));
-  const records: CrmRecord[] = [];
+  const need = Math.max(1, Math.min(o.pageSize, SEARCH_MAX_LIMIT));
+  const seen = SeenSet.decode(st.seen);
   const delivered = new SeenSet();
   const keepFrom = to - o.lookBackMs;
+  const records: CrmRecord[] = [];
+  const mod = o.modifiedProperty;
+  const rowOf = (raw: Row['raw']): Row => {
+    const modifiedAt = toIso(raw.properties[mod]) ?? toIso(raw.updatedAt);
+    if (!modifiedAt) throw new ConnectorError('protocol', `HubSpot ${o.object} ${raw.id} has no ${mod}`);
+    return { raw, mod: toMs(modifiedAt), modifiedAt };
+  };
+  const consume = (r: Row) => {
+    T = r.mod;
+    lastId = r.raw.id;
+    if (seen.has(r.raw.id, r.mod)) return; // delivered by an earlier scan of the look-back
+    records.push(o.toRecord(r.raw, r.modifiedAt));
+    if (r.mod >= keepFrom) delivered.add(r.raw.id, r.mod);
+  };
+
   let done = false;
-  for (let q = 0; q < o.maxQueriesPerPage && !done && records.length === 0; q++) {
-    const filters: SearchFilter[] = [
-      { propertyName: o.modifiedProperty, operator: 'GTE', value: String(from) },
-      { propertyName: o.modifiedProperty, operator: 'LT', value: String(to) },
-    ];
-    if (lastId) filters.push({ propertyName: 'hs_object_id', operator: 'GT', value: lastId });
-    const res = await o.search({
-      filterGroups: [{ filters }],
-      sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
-      properties: o.properties,
-      limit,
-    });
-    for (const raw of res.results) {
-      if (lastId && compareIds(raw.id, lastId) <= 0) {
-        throw new ConnectorError('protocol', `HubSpot search on ${o.object} returned id ${raw.id} not after ${lastId}: the keyset scan cannot continue safely`);
+  for (let q = 0; q < o.maxQueriesPerPage && records.length < need && !done; q++) {
+    if (ties) {
+      // Enumerate the records sharing timestamp T by id.
+      const filters: SearchFilter[] = [{ propertyName: mod, operator: 'EQ', value: String(T) }];
+      if (lastId) filters.push({ propertyName: 'hs_object_id', operator: 'GT', value: lastId });
+      const res = await o.search({ filterGroups: [{ filters }], sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }], properties: o.properties, limit: SEARCH_MAX_LIMIT });
+      let stopped = false;
+      for (const raw of res.results) {
+        if (records.length >= need) {
+          stopped = true;
+          break;
+        }
+        if (lastId && compareIds(raw.id, lastId) <= 0) {
+          throw new ConnectorError('protocol', `HubSpot search on ${o.object} returned id ${raw.id} not after ${lastId}: the keyset scan cannot continue safely`);
+        }
+        const row = rowOf(raw);
+        if (row.mod !== T) throw new ConnectorError('protocol', `HubSpot search on ${o.object} returned ${raw.id} modified at ${row.modifiedAt} for ${mod} = ${new Date(T).toISOString()}`);
+        consume(row);
       }
-      lastId = raw.id;
-      const modifiedAt = toIso(raw.properties[o.modifiedProperty]) ?? toIso(raw.updatedAt);
-      if (!modifiedAt) throw new ConnectorError('protocol', `HubSpot ${o.object} ${raw.id} has no ${o.modifiedProperty}`);
-      const mod = toMs(modifiedAt);
-      if (mod < from || mod >= to) continue; // defensive: outside the window asked for
-      if (skipUpTo && mod === from && compareIds(raw.id, skipUpTo) <= 0) continue;
-      if (seen.has(raw.id, mod)) continue; // delivered by an earlier scan of the look-back
-      records.push(o.toRecord(raw, modifiedAt));
-      if (mod >= keepFrom) delivered.add(raw.id, mod);
+      if (!stopped && (res.results.length < SEARCH_MAX_LIMIT || !res.paging?.next)) ties = false; // group done
+      continue;
     }
-    done = res.results.length === 0 || !res.paging?.next;
+    const window: SearchFilter = { propertyName: mod, operator: 'LT', value: String(to) };
+    const filterGroups: SearchRequest['filterGroups'] = lastId
+      ? [
+          { filters: [{ propertyName: mod, operator: 'EQ', value: String(T) }, { propertyName: 'hs_object_id', operator: 'GT', value: lastId }, window] },
+          { filters: [{ propertyName: mod, operator: 'GT', value: String(T) }, window] },
+        ]
+      : [{ filters: [{ propertyName: mod, operator: 'GTE', value: String(T) }, window] }];
+    const res = await o.search({ filterGroups, sorts: [{ propertyName: mod, direction: 'ASCENDING' }], properties: o.properties, limit: SEARCH_MAX_LIMIT });
+    const rows = res.results
+      .map(rowOf)
+      // Defensive: anything at or before the cursor, or outside the window, is not ours to deliver.
+      .filter((r) => r.mod < to && (r.mod > T || (r.mod === T && (!lastId || compareIds(r.raw.id, lastId) > 0))))
+      .sort((a, b) => a.mod - b.mod || compareIds(a.raw.id, b.raw.id));
+    const complete = res.results.length < SEARCH_MAX_LIMIT || !res.paging?.next;
+    let usable = rows;
+    if (!complete) {
+      // The last timestamp of a full page may continue on the next: deliver only complete groups.
+      const last = rows.length ? rows[rows.length - 1].mod : T;
+      usable = rows.filter((r) => r.mod < last);
+      if (usable.length === 0) {
+        if (last !== T) {
+          T = last;
+          lastId = '';
+        }
+        ties = true;
+        continue;
+      }
+    }
+    let stopped = false;
+    for (const r of usable) {
+      if (records.length >= need) {
+        stopped = true;
+        break;
+      }
+      consume(r);
+    }
+    if (complete && !stopped) done = true;
   }
 
   seen.merge(delivered);
   if (!done) {
-    const state: FeedState = { v: 1, to: new Date(to).toISOString(), ...(skipUpTo ? { skipUpTo } : {}), seen: seen.encode(o.maxSeenChars) };
-    return { records, next: { modifiedAt: cursor.modifiedAt, id: lastId, state: { ...state } }, caughtUp: false };
+    const state: FeedState = { v: 2, to: new Date(to).toISOString(), from: windowStart, ...(ties ? { ties } : {}), seen: seen.encode(o.maxSeenChars) };
+    return { records, next: { modifiedAt: new Date(T).toISOString(), id: lastId, state: { ...state } }, caughtUp: false };
   }
   // Window finished: the next one re-scans the look-back before this window's end.
-  const nextFrom = Math.max(from, to - o.lookBackMs);
+  const nextFrom = Math.max(windowStart, to - o.lookBackMs);
   seen.prune(nextFrom);
-  const state: FeedState = { v: 1, seen: seen.encode(o.maxSeenChars) };
+  const state: FeedState = { v: 2, seen: seen.encode(o.maxSeenChars) };
   return { records, next: { modifiedAt: new Date(nextFrom).toISOString(), id: '', state: { ...state } }, caughtUp: true };
 }
 
 function readState(cursor: FeedCursor): FeedState {
   const s = cursor.state as Partial<FeedState> | undefined;
-  if (!s || s.v !== 1) return { v: 1 };
+  if (!s || s.v !== 2) return { v: 2 };
   return {
-    v: 1,
+    v: 2,
     to: typeof s.to === 'string' ? s.to : undefined,
-    skipUpTo: typeof s.skipUpTo === 'string' ? s.skipUpTo : undefined,
+    from: typeof s.from === 'number' ? s.from : undefined,
+    ties: s.ties === true,
     seen: s.seen && typeof s.seen === 'object' ? s.seen : undefined,
   };
 }

@@ -16,18 +16,26 @@ interface Doc {
   visibleAt: number;
 }
 
+/** One sort only; ties come back in REVERSE id order, so the feed cannot lean on the server's tie order. */
 function fakeSearch(docs: Doc[], clock: { t: number }, log: SearchRequest[] = []) {
   return async (req: SearchRequest): Promise<SearchResult> => {
     log.push(req);
-    const filters = req.filterGroups[0].filters;
-    const ok = (d: Doc) =>
-      d.visibleAt <= clock.t &&
-      filters.every((f) => {
-        const v = Number(f.value);
-        const x = f.propertyName === 'hs_object_id' ? d.id : d.modified;
-        return f.operator === 'GTE' ? x >= v : f.operator === 'LT' ? x < v : f.operator === 'GT' ? x > v : true;
-      });
-    const all = docs.filter(ok).sort((a, b) => a.id - b.id);
+    if (req.sorts.length !== 1) throw new Error('HubSpot search takes one sort');
+    const matches = (d: Doc, f: SearchRequest['filterGroups'][number]['filters'][number]) => {
+      const v = Number(f.value);
+      const x = f.propertyName === 'hs_object_id' ? d.id : d.modified;
+      switch (f.operator) {
+        case 'GTE': return x >= v;
+        case 'LT': return x < v;
+        case 'GT': return x > v;
+        case 'EQ': return x === v;
+        default: throw new Error(`operator ${f.operator}`);
+      }
+    };
+    const byId = req.sorts[0].propertyName === 'hs_object_id';
+    const all = docs
+      .filter((d) => d.visibleAt <= clock.t && req.filterGroups.some((g) => g.filters.every((f) => matches(d, f))))
+      .sort((a, b) => (byId ? a.id - b.id : a.modified - b.modified || b.id - a.id));
     const page = all.slice(0, req.limit);
     return {
       total: all.length,
@@ -56,13 +64,34 @@ async function drain(cursor: FeedCursor, o: FeedOptions): Promise<{ ids: string[
 }
 
 describe('HubSpot change feed algorithm', () => {
-  it('never pages with `after` (no 10,000 cap) and uses one sort, by hs_object_id', async () => {
+  it('oldest first, ties by id, each once — never paging with `after` (no 10,000 cap), one sort per query', async () => {
     const clock = { t: 1_000_000 };
-    const docs = Array.from({ length: 9 }, (_, i) => ({ id: 100 + i, modified: 500_000, visibleAt: 0 }));
+    // 450 records on one timestamp (more than a 200-result search page), plus others around them.
+    const docs: Doc[] = [
+      ...Array.from({ length: 450 }, (_, i) => ({ id: 1000 + i, modified: 500_000, visibleAt: 0 })),
+      ...Array.from({ length: 30 }, (_, i) => ({ id: 5000 - i, modified: 400_000 + i * 7_000, visibleAt: 0 })),
+    ];
     const log: SearchRequest[] = [];
-    const { ids } = await drain(START_CURSOR, options(docs, clock, {}, log));
-    expect(ids).toEqual(docs.map((d) => String(d.id)));
-    expect(log.every((r) => r.after === undefined && r.sorts.length === 1 && r.sorts[0].propertyName === 'hs_object_id')).toBe(true);
+    const o = options(docs, clock, { pageSize: 7 }, log);
+    const pages: string[][] = [];
+    let cursor = START_CURSOR;
+    const order: Array<[number, number]> = [];
+    for (;;) {
+      const page = await changesPage(cursor, o);
+      pages.push(page.records.map((r) => r.id));
+      for (const r of page.records) order.push([Date.parse(r.modifiedAt), Number(r.id)]);
+      cursor = JSON.parse(JSON.stringify(page.next)) as FeedCursor;
+      if (page.caughtUp) break;
+    }
+    expect(order).toHaveLength(480);
+    expect(new Set(order.map(([, id]) => id)).size).toBe(480);
+    for (let i = 1; i < order.length; i++) {
+      const [ta, ia] = order[i - 1];
+      const [tb, ib] = order[i];
+      expect(ta < tb || (ta === tb && ia < ib)).toBe(true);
+    }
+    expect(pages.slice(0, -1).every((p) => p.length === 7)).toBe(true);
+    expect(log.every((r) => r.after === undefined && r.sorts.length === 1)).toBe(true);
   });
 
   it('look-back: a late-indexed record is delivered by the next poll; already-delivered ones are not repeated', async () => {
@@ -112,10 +141,14 @@ describe('HubSpot change feed algorithm', () => {
     expect(ids).toEqual(['1']);
   });
 
-  it('refuses to continue when search answers out of keyset order (protocol error, not silent loss)', async () => {
+  it('refuses to continue when search answers a tie enumeration out of id order (protocol error, not silent loss)', async () => {
     const clock = { t: 1_000_000 };
+    const at = '1970-01-01T00:00:00.100Z';
     const o = options([], clock, {
-      search: async () => ({ total: 2, results: [{ id: '5', properties: { hs_lastmodifieddate: '1970-01-01T00:00:00.100Z' } }, { id: '3', properties: { hs_lastmodifieddate: '1970-01-01T00:00:00.100Z' } }] }),
+      search: async (req) =>
+        req.sorts[0].propertyName === 'hs_object_id'
+          ? { total: 2, results: [{ id: '5', properties: { hs_lastmodifieddate: at } }, { id: '3', properties: { hs_lastmodifieddate: at } }] }
+          : { total: 999, results: Array.from({ length: 200 }, (_, i) => ({ id: String(i + 1), properties: { hs_lastmodifieddate: at } })), paging: { next: { after: '200' } } },
     });
     const e = await changesPage(START_CURSOR, o).catch((x: unknown) => x);
     expect(isConnectorError(e, 'protocol')).toBe(true);

@@ -138,6 +138,12 @@ describe('HubSpot connector on the sandbox: past the 10,000-result search cap', 
     const ids = records.map((r) => r.id);
     expect(ids.length).toBe(30_000);
     expect(new Set(ids).size).toBe(30_000);
+    // Oldest first, ties by id — across 10,000-record tie groups.
+    for (let i = 1; i < records.length; i++) {
+      const a = records[i - 1];
+      const b = records[i];
+      expect(a.modifiedAt < b.modifiedAt || (a.modifiedAt === b.modifiedAt && Number(a.id) < Number(b.id))).toBe(true);
+    }
     expect(pages).toBeGreaterThanOrEqual(150);
     expect(Date.now() - started).toBeLessThan(45_000);
   });
