@@ -7,6 +7,7 @@ import { openLedger, type Ledger } from '../../ledger/index.js';
 import { parseNetwork, type LoadedNetwork } from '../../lib/config.js';
 import { createOverlapActivities } from '../../activities/overlap.js';
 import { overlapNowSignal, overlapStatusQuery, overlapWorkflow } from '../../workflows/overlap.js';
+import { overlapStatus, startOverlapWorkflows } from '../../overlaps/start.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
 
@@ -241,5 +242,23 @@ describe('overlap:<partner> workflow on the sandbox CRMs', () => {
     expect(globex.Vendor_Relation__c ?? null).toBeNull();
     // … and initech's customer Globex is therefore not shown on the vendor's Globex either.
     expect(await vendorField('globex')).toBe('acme: prospect');
+  });
+
+  it('startOverlapWorkflows starts overlap:<partner> once per sharing partner, idempotently, filterable by search attributes', async () => {
+    // On a shared cluster (TEMPORAL_ADDRESS) an earlier run may have left one behind.
+    await client.workflow.getHandle('overlap:globex').terminate('fresh start for the test').catch(() => undefined);
+    const started = await startOverlapWorkflows(client, network, { taskQueue, only: ['globex'] });
+    expect(started).toEqual(['globex']);
+    const handle = client.workflow.getHandle('overlap:globex');
+    const firstRun = (await handle.describe()).runId;
+    await startOverlapWorkflows(client, network, { taskQueue, only: ['globex'] });
+    expect((await handle.describe()).runId).toBe(firstRun);
+    const status = await waitFor(() => overlapStatus(client, 'globex'), (s) => (s?.passes ?? 0) >= 1);
+    expect(status?.state).toBe('waiting');
+    expect(status?.everyMs).toBe(3_600_000); // sharing.every defaults to 1h
+    const desc = await handle.describe();
+    expect(desc.searchAttributes.CosellKind).toEqual(['overlap']);
+    expect(desc.searchAttributes.CosellPartner).toEqual(['globex']);
+    await handle.terminate('test done');
   });
 });
