@@ -38,11 +38,14 @@ export const BUILT_IN_ASSOC_TYPES: AssocType[] = [
   ...pair('deals', 'contacts', 'deal', 'contact', [3, 4]),
 ];
 
-type Links = Map<string, Set<number>>; // toId -> type ids
+const OBJECT_NAMES: ObjectTypeName[] = ['contacts', 'companies', 'deals'];
 
 export class AssociationStore {
   private readonly types: AssocType[] = [...BUILT_IN_ASSOC_TYPES];
-  private readonly links = new Map<string, Map<ObjectTypeName, Links>>();
+  /** `from|fromId|to|toId` → type ids (both directions stored). Flat maps keep 100k+ links cheap. */
+  private readonly pairs = new Map<string, number[]>();
+  /** `from|fromId|to` → target ids, in insertion order. */
+  private readonly adj = new Map<string, string[]>();
   private nextUserType = 1000;
 
   // ---------- type definitions ----------
@@ -84,65 +87,76 @@ export class AssociationStore {
 
   /** Add association types between two records (both directions). Returns the type ids now present from→to. */
   add(from: ObjectTypeName, fromId: string, to: ObjectTypeName, toId: string, typeIds: number[]): number[] {
-    const fwd = this.linksOf(from, fromId, to, true)!;
-    const back = this.linksOf(to, toId, from, true)!;
-    let f = fwd.get(toId);
-    if (!f) fwd.set(toId, (f = new Set()));
-    let b = back.get(fromId);
-    if (!b) back.set(fromId, (b = new Set()));
+    const inverse: number[] = [];
     for (const id of typeIds) {
-      f.add(id);
       const inv = this.type(from, to, id)?.inverse;
-      if (inv !== undefined) b.add(inv);
+      if (inv !== undefined) inverse.push(inv);
     }
-    return [...f];
+    this.addDirected(to, toId, from, fromId, inverse);
+    return this.addDirected(from, fromId, to, toId, typeIds);
+  }
+
+  private addDirected(from: ObjectTypeName, fromId: string, to: ObjectTypeName, toId: string, typeIds: number[]): number[] {
+    const k = `${from}|${fromId}|${to}|${toId}`;
+    let ids = this.pairs.get(k);
+    if (!ids) {
+      this.pairs.set(k, (ids = []));
+      const a = `${from}|${fromId}|${to}`;
+      const list = this.adj.get(a);
+      if (list) list.push(toId);
+      else this.adj.set(a, [toId]);
+    }
+    for (const id of typeIds) if (!ids.includes(id)) ids.push(id);
+    return [...ids];
   }
 
   /** Remove some (or, without typeIds, all) association types between two records, both directions. */
   remove(from: ObjectTypeName, fromId: string, to: ObjectTypeName, toId: string, typeIds?: number[]): void {
-    const fwd = this.linksOf(from, fromId, to, false);
-    const back = this.linksOf(to, toId, from, false);
-    const f = fwd?.get(toId);
-    const b = back?.get(fromId);
-    if (!typeIds) {
-      fwd?.delete(toId);
-      back?.delete(fromId);
+    const inverse = typeIds?.map((id) => this.type(from, to, id)?.inverse).filter((x): x is number => x !== undefined);
+    this.removeDirected(from, fromId, to, toId, typeIds);
+    this.removeDirected(to, toId, from, fromId, inverse);
+  }
+
+  private removeDirected(from: ObjectTypeName, fromId: string, to: ObjectTypeName, toId: string, typeIds?: number[]): void {
+    const k = `${from}|${fromId}|${to}|${toId}`;
+    const ids = this.pairs.get(k);
+    if (!ids) return;
+    const keep = typeIds ? ids.filter((id) => !typeIds.includes(id)) : [];
+    if (keep.length > 0) {
+      this.pairs.set(k, keep);
       return;
     }
-    for (const id of typeIds) {
-      f?.delete(id);
-      const inv = this.type(from, to, id)?.inverse;
-      if (inv !== undefined) b?.delete(inv);
-    }
-    if (f && f.size === 0) fwd!.delete(toId);
-    if (b && b.size === 0) back!.delete(fromId);
+    this.pairs.delete(k);
+    const a = `${from}|${fromId}|${to}`;
+    const list = this.adj.get(a);
+    if (!list) return;
+    const i = list.indexOf(toId);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.adj.delete(a);
   }
 
   /** Associations of one record to one object type, ordered by target id. */
   list(from: ObjectTypeName, fromId: string, to: ObjectTypeName): Array<{ toId: string; typeIds: number[] }> {
-    const links = this.linksOf(from, fromId, to, false);
-    if (!links) return [];
-    return [...links.entries()]
-      .map(([toId, ids]) => ({ toId, typeIds: [...ids].sort((a, b) => a - b) }))
+    const list = this.adj.get(`${from}|${fromId}|${to}`);
+    if (!list) return [];
+    return list
+      .map((toId) => ({ toId, typeIds: [...(this.pairs.get(`${from}|${fromId}|${to}|${toId}`) ?? [])].sort((a, b) => a - b) }))
       .sort((a, b) => Number(a.toId) - Number(b.toId));
   }
 
   /** Move every association of `fromId` onto `intoId` (merge). */
   moveAll(type: ObjectTypeName, fromId: string, intoId: string): void {
-    const byType = this.links.get(key(type, fromId));
-    if (!byType) return;
-    for (const [to, links] of byType) {
-      for (const [toId, ids] of links) {
-        const idsArr = [...ids];
+    for (const to of OBJECT_NAMES) {
+      for (const { toId, typeIds } of this.list(type, fromId, to)) {
         this.remove(type, fromId, to, toId);
-        if (!(to === type && toId === intoId)) this.add(type, intoId, to, toId, idsArr);
+        if (!(to === type && toId === intoId)) this.add(type, intoId, to, toId, typeIds);
       }
     }
-    this.links.delete(key(type, fromId));
   }
 
   clear(): void {
-    this.links.clear();
+    this.pairs.clear();
+    this.adj.clear();
     this.types.splice(BUILT_IN_ASSOC_TYPES.length);
     this.nextUserType = 1000;
   }
@@ -150,9 +164,9 @@ export class AssociationStore {
   /** Every directed link, for snapshots. */
   dump(): Array<[ObjectTypeName, string, ObjectTypeName, string, number[]]> {
     const out: Array<[ObjectTypeName, string, ObjectTypeName, string, number[]]> = [];
-    for (const [k, byType] of this.links) {
-      const [from, fromId] = k.split('|') as [ObjectTypeName, string];
-      for (const [to, links] of byType) for (const [toId, ids] of links) out.push([from, fromId, to, toId, [...ids]]);
+    for (const [k, ids] of this.pairs) {
+      const [from, fromId, to, toId] = k.split('|') as [ObjectTypeName, string, ObjectTypeName, string];
+      out.push([from, fromId, to, toId, [...ids]]);
     }
     return out;
   }
@@ -164,28 +178,6 @@ export class AssociationStore {
       this.types.push(t);
       this.nextUserType = Math.max(this.nextUserType, t.typeId + 1);
     }
-    for (const [from, fromId, to, toId, ids] of entries) {
-      const links = this.linksOf(from, fromId, to, true)!;
-      links.set(toId, new Set(ids));
-    }
+    for (const [from, fromId, to, toId, ids] of entries) this.addDirected(from, fromId, to, toId, ids);
   }
-
-  private linksOf(from: ObjectTypeName, fromId: string, to: ObjectTypeName, create: boolean): Links | undefined {
-    const k = key(from, fromId);
-    let byType = this.links.get(k);
-    if (!byType) {
-      if (!create) return undefined;
-      this.links.set(k, (byType = new Map()));
-    }
-    let links = byType.get(to);
-    if (!links) {
-      if (!create) return undefined;
-      byType.set(to, (links = new Map()));
-    }
-    return links;
-  }
-}
-
-function key(type: ObjectTypeName, id: string): string {
-  return `${type}|${id}`;
 }

@@ -109,7 +109,13 @@ export class SortedIndex<T> {
   /** Replace the whole content (bulk load); sorts once. */
   reset(items: T[]): void {
     const live = items.filter(this.isAlive);
-    this.items = sortByNumericKeys(live, live.map(this.primary), live.map(this.idOf));
+    let sorted = true; // bulk loads usually arrive in order: skip the sort then
+    for (let i = 1; i < live.length && sorted; i++) {
+      const a = this.primary(live[i - 1]);
+      const b = this.primary(live[i]);
+      sorted = a < b || (a === b && this.idOf(live[i - 1]) < this.idOf(live[i]));
+    }
+    this.items = sorted ? live : sortByNumericKeys(live, live.map(this.primary), live.map(this.idOf));
     this.dead = 0;
   }
 }
