@@ -26,7 +26,7 @@ export async function commitPage(db: Kysely<LedgerTables>, dialect: DialectName,
       if (page.deadLetters?.length) await writeDeadLetters(tx, linkId, page.deadLetters);
       if (page.resolvedDeadLetters?.length) await resolveDeadLetters(tx, linkId, page.resolvedDeadLetters);
       if (page.audits?.length) await writeAudits(tx, page.audits.map((a) => ({ ...a, linkId: a.linkId ?? linkId })));
-      if (page.snapshots?.length) await writeSnapshots(tx, page.snapshots);
+      if (page.snapshots?.length) await writeSnapshots(tx, page.snapshots, dialect);
       if (!page.cursor) return { cursorAdvanced: false, cursor: undefined };
       const stored = await advanceCursor(tx, linkId, page.feed, page.cursor, page.generation);
       if (stored) return { cursorAdvanced: true, cursor: stored };

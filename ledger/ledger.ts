@@ -45,7 +45,7 @@ export class Ledger {
     this.registrations = new Registrations(db);
     this.accounts = new AccountIndex(db);
     this.overlaps = new Overlaps(db, dialect);
-    this.snapshots = new Snapshots(db);
+    this.snapshots = new Snapshots(db, dialect);
   }
 
   /** Write one page's results and advance its cursor in one transaction (see commitPage.ts). */

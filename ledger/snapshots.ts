@@ -1,23 +1,33 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { DialectName } from './migrations.js';
 import type { LedgerTables } from './schema.js';
 import type { RecordSnapshot, SnapshotWrite } from './types.js';
-import { chunks, fromJson, nowIso, toJson } from './util.js';
+import { chunks, fromJson, nowIso, toJson, withRetry } from './util.js';
 
 type Row = { org_id: string; object: string; record_id: string; fields: string; modified_at: string | null };
 const keyOf = (w: { orgId: string; object: string; recordId: string }) => `${w.orgId}\u0000${w.object}\u0000${w.recordId}`;
 
+/** Advisory-lock class for snapshot rows (two-key form, apart from every other lock cosell takes). */
+const SNAPSHOT_LOCK_CLASS = 7301;
+
 /**
  * Merge field values into the stored snapshots, field by field: what a link just read or wrote is the
  * truth for those fields; other fields keep what the other direction last saw. Read-merge-write inside
- * the caller's transaction, in key order.
+ * the caller's transaction, in key order. On PostgreSQL the records are first locked (transaction-scoped
+ * advisory locks, in lock-id order) so two workers merging into one record cannot lose each other's
+ * fields — row locks alone cannot cover rows that do not exist yet.
  */
-export async function writeSnapshots(db: Kysely<LedgerTables>, writes: readonly SnapshotWrite[]): Promise<void> {
+export async function writeSnapshots(db: Kysely<LedgerTables>, writes: readonly SnapshotWrite[], dialect: DialectName): Promise<void> {
   const now = nowIso();
   const merged = new Map<string, SnapshotWrite>();
   for (const w of writes) {
     const k = keyOf(w);
     const prev = merged.get(k);
     merged.set(k, prev ? { ...w, fields: { ...prev.fields, ...w.fields }, modifiedAt: w.modifiedAt ?? prev.modifiedAt } : w);
+  }
+  if (dialect === 'postgres' && merged.size > 0) {
+    const keys = [...merged.values()].map((w) => JSON.stringify([w.orgId, w.object, w.recordId])); // text without NUL bytes
+    await sql`select pg_advisory_xact_lock(${SNAPSHOT_LOCK_CLASS}, s.h) from (select distinct hashtext(k) as h from unnest(${keys}::text[]) as k order by h) as s`.execute(db);
   }
   const groups = new Map<string, SnapshotWrite[]>();
   for (const w of [...merged.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b)))) {
@@ -59,7 +69,10 @@ export async function writeSnapshots(db: Kysely<LedgerTables>, writes: readonly 
 }
 
 export class Snapshots {
-  constructor(private readonly db: Kysely<LedgerTables>) {}
+  constructor(
+    private readonly db: Kysely<LedgerTables>,
+    private readonly dialect: DialectName,
+  ) {}
 
   async get(orgId: string, object: string, recordIds: readonly string[]): Promise<Map<string, RecordSnapshot>> {
     const out = new Map<string, RecordSnapshot>();
@@ -71,6 +84,6 @@ export class Snapshots {
   }
 
   async put(writes: readonly SnapshotWrite[]): Promise<void> {
-    await this.db.transaction().execute((tx) => writeSnapshots(tx, writes));
+    await withRetry(this.dialect, () => this.db.transaction().execute((tx) => writeSnapshots(tx, writes, this.dialect)));
   }
 }
