@@ -190,11 +190,26 @@ export class SalesforceData {
     return changes;
   }
 
-  private checkRequired(o: ObjectDef, merged: Record<string, unknown>): void {
+  private readonly requiredCache = new Map<ObjectDef, { size: number; names: string[] }>();
+
+  /** Fields a create must set (createable, not nillable, no server default); cached per schema version. */
+  private requiredFields(o: ObjectDef): string[] {
+    const hit = this.requiredCache.get(o);
+    if (hit && hit.size === o.order.length) return hit.names;
+    const names = o.order.filter((n) => {
+      const f = o.fields.get(n.toLowerCase())!;
+      return f.createable && !f.nillable && !f.defaultedOnCreate && f.type !== 'boolean';
+    });
+    this.requiredCache.set(o, { size: o.order.length, names });
+    return names;
+  }
+
+  /** On create every required field must be set; on update none may be set to null. */
+  private checkRequired(o: ObjectDef, values: Record<string, unknown>, creating: boolean): void {
     const missing: string[] = [];
-    for (const name of o.order) {
-      const f = o.fields.get(name.toLowerCase())!;
-      if (f.createable && !f.nillable && !f.defaultedOnCreate && f.type !== 'boolean' && (merged[f.name] === null || merged[f.name] === undefined)) missing.push(f.name);
+    for (const name of this.requiredFields(o)) {
+      const v = values[name];
+      if (creating ? v === null || v === undefined : v === null) missing.push(name);
     }
     if (missing.length) throw RecordFailure.of('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing);
   }
@@ -237,12 +252,11 @@ export class SalesforceData {
     if ('Id' in body && body.Id) throw RecordFailure.of('INVALID_FIELD_FOR_INSERT_UPDATE', 'cannot specify Id in an insert call', ['Id']);
     const changes = this.changesFrom(o, body, 'create');
     // Defaults.
-    for (const name of o.order) {
-      const f = o.fields.get(name.toLowerCase())!;
-      if (!(f.name in changes) && f.type === 'boolean' && f.createable) changes[f.name] = f.defaultValue === true;
+    for (const f of o.fields.values()) {
+      if (f.type === 'boolean' && f.createable && !(f.name in changes)) changes[f.name] = f.defaultValue === true;
     }
     if (o.fields.has('ownerid') && !changes.OwnerId) changes.OwnerId = ctx.userId;
-    this.checkRequired(o, changes);
+    this.checkRequired(o, changes, true);
     this.checkUnique(o, undefined, changes, changes);
     this.derive(o, changes, changes, true);
     if (o.name === 'Partner') this.partnerRules(changes);
@@ -273,15 +287,24 @@ export class SalesforceData {
     if (rec.IsDeleted) throw RecordFailure.of('ENTITY_IS_DELETED', 'entity is deleted', []);
     if (!o.updateable) throw RecordFailure.of('INVALID_TYPE_FOR_OPERATION', `entity type does not support update: ${o.label}`, []);
     const changes = this.changesFrom(o, body, 'update', skip);
-    const merged = { ...rec, ...changes };
-    this.checkRequired(o, merged);
-    this.checkUnique(o, rec.Id, merged, changes);
+    this.checkRequired(o, changes, false);
+    this.checkUnique(o, rec.Id, changes, changes);
+    // Only the derivations read the merged record, and only these fields of it.
+    const merged = o.name === 'Opportunity' || o.name === 'User'
+      ? { StageName: 'StageName' in changes ? changes.StageName : rec.StageName, FirstName: 'FirstName' in changes ? changes.FirstName : rec.FirstName, LastName: 'LastName' in changes ? changes.LastName : rec.LastName }
+      : changes;
     this.derive(o, merged, changes, false);
     this.lockCheck(ctx, rec.Id);
-    const before: Record<string, unknown> = {};
-    for (const k of [...Object.keys(changes), 'LastModifiedDate', 'LastModifiedById', 'SystemModstamp']) before[k] = rec[k];
-    this.table(o.name).update(rec, { ...changes, LastModifiedDate: ctx.now, LastModifiedById: ctx.userId, SystemModstamp: ctx.now });
-    undo?.push(() => this.table(o.name).update(rec, before));
+    let before: Record<string, unknown> | undefined;
+    if (undo) {
+      before = { LastModifiedDate: rec.LastModifiedDate, LastModifiedById: rec.LastModifiedById, SystemModstamp: rec.SystemModstamp };
+      for (const k in changes) before[k] = rec[k];
+    }
+    changes.LastModifiedDate = ctx.now;
+    changes.LastModifiedById = ctx.userId;
+    changes.SystemModstamp = ctx.now;
+    this.table(o.name).update(rec, changes);
+    if (undo) undo.push(() => this.table(o.name).update(rec, before!));
     return rec;
   }
 
@@ -293,7 +316,9 @@ export class SalesforceData {
     if (!f) throw new ApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${extField}`);
     if (!f.externalId && !f.idLookup) throw new ApiError(400, 'INVALID_FIELD', `Field ${f.name} is not an external id field`);
     if (extValue === null || extValue === undefined || extValue === '') throw RecordFailure.of('MISSING_ARGUMENT', `${f.name} not specified`, [f.name]);
-    const bodyExt = Object.entries(body).find(([k]) => k.toLowerCase() === f.name.toLowerCase())?.[1];
+    let bodyExt: unknown;
+    const extLower = f.name.toLowerCase();
+    for (const k in body) if (k.length === extLower.length && k.toLowerCase() === extLower) bodyExt = body[k];
     if (bodyExt !== undefined && bodyExt !== null && String(bodyExt) !== String(extValue)) {
       throw RecordFailure.of('INVALID_FIELD', `Field ${f.name} was specified with a different value in the body`, [f.name]);
     }
