@@ -285,3 +285,21 @@ describe('HubSpot sandbox: batch endpoints', () => {
     expect(p.org.portal.stores.companies.get(c.id)).toBeUndefined();
   });
 });
+
+describe('HubSpot sandbox: contacts (lastmodifieddate, unique email)', () => {
+  it('creates contacts, refuses a duplicate email with 409 CONFLICT, upserts by email and searches by lastmodifieddate', async () => {
+    const c = await hs.crm.contacts.basicApi.create({ properties: { email: 'Ada@Example.com', firstname: 'Ada' }, associations: [] });
+    expect(Object.keys(c.properties)).toContain('lastmodifieddate');
+    expect(c.properties).not.toHaveProperty('hs_lastmodifieddate');
+    const dup = await apiError(() => hs.crm.contacts.basicApi.create({ properties: { email: 'ada@example.com' }, associations: [] }));
+    expect(dup.code).toBe(409);
+    expect(dup.body).toMatchObject({ status: 'error', category: 'CONFLICT', message: `Contact already exists. Existing ID: ${c.id}` });
+    const up = await hs.crm.contacts.batchApi.upsert({ inputs: [{ id: 'ada@example.com', idProperty: 'email', properties: { lastname: 'Lovelace' } }] });
+    expect(up.results[0].id).toBe(c.id);
+    const found = await hs.crm.contacts.searchApi.doSearch({
+      filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE' as any, value: String(Date.parse(c.properties.lastmodifieddate!)) }] }],
+      properties: ['lastname'], limit: 10, after: '0',
+    } as any);
+    expect(found.results.map((r) => [r.id, r.properties.lastname])).toEqual([[c.id, 'Lovelace']]);
+  });
+});
