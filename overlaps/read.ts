@@ -1,8 +1,7 @@
 import { START_CURSOR, type Connector, type CrmRecord, type FeedCursor } from '../connectors/types.js';
-import { populationsOf, salesforceOpportunityFacts } from './populations.js';
-import type { SideAccount } from './types.js';
+import { populationsOf, salesforceOpportunityFacts, type OpportunityFacts } from './populations.js';
+import type { Side, SideAccount } from './types.js';
 import { WRITEBACK_TARGETS } from './writeback.js';
-import type { Side } from './types.js';
 
 /**
  * Read one side's accounts/companies (and, for Salesforce, the opportunities that make an account a
@@ -18,18 +17,16 @@ export interface ReadProgress {
   (info: { side: Side; object: string; records: number }): void;
 }
 
-export async function readAll(connector: Connector, object: string, fields: string[], onPage?: (n: number) => void, pageSize = 2000): Promise<CrmRecord[]> {
-  const byId = new Map<string, CrmRecord>(); // a look-back window may deliver a record twice: keep the last
+/** Page through an object's full change feed (up to now), handing each page to `onPage`. */
+export async function forEachPage(connector: Connector, object: string, fields: string[], onPage: (records: CrmRecord[]) => void, pageSize = 2000): Promise<void> {
   let cursor: FeedCursor = START_CURSOR;
   const until = new Date().toISOString();
   for (;;) {
     const page = await connector.changes(object, cursor, { fields, pageSize, until });
-    for (const r of page.records) byId.set(r.id, r);
-    onPage?.(byId.size);
+    onPage(page.records);
     if (page.caughtUp || page.records.length === 0) break;
     cursor = page.next;
   }
-  return [...byId.values()];
 }
 
 /** Only ask for fields the org has (hs_num_open_deals, Type … may be absent in a given org). */
@@ -44,26 +41,36 @@ export async function readSide(connector: Connector, side: Side, progress?: Read
   if (connector.kind === 'salesforce') {
     const accountFields = await existingFields(connector, object, [...READ_FIELDS.salesforce.account, target.field]);
     const oppFields = await existingFields(connector, 'Opportunity', READ_FIELDS.salesforce.opportunity);
-    const opps = oppFields.includes('AccountId') ? await readAll(connector, 'Opportunity', oppFields, (n) => progress?.({ side, object: 'Opportunity', records: n })) : [];
-    const facts = salesforceOpportunityFacts(opps);
-    const accounts = await readAll(connector, object, accountFields, (n) => progress?.({ side, object, records: n }));
-    return accounts.map((a) => ({
-      id: a.id,
-      name: str(a.fields.Name),
-      domain: str(a.fields.Website),
-      populations: populationsOf('salesforce', a.fields, facts.get(a.id)),
-      current: str(a.fields[target.field]),
-    }));
+    // Opportunities are folded into won/open flags per account page by page, never held in full.
+    const facts = new Map<string, OpportunityFacts>();
+    let oppCount = 0;
+    if (oppFields.includes('AccountId')) {
+      await forEachPage(connector, 'Opportunity', oppFields, (records) => {
+        for (const [accountId, f] of salesforceOpportunityFacts(records)) {
+          const prev = facts.get(accountId);
+          facts.set(accountId, prev ? { won: prev.won || f.won, open: prev.open || f.open } : f);
+        }
+        progress?.({ side, object: 'Opportunity', records: (oppCount += records.length) });
+      });
+    }
+    const accounts = new Map<string, SideAccount>(); // keyed by id: a record delivered twice counts once
+    await forEachPage(connector, object, accountFields, (records) => {
+      for (const a of records) {
+        accounts.set(a.id, { id: a.id, name: str(a.fields.Name), domain: str(a.fields.Website), populations: populationsOf('salesforce', a.fields, facts.get(a.id)), current: str(a.fields[target.field]) });
+      }
+      progress?.({ side, object, records: accounts.size });
+    });
+    return [...accounts.values()];
   }
   const fields = await existingFields(connector, object, [...READ_FIELDS.hubspot.account, target.field]);
-  const companies = await readAll(connector, object, fields, (n) => progress?.({ side, object, records: n }));
-  return companies.map((c) => ({
-    id: c.id,
-    name: str(c.fields.name),
-    domain: str(c.fields.domain) ?? str(c.fields.website),
-    populations: populationsOf('hubspot', c.fields),
-    current: str(c.fields[target.field]),
-  }));
+  const companies = new Map<string, SideAccount>(); // HubSpot's look-back window may deliver a record twice
+  await forEachPage(connector, object, fields, (records) => {
+    for (const c of records) {
+      companies.set(c.id, { id: c.id, name: str(c.fields.name), domain: str(c.fields.domain) ?? str(c.fields.website), populations: populationsOf('hubspot', c.fields), current: str(c.fields[target.field]) });
+    }
+    progress?.({ side, object, records: companies.size });
+  });
+  return [...companies.values()];
 }
 
 function str(v: unknown): string | null {
