@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
 import type { FieldSchema, ObjectSchema } from '../../connectors/types.js';
 import type { Expr, Scalar } from '../lang/ast.js';
 import { checkExpression, listValues, resolveSourceField, type CheckEnv, type Checked, type ExprProblem } from '../lang/check.js';
@@ -153,7 +154,7 @@ class MappingLoader {
     const r = mappingFileSchema.safeParse(js);
     if (r.success) return r.data;
     const seen = new Set<string>();
-    for (const issue of r.error.issues) {
+    for (const issue of unwrapUnions(r.error.issues, js)) {
       const p = issue.path.filter((k): k is PathKey => typeof k !== 'symbol');
       if (issue.code === 'unrecognized_keys') {
         for (const k of issue.keys) {
@@ -167,7 +168,7 @@ class MappingLoader {
       let message: string;
       if (value === undefined && p.length > 0) message = `missing required key "${String(p[p.length - 1])}"${p.length > 1 ? ` in ${p.slice(0, -1).join('.')}` : ''}`;
       else if (issue.code === 'invalid_union' && p[0] === 'fields') message = `${where}: must be an expression, a literal, or { value | const, when, owner, default }`;
-      else message = `${where ? where + ': ' : ''}${issue.message}`;
+      else message = `${where ? where + ': ' : ''}${friendly(issue.message)}`;
       const dedupe = `${where}|${message}`;
       if (seen.has(dedupe)) continue;
       seen.add(dedupe);
@@ -321,6 +322,37 @@ function maskOf(v: Scalar): number {
   if (typeof v === 'number') return T.number;
   if (typeof v === 'boolean') return T.boolean;
   return T.text;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A field written as an object that fails is reported by what is wrong inside the object (e.g.
+ * `owner: newer`), not as "matches none of the forms".
+ */
+function unwrapUnions(issues: readonly Issue[], js: unknown): Issue[] {
+  const out: Issue[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'invalid_union' && issue.path[0] === 'fields') {
+      const value = getPath(js, issue.path.filter((k): k is PathKey => typeof k !== 'symbol'));
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        const objectBranch = issue.errors.find((branch) => branch.every((i) => i.code !== 'invalid_type' || i.path.length > 0));
+        if (objectBranch) {
+          out.push(...objectBranch.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as Issue));
+          continue;
+        }
+      }
+    }
+    out.push(issue);
+  }
+  return out;
+}
+
+function friendly(message: string): string {
+  const NAMES: Record<string, string> = { object: 'a mapping (key: value)', record: 'a mapping (key: value)', string: 'text', array: 'a list', number: 'a number', boolean: 'true or false' };
+  return message
+    .replace(/^Invalid input: expected (\w+), received (\w+)$/, (_m, a: string, b: string) => `must be ${NAMES[a] ?? a}, not ${NAMES[b] ?? b}`)
+    .replace(/^Invalid option: expected one of /, 'must be one of ');
 }
 
 function getPath(obj: unknown, p: PathKey[]): unknown {

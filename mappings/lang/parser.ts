@@ -1,4 +1,5 @@
 import { CONTEXT_NAMES, FORBIDDEN_KEYS, type BinaryOp, type ContextName, type Expr } from './ast.js';
+import { closest } from '../suggest.js';
 import { ExprSyntaxError, tokenize, type Token } from './lexer.js';
 
 /**
@@ -133,12 +134,14 @@ class Parser {
       const t = this.peek();
       const inf = this.infix(t);
       if (!inf || inf.power <= minPower) {
-        if (t.type === 'op' && (t.value === '=' || t.value === '&&' || t.value === '||' || t.value === '&' || t.value === '|' || t.value === '?')) throw this.unexpected(t, 'an operator');
+        if (t.type === 'op' && t.value in HINTS && t.value !== '{' && t.value !== ':') {
+          throw new ExprSyntaxError(`"${t.value}" is not an operator of the mapping language`, t.start, t.end, HINTS[t.value]);
+        }
         return left;
       }
       this.next();
+      const right = this.binary(inf.power);
       // comparisons do not chain: a < b < c is an error, not (a < b) < c
-      const right = inf.power === 4 ? this.binary(inf.power) : this.binary(inf.power);
       if (inf.power === 4) {
         const after = this.infix(this.peek());
         if (after && after.power === 4) throw new ExprSyntaxError('comparisons cannot be chained', this.peek().start, this.peek().end, 'combine them with "and"');
@@ -174,7 +177,8 @@ class Parser {
         return this.template(t);
       case 'context': {
         if (!(CONTEXT_NAMES as readonly string[]).includes(t.value)) {
-          throw new ExprSyntaxError(`unknown context "$${t.value}"`, t.start, t.end, `context names: ${CONTEXT_NAMES.map((n) => '$' + n).join(', ')}`);
+          const near = closest(t.value, CONTEXT_NAMES);
+          throw new ExprSyntaxError(`unknown context "$${t.value}"`, t.start, t.end, near ? `did you mean "$${near}"?` : `context names: ${CONTEXT_NAMES.map((n) => '$' + n).join(', ')}`);
         }
         return { kind: 'context', name: t.value as ContextName, start: t.start, end: t.end };
       }
