@@ -137,14 +137,14 @@ export function createAuthServer(opts: {
   };
 
   const authenticate = (authorization: string | undefined): string | undefined => {
-      const m = /^(?:Bearer|OAuth)\s+(.+)$/i.exec(authorization ?? '');
-      if (!m) return undefined;
-      const s = sessions.get(m[1].trim());
-      if (!s) return undefined;
-      if (s.epoch !== faults.tokenEpoch || clock.now() > s.issuedAt + faults.tokenTtlMs) {
-        sessions.delete(m[1].trim());
-        return undefined;
-      }
+    const m = /^(?:Bearer|OAuth)\s+(.+)$/i.exec(authorization ?? '');
+    if (!m) return undefined;
+    const s = sessions.get(m[1].trim());
+    if (!s) return undefined;
+    if (s.epoch !== faults.tokenEpoch || clock.now() > s.issuedAt + faults.tokenTtlMs) {
+      sessions.delete(m[1].trim());
+      return undefined;
+    }
     return resolveUser(s.userId);
   };
 

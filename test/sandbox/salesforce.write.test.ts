@@ -19,6 +19,9 @@ beforeAll(async () => {
           'Account.Legacy_Key__c': { type: 'Text', length: 20, externalId: true },
           'Opportunity.Partner_Status__c': { type: 'Picklist', values: ['Submitted', 'Approved', 'Rejected'], restricted: true },
         },
+        objects: {
+          Registration__c: { label: 'Registration', fields: { Opportunity__c: { type: 'Lookup', referenceTo: 'Opportunity', relationshipName: 'Opportunity' }, Claim_Id__c: { type: 'Text', length: 40, externalId: true, unique: true } } },
+        },
       },
     }],
   });
@@ -159,6 +162,22 @@ describe('custom fields through the Tooling API', () => {
     await expect(conn.tooling.sobject('CustomField').create(body as any)).rejects.toMatchObject({ errorCode: 'DUPLICATE_DEVELOPER_NAME' });
     const list = await conn.tooling.query<any>("SELECT Id, DeveloperName FROM CustomField WHERE TableEnumOrId = 'Account'");
     expect(list.records.map((r) => r.DeveloperName)).toEqual(expect.arrayContaining(['Cosell_Key', 'Legacy_Key']));
+  });
+});
+
+describe('custom objects', () => {
+  it('config-defined custom objects are described, written and queried with their lookups', async () => {
+    const d = await conn.describe('Registration__c');
+    expect(d).toMatchObject({ name: 'Registration__c', custom: true, keyPrefix: expect.stringMatching(/^a0/) });
+    expect(d.fields.find((f) => f.name === 'Opportunity__c')).toMatchObject({ type: 'reference', referenceTo: ['Opportunity'], relationshipName: 'Opportunity__r' });
+    const { id: oppId } = (await conn.sobject('Opportunity').create(opp({ Name: 'Registered deal' }))) as any;
+    const up = (await conn.sobject('Registration__c').upsert([{ Claim_Id__c: 'c-1', Name: 'Claim 1', Opportunity__c: oppId }], 'Claim_Id__c')) as any[];
+    expect(up[0]).toMatchObject({ success: true, created: true });
+    const q = await conn.query<any>("SELECT Name, Opportunity__r.Name FROM Registration__c WHERE Claim_Id__c = 'c-1'");
+    expect(q.records[0]).toMatchObject({ Name: 'Claim 1', Opportunity__r: { Name: 'Registered deal' } });
+    const created = (await conn.tooling.sobject('CustomObject').create({ FullName: 'Territory_Claim__c', Metadata: { label: 'Territory Claim', pluralLabel: 'Territory Claims' } } as any)) as any;
+    expect(created).toMatchObject({ success: true, id: expect.stringMatching(/^01I/) });
+    expect((await conn.describeGlobal()).sobjects.map((s) => s.name)).toContain('Territory_Claim__c');
   });
 });
 
