@@ -74,7 +74,8 @@ const SPECIAL_LETTERS: Record<string, string> = {
 
 /** Lower-case, accents removed, `&`/`+` → "and", punctuation removed; the tokens of a name. */
 function nameTokens(name: string): string[] {
-  let s = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  // Plain ASCII (most names) needs no Unicode decomposition: skip the costly NFKD pass.
+  let s = /^[\x00-\x7f]*$/.test(name) ? name.toLowerCase() : name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
   s = s.replace(/[ßæœøđðþłıħ]/g, (c) => SPECIAL_LETTERS[c] ?? c);
   s = s.replace(/[&+]/g, ' and ');
   // Apostrophes and dots join ("O'Reilly" → "oreilly", "S.A." → "sa"); other punctuation separates.
@@ -123,6 +124,9 @@ export function normalizeCompanyName(name: string | null | undefined): string {
   return tokens.join(' ');
 }
 
+let scratchA = new Uint8Array(64);
+let scratchB = new Uint8Array(64);
+
 /** Jaro-Winkler similarity of two strings (0..1), prefix scale 0.1 over at most 4 characters. */
 export function jaroWinkler(a: string, b: string): number {
   if (a === b) return 1;
@@ -130,8 +134,13 @@ export function jaroWinkler(a: string, b: string): number {
   const lb = b.length;
   if (la === 0 || lb === 0) return 0;
   const window = Math.max(0, (Math.max(la, lb) >> 1) - 1);
-  const aMatched = new Uint8Array(la);
-  const bMatched = new Uint8Array(lb);
+  // Reused scratch buffers: this is the hot loop of every name comparison (no allocation per call).
+  if (scratchA.length < la) scratchA = new Uint8Array(la * 2);
+  if (scratchB.length < lb) scratchB = new Uint8Array(lb * 2);
+  const aMatched = scratchA;
+  const bMatched = scratchB;
+  aMatched.fill(0, 0, la);
+  bMatched.fill(0, 0, lb);
   let matches = 0;
   for (let i = 0; i < la; i++) {
     const lo = Math.max(0, i - window);
@@ -163,15 +172,22 @@ export function jaroWinkler(a: string, b: string): number {
   return jaro + prefix * 0.1 * (1 - jaro);
 }
 
-const TOKEN_MATCH_FLOOR = 0.8;
+/**
+ * Below this Jaro-Winkler score a token counts as unmatched. The rules index relies on it: a name can
+ * only reach similarity t if every token longer than (1 − t) of the name's letters is matched.
+ */
+export const TOKEN_MATCH_FLOOR = 0.8;
 
 /**
  * How well every token of `from` is covered by some token of `to` (each token's best Jaro-Winkler,
  * weighted by token length; below TOKEN_MATCH_FLOOR a token counts as unmatched).
  */
-function coverage(from: readonly string[], to: readonly string[]): number {
-  let total = 0;
+function coverage(from: readonly string[], to: readonly string[], atLeast = 0): number {
   let weight = 0;
+  for (const t of from) weight += t.length;
+  if (weight === 0) return 0;
+  let total = 0;
+  let remaining = weight;
   for (const t of from) {
     let best = 0;
     for (const u of to) {
@@ -183,9 +199,11 @@ function coverage(from: readonly string[], to: readonly string[]): number {
     // extra word ("Global Services Gamma" vs "Global Services") really lowers the score.
     if (best < TOKEN_MATCH_FLOOR) best = 0;
     total += best * t.length;
-    weight += t.length;
+    remaining -= t.length;
+    // Early exit (index hot path): even perfect matches for the rest cannot reach `atLeast`.
+    if (atLeast > 0 && (total + remaining) / weight < atLeast) return 0;
   }
-  return weight === 0 ? 0 : total / weight;
+  return total / weight;
 }
 
 /**
@@ -210,15 +228,32 @@ export function normalizedNameSimilarity(na: string, nb: string): number {
 
 /** `nameSimilarity` on the tokens of two normalised names (hot path of the rules index: no splitting). */
 export function tokenNameSimilarity(ta: readonly string[], tb: readonly string[]): number {
+  return tokenNameSimilarityAtLeast(ta, tb, 0);
+}
+
+/**
+ * `tokenNameSimilarity` when it is at least `min`; otherwise some value below `min` (possibly 0),
+ * computed with early exits — the index's candidate scoring, where most candidates miss.
+ */
+export function tokenNameSimilarityAtLeast(ta: readonly string[], tb: readonly string[], min: number): number {
   if (!ta.length || !tb.length) return 0;
-  const tokenScore = Math.min(coverage(ta, tb), coverage(tb, ta));
-  if (tokenScore === 1 && ta.length === tb.length) return 1;
-  const compactA = ta.join('');
-  const compactB = tb.join('');
-  const similarLength = Math.min(compactA.length, compactB.length) / Math.max(compactA.length, compactB.length) >= 0.85;
+  let lenA = 0;
+  let lenB = 0;
+  for (const t of ta) lenA += t.length;
+  for (const t of tb) lenB += t.length;
+  const similarLength = Math.min(lenA, lenB) / Math.max(lenA, lenB) >= 0.85;
   // The compact form ("facebook" vs "face book") only helps when the token structure differs; it
-  // never lowers the token score.
+  // never lowers the token score. When it may apply, no early exit on the token score.
+  const compactMayApply = ta.length !== tb.length && similarLength;
+  const bound = compactMayApply ? 0 : min;
+  const forward = coverage(ta, tb, bound);
+  const tokenScore = forward === 0 && bound > 0 ? 0 : Math.min(forward, coverage(tb, ta, bound));
+  if (tokenScore === 1 && ta.length === tb.length) return 1;
   let score = tokenScore;
-  if (ta.length !== tb.length && similarLength) score = Math.max(tokenScore, (compactA === compactB ? 1 : jaroWinkler(compactA, compactB)) * 0.98);
+  if (compactMayApply) {
+    const compactA = ta.join('');
+    const compactB = tb.join('');
+    score = Math.max(tokenScore, (compactA === compactB ? 1 : jaroWinkler(compactA, compactB)) * 0.98);
+  }
   return Math.round(Math.min(1, score) * 1e6) / 1e6;
 }

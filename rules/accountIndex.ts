@@ -1,4 +1,4 @@
-import { normalizeCompanyName, normalizeDomain, tokenNameSimilarity } from '../lib/normalize.js';
+import { normalizeCompanyName, normalizeDomain, tokenNameSimilarityAtLeast } from '../lib/normalize.js';
 import type { ActiveRegistration, VendorAccount } from './types.js';
 
 /**
@@ -8,11 +8,16 @@ import type { ActiveRegistration, VendorAccount } from './types.js';
  * upsert/remove as it sees vendor accounts and registration status changes (it is never re-read from
  * the CRM per decision).
  *
- * Blocking: every token of the normalised name contributes its first three characters as a key (and
- * the space-free name its own), so a candidate is scored only if it shares a token prefix with the
- * query. Keys shared by more than `maxBlock` records ("glo" of "global") are used only when the query
- * has nothing more selective (then the two smallest are intersected). Results never depend on
- * insertion order: candidates are scored independently and returned sorted by id.
+ * Blocking: every token of a normalised name contributes its 4-character prefix as a key (and its
+ * 5-character prefix when it is that long; a query token is looked up by its longest one). A name
+ * can only reach similarity t if each of its "heavy" tokens (longer than 1 − t of its letters; see
+ * TOKEN_MATCH_FLOOR in lib/normalize.ts) is matched by a similar token, so a query scores only the
+ * records in the block of its most selective heavy token, plus the second most selective one when
+ * that is small too (≤ maxBlock), so that one typo in the first letters of one of them still
+ * finds the record. Queries without a heavy token (many short
+ * tokens) fall back to the union of their blocks, skipping blocks larger than `maxBlock` when a more
+ * selective one exists. Results never depend on insertion order: candidates are scored independently
+ * and returned sorted by id.
  */
 
 export interface CustomerQuery {
@@ -48,13 +53,35 @@ interface Entry<T> {
 
 export const DEFAULT_MAX_BLOCK = 2000;
 
-/** Blocking keys of a normalised name: 3-character prefixes of its tokens and of its space-free form. */
+/**
+ * Blocking keys of a normalised name: for each token of 2+ characters its 4-character prefix, and for
+ * tokens of 5+ characters also its 5-character prefix (the selective key long tokens are probed by).
+ */
 export function blockingKeys(tokens: readonly string[]): string[] {
   const keys = new Set<string>();
-  for (const t of tokens) if (t.length >= 2) keys.add(t.slice(0, 3));
+  for (const t of tokens) {
+    if (t.length >= 2) keys.add(t.slice(0, 4));
+    if (t.length >= 5) keys.add(t.slice(0, 5));
+  }
+  // The space-free form too, so "facebook" finds "Face Book" (it equals the first token's key unless
+  // that token is short).
   const compact = tokens.join('');
-  if (compact) keys.add(compact.slice(0, 3));
+  if (tokens.length > 1 && compact.length >= 5) keys.add(compact.slice(0, 5));
+  if (!keys.size && compact) keys.add(compact.slice(0, 4));
   return [...keys];
+}
+
+/** The block a query token is looked up in (its longest prefix key). */
+export function probeKey(token: string): string {
+  return token.length >= 5 ? token.slice(0, 5) : token.slice(0, 4);
+}
+
+/** Tokens that every record within `threshold` must match (by length share, see TOKEN_MATCH_FLOOR). */
+export function heavyTokens(tokens: readonly string[], threshold: number): string[] {
+  const total = tokens.reduce((s, t) => s + t.length, 0);
+  const heavy = new Set<string>();
+  for (const t of tokens) if (t.length >= 2 && t.length / total > 1 - threshold + 1e-9) heavy.add(t);
+  return [...heavy];
 }
 
 /** One keyed collection (accounts or registrations). */
@@ -63,7 +90,10 @@ class BlockedStore<T extends { id: string }> {
   private readonly byDomain = new Map<string, Set<Entry<T>>>();
   private readonly byBlock = new Map<string, Set<Entry<T>>>();
 
-  constructor(private readonly maxBlock: number) {}
+  constructor(
+    private readonly maxBlock: number,
+    private readonly stats: IndexStats,
+  ) {}
 
   get size(): number {
     return this.byId.size;
@@ -88,6 +118,7 @@ class BlockedStore<T extends { id: string }> {
   }
 
   find(query: CustomerQuery, opts: FindOptions): Hit<T>[] {
+    this.stats.lookups++;
     const hits = new Map<string, Hit<T>>();
     if (opts.useDomains) {
       for (const d of query.domains) {
@@ -97,21 +128,31 @@ class BlockedStore<T extends { id: string }> {
     if (query.name) {
       const qTokens = query.name.split(' ');
       const qDomains = opts.useDomains ? query.domains : [];
-      for (const e of this.nameCandidates(qTokens)) {
+      for (const e of this.nameCandidates(qTokens, opts.nameThreshold)) {
         if (hits.has(e.id)) continue;
         if (opts.requireDomainAgreement && qDomains.length && e.domains.length && opts.useDomains) {
           // Both sides know their domain and none is shared (a shared one would have hit above).
           continue;
         }
-        const score = e.name === query.name ? 1 : tokenNameSimilarity(qTokens, e.tokens);
+        this.stats.nameComparisons++;
+        const score = e.name === query.name ? 1 : tokenNameSimilarityAtLeast(qTokens, e.tokens, opts.nameThreshold);
         if (score >= opts.nameThreshold) hits.set(e.id, { record: e.record, domains: e.domains, score, matchedOn: 'name' });
       }
     }
     return [...hits.values()].sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
   }
 
-  /** Records sharing a selective blocking key with the query tokens. */
-  private *nameCandidates(tokens: readonly string[]): Iterable<Entry<T>> {
+  /** Records that can be within `threshold` of the query tokens (see the blocking note above). */
+  private *nameCandidates(tokens: readonly string[], threshold: number): Iterable<Entry<T>> {
+    const heavy = heavyTokens(tokens, threshold);
+    if (heavy.length) {
+      const blocks = [...new Set(heavy.map(probeKey))].map((k) => this.byBlock.get(k) ?? EMPTY).sort((a, b) => a.size - b.size);
+      // The second block only when it is selective too: a common word's block ("syst" of "systems")
+      // would cost far more than the typo tolerance it buys.
+      const probe = blocks.length > 1 && blocks[1]!.size <= this.maxBlock ? blocks.slice(0, 2) : blocks.slice(0, 1);
+      yield* unionOf(probe as Set<Entry<T>>[]);
+      return;
+    }
     const blocks: Set<Entry<T>>[] = [];
     for (const k of blockingKeys(tokens)) {
       const b = this.byBlock.get(k);
@@ -120,20 +161,30 @@ class BlockedStore<T extends { id: string }> {
     if (!blocks.length) return;
     const selective = blocks.filter((b) => b.size <= this.maxBlock);
     if (selective.length) {
-      const seen = new Set<Entry<T>>();
-      for (const b of selective) {
-        for (const e of b) {
-          if (seen.has(e)) continue;
-          seen.add(e);
-          yield e;
-        }
-      }
+      yield* unionOf(selective);
       return;
     }
     // Only common keys: a real match shares (nearly) all of its tokens, so intersect the two smallest.
     blocks.sort((a, b) => a.size - b.size);
     const [smallest, second] = blocks;
     for (const e of smallest!) if (!second || second.has(e)) yield e;
+  }
+}
+
+const EMPTY: ReadonlySet<never> = new Set<never>();
+
+function* unionOf<E>(blocks: ReadonlyArray<ReadonlySet<E>>): Iterable<E> {
+  if (blocks.length === 1) {
+    yield* blocks[0]!;
+    return;
+  }
+  const seen = new Set<E>();
+  for (const b of blocks) {
+    for (const e of b) {
+      if (seen.has(e)) continue;
+      seen.add(e);
+      yield e;
+    }
   }
 }
 
@@ -160,13 +211,20 @@ export function recordDomains(...values: Array<string | null | undefined>): stri
   return [...out].sort();
 }
 
+/** Counters for benchmarks and ops: how much matching work lookups did. */
+export interface IndexStats {
+  lookups: number;
+  nameComparisons: number;
+}
+
 export class AccountIndex {
+  readonly stats: IndexStats = { lookups: 0, nameComparisons: 0 };
   private readonly accounts: BlockedStore<VendorAccount>;
   private readonly registrations: BlockedStore<ActiveRegistration>;
 
   constructor(opts: { maxBlock?: number } = {}) {
-    this.accounts = new BlockedStore(opts.maxBlock ?? DEFAULT_MAX_BLOCK);
-    this.registrations = new BlockedStore(opts.maxBlock ?? DEFAULT_MAX_BLOCK);
+    this.accounts = new BlockedStore(opts.maxBlock ?? DEFAULT_MAX_BLOCK, this.stats);
+    this.registrations = new BlockedStore(opts.maxBlock ?? DEFAULT_MAX_BLOCK, this.stats);
   }
 
   get accountCount(): number {

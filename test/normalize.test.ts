@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jaroWinkler, nameSimilarity, normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
+import { jaroWinkler, nameSimilarity, normalizeCompanyName, normalizeDomain, tokenNameSimilarity, tokenNameSimilarityAtLeast } from '../lib/normalize.js';
 
 describe('normalizeDomain', () => {
   it.each([
@@ -103,6 +103,20 @@ describe('nameSimilarity', () => {
         if (normalizeCompanyName(a)) expect(nameSimilarity(a, a)).toBe(1);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('the early-exit variant agrees whenever the score reaches the bound', () => {
+    const word = fc.constantFrom('acme', 'acmee', 'widgets', 'global', 'services', 'face', 'book', 'facebook', 'initech', 'x');
+    const name = fc.array(word, { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(name, name, fc.constantFrom(0.5, 0.8, 0.9, 0.95), (a, b, min) => {
+        const full = tokenNameSimilarity(a, b);
+        const fast = tokenNameSimilarityAtLeast(a, b, min);
+        if (full >= min) expect(fast).toBe(full);
+        else expect(fast).toBeLessThan(min);
+      }),
+      { numRuns: 1000 },
     );
   });
 

@@ -43,8 +43,18 @@ describe('AccountIndex', () => {
     expect(index.findAccounts({ domains: [], name: 'global services beta' }, opts).map((h) => h.record.id)).toEqual(['g1']);
   });
 
-  it('blocking keys are token prefixes plus the space-free prefix', () => {
-    expect(blockingKeys(['face', 'book'])).toEqual(['fac', 'boo']);
+  it('blocking keys are 4- and 5-character token prefixes and the space-free prefix', () => {
+    expect(blockingKeys(['face', 'book'])).toEqual(['face', 'book', 'faceb']);
+    expect(blockingKeys(['facebook', 'x'])).toEqual(['face', 'faceb']);
     expect(blockingKeys(['a', 'b', 'c'])).toEqual(['abc']);
+  });
+
+  it('finds a record despite one typo in the first letters of a rare token when another heavy token is selective', () => {
+    const index = new AccountIndex();
+    index.upsertAccount({ id: 'x', name: 'Initrode Vandelay' });
+    expect(index.findAccounts({ domains: [], name: 'inittode vandelay' }, opts).map((h) => h.record.id)).toEqual(['x']);
+    expect(index.findAccounts({ domains: [], name: 'facebook' }, opts)).toEqual([]);
+    index.upsertAccount({ id: 'fb', name: 'Face Book' });
+    expect(index.findAccounts({ domains: [], name: 'facebook' }, opts).map((h) => h.record.id)).toEqual(['fb']);
   });
 });

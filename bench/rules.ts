@@ -1,0 +1,235 @@
+/**
+ * npm run bench:rules — Rules of Engagement decisions against an index of 1,000,000 vendor accounts.
+ *
+ * Measures decisions/s and latency percentiles of `decide` on a synthetic index (deterministic seed),
+ * and, in the same run, a baseline: a naive linear scan (every account compared by domain and name)
+ * over a 10,000-account slice, reported per decision and as a ratio. Also measures the blocking
+ * recall: on the slice, how many of the exhaustive scan's name matches the index finds.
+ * Target: p99 ≤ 5 ms. Writes bench/results/rules.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { normalizeCompanyName, normalizeDomain, tokenNameSimilarity } from '../lib/normalize.js';
+import { AccountIndex, recordDomains } from '../rules/accountIndex.js';
+import { decide } from '../rules/decide.js';
+import { partnerProfile, loadPolicy } from '../rules/policy.js';
+import type { ActiveRegistration, RegistrationInput, VendorAccount } from '../rules/types.js';
+
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1_000_000);
+const REGISTRATIONS = Number(process.env.BENCH_REGISTRATIONS ?? 20_000);
+const QUERIES = Number(process.env.BENCH_QUERIES ?? 20_000);
+const WARMUP = 2_000;
+const SLICE = 10_000;
+const BASELINE_QUERIES = 1_000;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// ---------- deterministic synthetic data ----------
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    // mulberry32
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = rng(20261122);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+const int = (n: number) => Math.floor(rand() * n);
+
+const SYLLABLES = ['ac', 'me', 'glo', 'bex', 'ini', 'tech', 'hoo', 'li', 'vand', 'el', 'ay', 'stark', 'umb', 'rel', 'la', 'cy', 'ber', 'dyne', 'wey', 'land', 'yu', 'tani', 'soy', 'lent', 'mas', 'sive', 'dyn', 'amic', 'tyr', 'ell', 'oz', 'corp', 'nak', 'ato', 'mi', 'ko', 'zen', 'ith', 'nova', 'qua', 'ntum', 'vex', 'ion', 'sol', 'aris', 'kin', 'etic', 'pro', 'xis', 'vor', 'tex', 'lum', 'ina', 'ter', 'ra', 'fin', 'ova', 'zeta', 'rho', 'cal', 'ix', 'bri', 'ght', 'sta', 'mp', 'ora', 'cle', 'sky', 'net', 'gen', 'ome', 'bio', 'med', 'pha', 'rma'];
+const DESCRIPTORS = ['Systems', 'Labs', 'Technologies', 'Health', 'Bank', 'Logistics', 'Foods', 'Energy', 'Software', 'Analytics', 'Capital', 'Partners', 'Media', 'Motors', 'Retail', 'Pharma', 'Networks', 'Security', 'Consulting', 'Insurance'];
+const PREFIXES = ['Global', 'International', 'American', 'First', 'United', 'National', 'Pacific', 'Northern'];
+const SUFFIXES = ['Inc.', 'LLC', 'Ltd', 'GmbH', 'S.A.', 'B.V.', 'Corp.', 'plc', 'AG', 'Pty Ltd', ''];
+const TLDS = ['com', 'com', 'com', 'io', 'de', 'co.uk', 'fr', 'net', 'com.au'];
+const COUNTRIES = ['US', 'US', 'US', 'CA', 'DE', 'FR', 'GB', 'NL', 'AU', 'JP'];
+
+function brand(): string {
+  const n = 2 + int(2);
+  let w = '';
+  for (let i = 0; i < n; i++) w += pick(SYLLABLES);
+  return w[0]!.toUpperCase() + w.slice(1);
+}
+
+interface Company {
+  name: string;
+  domain: string | null;
+}
+
+function company(): Company {
+  const b = brand();
+  const parts = [b];
+  if (rand() < 0.6) parts.push(pick(DESCRIPTORS));
+  if (rand() < 0.1) parts.unshift(pick(PREFIXES));
+  if (rand() < 0.15) parts.push(brand()); // two-brand names
+  const base = parts.join(' ');
+  const name = `${base} ${pick(SUFFIXES)}`.trim();
+  const domain = rand() < 0.9 ? `${parts.join('').toLowerCase()}${int(10) === 0 ? int(100) : ''}.${pick(TLDS)}` : null;
+  return { name, domain };
+}
+
+/** A messy variant of a company as a partner would type it: other suffix/case, a typo, www/URL/e-mail. */
+function variant(c: Company): { customerName: string; website: string | null; contactEmail: string | null } {
+  let name = normalizeCompanyName(c.name).split(' ').map((t) => t[0]!.toUpperCase() + t.slice(1)).join(' ');
+  if (rand() < 0.3 && name.length > 6) {
+    const i = 3 + int(name.length - 4);
+    name = name.slice(0, i) + name.slice(i + 1); // drop one letter
+  }
+  name = `${name} ${pick(SUFFIXES)}`.trim();
+  const r = rand();
+  if (!c.domain || r < 0.3) return { customerName: name, website: null, contactEmail: null };
+  if (r < 0.65) return { customerName: name, website: `https://www.${c.domain}/contact`, contactEmail: null };
+  return { customerName: name, website: null, contactEmail: `buyer@mail.${c.domain}` };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+const ms = (ns: bigint) => Number(ns) / 1e6;
+const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
+
+async function main() {
+  const policy = loadPolicy(path.join(root, 'examples/roe.yaml'));
+  const acme = partnerProfile(policy, 'acme');
+
+  console.log(`generating ${ACCOUNTS.toLocaleString('en-US')} vendor accounts…`);
+  const companies: Company[] = new Array(ACCOUNTS);
+  for (let i = 0; i < ACCOUNTS; i++) companies[i] = company();
+  const accounts: VendorAccount[] = companies.map((c, i) => ({
+    id: `001${i.toString(36).padStart(9, '0')}`,
+    name: c.name,
+    domain: c.domain,
+    owner: `rep${i % 400}`,
+    named: rand() < 0.01,
+    country: pick(COUNTRIES),
+    hasOpenOpportunity: rand() < 0.1,
+  }));
+
+  const heapBefore = process.memoryUsage().heapUsed;
+  const t0 = process.hrtime.bigint();
+  const index = new AccountIndex();
+  for (const a of accounts) index.upsertAccount(a);
+  const buildMs = ms(process.hrtime.bigint() - t0);
+  const registrations: ActiveRegistration[] = [];
+  for (let i = 0; i < REGISTRATIONS; i++) {
+    const c = rand() < 0.5 ? companies[int(ACCOUNTS)]! : company();
+    const v = variant(c);
+    registrations.push({ id: `${pick(['globex', 'initech'])}:${i}`, partnerId: pick(['globex', 'initech']), ...v, registeredAt: new Date(Date.UTC(2026, 9, 1) + int(40 * 86_400_000)).toISOString(), status: pick(['approved', 'auto-approved', 'pending-review'] as const) });
+  }
+  for (const r of registrations) index.upsertRegistration(r);
+  const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+  console.log(`index: ${index.accountCount.toLocaleString('en-US')} accounts + ${index.registrationCount.toLocaleString('en-US')} registrations, built in ${round(buildMs / 1000, 1)} s (${Math.round(ACCOUNTS / (buildMs / 1000)).toLocaleString('en-US')} upserts/s), ~${Math.round(heapMb)} MB heap`);
+
+  // Queries: 40% variants of vendor accounts, 10% variants of other registrations, 50% new companies.
+  const queries: RegistrationInput[] = [];
+  for (let i = 0; i < QUERIES + WARMUP; i++) {
+    const r = rand();
+    const base = r < 0.4 ? companies[int(ACCOUNTS)]! : r < 0.5 ? { name: registrations[int(REGISTRATIONS)]!.customerName, domain: normalizeDomain(registrations[int(REGISTRATIONS)]!.website) } : company();
+    queries.push({ id: `acme:${i}`, partnerId: 'acme', ...variant(base), country: pick(COUNTRIES), amount: 5_000 + int(200_000), closeDate: '2027-03-31', submittedAt: new Date(Date.UTC(2026, 10, 10) + int(10 * 86_400_000)).toISOString() });
+  }
+
+  const outcomes: Record<string, number> = {};
+  const rules: Record<string, number> = {};
+  for (let i = 0; i < WARMUP; i++) decide(queries[i]!, index, policy, acme);
+  const lat = new Float64Array(QUERIES);
+  const tRun = process.hrtime.bigint();
+  for (let i = 0; i < QUERIES; i++) {
+    const s = process.hrtime.bigint();
+    const d = decide(queries[WARMUP + i]!, index, policy, acme);
+    lat[i] = ms(process.hrtime.bigint() - s);
+    outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
+    rules[d.ruleId] = (rules[d.ruleId] ?? 0) + 1;
+  }
+  const runMs = ms(process.hrtime.bigint() - tRun);
+  const comparisonsPerDecision = round(index.stats.nameComparisons / index.stats.lookups * 2, 1);
+  lat.sort();
+  const indexed = { nameComparisonsPerDecision: comparisonsPerDecision, decisionsPerSecond: Math.round(QUERIES / (runMs / 1000)), p50Ms: round(percentile(lat, 0.5)), p95Ms: round(percentile(lat, 0.95)), p99Ms: round(percentile(lat, 0.99)), maxMs: round(lat[lat.length - 1]!) };
+  console.log(`decide (indexed, ${ACCOUNTS.toLocaleString('en-US')} accounts): ${indexed.decisionsPerSecond.toLocaleString('en-US')} decisions/s, p50 ${indexed.p50Ms} ms, p95 ${indexed.p95Ms} ms, p99 ${indexed.p99Ms} ms, max ${indexed.maxMs} ms; ${comparisonsPerDecision} name comparisons per decision`);
+  console.log(`outcomes: ${JSON.stringify(outcomes)} rules: ${JSON.stringify(rules)}`);
+
+  // Baseline: naive linear scan over a 10,000-account slice (names/domains pre-normalised, so the
+  // comparison is only the matching work that the index avoids).
+  const slice = accounts.slice(0, SLICE).map((a) => ({ a, domains: recordDomains(a.domain), tokens: normalizeCompanyName(a.name).split(' ') }));
+  const sliceIndex = new AccountIndex();
+  for (const a of accounts.slice(0, SLICE)) sliceIndex.upsertAccount(a);
+  const sliceQueries: RegistrationInput[] = [];
+  for (let i = 0; i < BASELINE_QUERIES; i++) {
+    const c = rand() < 0.6 ? companies[int(SLICE)]! : company();
+    sliceQueries.push({ id: `q${i}`, partnerId: 'acme', ...variant(c), country: 'US', amount: 10_000, submittedAt: '2026-11-20T00:00:00Z' });
+  }
+  const scan = (q: RegistrationInput) => {
+    const qd = recordDomains(q.website, q.contactEmail);
+    const qt = normalizeCompanyName(q.customerName).split(' ');
+    const out: string[] = [];
+    for (const s of slice) {
+      const domainHit = s.domains.some((d) => qd.includes(d));
+      if (domainHit) {
+        out.push(s.a.id);
+        continue;
+      }
+      if (qd.length && s.domains.length) continue;
+      if (tokenNameSimilarity(qt, s.tokens) >= policy.matching.nameThreshold) out.push(s.a.id);
+    }
+    return out.sort();
+  };
+  const scanLat = new Float64Array(BASELINE_QUERIES);
+  let found = 0;
+  let expected = 0;
+  for (let i = 0; i < BASELINE_QUERIES; i++) {
+    const q = sliceQueries[i]!;
+    const s = process.hrtime.bigint();
+    const truth = scan(q);
+    scanLat[i] = ms(process.hrtime.bigint() - s);
+    const got = new Set(sliceIndex.findAccounts({ domains: recordDomains(q.website, q.contactEmail), name: normalizeCompanyName(q.customerName) }, { nameThreshold: policy.matching.nameThreshold, requireDomainAgreement: true, useDomains: true }).map((h) => h.record.id));
+    expected += truth.length;
+    found += truth.filter((id) => got.has(id)).length;
+  }
+  scanLat.sort();
+  const scanP50 = percentile(scanLat, 0.5);
+  const baseline = {
+    kind: `naive linear scan over a ${SLICE.toLocaleString('en-US')}-account slice (pre-normalised)`,
+    p50Ms: round(scanP50),
+    p99Ms: round(percentile(scanLat, 0.99)),
+    extrapolatedTo1MP50Ms: round(scanP50 * (ACCOUNTS / SLICE), 1),
+  };
+  const recall = expected ? round(found / expected, 4) : 1;
+  console.log(`baseline (${baseline.kind}): p50 ${baseline.p50Ms} ms, p99 ${baseline.p99Ms} ms per decision; ×${ACCOUNTS / SLICE} → ~${baseline.extrapolatedTo1MP50Ms} ms at ${ACCOUNTS.toLocaleString('en-US')} accounts`);
+  const ratio = round(baseline.p50Ms / indexed.p50Ms, 1);
+  const ratio1M = round(baseline.extrapolatedTo1MP50Ms / indexed.p50Ms, 0);
+  console.log(`ratio: the indexed decision over ${ACCOUNTS.toLocaleString('en-US')} accounts is ${ratio}× faster (p50) than the scan over ${SLICE.toLocaleString('en-US')}; ~${ratio1M}× against a scan of all ${ACCOUNTS.toLocaleString('en-US')}`);
+  console.log(`blocking recall vs exhaustive scan on the slice: ${found}/${expected} = ${recall}`);
+  const target = { p99Ms: 5, met: indexed.p99Ms <= 5 };
+  console.log(`target p99 ≤ 5 ms: ${target.met ? 'MET' : 'MISSED'}`);
+
+  const result = {
+    bench: 'rules',
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    accounts: ACCOUNTS,
+    registrations: REGISTRATIONS,
+    queries: QUERIES,
+    index: { buildSeconds: round(buildMs / 1000, 2), upsertsPerSecond: Math.round(ACCOUNTS / (buildMs / 1000)), heapMb: Math.round(heapMb) },
+    indexed,
+    baseline,
+    ratios: { p50VsSliceScan: ratio, p50VsFullScanExtrapolated: ratio1M },
+    blockingRecall: recall,
+    outcomes,
+    rules,
+    target,
+  };
+  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  writeFileSync(path.join(root, 'bench/results/rules.json'), JSON.stringify(result, null, 2) + '\n');
+  console.log('wrote bench/results/rules.json');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
