@@ -1,6 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OBJECT_TYPES } from '../../sandbox/hubspot/meta.js';
+import { runSearch } from '../../sandbox/hubspot/search.js';
 import type { HsRecord } from '../../sandbox/hubspot/store.js';
 import { startHubspotPortal, type RunningPortal } from '../../sandbox/hubspot/testing.js';
 
@@ -37,16 +38,28 @@ afterAll(async () => {
 describe('HubSpot sandbox at 100k records', () => {
   it('answers a hs_lastmodifieddate window search from the index, ties included, quickly', async () => {
     const from = T0 + 1000 * 1000;
-    const t = performance.now();
     const res = await hs.crm.deals.searchApi.doSearch({
       filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'GTE' as any, value: String(from) }, { propertyName: 'hs_lastmodifieddate', operator: 'LT' as any, value: String(from + 3000) }] }],
       sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'ASCENDING' } as any],
       properties: ['dealname'], limit: 200, after: '0',
     } as any);
-    const ms = performance.now() - t;
     expect(res.total).toBe(150); // three timestamps, 50 records each
     expect(res.results[0].properties.hs_object_id).toBe(String(OBJECT_TYPES.deals.idBase + 50_000));
-    expect(ms).toBeLessThan(500); // typically a few ms; generous for a shared CI box
+
+    // The window is answered from the index: far cheaper than a filter that must scan every record.
+    // (A ratio, not an absolute time, so a busy machine does not make it flaky.)
+    const portal = p.org.portal;
+    const median = (f: () => void, n: number) => {
+      const xs = Array.from({ length: n }, () => {
+        const t = performance.now();
+        f();
+        return performance.now() - t;
+      }).sort((a, b) => a - b);
+      return xs[Math.floor(n / 2)];
+    };
+    const windowed = median(() => runSearch(portal, OBJECT_TYPES.deals, { filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'BETWEEN', value: String(from), highValue: String(from + 2000) }] }], limit: 200 }), 7);
+    const scan = median(() => runSearch(portal, OBJECT_TYPES.deals, { filterGroups: [{ filters: [{ propertyName: 'amount', operator: 'EQ', value: '5' }] }], limit: 200 }), 3);
+    expect(windowed * 5).toBeLessThan(scan);
   });
 
   it('pages past the 10,000 cap only by windowing on hs_object_id', async () => {
@@ -71,7 +84,7 @@ describe('HubSpot sandbox at 100k records', () => {
     const ms = performance.now() - t;
     expect(res.results).toHaveLength(100);
     expect(res.results.every((r: any) => (r._new ?? r.new) === false)).toBe(true);
-    expect(ms).toBeLessThan(500);
+    expect(ms).toBeLessThan(2000); // ~10 ms in-process for 100 records; HTTP and a busy CI box included
     // Updating old records moves them in the modified index: a recent window finds exactly them.
     const recent = await hs.crm.deals.searchApi.doSearch({ filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'GTE' as any, value: String(Date.now() - 60_000) }] }], limit: 1 } as any);
     expect(recent.total).toBe(100);
