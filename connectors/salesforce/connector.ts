@@ -25,6 +25,7 @@ import { COLLECTION_LIMIT, removeRecords, updateRecords, upsertRecords, type Wri
 
 const MAX_PAGE = 2000;
 const IN_CHUNK = 200;
+const SCHEMA_TTL_MS = 10 * 60_000;
 
 export class SalesforceConnector implements Connector {
   readonly kind = 'salesforce' as const;
@@ -32,7 +33,8 @@ export class SalesforceConnector implements Connector {
   readonly batchSize = COLLECTION_LIMIT;
   readonly budget: RateBudget;
   private readonly api: SalesforceApi;
-  private readonly schemas = new Map<string, Promise<ObjectSchema>>();
+  /** Describe results, kept for SCHEMA_TTL_MS so admins' new fields show up in a long-running worker. */
+  private readonly schemas = new Map<string, { at: number; schema: Promise<ObjectSchema> }>();
   private readonly writeCtx: WriteContext;
 
   constructor(private readonly cfg: SalesforceConnectorConfig) {
@@ -48,13 +50,13 @@ export class SalesforceConnector implements Connector {
   }
 
   describe(object: string): Promise<ObjectSchema> {
-    let p = this.schemas.get(object);
-    if (!p) {
-      p = this.api.request<SfDescribe>('describe', { method: 'GET', url: `/sobjects/${ident(object)}/describe` }).then(normaliseDescribe);
-      p.catch(() => this.schemas.delete(object));
-      this.schemas.set(object, p);
-    }
-    return p;
+    const now = (this.cfg.now ?? Date.now)();
+    const cached = this.schemas.get(object);
+    if (cached && now - cached.at < SCHEMA_TTL_MS) return cached.schema;
+    const schema = this.api.request<SfDescribe>('describe', { method: 'GET', url: `/sobjects/${ident(object)}/describe` }).then(normaliseDescribe);
+    schema.catch(() => this.schemas.delete(object));
+    this.schemas.set(object, { at: now, schema });
+    return schema;
   }
 
   async changes(object: string, cursor: FeedCursor, opts: ChangeOptions = {}): Promise<ChangePage> {
