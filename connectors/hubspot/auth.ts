@@ -1,8 +1,7 @@
 import { Client } from '@hubspot/api-client';
 import { resolveSecret, type SecretRef } from '../../lib/secrets.js';
 import { registerSecret } from '../../lib/logger.js';
-import { ConnectorError } from '../errors.js';
-import { mapThrown } from './errors.js';
+import { mapOauthError } from './errors.js';
 
 export type HubspotAuthConfig =
   | { accessToken: SecretRef }
@@ -44,12 +43,7 @@ export function createTokenProvider(auth: HubspotAuthConfig, basePath: string | 
       current = { value: r.accessToken, expiresAt: now() + Math.max(0, (r.expiresIn ?? 1800) - 60) * 1000 };
       return r.accessToken;
     } catch (e) {
-      const status = (e as { code?: unknown }).code;
-      if (status === 400 || status === 401 || status === 403) {
-        // A bad/revoked refresh token or client secret: a person has to re-authorise the app.
-        throw new ConnectorError('auth', 'HubSpot OAuth refresh was rejected; re-authorise the app and update the refresh token reference', { status, cause: undefined });
-      }
-      throw mapThrown(e);
+      throw mapOauthError(e);
     }
   };
   const renew = () => (inflight ??= fetchToken().finally(() => (inflight = undefined)));

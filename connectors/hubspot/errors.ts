@@ -121,6 +121,23 @@ export function mapThrown(e: unknown, opts: MapOptions = {}): ConnectorError {
   return new ConnectorError('protocol', `HubSpot call failed: ${message}`, { cause: e });
 }
 
+/**
+ * A failed refresh at `/oauth/v1/token` (its own body shape: `{status: "BAD_REFRESH_TOKEN", message}`).
+ * 400/401/403 mean bad or revoked credentials: a person must re-authorise the app; never retried.
+ * The body is not copied into the error: it may echo what was sent.
+ */
+export function mapOauthError(e: unknown, opts: MapOptions = {}): ConnectorError {
+  const err = e as { code?: unknown; body?: unknown };
+  if (err?.code === 400 || err?.code === 401 || err?.code === 403) {
+    const reason = (err.body as { status?: unknown } | undefined)?.status;
+    return new ConnectorError('auth', `HubSpot OAuth refresh was rejected${typeof reason === 'string' ? ` (${reason})` : ''}; re-authorise the app and update the refresh token reference`, {
+      status: err.code,
+      crmCode: typeof reason === 'string' ? reason : undefined,
+    });
+  }
+  return mapThrown(e, opts);
+}
+
 /** One per-record error from a 207 batch answer (`StandardError`) → NormalisedError. */
 export function mapRecordError(err: HubspotErrorBody & { status?: string }): NormalisedError {
   const category = err.category ?? '';
@@ -161,14 +178,20 @@ function kindOfCategory(category: string, message: string): ErrorKind {
   }
 }
 
-/** How long to wait after a short-window 429 before the next call. */
+/**
+ * How long to wait after a short-window 429. Retry-After wins. A rolling window frees up no later than
+ * one interval after the burst, but usually much sooner; when HubSpot says the window is spent
+ * (Remaining 0) the transport already holds every caller back for the interval (RateBudget), so here a
+ * short wait is enough — the shared retry policy's exponential back-off lengthens it if 429s persist.
+ */
 function rateLimitWait(policy: string, body: HubspotErrorBody | undefined, headers: Headers | undefined, now: Date): number {
   const explicit = retryAfterMs(headers, now);
   if (explicit !== undefined) return explicit;
   if (policy === 'SECONDLY' || (!policy.startsWith('TEN_') && /\bsecondly limit/i.test(body?.message ?? ''))) return 1000;
   const interval = Number(header(headers, 'x-hubspot-ratelimit-interval-milliseconds'));
-  // A rolling window frees up no later than one interval after the burst; HubSpot's is 10 s.
-  return Number.isFinite(interval) && interval > 0 ? Math.min(interval, 10_000) : 10_000;
+  const remaining = header(headers, 'x-hubspot-ratelimit-remaining');
+  if (remaining === '0' && Number.isFinite(interval) && interval > 0) return Math.min(interval, 10_000);
+  return 2000;
 }
 
 /** The property names an error is about, from wherever HubSpot put them. */

@@ -1,4 +1,5 @@
 import { Client } from '@hubspot/api-client';
+import { isConnectorError } from '../../connectors/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHubspotConnector, type HubspotConnectorConfig } from '../../connectors/hubspot/index.js';
 import { START_CURSOR, type ChangePage, type Connector, type CrmRecord, type FeedCursor } from '../../connectors/types.js';
@@ -186,6 +187,48 @@ describe('HubSpot connector on the sandbox: deletions and merges', () => {
     // Idempotent: the next sweep does not repeat them.
     const again = await c.deletions('deals', page.next);
     expect(again.records).toEqual([]);
+  });
+});
+
+describe('HubSpot connector on the sandbox: faults', () => {
+  it('5xx, 429 bursts and dropped connections are retried inside the connector: writes and the feed lose and repeat nothing', async () => {
+    const p = await portal({ errorRate: 0.15, burst429Rate: 0.03, burst429Length: 1, timeoutRate: 0.03, timeoutMs: 300 });
+    const c = await connectorFor(p, { requestTimeoutMs: 2_000 });
+    await c.ensureFields('deals', [{ name: 'chaos_key', label: 'Chaos key', type: 'string', unique: true }]);
+    const inputs = Array.from({ length: 250 }, (_, i) => ({ key: `chaos-${i}`, fields: { dealname: `Chaos ${i}`, pipeline: 'default', dealstage: 'qualifiedtobuy' } }));
+    const res = await c.upsert('deals', 'chaos_key', inputs);
+    expect(res.filter((r) => r.status === 'failed')).toEqual([]);
+    // A retried batch upsert is idempotent: exactly one deal per key.
+    const found = await c.readByField('deals', 'chaos_key', inputs.map((i) => i.key), ['chaos_key']);
+    expect(found).toHaveLength(250);
+    const { records } = await drain(c, 'deals', START_CURSOR, 50, ['chaos_key']);
+    const ours = records.filter((r) => String(r.fields.chaos_key ?? '').startsWith('chaos-'));
+    expect(ours).toHaveLength(250);
+    expect(new Set(records.map((r) => r.id)).size).toBe(records.length);
+  }, 120_000);
+
+  it('daily allocation: pauses before the portal\'s limit (never breaches it) and reports when it resets', async () => {
+    const p = await portal({ dailyLimit: 40 });
+    const c = await connectorFor(p, { limits: { dailyPauseAt: 0.9 } });
+    let paused: unknown;
+    let calls = 0;
+    try {
+      for (let i = 0; i < 100; i++) {
+        calls++;
+        await c.readByIds('deals', [String(300_000_001 + i)]);
+      }
+    } catch (e) {
+      paused = e;
+    }
+    expect(isConnectorError(paused, 'quota_exhausted')).toBe(true);
+    const resetsAt = (paused as { resetsAt?: string }).resetsAt!;
+    const midnight = new Date();
+    midnight.setUTCHours(24, 0, 0, 0);
+    expect(resetsAt).toBe(midnight.toISOString());
+    expect(c.rateState().pausedUntil).toBe(resetsAt);
+    // Paused at 90 %: the portal never had to refuse a call.
+    expect(p.org.portal.limiter.usage().daily).toBeLessThanOrEqual(36);
+    expect(calls).toBeLessThan(40);
   });
 });
 
