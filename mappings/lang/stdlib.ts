@@ -92,6 +92,7 @@ function formatValue(v: Value, pattern: Value): Value {
 function addDays(d: Value, n: Value): Value {
   if (d === null || n === null) return null;
   const days = intArg(n, 'addDays', 'days');
+  if (typeof d !== 'string') return fail(`addDays() needs a date, not ${describeValue(d)}; convert with date(...)`);
   const t = parseInstant(d);
   if (t === null) return fail(`addDays(): cannot read ${describeValue(d)} as a date`);
   const out = new Date(t + days * 86_400_000);
