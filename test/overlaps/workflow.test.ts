@@ -1,4 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildProgram } from '../../cli/main.js';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createConnector } from '../../connectors/index.js';
@@ -26,6 +30,7 @@ let workerRun: Promise<void>;
 const connectors = new Map<string, Promise<Connector>>();
 const taskQueue = uniqueQueue('overlaps');
 const ids: Record<string, string> = {};
+let networkFile: string;
 
 function env(name: string, value: string): string {
   process.env[name] = value;
@@ -115,6 +120,8 @@ partners:
     connection: { instanceUrl: ${i.instanceUrl}, auth: { accessToken: ${env('OVL_INITECH_TOKEN', i.accessToken)} } }
     sharing: { vendor: [customers], partner: [customers, opportunities], secret: ${env('OVL_SECRET_INITECH', 'initech-partnership-secret-0123456789')} }
 `;
+  networkFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'cosell-overlaps-e2e-')), 'cosell.yaml');
+  writeFileSync(networkFile, `${yaml}ledger: { file: cli-ledger.sqlite }\n`);
   const parsed = parseNetwork(yaml, 'overlap-test.yaml');
   if (!parsed.loaded) throw new Error(JSON.stringify(parsed.problems));
   network = parsed.loaded;
@@ -260,5 +267,27 @@ describe('overlap:<partner> workflow on the sandbox CRMs', () => {
     expect(desc.searchAttributes.CosellKind).toEqual(['overlap']);
     expect(desc.searchAttributes.CosellPartner).toEqual(['globex']);
     await handle.terminate('test done');
+  });
+
+  it('cosell overlaps PARTNER --refresh --dry-run computes from the live CRMs and writes nothing', async () => {
+    const before = await vendorField('stark');
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    try {
+      await buildProgram().exitOverride().parseAsync(['node', 'cosell', 'overlaps', 'acme', '--refresh', '--dry-run', '-c', networkFile]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(out).toMatch(/Overlaps between Vendor and acme — 3 \(computed now in \d+ ms \(dry run: nothing written\)\)/);
+    expect(out).toMatch(/customer\s+1\s+0\s+1\s+2/);
+    expect(out).toContain('Acme Widgets Corporation');
+    expect(out).not.toContain('ACME WIDGETS INC'); // vendor view: the partner's record names stay out
+    expect(await vendorField('stark')).toBe(before);
+    const cliLedger = await openLedger({ file: path.join(path.dirname(networkFile), 'cli-ledger.sqlite') });
+    expect(await cliLedger.overlaps.list('acme')).toEqual([]);
+    await cliLedger.close();
   });
 });
