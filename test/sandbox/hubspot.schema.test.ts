@@ -70,6 +70,22 @@ describe('HubSpot sandbox: properties API and write validation', () => {
     expect(((await change.json()) as { category: string }).category).toBe('VALIDATION_ERROR');
   });
 
+  it('creates, reads and archives properties in batches', async () => {
+    const created = await hs.crm.properties.batchApi.create('deals', {
+      inputs: [
+        { name: 'cosell_partner_org', label: 'Partner org', type: 'string' as any, fieldType: 'text' as any, groupName: 'dealinformation' },
+        { name: 'cosell_partner_amount', label: 'Partner amount', type: 'number' as any, fieldType: 'number' as any, groupName: 'dealinformation' },
+      ],
+    });
+    expect(created.results.map((r) => r.name).sort()).toEqual(['cosell_partner_amount', 'cosell_partner_org']);
+    const read = await hs.crm.properties.batchApi.read('deals', { archived: false, inputs: [{ name: 'cosell_partner_org' }, { name: 'dealname' }] } as any);
+    expect(read.results.map((r) => r.name).sort()).toEqual(['cosell_partner_org', 'dealname']);
+    const again = await apiError(() => hs.crm.properties.batchApi.create('deals', { inputs: [{ name: 'cosell_partner_org', label: 'x', type: 'string' as any, fieldType: 'text' as any, groupName: 'dealinformation' }] }));
+    expect(again.code).toBe(409);
+    await hs.crm.properties.batchApi.archive('deals', { inputs: [{ name: 'cosell_partner_amount' }] });
+    expect((await apiError(() => hs.crm.properties.coreApi.getByName('deals', 'cosell_partner_amount'))).code).toBe(404);
+  });
+
   it('validates writes against the definitions: enumeration options, numbers, dates, bools, owners', async () => {
     const ok = await hs.crm.companies.basicApi.create({ properties: { name: 'Valid Co', cosell_partner_status: 'approved', partner_tier: 'gold', numberofemployees: '42' }, associations: [] });
     expect(ok.properties).toMatchObject({ cosell_partner_status: 'approved', partner_tier: 'gold', numberofemployees: '42' });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { httpError, notFound, validation } from '../errors.js';
 import { baseUrl, objectType, strParam, type Query } from '../http.js';
+import type { ObjectTypeMeta } from '../meta.js';
 import { pipelineJson, stageJson } from '../pipelines.js';
 import type { HubspotPortal } from '../portal.js';
 import { FIELD_TYPES, PROPERTY_GROUPS, PROPERTY_NAME, PROPERTY_TYPES, propertyJson, type PropertyDef, type PropertyType } from '../properties.js';
@@ -29,24 +30,45 @@ export function registerSchemaRoutes(app: FastifyInstance, portal: HubspotPortal
   app.post<{ Params: { objectType: string }; Body: Record<string, any> }>('/crm/v3/properties/:objectType', async (req, reply) => {
     const meta = objectType(req.params.objectType);
     const b = req.body ?? {};
-    const problems: string[] = [];
-    for (const k of ['name', 'label', 'type', 'fieldType', 'groupName']) if (typeof b[k] !== 'string' || b[k] === '') problems.push(`${k} is required`);
-    if (typeof b.name === 'string' && !PROPERTY_NAME.test(b.name)) problems.push(`name ${b.name} must be lower case letters, digits and underscores, starting with a letter`);
-    if (typeof b.type === 'string' && !PROPERTY_TYPES.includes(b.type as PropertyType)) problems.push(`type ${b.type} must be one of ${PROPERTY_TYPES.join(', ')}`);
-    else if (typeof b.type === 'string' && typeof b.fieldType === 'string' && !FIELD_TYPES[b.type as PropertyType].includes(b.fieldType)) {
-      problems.push(`fieldType ${b.fieldType} is not valid for type ${b.type} (use ${FIELD_TYPES[b.type as PropertyType].join(', ')})`);
-    }
-    if (typeof b.groupName === 'string' && !PROPERTY_GROUPS[meta.name].some((g) => g.name === b.groupName)) problems.push(`groupName ${b.groupName} does not exist`);
-    const options = Array.isArray(b.options) ? b.options : [];
-    if (b.type === 'enumeration' && options.length === 0 && b.fieldType !== 'booleancheckbox') problems.push('enumeration properties need options');
-    for (const o of options) if (typeof o?.value !== 'string' || typeof o?.label !== 'string') problems.push('every option needs a label and a value');
-    if (b.hasUniqueValue === true && b.type !== 'string' && b.type !== 'number') problems.push('hasUniqueValue is only allowed on string and number properties');
+    const problems = propertyCreateProblems(meta, b);
     if (problems.length > 0) throw validation(`Property definition is not valid: ${problems.join('; ')}`, { errors: problems.map((m) => ({ message: m, code: 'INVALID_PROPERTY' })) });
     const existing = portal.props[meta.name].get(b.name);
     if (existing && !existing.archived) throw httpError(409, 'OBJECT_ALREADY_EXISTS', `Property named '${b.name}' already exists.`);
-    const p = portal.defineProperty(meta, b);
-    return reply.code(201).send(propertyJson(p));
+    return reply.code(201).send(propertyJson(portal.defineProperty(meta, b)));
   });
+
+  // Batch: read / create (all-or-nothing) / archive.
+  app.post<{ Params: { objectType: string; op: string }; Body: { inputs?: Array<Record<string, any>>; archived?: boolean } }>(
+    '/crm/v3/properties/:objectType/batch/:op',
+    async (req, reply) => {
+      const meta = objectType(req.params.objectType);
+      const inputs = req.body?.inputs;
+      if (!Array.isArray(inputs)) throw validation('inputs is required and must be an array');
+      const startedAt = new Date().toISOString();
+      const envelope = (results: unknown[]) => ({ status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() });
+      const defs = portal.props[meta.name];
+      switch (req.params.op) {
+        case 'read':
+          return envelope(inputs.map((i) => defs.get(String(i.name))).filter((d): d is PropertyDef => !!d && d.archived === !!req.body?.archived).map(propertyJson));
+        case 'create': {
+          const problems = inputs.flatMap((b, i) => propertyCreateProblems(meta, b).map((m) => `inputs[${i}]: ${m}`));
+          const names = inputs.map((b) => String(b.name));
+          const taken = names.filter((n, i) => (defs.get(n) && !defs.get(n)!.archived) || names.indexOf(n) !== i);
+          if (taken.length > 0) throw httpError(409, 'OBJECT_ALREADY_EXISTS', `Properties already exist: ${taken.join(', ')}`);
+          if (problems.length > 0) throw validation(`Property definitions are not valid: ${problems.join('; ')}`);
+          return reply.code(201).send(envelope(inputs.map((b) => propertyJson(portal.defineProperty(meta, b)))));
+        }
+        case 'archive':
+          for (const i of inputs) {
+            const d = defs.get(String(i.name));
+            if (d && !d.hubspotDefined) defs.set(d.name, { ...d, archived: true });
+          }
+          return reply.code(204).send();
+        default:
+          throw notFound(`Unknown batch operation ${req.params.op}`);
+      }
+    },
+  );
 
   app.patch<{ Params: { objectType: string; name: string }; Body: Record<string, any> }>('/crm/v3/properties/:objectType/:name', async (req) => {
     const meta = objectType(req.params.objectType);
@@ -135,4 +157,21 @@ export function registerSchemaRoutes(app: FastifyInstance, portal: HubspotPortal
 
 function ownerJson(o: HubspotPortal['owners'][number]): Record<string, unknown> {
   return { id: o.id, email: o.email, type: 'PERSON', firstName: o.firstName, lastName: o.lastName, userId: o.userId, userIdIncludingInactive: o.userId, createdAt: o.createdAt, updatedAt: o.updatedAt, archived: o.archived, teams: [] };
+}
+
+/** Everything wrong with a PropertyCreate body, in words (empty when it is valid). */
+function propertyCreateProblems(meta: ObjectTypeMeta, b: Record<string, any>): string[] {
+  const problems: string[] = [];
+  for (const k of ['name', 'label', 'type', 'fieldType', 'groupName']) if (typeof b[k] !== 'string' || b[k] === '') problems.push(`${k} is required`);
+  if (typeof b.name === 'string' && !PROPERTY_NAME.test(b.name)) problems.push(`name ${b.name} must be lower case letters, digits and underscores, starting with a letter`);
+  if (typeof b.type === 'string' && !PROPERTY_TYPES.includes(b.type as PropertyType)) problems.push(`type ${b.type} must be one of ${PROPERTY_TYPES.join(', ')}`);
+  else if (typeof b.type === 'string' && typeof b.fieldType === 'string' && !FIELD_TYPES[b.type as PropertyType].includes(b.fieldType)) {
+    problems.push(`fieldType ${b.fieldType} is not valid for type ${b.type} (use ${FIELD_TYPES[b.type as PropertyType].join(', ')})`);
+  }
+  if (typeof b.groupName === 'string' && !PROPERTY_GROUPS[meta.name].some((g) => g.name === b.groupName)) problems.push(`groupName ${b.groupName} does not exist`);
+  const options = Array.isArray(b.options) ? b.options : [];
+  if (b.type === 'enumeration' && options.length === 0 && b.fieldType !== 'booleancheckbox') problems.push('enumeration properties need options');
+  for (const o of options) if (typeof o?.value !== 'string' || typeof o?.label !== 'string') problems.push('every option needs a label and a value');
+  if (b.hasUniqueValue === true && b.type !== 'string' && b.type !== 'number') problems.push('hasUniqueValue is only allowed on string and number properties');
+  return problems;
 }
