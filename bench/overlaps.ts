@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { computeOverlaps } from '../overlaps/engine.js';
+import { computeOverlapsAsync } from '../overlaps/engine.js';
 import { createKeyHasher, plainHasher } from '../overlaps/hashing.js';
 import { POPULATION_BIT, type Sharing, type SideAccount } from '../overlaps/types.js';
 
@@ -93,7 +93,7 @@ function generate(vendorCount: number, partnerCount: number) {
 }
 
 // ---- one variant (child process) -----------------------------------------------------------------
-function runChild(v: Variant) {
+async function runChild(v: Variant) {
   const t0 = performance.now();
   const { vendor, partner, truth } = generate(v.vendor, v.partner);
   const genMs = performance.now() - t0;
@@ -104,8 +104,14 @@ function runChild(v: Variant) {
   const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
   const cpu0 = process.cpuUsage();
   const t1 = performance.now();
-  const result = computeOverlaps({ vendor, partner, sharing: SHARING, hasher });
+  const phaseAt: Record<string, number> = {};
+  const result = await computeOverlapsAsync({ vendor, partner, sharing: SHARING, hasher }, (phase) => (phaseAt[phase] = performance.now()));
   const engineMs = performance.now() - t1;
+  const phasesMs = {
+    vendorNormaliseHash: Math.round(phaseAt['vendor-hashed'] - t1),
+    partnerNormaliseHash: Math.round(phaseAt['partner-hashed'] - phaseAt['vendor-hashed']),
+    matchClassifyResolve: Math.round(t1 + engineMs - phaseAt['partner-hashed']),
+  };
   const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
@@ -120,6 +126,7 @@ function runChild(v: Variant) {
     generateMs: Math.round(genMs),
     engineMs: Math.round(engineMs),
     engineCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    phasesMs,
     recordsPerSecond: Math.round((v.vendor + v.partner) / (engineMs / 1000)),
     /** Per CPU-second: less sensitive than wall time to other processes sharing the machine. */
     recordsPerCpuSecond: Math.round((v.vendor + v.partner) / ((cpu.user + cpu.system) / 1e6)),
@@ -139,12 +146,12 @@ function runChild(v: Variant) {
 }
 
 // ---- orchestrator ------------------------------------------------------------------------------
-function main() {
+async function main() {
   const child = process.argv.indexOf('--child');
   if (child >= 0) {
     const v = VARIANTS.find((x) => x.name === process.argv[child + 1]);
     if (!v) throw new Error(`unknown variant ${process.argv[child + 1]}`);
-    runChild(v);
+    await runChild(v);
     return;
   }
   const loadAtStart = os.loadavg().map((x) => Math.round(x * 10) / 10);
@@ -159,7 +166,7 @@ function main() {
     if (r.status !== 0) throw new Error(`variant ${v.name} failed with status ${r.status}`);
     results[v.name] = JSON.parse(r.stdout.trim().split('\n').pop()!);
     const x = results[v.name];
-    process.stderr.write(`  engine ${x.engineMs} ms (${x.recordsPerSecond.toLocaleString()} records/s), peak RSS ${x.peakRssMB} MB (data ${x.rssAfterDataMB} MB), overlaps ${x.overlaps.toLocaleString()}, recall ${x.recall}, precision ${x.precision}\n`);
+    process.stderr.write(`  engine ${x.engineMs} ms (phases ${JSON.stringify(x.phasesMs)}; ${x.recordsPerSecond.toLocaleString()} records/s), peak RSS ${x.peakRssMB} MB (data ${x.rssAfterDataMB} MB), overlaps ${x.overlaps.toLocaleString()}, recall ${x.recall}, precision ${x.precision}\n`);
   }
   const full = results['keyed-full'];
   const plain = results['plain-full'];
@@ -197,4 +204,4 @@ function round2(x: number) {
   return Math.round(x * 100) / 100;
 }
 
-main();
+await main();
