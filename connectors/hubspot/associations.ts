@@ -36,11 +36,17 @@ export async function associate(ctx: HubspotContext, associations: Association[]
             results[i] = { status: 'created', id: a.fromId };
             continue;
           }
-          const err = errors.find((e) => JSON.stringify(e.context ?? {}).includes(`"${a.fromId}"`) || JSON.stringify(e.context ?? {}).includes(`"${a.toId}"`)) ?? errors[0];
+          const names = (e: (typeof errors)[number], key: string, id: string) => ([] as unknown[]).concat(e.context?.[key] ?? []).map(String).includes(id);
+          const err =
+            errors.find((e) => names(e, 'fromObjectId', a.fromId) && names(e, 'toObjectId', a.toId)) ??
+            errors.find((e) => names(e, 'fromObjectId', a.fromId) || names(e, 'toObjectId', a.toId) || names(e, 'ids', a.fromId)) ??
+            (part.length === 1 ? errors[0] : undefined);
           results[i] = err
             ? { status: 'failed', id: a.fromId, error: mapRecordError(err) }
-            // v4 answers ids as numbers or omits echoes in some versions: no error means it was made.
-            : { status: 'created', id: a.fromId };
+            : errors.length && !done.size
+              ? { status: 'failed', id: a.fromId, error: { ...mapRecordError(errors[0]), message: `${errors[0].message ?? 'association failed'} (HubSpot did not say which pair)` } }
+              // v4 echoes ids as numbers or omits some echoes: no error naming this pair means it was made.
+              : { status: 'created', id: a.fromId };
         }
       } catch (e) {
         if (!isConnectorError(e) || e.retryable || e.kind === 'quota_exhausted' || e.kind === 'auth') throw e;

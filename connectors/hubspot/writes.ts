@@ -17,7 +17,9 @@ interface BatchAnswer {
  * isolated — every good record still lands and every bad one carries its own error.
  */
 export async function upsert(ctx: HubspotContext, object: string, matchField: string, inputs: UpsertInput[]): Promise<WriteResult[]> {
-  const schema = await ctx.schema(object);
+  let schema = await ctx.schema(object);
+  // A property created moments ago (by another worker) may be missing from the cached describe.
+  if (!schema.fields[matchField]) schema = await ctx.schema(object, true);
   const f = schema.fields[matchField];
   if (!f) throw new ConnectorError('validation', `HubSpot ${object} has no property "${matchField}" to upsert by; ensureFields creates it`, { fields: [matchField] });
   if (!f.externalId) {

@@ -190,6 +190,34 @@ describe('HubSpot connector on the sandbox: deletions and merges', () => {
   });
 });
 
+describe('HubSpot connector on the sandbox: associations and reads', () => {
+  it('associates deals with companies in one batch, failing only the pair whose company does not exist', async () => {
+    const p = await portal();
+    const c = await connectorFor(p);
+    const deals = (await drain(c, 'deals', START_CURSOR)).records.map((r) => r.id).slice(0, 2);
+    const companies = (await drain(c, 'companies', START_CURSOR)).records.map((r) => r.id).slice(0, 1);
+    const res = await c.associate([
+      { fromObject: 'deals', fromId: deals[0], toObject: 'companies', toId: companies[0] },
+      { fromObject: 'Opportunity', fromId: deals[1], toObject: 'Account', toId: '299999999' },
+    ]);
+    expect(res[0].status).toBe('created');
+    expect(res[1]).toMatchObject({ status: 'failed', error: { kind: 'validation' } });
+    const page = await new Client({ accessToken: p.accessToken, basePath: p.basePath }).crm.associations.v4.basicApi.getPage('deals', deals[0], 'companies');
+    expect(page.results.map((r) => String(r.toObjectId))).toContain(companies[0]);
+  });
+
+  it('readByField on a non-unique property goes through search IN; unknown ids are simply absent', async () => {
+    const p = await portal();
+    const c = await connectorFor(p);
+    const all = (await drain(c, 'deals', START_CURSOR, 100, ['dealname'])).records;
+    const names = all.slice(0, 3).map((r) => String(r.fields.dealname));
+    const found = await c.readByField('deals', 'dealname', names, ['dealname']);
+    expect(found.map((r) => r.fields.dealname).sort()).toEqual(expect.arrayContaining([...names].sort()));
+    const byIds = await c.readByIds('deals', [all[0].id, '399999999'], ['dealname']);
+    expect(byIds.map((r) => r.id)).toEqual([all[0].id]);
+  });
+});
+
 describe('HubSpot connector on the sandbox: faults', () => {
   it('5xx, 429 bursts and dropped connections are retried inside the connector: writes and the feed lose and repeat nothing', async () => {
     const p = await portal({ errorRate: 0.15, burst429Rate: 0.03, burst429Length: 1, timeoutRate: 0.03, timeoutMs: 300 });
