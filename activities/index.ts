@@ -3,10 +3,17 @@ import { CosellError } from '../lib/errors.js';
 import type { Engine } from '../sync/build.js';
 import { createSyncActivities } from './sync.js';
 import { createOverlapActivities } from './overlap.js';
+import { createRegistrationActivities } from './registration.js';
+import type { Client } from '@temporalio/client';
+import type { Policy } from '../rules/index.js';
 
 export interface ActivityDeps {
   /** The sync engine for the network this worker serves (absent: a worker with no network file). */
   engine?: Engine;
+  /** Rules of Engagement policy for registrations (default: the network file's `rules:`). */
+  policy?: Policy;
+  /** Temporal client the registration activities signal workflows with. */
+  client?: Client;
 }
 
 /**
@@ -27,6 +34,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     },
     ...createSyncActivities(engine),
     ...createOverlapActivities(engine),
+    ...createRegistrationActivities({ engine, policy: deps.policy, client: deps.client }),
   };
 }
 

@@ -1,0 +1,207 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import type { Fields, FieldSpec } from '../connectors/types.js';
+import type { Registration } from '../ledger/index.js';
+import { CosellError } from '../lib/errors.js';
+import {
+  defaultSplits,
+  loadPolicy,
+  partnerProfile,
+  summarizeAttribution,
+  validateAttribution,
+  type AttributionRole,
+  type Effect,
+  type LifecycleSettings,
+  type PartnerAttribution,
+  type Policy,
+  type RegistrationState,
+} from '../rules/index.js';
+import { sharedAccountIndexFeed, type AccountIndexFeed } from '../sync/accountIndexFeed.js';
+import type { Engine } from '../sync/build.js';
+import { processRecords } from '../sync/page.js';
+import { attributionFields, detailsOf, gateAction, type RegistrationDetails } from '../sync/registrationGate.js';
+
+export interface RegistrationActivityDeps {
+  engine: Engine;
+  /** The Rules of Engagement policy (default: the network file's `rules:`). */
+  policy?: Policy;
+  /** For signals from the vendor-account feed (closed opportunities). */
+  client?: Client;
+}
+
+/** Partner-side fields that show the registration on the partner's own deal (write-back). */
+const WRITE_BACK: Record<'hubspot' | 'salesforce', { status: string; reason: string; expiry: string; specs: FieldSpec[] }> = {
+  hubspot: {
+    status: 'cosell_registration_status',
+    reason: 'cosell_registration_reason',
+    expiry: 'cosell_registration_expiry',
+    specs: [
+      { name: 'cosell_registration_status', label: 'Registration status (cosell)', type: 'picklist', picklistValues: ['submitted', 'pending_review', 'approved', 'rejected', 'expired', 'won', 'lost'] },
+      { name: 'cosell_registration_reason', label: 'Registration reason (cosell)', type: 'string', length: 255 },
+      { name: 'cosell_registration_expiry', label: 'Registration expiry (cosell)', type: 'date' },
+    ],
+  },
+  salesforce: {
+    status: 'Cosell_Registration_Status__c',
+    reason: 'Cosell_Registration_Reason__c',
+    expiry: 'Cosell_Registration_Expiry__c',
+    specs: [
+      { name: 'Cosell_Registration_Status__c', label: 'Registration Status (cosell)', type: 'string', length: 40 },
+      { name: 'Cosell_Registration_Reason__c', label: 'Registration Reason (cosell)', type: 'string', length: 255 },
+      { name: 'Cosell_Registration_Expiry__c', label: 'Registration Expiry (cosell)', type: 'date' },
+    ],
+  },
+};
+
+/** The partner-facing status value (HubSpot's enumeration spelling). */
+export function partnerStatus(status: string): string {
+  if (status === 'auto-approved') return 'approved';
+  if (status === 'pending-review') return 'pending_review';
+  if (status === 'checked') return 'submitted';
+  return status;
+}
+
+export function createRegistrationActivities(deps: RegistrationActivityDeps) {
+  const { engine } = deps;
+  let loaded: Policy | undefined;
+  const policy = (): Policy => {
+    if (deps.policy) return deps.policy;
+    const rules = engine.network.network.rules;
+    if (!rules) throw ApplicationFailure.create({ type: 'COSELL_CONFIG_INVALID', message: 'the network file has no `rules:` policy; registrations need one', nonRetryable: true });
+    return (loaded ??= loadPolicy(engine.network.resolve(rules)));
+  };
+  const ensured = new Map<string, Promise<unknown>>();
+
+  async function feed(): Promise<AccountIndexFeed> {
+    const vendorId = engine.network.network.vendor.id;
+    const f = sharedAccountIndexFeed(engine.ledger, await engine.connector(vendorId), vendorId, deps.client);
+    f.expectedAttribution ??= (reg) => {
+      const p = engine.network.partner(reg.partner);
+      return attributionFields(reg, p?.name ?? reg.partner, policy(), p?.roles);
+    };
+    return f;
+  }
+
+  /** Put status, reason and expiry on the partner's own deal, in the partner's CRM. */
+  async function writeBack(linkId: string, sourceId: string, e: Extract<Effect, { type: 'write-back' }>): Promise<void> {
+    const rt = await engine.link(linkId);
+    const spec = WRITE_BACK[rt.source.kind];
+    const key = `${rt.sourceOrg.id}/${rt.sourceObject}`;
+    let ensure = ensured.get(key);
+    if (!ensure) {
+      ensure = rt.source.ensureFields(rt.sourceObject, spec.specs);
+      ensure.catch(() => ensured.delete(key));
+      ensured.set(key, ensure);
+    }
+    await ensure;
+    const fields: Fields = {
+      [spec.status]: partnerStatus(e.status),
+      [spec.reason]: (e.reason ?? '').slice(0, 255) || null,
+      [spec.expiry]: e.expiresAt ? e.expiresAt.slice(0, 10) : null,
+    };
+    const [res] = await rt.source.update(rt.sourceObject, [{ id: sourceId, fields }]);
+    if (res?.status === 'failed') {
+      if (res.error?.kind === 'not_found') return; // the partner deleted its deal: nothing to show it on
+      throw new Error(`write-back to ${rt.sourceOrg.id} ${rt.sourceObject} ${sourceId}: ${res.error?.message}`);
+    }
+  }
+
+  /** Re-process the partner's deal through its link now (as dead-letter replay does), without a cursor. */
+  async function pushToVendor(linkId: string, sourceId: string): Promise<string | undefined> {
+    const rt = await engine.link(linkId);
+    const fields = [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
+    const records = await rt.source.readByIds(rt.sourceObject, [sourceId], fields);
+    if (!records.length) return undefined;
+    const outcome = await processRecords(rt, records, { replay: true });
+    await engine.ledger.commitPage({
+      linkId,
+      feed: 'changes',
+      pairs: outcome.pairs,
+      snapshots: outcome.snapshots,
+      deadLetters: outcome.deadLetters,
+      resolvedDeadLetters: outcome.resolved,
+      audits: outcome.audits,
+    });
+    return outcome.pairs[0]?.targetId ?? (await engine.ledger.pairs.bySource(linkId, [sourceId])).get(sourceId)?.targetId;
+  }
+
+  return {
+    async registrationSettings(): Promise<LifecycleSettings> {
+      return policy().lifecycle;
+    },
+
+    /** One status change of a registration workflow: ledger, audit, write-back, vendor pipeline, rules index. */
+    async applyRegistrationEffects(req: { linkId: string; sourceId: string; state: RegistrationState; effects: Effect[] }): Promise<void> {
+      const { state, effects, linkId, sourceId } = req;
+      const current = await engine.ledger.registrations.get(state.id);
+      const details: RegistrationDetails = { ...(current ? detailsOf(current) : { linkId }), linkId, escalated: state.escalated, ...(state.approvedAt ? { approvedAt: state.approvedAt } : {}) };
+      const reg: Registration = await engine.ledger.registrations.upsert({
+        partner: state.partnerId,
+        sourceId,
+        status: state.status,
+        reason: state.reason ?? null,
+        decidedBy: state.decidedBy ?? null,
+        decidedAt: state.decidedAt ?? null,
+        expiresAt: state.expiresAt ?? null,
+        extensions: state.extensions,
+        details: details as unknown as Record<string, unknown>,
+      });
+      const step = state.history.length;
+      const by = state.history[step - 1]?.by ?? 'cosell';
+      await engine.ledger.audit.append(
+        effects
+          .filter((e): e is Extract<Effect, { type: 'audit' | 'notify' }> => e.type === 'audit' || e.type === 'notify')
+          .map((e, i) => ({
+            linkId,
+            sourceId,
+            action: e.type === 'audit' ? e.event : `registration.notify.${e.kind}`,
+            details: e.type === 'audit' ? e.detail : { to: e.to ?? null, message: e.message, registrationId: state.id },
+            actor: by,
+            eventKey: `registration:${state.id}:${step}:${state.status}:${i}:${e.type}`,
+          })),
+      );
+      for (const e of effects) if (e.type === 'write-back') await writeBack(linkId, sourceId, e);
+      const f = await feed();
+      if (effects.some((e) => e.type === 'index')) f.trackRegistration(reg);
+      const attributed = effects.some((e) => e.type === 'vendor-pipeline' && e.mode === 'attributed');
+      const closedOut = ['won', 'lost', 'expired'].includes(state.status);
+      if (gateAction(reg) === 'write' && (attributed || closedOut)) {
+        const vendorOpportunityId = await pushToVendor(linkId, sourceId);
+        if (vendorOpportunityId && vendorOpportunityId !== reg.vendorOpportunityId) await engine.ledger.registrations.update(reg.id, { vendorOpportunityId });
+      }
+    },
+
+    /** Several partners on one registered deal: validate roles and splits (sum 100%), store, audit, push. */
+    async setRegistrationAttribution(req: { id: string; linkId: string; sourceId: string; by: string; partners: Array<{ partnerId: string; role: AttributionRole; split?: number }> }): Promise<PartnerAttribution[]> {
+      const p = policy();
+      const reg = await engine.ledger.registrations.get(req.id);
+      if (!reg) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${req.id}`);
+      const parts: PartnerAttribution[] = req.partners.some((x) => x.split === undefined) ? defaultSplits(req.partners, p) : req.partners.map((x) => ({ partnerId: x.partnerId, role: x.role, split: x.split! }));
+      const profiles = parts.map((x) => {
+        const n = engine.network.partner(x.partnerId);
+        try {
+          return partnerProfile(p, x.partnerId, n ? { tier: n.tier, territories: n.territories, roles: n.roles as AttributionRole[] | undefined } : undefined);
+        } catch {
+          return { id: x.partnerId, tier: '', roles: [] };
+        }
+      });
+      const problems = validateAttribution(parts, { policy: p, partners: profiles });
+      for (const x of parts) if (!engine.network.partner(x.partnerId)) problems.push(`${x.partnerId} is not a partner in the network`);
+      if (!parts.some((x) => x.partnerId === reg.partner)) problems.push(`the registering partner ${reg.partner} must keep a share of its own registration`);
+      if (problems.length) throw ApplicationFailure.create({ type: 'COSELL_ATTRIBUTION_INVALID', message: problems.join('; '), nonRetryable: true });
+      const summary = summarizeAttribution(parts, p);
+      await engine.ledger.registrations.update(reg.id, { details: { ...detailsOf(reg), attribution: parts, attributionType: summary.type } as unknown as Record<string, unknown> });
+      await engine.ledger.audit.append([
+        { linkId: req.linkId, sourceId: req.sourceId, action: 'registration.attributed', details: { registrationId: reg.id, parts, summary }, actor: req.by, eventKey: `registration:${reg.id}:attributed:${JSON.stringify(parts)}` },
+      ]);
+      await pushToVendor(req.linkId, req.sourceId);
+      return parts;
+    },
+
+    /** Catch the rules' vendor-account index up with the vendor CRM (and protect / close registrations). */
+    async refreshRulesIndex(): Promise<{ accounts: number; opportunities: number; closed: number; protected: number }> {
+      const r = await (await feed()).catchUp();
+      return { accounts: r.accounts, opportunities: r.opportunities, closed: r.closed.length, protected: r.protected };
+    },
+  };
+}

@@ -1,0 +1,273 @@
+import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { TASK_QUEUE } from '../lib/client.js';
+import type { LoadedNetwork } from '../lib/config.js';
+import type { Connector, CrmRecord, Fields } from '../connectors/types.js';
+import type { Ledger, Registration } from '../ledger/index.js';
+import { log } from '../lib/logger.js';
+import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
+import { AccountIndex, isExclusive, type RegistrationStatus, type VendorAccount } from '../rules/index.js';
+import { ACTIVE_LEDGER_STATUSES, PROTECTED_FIELDS, countryCode, detailsOf, registrationWorkflowId } from './registrationGate.js';
+
+/**
+ * Keeps the Rules of Engagement's vendor-account index current from the vendor CRM's own change feed
+ * (Account and Opportunity, incrementally from cursors in the ledger), so a decision never re-reads
+ * the CRM: every change lands in `ledger.accounts` (durable, shared by workers) and in the in-memory
+ * rules `AccountIndex` this worker decides against (loaded from the ledger on first use).
+ *
+ * The same feed watches the vendor opportunities that carry registrations: a closed one signals its
+ * registration workflow (won / lost), and a vendor-side edit that removes or replaces an exclusive
+ * registration's attribution is undone on the vendor and audited as `attribution-protected`.
+ */
+
+/** Vendor Account checkbox marking a named / strategic account (the policy's `namedAccounts.vendorFlag`). */
+export const NAMED_ACCOUNT_FIELD = 'Named_Account__c';
+const ACCOUNT_FIELDS = ['Name', 'Website', 'OwnerId', 'BillingCountry', NAMED_ACCOUNT_FIELD];
+// A function, not a constant: registrationGate.ts and this file import each other.
+const opportunityFields = () => ['Name', 'AccountId', 'IsClosed', 'IsWon', 'StageName', 'Partner_Deal_Id__c', ...PROTECTED_FIELDS];
+const CURSOR_PREFIX = 'rules-index';
+
+export interface VendorOpportunityEvent {
+  registrationId: string;
+  vendorOpportunityId: string;
+  outcome: 'won' | 'lost';
+}
+
+/** Computes the attribution an exclusive registration must show (injected: the gate owns the field list). */
+export type ExpectedAttribution = (reg: Registration) => Fields | undefined;
+
+export class AccountIndexFeed {
+  readonly index = new AccountIndex();
+  private loaded?: Promise<void>;
+  private running: Promise<unknown> = Promise.resolve();
+  /** Set by whoever knows the policy and partner names (activities / gate). */
+  expectedAttribution?: ExpectedAttribution;
+
+  constructor(
+    readonly ledger: Ledger,
+    readonly vendor: Connector,
+    readonly vendorOrgId: string,
+    private readonly client?: Client,
+  ) {}
+
+  /** Load the index from the ledger once (and make sure the vendor has the named-account flag). */
+  ensureLoaded(): Promise<void> {
+    this.loaded ??= (async () => {
+      if (this.vendor.kind === 'salesforce') {
+        await this.vendor.ensureFields('Account', [{ name: NAMED_ACCOUNT_FIELD, label: 'Named Account (direct team)', type: 'boolean' }]);
+      }
+      for await (const page of this.ledger.accounts.iterate(this.vendorOrgId)) {
+        for (const a of page) {
+          const opps = ((a.details as { openOpportunities?: VendorAccount['openOpportunities'] } | null)?.openOpportunities ?? []) as VendorAccount['openOpportunities'];
+          this.index.upsertAccount({ id: a.accountId, name: a.name ?? '', domain: a.domainNorm, owner: a.owner, named: a.named, country: a.country, hasOpenOpportunity: a.hasOpenOpportunity, openOpportunities: opps });
+        }
+      }
+      await this.loadRegistrations();
+    })();
+    this.loaded.catch(() => (this.loaded = undefined));
+    return this.loaded;
+  }
+
+  /** Refresh the active registrations (first-to-register) from the ledger: other workers decide too. */
+  async loadRegistrations(): Promise<void> {
+    const active = await this.ledger.registrations.list({ status: ACTIVE_LEDGER_STATUSES });
+    const keep = new Set(active.map((r) => r.id));
+    for (const id of this.trackedRegistrations) if (!keep.has(id)) this.index.removeRegistration(id);
+    for (const r of active) this.trackRegistration(r);
+  }
+
+  private readonly trackedRegistrations = new Set<string>();
+
+  trackRegistration(r: Registration): void {
+    if (!ACTIVE_LEDGER_STATUSES.includes(r.status)) {
+      this.index.removeRegistration(r.id);
+      this.trackedRegistrations.delete(r.id);
+      return;
+    }
+    this.trackedRegistrations.add(r.id);
+    this.index.upsertRegistration({
+      id: r.id,
+      partnerId: r.partner,
+      customerName: r.customerName ?? '',
+      website: r.customerDomain,
+      registeredAt: r.submittedAt,
+      status: r.status as 'submitted',
+    });
+  }
+
+  /** Apply every vendor Account / Opportunity change since the last call (one call at a time per worker). */
+  catchUp(opts: { maxPages?: number } = {}): Promise<{ accounts: number; opportunities: number; closed: VendorOpportunityEvent[]; protected: number }> {
+    const run = this.running.then(() => this.doCatchUp(opts.maxPages ?? 50));
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doCatchUp(maxPages: number) {
+    await this.ensureLoaded();
+    const result = { accounts: 0, opportunities: 0, closed: [] as VendorOpportunityEvent[], protected: 0 };
+    result.accounts = await this.follow('Account', ACCOUNT_FIELDS, maxPages, (recs) => this.applyAccounts(recs));
+    result.opportunities = await this.follow('Opportunity', opportunityFields(), maxPages, async (recs) => {
+      const r = await this.applyOpportunities(recs);
+      result.closed.push(...r.closed);
+      result.protected += r.protected;
+    });
+    for (const ev of result.closed) await this.signalClosed(ev);
+    return result;
+  }
+
+  private async follow(object: string, fields: string[], maxPages: number, apply: (recs: CrmRecord[]) => Promise<void>): Promise<number> {
+    const feedId = `${CURSOR_PREFIX}:${this.vendorOrgId}:${object}`;
+    let n = 0;
+    for (let i = 0; i < maxPages; i++) {
+      const cur = await this.ledger.cursors.getOrStart(feedId, 'changes');
+      const page = await this.vendor.changes(object, cur, { fields, pageSize: 2000 });
+      if (page.records.length) await apply(page.records);
+      await this.ledger.commitPage({ linkId: feedId, feed: 'changes', cursor: page.next, generation: cur.generation });
+      n += page.records.length;
+      if (page.caughtUp) break;
+    }
+    return n;
+  }
+
+  private async applyAccounts(records: CrmRecord[]): Promise<void> {
+    const rows = records.map((r) => {
+      const prev = this.index.getAccount(r.id);
+      const account: VendorAccount = {
+        id: r.id,
+        name: String(r.fields.Name ?? ''),
+        domain: normalizeDomain(str(r.fields.Website)) ?? null,
+        owner: str(r.fields.OwnerId),
+        named: r.fields[NAMED_ACCOUNT_FIELD] === true || r.fields[NAMED_ACCOUNT_FIELD] === 'true',
+        country: countryCode(r.fields.BillingCountry),
+        openOpportunities: prev?.openOpportunities ?? [],
+        hasOpenOpportunity: (prev?.openOpportunities?.length ?? 0) > 0,
+      };
+      this.index.upsertAccount(account);
+      return account;
+    });
+    await this.persist(rows);
+  }
+
+  private async persist(accounts: VendorAccount[]): Promise<void> {
+    await this.ledger.accounts.upsert(
+      accounts.map((a) => ({
+        orgId: this.vendorOrgId,
+        accountId: a.id,
+        name: a.name,
+        nameNorm: normalizeCompanyName(a.name) || null,
+        domainNorm: a.domain ?? null,
+        owner: a.owner ?? null,
+        named: !!a.named,
+        country: a.country ?? null,
+        hasOpenOpportunity: !!a.openOpportunities?.length,
+        details: { openOpportunities: a.openOpportunities ?? [] },
+      })),
+    );
+  }
+
+  private async applyOpportunities(records: CrmRecord[]): Promise<{ closed: VendorOpportunityEvent[]; protected: number }> {
+    const touched = new Map<string, VendorAccount>();
+    const closed: VendorOpportunityEvent[] = [];
+    let protectedCount = 0;
+    for (const r of records) {
+      const regId = str(r.fields.Partner_Deal_Id__c);
+      if (regId) {
+        // A registration's own opportunity: not "the vendor already works this customer" (that is
+        // first-to-register's job), but watched for closing and for attribution tampering.
+        const reg = await this.ledger.registrations.get(regId);
+        if (!reg) continue;
+        if (!reg.vendorOpportunityId) await this.ledger.registrations.update(reg.id, { vendorOpportunityId: r.id });
+        const isClosed = r.fields.IsClosed === true || r.fields.IsClosed === 'true';
+        if (isClosed && ACTIVE_LEDGER_STATUSES.includes(reg.status)) {
+          closed.push({ registrationId: reg.id, vendorOpportunityId: r.id, outcome: r.fields.IsWon === true || r.fields.IsWon === 'true' ? 'won' : 'lost' });
+        } else if (isExclusive(reg.status as RegistrationStatus) && (await this.protect(reg, r))) protectedCount++;
+        continue;
+      }
+      const accountId = str(r.fields.AccountId);
+      if (!accountId) continue;
+      const account = touched.get(accountId) ?? this.index.getAccount(accountId);
+      if (!account) continue;
+      const open = r.fields.IsClosed !== true && r.fields.IsClosed !== 'true';
+      const others = (account.openOpportunities ?? []).filter((o) => o.id !== r.id);
+      const next: VendorAccount = { ...account, openOpportunities: open ? [...others, { id: r.id, name: str(r.fields.Name) ?? undefined }] : others };
+      next.hasOpenOpportunity = next.openOpportunities!.length > 0;
+      this.index.upsertAccount(next);
+      touched.set(accountId, next);
+    }
+    if (touched.size) await this.persist([...touched.values()]);
+    return { closed, protected: protectedCount };
+  }
+
+  /** Undo a vendor-side edit of an exclusive registration's attribution; true when something was restored. */
+  private async protect(reg: Registration, opp: CrmRecord): Promise<boolean> {
+    const expected = this.expectedAttribution?.(reg);
+    if (!expected) return false;
+    const before: Fields = {};
+    const restore: Fields = {};
+    for (const f of PROTECTED_FIELDS) {
+      if (!(f in expected) || !(f in opp.fields)) continue;
+      if ((opp.fields[f] ?? null) !== (expected[f] ?? null)) {
+        before[f] = opp.fields[f] ?? null;
+        restore[f] = expected[f] ?? null;
+      }
+    }
+    if (!Object.keys(restore).length) return false;
+    const [res] = await this.vendor.update('Opportunity', [{ id: opp.id, fields: restore }]);
+    await this.ledger.audit.append([
+      {
+        linkId: detailsOf(reg).linkId ?? `${CURSOR_PREFIX}:${this.vendorOrgId}`,
+        sourceId: reg.sourceId,
+        targetId: opp.id,
+        action: 'attribution-protected',
+        before,
+        after: restore,
+        decisions: [{ rule: 'channel-conflict', reason: `registration ${reg.id} is exclusive until ${reg.expiresAt}; a vendor-side change to its attribution is not accepted` }],
+        details: { registrationId: reg.id, restored: res?.status !== 'failed', error: res?.error?.message ?? null },
+        actor: 'cosell',
+        eventKey: `attribution-protected:${reg.id}:${opp.modifiedAt}`,
+      },
+    ]);
+    log.warn({ registration: reg.id, opportunity: opp.id, before }, 'vendor-side change to a protected registration attribution was undone');
+    return true;
+  }
+
+  private async signalClosed(ev: VendorOpportunityEvent): Promise<void> {
+    if (!this.client) return;
+    try {
+      await this.client.workflow.getHandle(registrationWorkflowId(ev.registrationId)).signal('vendorClosed', { outcome: ev.outcome, vendorOpportunityId: ev.vendorOpportunityId });
+    } catch (e) {
+      log.warn({ err: e, registration: ev.registrationId }, 'could not signal the registration workflow that its opportunity closed');
+    }
+  }
+}
+
+const feeds = new WeakMap<Ledger, Map<string, AccountIndexFeed>>();
+
+/** One feed per (ledger, vendor org) in this process, shared by every registration link and activity. */
+export function sharedAccountIndexFeed(ledger: Ledger, vendor: Connector, vendorOrgId: string, client?: Client): AccountIndexFeed {
+  let byOrg = feeds.get(ledger);
+  if (!byOrg) feeds.set(ledger, (byOrg = new Map()));
+  let feed = byOrg.get(vendorOrgId);
+  if (!feed) byOrg.set(vendorOrgId, (feed = new AccountIndexFeed(ledger, vendor, vendorOrgId, client)));
+  return feed;
+}
+
+function str(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  const s = String(v).trim();
+  return s ? s : null;
+}
+
+export const rulesIndexWorkflowId = (vendorId: string) => `rules-index:${vendorId}`;
+
+/** Start the `rulesIndex` workflow when the network has registration links (idempotent). */
+export async function startRulesIndex(client: Client, network: LoadedNetwork, opts: { taskQueue?: string; everyMs?: number } = {}): Promise<string | undefined> {
+  if (!network.network.links.some((l) => l.registration)) return undefined;
+  const workflowId = rulesIndexWorkflowId(network.network.vendor.id);
+  await client.workflow.start('rulesIndex', {
+    workflowId,
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    args: [{ everyMs: opts.everyMs ?? 30_000 }],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+  });
+  return workflowId;
+}

@@ -1,0 +1,391 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import type { CrmRecord, Fields, FieldSpec } from '../connectors/types.js';
+import type { Registration } from '../ledger/index.js';
+import { registrationId } from '../ledger/index.js';
+import { TASK_QUEUE } from '../lib/client.js';
+import { resolveSecret } from '../lib/secrets.js';
+import { log } from '../lib/logger.js';
+import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
+import {
+  decide,
+  defaultSplits,
+  guardStage,
+  isExclusive,
+  partnerProfile,
+  summarizeAttribution,
+  type AttributionRole,
+  type Decision,
+  type PartnerAttribution,
+  type Policy,
+  type RegistrationInput,
+  type RegistrationStatus,
+} from '../rules/index.js';
+import { sharedAccountIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
+import type { GateDecision, LinkRuntime, RecordGate } from './runtime.js';
+
+/**
+ * The registration gate: on a `registration: true` link every partner deal is a deal registration
+ * (id `partner:sourceId`). A new one is decided by the Rules of Engagement against the in-memory
+ * vendor-account index, stored in the ledger, audited and handed to its `registration` workflow;
+ * an existing one is enforced with its current status:
+ *
+ *   approved (exclusive)        → written to the vendor with partner attribution (fields below), the
+ *                                 partner's stage capped by the policy's stage guard
+ *   submitted / pending review → held: not in the vendor pipeline until someone approves it
+ *   rejected                   → never created as pipeline
+ *   won / lost / expired        → written (attribution kept, status updated) if it was ever approved
+ *
+ * The decision's attribution goes out as target fields the gate returns directly (not through the
+ * mapping's `$registration` context), so the same fields land whatever mapping the link uses.
+ */
+
+/** Vendor (Salesforce) Opportunity fields carrying the registration; created on the vendor if missing. */
+export const ATTRIBUTION_FIELDS: FieldSpec[] = [
+  { name: 'Registered_Partner__c', label: 'Registered Partner', type: 'string', length: 255 },
+  { name: 'Registered_Partner_Id__c', label: 'Registered Partner Id', type: 'string', length: 255 },
+  { name: 'Registration_Status__c', label: 'Registration Status', type: 'picklist', picklistValues: ['Submitted', 'Pending Review', 'Approved', 'Rejected', 'Expired', 'Won', 'Lost'] },
+  { name: 'Registration_Expiry__c', label: 'Registration Expiry', type: 'date' },
+  { name: 'Partner_Role__c', label: 'Partner Role', type: 'picklist', picklistValues: ['Sourcing', 'Services', 'Influence', 'Reseller'] },
+  { name: 'Partner_Attribution__c', label: 'Partner Attribution', type: 'string', length: 255 },
+  { name: 'Partner_Attribution_Type__c', label: 'Partner Attribution Type', type: 'string', length: 40 },
+];
+/** The fields a vendor-side edit may not change during exclusivity (re-asserted, audited). */
+export const PROTECTED_FIELDS = ['Registered_Partner__c', 'Registered_Partner_Id__c', 'Registration_Status__c', 'Partner_Role__c', 'Partner_Attribution__c'];
+
+const STATUS_LABEL: Record<RegistrationStatus, string> = {
+  submitted: 'Submitted',
+  checked: 'Submitted',
+  'pending-review': 'Pending Review',
+  'auto-approved': 'Approved',
+  approved: 'Approved',
+  rejected: 'Rejected',
+  expired: 'Expired',
+  won: 'Won',
+  lost: 'Lost',
+};
+const ROLE_LABEL: Record<AttributionRole, string> = { sourcing: 'Sourcing', services: 'Services', influence: 'Influence', reseller: 'Reseller' };
+
+/** What the ledger row's `details` JSON holds for a registration. */
+export interface RegistrationDetails {
+  linkId: string;
+  decision?: Pick<Decision, 'outcome' | 'ruleId' | 'reason' | 'matches'>;
+  approvedAt?: string;
+  attribution?: PartnerAttribution[];
+  attributionType?: 'sourced' | 'influenced';
+  workflowStarted?: boolean;
+  escalated?: boolean;
+}
+
+export function detailsOf(reg: Registration): RegistrationDetails {
+  return (reg.details ?? {}) as unknown as RegistrationDetails;
+}
+
+/** The role a partner takes on its own registration: sourcing when allowed, else its first role. */
+export function ownRole(policy: Policy, partnerId: string, networkRoles?: readonly string[]): AttributionRole {
+  const roles = (policy.partners.get(partnerId)?.roles ?? networkRoles ?? []) as AttributionRole[];
+  return roles.includes('sourcing') ? 'sourcing' : (roles[0] ?? 'sourcing');
+}
+
+export function attributionOf(reg: Registration, policy: Policy, networkRoles?: readonly string[]): PartnerAttribution[] {
+  const d = detailsOf(reg);
+  if (d.attribution?.length) return d.attribution;
+  return defaultSplits([{ partnerId: reg.partner, role: ownRole(policy, reg.partner, networkRoles) }], policy);
+}
+
+/** The vendor fields that show a registration natively on the opportunity. */
+export function attributionFields(reg: Registration, partnerName: string, policy: Policy, networkRoles?: readonly string[]): Fields {
+  const parts = attributionOf(reg, policy, networkRoles);
+  const own = parts.find((p) => p.partnerId === reg.partner) ?? parts[0]!;
+  const summary = summarizeAttribution(parts, policy);
+  return {
+    Registered_Partner__c: partnerName,
+    Registered_Partner_Id__c: reg.partner,
+    Registration_Status__c: STATUS_LABEL[reg.status as RegistrationStatus] ?? 'Submitted',
+    Registration_Expiry__c: reg.expiresAt ? reg.expiresAt.slice(0, 10) : null,
+    Partner_Role__c: ROLE_LABEL[own.role],
+    Partner_Attribution__c: parts.map((p) => `${p.partnerId}:${p.role}:${p.split}`).join(';').slice(0, 255),
+    Partner_Attribution_Type__c: summary.type,
+  };
+}
+
+/** Statuses in which a registration still claims its customer (also: the workflow is running). */
+export const ACTIVE_LEDGER_STATUSES = ['submitted', 'checked', 'pending-review', 'auto-approved', 'approved'];
+
+/** How a status is enforced on the vendor pipeline. */
+export function gateAction(reg: Registration): GateDecision['action'] {
+  const status = reg.status as RegistrationStatus;
+  if (isExclusive(status)) return 'write';
+  if (status === 'rejected') return 'reject';
+  if ((status === 'won' || status === 'lost' || status === 'expired') && detailsOf(reg).approvedAt) return 'write';
+  return status === 'won' || status === 'lost' || status === 'expired' ? 'reject' : 'hold';
+}
+
+export const registrationWorkflowId = (id: string) => `registration:${id}`;
+
+/** What the registration workflow starts from (the gate's decision travels with it). */
+export interface RegistrationWorkflowInput {
+  id: string;
+  partnerId: string;
+  sourceId: string;
+  linkId: string;
+  submittedAt: string;
+  decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason'>;
+}
+
+export interface RegistrationGateOptions {
+  policy: Policy;
+  /** Starts the registration workflows; without it registrations are decided and enforced but have no lifecycle. */
+  client?: Client;
+  /** Task queue for the registration workflows (default: the running activity's, else COSELL_TASK_QUEUE). */
+  taskQueue?: string;
+}
+
+/** For `EngineDeps.gateFor`: a gate on every registration link. */
+export function registrationGateFor(opts: RegistrationGateOptions): (rt: Omit<LinkRuntime, 'gate'>) => Promise<RecordGate> {
+  return async (rt) => {
+    await rt.target.ensureFields(rt.targetObject, ATTRIBUTION_FIELDS);
+    const feed = sharedAccountIndexFeed(rt.ledger, rt.target, rt.targetOrg.id, opts.client);
+    feed.expectedAttribution ??= (reg) => {
+      const p = rt.network.partner(reg.partner);
+      return attributionFields(reg, p?.name ?? reg.partner, opts.policy, p?.roles);
+    };
+    return new RegistrationGate(rt, feed, opts);
+  };
+}
+
+export function currentTaskQueue(fallback?: string): string {
+  try {
+    return Context.current().info.taskQueue;
+  } catch {
+    return fallback ?? TASK_QUEUE;
+  }
+}
+
+export class RegistrationGate implements RecordGate {
+  constructor(
+    private readonly rt: Omit<LinkRuntime, 'gate'>,
+    readonly feed: AccountIndexFeed,
+    private readonly opts: RegistrationGateOptions,
+  ) {}
+
+  async check(records: Array<{ sourceId: string; source: Fields; mapped: Fields }>): Promise<Map<string, GateDecision>> {
+    const { rt, opts } = this;
+    const { policy } = opts;
+    const out = new Map<string, GateDecision>();
+    const partner = rt.network.partner(rt.partnerId);
+    const partnerName = partner?.name ?? rt.partnerId;
+    try {
+      await this.feed.catchUp();
+    } catch (e) {
+      // A stale index is better than no decisions; the next page catches up.
+      log.warn({ err: e }, 'vendor account index could not catch up; deciding on the index as it is');
+    }
+    await this.feed.loadRegistrations();
+    const existing = new Map<string, Registration>();
+    for (const r of records) {
+      const reg = await rt.ledger.registrations.get(registrationId(rt.partnerId, r.sourceId));
+      if (reg) existing.set(r.sourceId, reg);
+    }
+    const fresh = records.filter((r) => !existing.has(r.sourceId));
+    const customers = fresh.length ? await resolveCustomers(rt, fresh) : new Map<string, Customer>();
+    const profile = partnerProfile(policy, rt.partnerId, partner ? { tier: partner.tier, territories: partner.territories, roles: partner.roles as AttributionRole[] | undefined } : undefined);
+    const now = new Date().toISOString();
+
+    for (const r of records) {
+      let reg = existing.get(r.sourceId);
+      const id = registrationId(rt.partnerId, r.sourceId);
+      if (!reg) {
+        const c = customers.get(r.sourceId) ?? { name: null, domain: null, country: null };
+        const input: RegistrationInput = {
+          id,
+          partnerId: rt.partnerId,
+          customerName: c.name ?? str(r.mapped.Name) ?? '',
+          website: c.domain ?? str(r.mapped.Customer_Domain__c),
+          country: c.country,
+          amount: num(r.mapped.Amount) ?? num(r.mapped.Partner_Amount__c),
+          closeDate: str(r.mapped.CloseDate),
+          stage: str(r.source.dealstage) ?? str(r.source.StageName),
+          submittedAt: now,
+          fields: r.mapped,
+        };
+        const decision = decide(input, this.feed.index, policy, profile);
+        const status: RegistrationStatus = decision.outcome === 'approved' ? 'auto-approved' : decision.outcome === 'rejected' ? 'rejected' : 'pending-review';
+        const expiresAt = status === 'auto-approved' ? new Date(Date.parse(now) + policy.lifecycle.exclusivityMs).toISOString() : null;
+        const details: RegistrationDetails = {
+          linkId: rt.link.id,
+          decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason, matches: decision.matches },
+          ...(status === 'auto-approved' ? { approvedAt: now } : {}),
+        };
+        reg = await rt.ledger.registrations.upsert({
+          partner: rt.partnerId,
+          sourceId: r.sourceId,
+          customerName: input.customerName,
+          customerNameNorm: normalizeCompanyName(input.customerName) || null,
+          customerDomain: normalizeDomain(input.website) ?? null,
+          country: input.country ?? null,
+          amount: input.amount ?? null,
+          currency: policy.currency,
+          status,
+          reason: decision.reason,
+          decidedBy: status === 'pending-review' ? null : 'rules',
+          decidedAt: status === 'pending-review' ? null : now,
+          submittedAt: now,
+          expiresAt,
+          details: details as unknown as Record<string, unknown>,
+        });
+        await rt.ledger.audit.append([
+          {
+            linkId: rt.link.id,
+            sourceId: r.sourceId,
+            action: 'registration.decided',
+            decisions: [{ rule: decision.ruleId, outcome: decision.outcome, reason: decision.reason, matches: decision.matches, checks: decision.checks }],
+            details: { registrationId: id, status, customer: decision.customer },
+            actor: 'rules',
+            eventKey: `registration:${id}:decided`,
+          },
+        ]);
+        if (status !== 'rejected') this.feed.trackRegistration(reg);
+      }
+      await this.ensureWorkflow(reg);
+      out.set(r.sourceId, await this.enforce(reg, r, partnerName));
+    }
+    return out;
+  }
+
+  /** Start the registration's workflow once (idempotent by id; remembered in the ledger). */
+  private async ensureWorkflow(reg: Registration): Promise<void> {
+    const d = detailsOf(reg);
+    if (!this.opts.client || d.workflowStarted) return;
+    const decision = d.decision ?? { outcome: 'review' as const, ruleId: 'tier-auto-approval' as const, reason: reg.reason ?? '' };
+    const input: RegistrationWorkflowInput = {
+      id: reg.id,
+      partnerId: reg.partner,
+      sourceId: reg.sourceId,
+      linkId: this.rt.link.id,
+      submittedAt: reg.submittedAt,
+      decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason },
+    };
+    await this.opts.client.workflow.start('registration', {
+      workflowId: registrationWorkflowId(reg.id),
+      taskQueue: this.opts.taskQueue ?? currentTaskQueue(),
+      args: [input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
+    });
+    await this.rt.ledger.registrations.update(reg.id, { details: { ...d, workflowStarted: true } as unknown as Record<string, unknown> });
+  }
+
+  private async enforce(reg: Registration, r: { sourceId: string; source: Fields; mapped: Fields }, partnerName: string): Promise<GateDecision> {
+    const action = gateAction(reg);
+    const reason = `registration ${reg.id} is ${reg.status}${reg.reason ? `: ${reg.reason}` : ''}`;
+    const decisions: unknown[] = [{ rule: 'registration', status: reg.status, action }];
+    if (action !== 'write') return { action, reason, decisions };
+    const partner = this.rt.network.partner(reg.partner);
+    const fields = attributionFields(reg, partnerName, this.opts.policy, partner?.roles);
+    const protect: string[] = [];
+    // Stage guard: the partner's stage may open/push the vendor stage only as far as the policy allows.
+    const partnerStage = str(r.source.dealstage) ?? str(r.source.StageName);
+    const proposed = str(r.mapped.StageName);
+    if (partnerStage && proposed && this.opts.policy.stageGuard) {
+      const current = await this.currentVendorStage(r.sourceId);
+      const g = guardStage(this.opts.policy, { partnerStage, proposedVendorStage: proposed, currentVendorStage: current });
+      if (g.stage === null) protect.push('StageName');
+      else fields.StageName = g.stage;
+      if (g.guarded) decisions.push({ rule: 'stage-guard', partnerStage, proposed, current, written: g.stage, reason: g.reason });
+    }
+    return { action, fields, protect, reason, decisions };
+  }
+
+  private async currentVendorStage(sourceId: string): Promise<string | null> {
+    const pair = (await this.rt.ledger.pairs.bySource(this.rt.link.id, [sourceId])).get(sourceId);
+    if (!pair || pair.deletedAt) return null;
+    const snap = (await this.rt.ledger.snapshots.get(this.rt.targetOrg.id, this.rt.targetObject, [pair.targetId])).get(pair.targetId);
+    return str(snap?.fields.StageName);
+  }
+}
+
+interface Customer {
+  name: string | null;
+  domain: string | null;
+  country: string | null;
+}
+
+const COUNTRY_NAMES: Record<string, string> = {
+  'united states': 'US', usa: 'US', 'united kingdom': 'GB', germany: 'DE', france: 'FR', netherlands: 'NL', japan: 'JP', australia: 'AU',
+  canada: 'CA', brazil: 'BR', india: 'IN', sweden: 'SE', spain: 'ES', italy: 'IT', ireland: 'IE', switzerland: 'CH', austria: 'AT',
+};
+
+/** ISO alpha-2 from what CRMs hold (codes or English names). */
+export function countryCode(v: unknown): string | null {
+  const s = str(v);
+  if (!s) return null;
+  if (/^[A-Za-z]{2,3}$/.test(s)) return s.toUpperCase();
+  return COUNTRY_NAMES[s.toLowerCase()] ?? s;
+}
+
+/**
+ * The end customer of each partner deal: its associated company / account (name, domain, country),
+ * read in one batch per page from the partner's own CRM. HubSpot: the deal → company association
+ * (v4 batch read); Salesforce: Opportunity.AccountId → Account. Deals without one fall back to the
+ * mapped fields (Customer_Domain__c, the deal name).
+ */
+async function resolveCustomers(rt: Omit<LinkRuntime, 'gate'>, records: Array<{ sourceId: string }>): Promise<Map<string, Customer>> {
+  const out = new Map<string, Customer>();
+  const ids = records.map((r) => r.sourceId);
+  try {
+    if (rt.sourceOrg.kind === 'hubspot') {
+      const links = await hubspotDealCompanies(rt, ids);
+      const companies = links.size ? await rt.source.readByIds('companies', [...new Set(links.values())], ['name', 'domain', 'website', 'country']) : [];
+      const byId = new Map(companies.map((c) => [c.id, c]));
+      for (const [deal, company] of links) {
+        const c = byId.get(company);
+        if (c) out.set(deal, { name: str(c.fields.name), domain: str(c.fields.domain) ?? str(c.fields.website), country: countryCode(c.fields.country) });
+      }
+    } else if (rt.sourceOrg.kind === 'salesforce' && rt.sourceObject === 'Opportunity') {
+      const opps = await rt.source.readByIds('Opportunity', ids, ['AccountId']);
+      const accountOf = new Map(opps.filter((o) => str(o.fields.AccountId)).map((o) => [o.id, String(o.fields.AccountId)]));
+      const accounts: CrmRecord[] = accountOf.size ? await rt.source.readByIds('Account', [...new Set(accountOf.values())], ['Name', 'Website', 'BillingCountry']) : [];
+      const byId = new Map(accounts.map((a) => [a.id, a]));
+      for (const [opp, acc] of accountOf) {
+        const a = byId.get(acc);
+        if (a) out.set(opp, { name: str(a.fields.Name), domain: str(a.fields.Website), country: countryCode(a.fields.BillingCountry) });
+      }
+    }
+  } catch (e) {
+    log.warn({ err: e, link: rt.link.id }, 'could not read the customers of partner deals; deciding on the mapped fields');
+  }
+  return out;
+}
+
+/** deal id → company id through HubSpot's v4 batch association read (token auth only). */
+async function hubspotDealCompanies(rt: Omit<LinkRuntime, 'gate'>, dealIds: string[]): Promise<Map<string, string>> {
+  const org = rt.sourceOrg;
+  const out = new Map<string, string>();
+  if (org.kind !== 'hubspot' || !('accessToken' in org.connection.auth)) return out;
+  const token = resolveSecret(org.connection.auth.accessToken, `${org.id}.connection.auth.accessToken`);
+  const base = (org.connection.basePath ?? 'https://api.hubapi.com').replace(/\/$/, '');
+  for (let i = 0; i < dealIds.length; i += 1000) {
+    const res = await fetch(`${base}/crm/v4/associations/deals/companies/batch/read`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: dealIds.slice(i, i + 1000).map((id) => ({ id })) }),
+    });
+    if (!res.ok && res.status !== 207) throw new Error(`HubSpot associations read: HTTP ${res.status}`);
+    const body = (await res.json()) as { results?: Array<{ from: { id: string }; to: Array<{ toObjectId: number | string }> }> };
+    for (const r of body.results ?? []) if (r.to[0]) out.set(String(r.from.id), String(r.to[0].toObjectId));
+  }
+  return out;
+}
+
+function str(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  const s = String(v).trim();
+  return s ? s : null;
+}
+
+function num(v: unknown): number | null {
+  if (v === undefined || v === null || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}

@@ -1,0 +1,163 @@
+import {
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import {
+  applyCheck,
+  close,
+  decideReview,
+  expire,
+  extend,
+  isExclusive,
+  isTerminal,
+  reviewTimeout,
+  submit,
+  type Effect,
+  type HumanDecision,
+  type RegistrationState,
+  type Transition,
+} from '../rules/lifecycle.js';
+import type { LifecycleSettings } from '../rules/policy.js';
+import type { AttributionRole } from '../rules/types.js';
+import type { RegistrationWorkflowInput } from '../sync/registrationGate.js';
+
+const { registrationSettings, applyRegistrationEffects, setRegistrationAttribution } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['COSELL_CONFIG_INVALID', 'COSELL_ATTRIBUTION_INVALID'] },
+});
+
+/** A person approves or rejects a registration pending review. */
+export const decideUpdate = defineUpdate<RegistrationState, [HumanDecision]>('decide');
+/** Extend exclusivity by the policy's extension period (at most `maxExtensions` times). */
+export const extendUpdate = defineUpdate<RegistrationState, [{ by: string; reason?: string }]>('extend');
+/** Several partners on one deal: roles and splits (default splits from the policy when omitted). */
+export const attributeUpdate = defineUpdate<RegistrationState, [{ by: string; partners: Array<{ partnerId: string; role: AttributionRole; split?: number }> }]>('attribute');
+/** The vendor opportunity closed (seen by the vendor-account index feed). */
+export const vendorClosedSignal = defineSignal<[{ outcome: 'won' | 'lost'; vendorOpportunityId?: string }]>('vendorClosed');
+export const registrationStatusQuery = defineQuery<RegistrationState>('status');
+
+/**
+ * One workflow per deal registration (id `registration:<partner>:<source-id>`), started by the
+ * registration gate with the rules' decision:
+ *
+ *   submitted → checked → auto-approved | pending-review | rejected
+ *   pending-review → approved | rejected   (update `decide`, or the review SLA: escalate / policy default)
+ *   approved → exclusive until expiry (update `extend`) → won | lost (signal `vendorClosed`) | expired
+ *
+ * The transitions are rules/lifecycle.ts (pure); every status change runs one activity that updates
+ * the ledger, audits, writes the status back onto the partner's deal and pushes / holds the vendor
+ * opportunity. Durations come from the policy.
+ */
+export async function registration(input: RegistrationWorkflowInput): Promise<RegistrationState> {
+  const settings: LifecycleSettings = await registrationSettings();
+  let state = submit({ id: input.id, partnerId: input.partnerId, submittedAt: input.submittedAt }, Date.now());
+  let closeRequest: { outcome: 'won' | 'lost'; vendorOpportunityId?: string } | undefined;
+  let busy: Promise<unknown> = Promise.resolve();
+
+  const publish = () => upsertSearchAttributes({ CosellKind: ['registration'], CosellPartner: [input.partnerId], CosellRegistrationStatus: [state.status] });
+
+  /** Take a transition now (so every waiter sees it) and run its effects in order with the others. */
+  const take = async (t: Transition, asFailure: boolean): Promise<RegistrationState> => {
+    if (!t.ok) {
+      if (asFailure) throw ApplicationFailure.create({ type: t.error.code, message: t.error.message, nonRetryable: true });
+      return state;
+    }
+    state = t.state;
+    publish();
+    const effects = t.effects.filter((e: Effect) => e.type !== 'start-timer' && e.type !== 'cancel-timer');
+    const snapshot = state;
+    const run = busy.then(() => applyRegistrationEffects({ linkId: input.linkId, sourceId: input.sourceId, state: snapshot, effects }));
+    busy = run.catch(() => undefined);
+    await run;
+    return state;
+  };
+
+  setHandler(registrationStatusQuery, () => state);
+  setHandler(
+    decideUpdate,
+    (d) => take(decideReview(state, d, settings, Date.now()), true),
+    {
+      validator: (d) => {
+        const t = decideReview(state, d, settings, Date.now());
+        if (!t.ok) throw new Error(t.error.message);
+      },
+    },
+  );
+  setHandler(
+    extendUpdate,
+    (req) => take(extend(state, req, settings, Date.now()), true),
+    {
+      validator: (req) => {
+        const t = extend(state, req, settings, Date.now());
+        if (!t.ok) throw new Error(t.error.message);
+      },
+    },
+  );
+  setHandler(
+    attributeUpdate,
+    async (req) => {
+      await setRegistrationAttribution({ id: input.id, linkId: input.linkId, sourceId: input.sourceId, by: req.by, partners: req.partners });
+      return state;
+    },
+    {
+      validator: (req) => {
+        if (!isExclusive(state.status)) throw new Error(`registration ${input.id} is ${state.status}: only an approved registration carries attribution`);
+        if (!req.by?.trim()) throw new Error('attribution needs who set it');
+      },
+    },
+  );
+  setHandler(vendorClosedSignal, (ev) => void (closeRequest = ev));
+
+  publish();
+  await take(applyCheck(state, input.decision, settings, Date.now()), false);
+
+  while (!isTerminal(state.status)) {
+    const before = state;
+    const dueAt = state.status === 'pending-review' ? state.reviewDueAt : isExclusive(state.status) ? state.expiresAt : undefined;
+    const waitMs = dueAt ? Math.max(1, Date.parse(dueAt) - Date.now()) : undefined;
+    const changed = () => state !== before || closeRequest !== undefined;
+    const woke = waitMs === undefined ? (await condition(changed), true) : await condition(changed, waitMs);
+    if (closeRequest) {
+      const req = closeRequest;
+      closeRequest = undefined;
+      await take(close(state, req.outcome, { by: 'vendor', reason: `vendor opportunity ${req.vendorOpportunityId ?? ''} closed ${req.outcome}`.replace('  ', ' ') }, Date.now()), false);
+      continue;
+    }
+    if (woke) continue; // an update changed the state: recompute the timer
+    if (state.status === 'pending-review') await take(reviewTimeout(state, settings, Date.now()), false);
+    else if (isExclusive(state.status)) await take(expire(state, Date.now()), false);
+  }
+  await busy;
+  return state;
+}
+
+const { refreshRulesIndex } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+export const refreshRulesIndexSignal = defineSignal('refreshRulesIndex');
+
+/**
+ * Keeps the rules' vendor-account index current (id `rules-index:<vendor>`): follows the vendor's
+ * Account and Opportunity change feeds every `everyMs`, or at once on `refreshRulesIndex`. It is also
+ * what notices closed registration opportunities and vendor-side edits of protected attribution.
+ */
+export async function rulesIndex(input: { everyMs: number; rounds?: number }): Promise<void> {
+  let now = false;
+  setHandler(refreshRulesIndexSignal, () => void (now = true));
+  upsertSearchAttributes({ CosellKind: ['rules-index'] });
+  for (let i = 0; i < (input.rounds ?? 500); i++) {
+    await refreshRulesIndex();
+    await condition(() => now, input.everyMs);
+    now = false;
+  }
+  await continueAsNew<typeof rulesIndex>(input);
+}
