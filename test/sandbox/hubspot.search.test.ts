@@ -201,18 +201,18 @@ describe('HubSpot sandbox: search sorting, paging, cap', () => {
 
 describe('HubSpot sandbox: search consistency and limits', () => {
   it('shows writes only after searchLagMs, keeps the old version until then, never returns archived records', async () => {
-    p.org.setFaults({ searchLagMs: 400 });
+    p.org.setFaults({ searchLagMs: 1000 }); // long enough that a busy machine still searches inside the lag
     try {
       const d = await hs.crm.deals.basicApi.create({ properties: { dealname: 'laggy', dealstage: 'qualifiedtobuy', amount: '1' }, associations: [] });
       const byId = { filterGroups: [{ filters: [f('hs_object_id', 'EQ', { value: d.id })] }], properties: ['dealname'] };
       expect((await hs.crm.deals.searchApi.doSearch(byId as any)).total).toBe(0);
       expect((await hs.crm.deals.basicApi.getById(d.id)).id).toBe(d.id); // reads are immediate
-      await new Promise((r) => setTimeout(r, 450));
+      await new Promise((r) => setTimeout(r, 1050));
       const seen = await hs.crm.deals.searchApi.doSearch(byId as any);
       expect(seen.total).toBe(1);
       await hs.crm.deals.basicApi.update(d.id, { properties: { dealname: 'renamed' } });
       expect((await hs.crm.deals.searchApi.doSearch(byId as any)).results[0].properties.dealname).toBe('laggy');
-      await new Promise((r) => setTimeout(r, 450));
+      await new Promise((r) => setTimeout(r, 1050));
       expect((await hs.crm.deals.searchApi.doSearch(byId as any)).results[0].properties.dealname).toBe('renamed');
       await hs.crm.deals.basicApi.archive(d.id);
       expect((await hs.crm.deals.searchApi.doSearch(byId as any)).total).toBe(0);
@@ -241,9 +241,12 @@ describe('HubSpot sandbox: search consistency and limits', () => {
     await new Promise((r) => setTimeout(r, 1100));
     p.org.setFaults({ searchPerSecond: 2 });
     try {
-      await hs.crm.deals.searchApi.doSearch({ limit: 1 } as any);
-      await hs.crm.deals.searchApi.doSearch({ limit: 1 } as any);
-      const e = await apiError(() => hs.crm.deals.searchApi.doSearch({ limit: 1 } as any));
+      // Fired together so that a slow, busy machine cannot spread them over more than a second.
+      const settled = await Promise.allSettled([1, 2, 3, 4].map(() => hs.crm.deals.searchApi.doSearch({ limit: 1 } as any)));
+      const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(rejected.length).toBeGreaterThanOrEqual(1);
+      expect(settled.filter((r) => r.status === 'fulfilled').length).toBeLessThanOrEqual(2);
+      const e = { code: rejected[0].reason.code, body: rejected[0].reason.body, headers: rejected[0].reason.headers as Record<string, string> };
       expect(e.code).toBe(429);
       expect(e.body).toMatchObject({ status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', policyName: 'SECONDLY' });
       expect(e.headers['x-hubspot-ratelimit-max']).toBeUndefined();
