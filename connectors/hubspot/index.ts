@@ -119,7 +119,7 @@ export async function createHubspotConnector(cfg: HubspotConnectorConfig): Promi
         lookBackMs,
         settleMs: feed.settleMs ?? 0,
         maxQueriesPerPage: 20,
-        maxSeenChars: 256 * 1024,
+        maxSeenChars: 32 * 1024,
         now,
         search: (req: SearchRequest) =>
           t.call('search', `search ${object} changes`, (c, o) => c.crm.objects.searchApi.doSearch(object, req as never, o)) as Promise<SearchResult>,
@@ -133,7 +133,7 @@ export async function createHubspotConnector(cfg: HubspotConnectorConfig): Promi
         until: opts.until,
         lookBackMs,
         detectMerges: feed.detectMerges ?? true,
-        maxSeenChars: 256 * 1024,
+        maxSeenChars: 32 * 1024,
         now,
       });
     },
