@@ -328,7 +328,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (!f) throw new ApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${field}`);
     const { allOrNone, records } = collectionBody(req);
     const ctx = ctxOf(req);
-    // The same external id twice in one call fails both records, as the real API does.
+    // The same external id twice in one call fails both records (DUPLICATE_VALUE "Duplicate external id specified"), as the real DML does.
     const keyOf = (r: Record<string, unknown>) => {
       const e = Object.entries(r).find(([k]) => k.toLowerCase() === f.name.toLowerCase());
       return e ? String(e[1]).toLowerCase() : undefined;
@@ -343,7 +343,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (t.toLowerCase() !== o.name.toLowerCase()) throw RecordFailure.of('INVALID_TYPE', `The sObject type ${t} does not match the URL type ${o.name}`, []);
       const k = keyOf(r);
       if (k === undefined) throw RecordFailure.of('MISSING_ARGUMENT', `${f.name} not specified`, [f.name]);
-      if ((counts.get(k) ?? 0) > 1) throw RecordFailure.of('DUPLICATE_EXTERNAL_ID', `Duplicate external id specified: ${String(r[f.name] ?? k)}`, [f.name]);
+      if ((counts.get(k) ?? 0) > 1) throw RecordFailure.of('DUPLICATE_VALUE', `Duplicate external id specified: ${String(r[f.name] ?? k)}`, [f.name]);
       const value = Object.entries(r).find(([kk]) => kk.toLowerCase() === f.name.toLowerCase())![1];
       const { rec, created } = data.upsert(o.name, f.name, value, r, ctx, undo);
       return { id: rec.Id, success: true, errors: [], created };

@@ -143,8 +143,8 @@ describe('sObject Collections', () => {
     expect(again.every((r) => r.success && r.created === false)).toBe(true);
     expect(again.map((r) => r.id)).toEqual(res.map((r) => r.id));
     const dup = (await conn.sobject('Opportunity').upsert([{ Partner_Deal_Id__c: 'd-1', ...opp() }, { Partner_Deal_Id__c: 'D-1', ...opp() }, { Partner_Deal_Id__c: 'd-2', ...opp() }], 'Partner_Deal_Id__c')) as any[];
-    expect(dup[0].errors[0].statusCode).toBe('DUPLICATE_EXTERNAL_ID');
-    expect(dup[1].errors[0].statusCode).toBe('DUPLICATE_EXTERNAL_ID');
+    expect(dup[0].errors[0]).toEqual({ statusCode: 'DUPLICATE_VALUE', message: 'Duplicate external id specified: d-1', fields: ['Partner_Deal_Id__c'] });
+    expect(dup[1].errors[0].statusCode).toBe('DUPLICATE_VALUE');
     expect(dup[2]).toMatchObject({ success: true, created: true });
   });
 });
