@@ -341,6 +341,30 @@ describe('HubSpot batch writes (nock)', () => {
     expect(res[1].error).toMatchObject({ kind: 'validation', fields: ['dealstage'] });
   });
 
+  it('update sends objectWriteTraceId and maps traced 207 errors and not-found ids back onto their inputs', async () => {
+    const { c } = await connector();
+    api().get('/crm/v3/properties/deals').query(true).reply(200, propertiesReply);
+    let traces: string[] = [];
+    api().post('/crm/v3/objects/deals/batch/update').reply(async (req: Request) => {
+      const body = (await req.json()) as { inputs: Array<{ id: string; objectWriteTraceId: string }> };
+      traces = body.inputs.map((i) => i.objectWriteTraceId);
+      return [207, {
+        status: 'COMPLETE',
+        // Results and errors in an order unrelated to the inputs, as HubSpot does not promise one.
+        results: [{ id: '3', objectWriteTraceId: '2', properties: { dealname: 'c' } }],
+        errors: [
+          { status: 'error', category: 'OBJECT_NOT_FOUND', message: 'Could not find some DEAL objects to update: 1', context: { ids: ['1'] }, errors: [] },
+          { status: 'error', category: 'VALIDATION_ERROR', message: 'Property values were not valid: [{"isValid":false,"message":"x","error":"INVALID_OPTION","name":"dealstage"}]', context: { objectWriteTraceId: ['1'] }, errors: [] },
+        ],
+        startedAt: 'x', completedAt: 'y',
+      }];
+    });
+    const res = await c.update('deals', [{ id: '1', fields: { dealname: 'a' } }, { id: '2', fields: { dealstage: 'x' } }, { id: '3', fields: { dealname: 'c' } }]);
+    expect(traces).toEqual(['0', '1', '2']);
+    expect(res.map((r) => [r.status, r.error?.kind])).toEqual([['failed', 'not_found'], ['failed', 'validation'], ['updated', undefined]]);
+    expect(res[1].error?.fields).toEqual(['dealstage']);
+  });
+
   it('a whole batch rejected with 400 is split until the bad record is isolated; the good ones land', async () => {
     const { c } = await connector();
     api().get('/crm/v3/properties/deals').query(true).reply(200, propertiesReply);
