@@ -3,6 +3,7 @@ import { isCosellError, toCosellError } from '../lib/errors.js';
 import { registerMapping } from './mapping.js';
 import { registerSync } from './sync.js';
 import { registerUp } from './up.js';
+import { registerValidate } from './validate.js';
 import { registerWorker } from './worker.js';
 import { registerSandbox } from './sandbox.js';
 import { registerOverlaps } from './overlaps.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerMapping(program);
   registerWorker(program);
   registerSync(program);
+  registerValidate(program);
   registerSandbox(program);
   registerOverlaps(program);
   return program;

@@ -128,13 +128,13 @@ function invalid(problems: Parameters<typeof formatProblem>[0][]): CosellError {
 
 
 /** The schema snapshots a mapping file names (source.schema / target.schema), if any. */
-function mappingSnapshots(file: string): { source?: ObjectSchema; target?: ObjectSchema } {
+export function mappingSnapshots(file: string): { source?: ObjectSchema; target?: ObjectSchema } {
   const data = parseYaml(readFileSync(file, 'utf8')) as { source?: { schema?: string }; target?: { schema?: string } };
   const read = (rel?: string) => (rel ? readSchemaSnapshot(path.resolve(path.dirname(file), rel)).schema : undefined);
   return { source: read(data.source?.schema), target: read(data.target?.schema) };
 }
 
-const isCustom = (kind: Connector['kind'], name: string) => (kind === 'salesforce' ? name.endsWith('__c') : !name.startsWith('hs_'));
+export const isCustomField = (kind: Connector['kind'], name: string) => (kind === 'salesforce' ? name.endsWith('__c') : !name.startsWith('hs_'));
 
 /**
  * Create the custom fields a mapping needs but the org lacks, from the snapshot's definitions; the
@@ -144,7 +144,7 @@ async function ensureCustomFields(connector: Connector, object: string, snapshot
   const live = await connector.describe(object);
   const specs: FieldSpec[] = [];
   for (const name of new Set(names)) {
-    if (live.fields[name] || !isCustom(connector.kind, name)) continue;
+    if (live.fields[name] || !isCustomField(connector.kind, name)) continue;
     const f = snapshot?.fields[name];
     const isMatch = name === matchField;
     const type = !f || f.type === 'id' || f.type === 'reference' ? 'string' : f.type;

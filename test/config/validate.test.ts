@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxEnv } from '../helpers/network.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+
+const bin = new URL('../../bin/cosell.js', import.meta.url).pathname;
+const stock = path.resolve(new URL('../../mappings/stock', import.meta.url).pathname);
+let sb: TestSandbox;
+
+/** Run the CLI without blocking this process (the sandbox it talks to lives here). */
+function cosell(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('node', [bin, ...args], { env: process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+let dir: string;
+
+function network(mapping: string) {
+  const conn = sandboxEnv(sb, 'VAL');
+  const file = path.join(dir, `net-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(
+    file,
+    `vendor: { id: vendor, name: Vendor, kind: salesforce, connection: ${conn.vendor} }
+partners:
+  - { id: acme, name: Acme, kind: hubspot, tier: gold, connection: ${conn.acme} }
+links:
+  - { id: acme-deals, from: acme.deals, to: vendor.Opportunity, mapping: ${mapping} }
+`,
+  );
+  return file;
+}
+
+beforeAll(async () => {
+  sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce' }, { id: 'acme', kind: 'hubspot' }] });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-validate-'));
+});
+afterAll(() => sb?.stop());
+
+describe('cosell validate', () => {
+  it('checks every mapping against the live orgs and passes a good network', async () => {
+    const r = await cosell(['validate', '--config', network(`${stock}/hubspot-deal-to-salesforce-opportunity.yaml`)]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('✓ link acme-deals: acme.deals → vendor.Opportunity');
+    expect(r.status).toBe(0);
+  });
+
+  it('reports a mapping problem with file:line:col and exits 2, writing nothing', async () => {
+    const broken = path.join(dir, 'broken.yaml');
+    writeFileSync(broken, readFileSync(`${stock}/hubspot-deal-to-salesforce-opportunity.yaml`, 'utf8').replace('Name: trim(dealname)', 'Name: trim(dealnme)').replaceAll('../schemas/', `${stock}/../schemas/`));
+    const before = await sb.jsforce('vendor').describe('Opportunity');
+    const r = await cosell(['validate', '--config', network(broken)]);
+    expect(r.status, r.stderr + r.stdout).toBe(2);
+    expect(r.stdout).toMatch(/✗ link acme-deals/);
+    expect(r.stdout).toMatch(/broken\.yaml:\d+:\d+: MAP_UNKNOWN_FIELD: deals has no field "dealnme"/);
+    expect(r.stdout).toMatch(/did you mean|dealname/);
+    const after = await sb.jsforce('vendor').describe('Opportunity');
+    expect(after.fields.length).toBe(before.fields.length); // validate never creates fields
+  });
+});
