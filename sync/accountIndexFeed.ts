@@ -38,6 +38,7 @@ export type ExpectedAttribution = (reg: Registration) => Fields | undefined;
 export class AccountIndexFeed {
   readonly index = new AccountIndex();
   private loaded?: Promise<void>;
+  private fields = { Account: ACCOUNT_FIELDS, Opportunity: [] as string[] };
   private running: Promise<unknown> = Promise.resolve();
   /** Set by whoever knows the policy and partner names (activities / gate). */
   expectedAttribution?: ExpectedAttribution;
@@ -101,11 +102,19 @@ export class AccountIndexFeed {
     return run;
   }
 
+  /** Read only what the vendor has (the registration fields appear once a registration link is built). */
+  private async refreshFields(): Promise<void> {
+    if (this.fields.Opportunity.length === opportunityFields().length) return;
+    const [acc, opp] = await Promise.all([this.vendor.describe('Account'), this.vendor.describe('Opportunity')]);
+    this.fields = { Account: ACCOUNT_FIELDS.filter((f) => acc.fields[f]), Opportunity: opportunityFields().filter((f) => opp.fields[f]) };
+  }
+
   private async doCatchUp(maxPages: number) {
     await this.ensureLoaded();
+    await this.refreshFields();
     const result = { accounts: 0, opportunities: 0, closed: [] as VendorOpportunityEvent[], protected: 0 };
-    result.accounts = await this.follow('Account', ACCOUNT_FIELDS, maxPages, (recs) => this.applyAccounts(recs));
-    result.opportunities = await this.follow('Opportunity', opportunityFields(), maxPages, async (recs) => {
+    result.accounts = await this.follow('Account', this.fields.Account, maxPages, (recs) => this.applyAccounts(recs));
+    result.opportunities = await this.follow('Opportunity', this.fields.Opportunity, maxPages, async (recs) => {
       const r = await this.applyOpportunities(recs);
       result.closed.push(...r.closed);
       result.protected += r.protected;

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -104,7 +105,14 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   setHandler(
     attributeUpdate,
     async (req) => {
-      await setRegistrationAttribution({ id: input.id, linkId: input.linkId, sourceId: input.sourceId, by: req.by, partners: req.partners });
+      try {
+        await setRegistrationAttribution({ id: input.id, linkId: input.linkId, sourceId: input.sourceId, by: req.by, partners: req.partners });
+      } catch (e) {
+        // Surface the activity's reason (invalid splits / roles) as the update's own failure.
+        const cause = e instanceof ActivityFailure ? e.cause : undefined;
+        if (cause instanceof ApplicationFailure) throw ApplicationFailure.create({ type: cause.type ?? 'COSELL_ATTRIBUTION_INVALID', message: cause.message, nonRetryable: true });
+        throw e;
+      }
       return state;
     },
     {
