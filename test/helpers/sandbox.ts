@@ -1,6 +1,7 @@
 import jsforce from 'jsforce';
 import { Client as HubspotClient } from '@hubspot/api-client';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
 import type { FaultConfig, OrgConfig, SandboxConfig } from '../../sandbox/types.js';
 
 /**
@@ -21,6 +22,12 @@ export interface TestSandbox extends Sandbox {
   faults(orgId: string, faults: FaultConfig): Promise<void>;
   /** Freeze / move an org's clock through the admin endpoint. */
   clock(orgId: string, cmd: { freeze?: boolean; at?: string; advanceMs?: number }): Promise<{ now: string; frozen: boolean }>;
+  /**
+   * Insert many Salesforce records straight into the org's store in ONE transaction (all share one
+   * CreatedDate/SystemModstamp, `at` or now), with the org's validation. Seconds faster than the API for
+   * set-ups like "25,000 records on one SystemModstamp". Returns the new ids in order.
+   */
+  insertSalesforce(orgId: string, type: string, records: Array<Record<string, unknown>>, opts?: { at?: string }): string[];
 }
 
 const SMALL_SEED = { accounts: 20, opportunities: 30, owners: 3 };
@@ -55,5 +62,12 @@ export async function startTestSandbox(config: Partial<SandboxConfig> & { orgs: 
       await admin(orgId, '/__sandbox/faults', faults);
     },
     clock: (orgId, cmd) => admin(orgId, '/__sandbox/clock', cmd) as Promise<{ now: string; frozen: boolean }>,
+    insertSalesforce(orgId, type, records, o = {}) {
+      const org = sb.org(orgId) as SalesforceOrg;
+      if (org.kind !== 'salesforce') throw new Error(`${orgId} is not a salesforce org`);
+      const now = o.at ? Date.parse(o.at) : org.clock.now();
+      const userId = [...org.data.table('User').byId.keys()][0];
+      return records.map((r) => org.data.create(type, r, { now, userId }).Id);
+    },
   };
 }

@@ -143,6 +143,17 @@ describe('SOQL', () => {
     await expect(conn.query('SELECT Id FROM Nope__c')).rejects.toMatchObject({ errorCode: 'INVALID_TYPE' });
   });
 
+  it('insertSalesforce puts thousands of records on one SystemModstamp in-process', async () => {
+    const at = '2026-11-20T10:00:00.123Z';
+    const ids = sb.insertSalesforce('vendor', 'Account', Array.from({ length: 3000 }, (_, i) => ({ Name: `Same stamp ${i}` })), { at });
+    expect(ids).toHaveLength(3000);
+    const r = await conn.query<any>(`SELECT Id, SystemModstamp FROM Account WHERE SystemModstamp = ${at} ORDER BY SystemModstamp, Id`);
+    expect(r.totalSize).toBe(3000);
+    expect(r.records[0].SystemModstamp).toBe('2026-11-20T10:00:00.123+0000');
+    expect(r.records.map((x: any) => x.Id)).toEqual([...ids].sort().slice(0, 2000));
+    expect(r.done).toBe(false); // 3000 > one 2000-record page
+  });
+
   it('many records sharing one SystemModstamp (frozen clock) page correctly with a (SystemModstamp, Id) cursor', async () => {
     const state = await sb.clock('vendor', { freeze: true });
     expect(state.frozen).toBe(true);
@@ -164,8 +175,10 @@ describe('SOQL', () => {
       const last = page[page.length - 1];
       cursor = { stamp: last.SystemModstamp.replace('+0000', 'Z'), id: last.Id };
     }
-    expect(seen.length).toBe(460);
-    expect(new Set(seen).size).toBe(460);
+    const total = (await conn.query('SELECT COUNT() FROM Account')).totalSize;
+    expect(total).toBe(60 + 3000 + 400);
+    expect(seen.length).toBe(total);
+    expect(new Set(seen).size).toBe(total);
   });
 });
 
