@@ -117,15 +117,15 @@ describe('HubSpot connector on the sandbox: change feed', () => {
 });
 
 describe('HubSpot connector on the sandbox: past the 10,000-result search cap', () => {
-  it('delivers 30,000 deals changed in one window (many sharing one timestamp) exactly once', async () => {
+  it('delivers 30,000 deals changed in one window — 25,000 of them sharing one timestamp — exactly once, oldest first', async () => {
     const p = await portal({}, false);
     const store = p.org.portal.store(OBJECT_TYPES.deals);
-    // Seed straight into the emulator's store: 30,000 deals, 3 distinct modification times.
+    // Seed straight into the emulator's store: 25,000 deals on one timestamp, 5,000 on five later ones.
     const t0 = Date.now() - 3_600_000;
     const recs: HsRecord[] = [];
     for (let i = 0; i < 30_000; i++) {
       const idNum = store.allocateId();
-      const modified = t0 + (i % 3) * 1000;
+      const modified = i < 25_000 ? t0 : t0 + 1000 * (1 + (i % 5));
       const iso = new Date(modified).toISOString();
       recs.push({
         id: String(idNum), idNum, createdAt: modified, updatedAt: modified, archived: false,
