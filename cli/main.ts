@@ -7,6 +7,7 @@ import { registerValidate } from './validate.js';
 import { registerWorker } from './worker.js';
 import { registerSandbox } from './sandbox.js';
 import { registerOverlaps } from './overlaps.js';
+import { registerRegistrations } from './registrations.js';
 
 export function buildProgram(): Command {
   const program = new Command('cosell')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerSandbox(program);
   registerOverlaps(program);
+  registerRegistrations(program);
   return program;
 }
 

@@ -1,0 +1,131 @@
+import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { connectClient } from '../lib/client.js';
+import { loadNetwork } from '../lib/config.js';
+import { openNetworkLedger } from '../lib/engine.js';
+import { CosellError } from '../lib/errors.js';
+import type { Ledger } from '../ledger/index.js';
+import type { RegistrationState } from '../rules/index.js';
+import { registrationWorkflowId } from '../sync/registrationGate.js';
+import { decideUpdate, extendUpdate, registrationStatusQuery } from '../workflows/registration.js';
+
+const configOption = ['-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml'] as const;
+
+async function withLedger<T>(config: string, fn: (ledger: Ledger) => Promise<T>): Promise<T> {
+  const ledger = await openNetworkLedger(loadNetwork(config));
+  try {
+    return await fn(ledger);
+  } finally {
+    await ledger.close();
+  }
+}
+
+async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient();
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** A refused update carries the lifecycle's reason in its cause chain. */
+function refusal(e: unknown): Error {
+  let err = e as (Error & { cause?: unknown }) | undefined;
+  const messages: string[] = [];
+  while (err) {
+    if (err.message) messages.push(err.message);
+    err = err.cause as typeof err;
+  }
+  const reason = messages.at(-1) ?? String(e);
+  return new CosellError('COSELL_REGISTRATION_STATE', reason, { hint: 'see its status with `cosell registrations show <id>`' });
+}
+
+function normaliseId(id: string): string {
+  return id.replace(/^registration:/, '');
+}
+
+function printState(s: RegistrationState): void {
+  process.stdout.write(`${s.id}  ${s.status}${s.escalated ? ' (escalated)' : ''}\n`);
+  if (s.check) process.stdout.write(`  rules: ${s.check.outcome} by ${s.check.ruleId}: ${s.check.reason}\n`);
+  if (s.reviewDueAt) process.stdout.write(`  review due: ${s.reviewDueAt}\n`);
+  if (s.expiresAt) process.stdout.write(`  exclusive until: ${s.expiresAt} (${s.extensions} extension${s.extensions === 1 ? '' : 's'})\n`);
+  if (s.decidedBy) process.stdout.write(`  decided by ${s.decidedBy} at ${s.decidedAt}: ${s.reason ?? ''}\n`);
+  for (const h of s.history) process.stdout.write(`  ${h.at}  ${h.from ?? '-'} → ${h.to}  by ${h.by}${h.reason ? `: ${h.reason}` : ''}\n`);
+}
+
+export function registerRegistrations(program: Command): void {
+  const reg = program.command('registrations').alias('reg').description('deal registrations: list, inspect, approve, reject, extend');
+
+  reg
+    .command('list')
+    .description('registrations from the ledger (oldest first)')
+    .option(...configOption)
+    .option('--status <status>', 'only this status (e.g. pending-review, approved, auto-approved, rejected, expired)')
+    .option('--partner <id>', 'only this partner')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config: string; status?: string; partner?: string; json?: boolean }) => {
+      const rows = await withLedger(opts.config, (l) => l.registrations.list({ status: opts.status, partner: opts.partner }));
+      if (opts.json) return void process.stdout.write(JSON.stringify(rows) + '\n');
+      if (!rows.length) return void process.stdout.write('no registrations\n');
+      console.table(
+        rows.map((r) => ({
+          id: r.id,
+          status: r.status,
+          customer: r.customerName ?? '',
+          domain: r.customerDomain ?? '',
+          amount: r.amount ?? '',
+          expires: r.expiresAt?.slice(0, 10) ?? '',
+          reason: (r.reason ?? '').slice(0, 60),
+        })),
+      );
+    });
+
+  reg
+    .command('show <id>')
+    .description('one registration: ledger row, live workflow status and its decision audit')
+    .option(...configOption)
+    .option('--json', 'machine-readable output')
+    .action(async (rawId: string, opts: { config: string; json?: boolean }) => {
+      const id = normaliseId(rawId);
+      const { row, audit } = await withLedger(opts.config, async (l) => {
+        const row = await l.registrations.get(id);
+        if (!row) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${id}`, { hint: 'list them with `cosell registrations list`' });
+        return { row, audit: await l.audit.list({ recordId: row.sourceId, limit: 50 }) };
+      });
+      const live = await withClient(async (c) => c.workflow.getHandle(registrationWorkflowId(id)).query(registrationStatusQuery).catch(() => undefined));
+      if (opts.json) return void process.stdout.write(JSON.stringify({ registration: row, workflow: live ?? null, audit }) + '\n');
+      if (live) printState(live);
+      else process.stdout.write(`${row.id}  ${row.status} (workflow not running)\n  ${row.reason ?? ''}\n`);
+      process.stdout.write(`  customer: ${row.customerName ?? '?'} (${row.customerDomain ?? 'no domain'}, ${row.country ?? 'no country'}), amount ${row.amount ?? '?'} ${row.currency ?? ''}\n`);
+      if (row.vendorOpportunityId) process.stdout.write(`  vendor opportunity: ${row.vendorOpportunityId}\n`);
+      for (const a of audit.filter((x) => x.action.startsWith('registration') || x.action === 'attribution-protected')) {
+        process.stdout.write(`  audit ${a.at} ${a.action}${a.actor ? ` by ${a.actor}` : ''}\n`);
+      }
+    });
+
+  const decide = (action: 'approve' | 'reject') =>
+    reg
+      .command(`${action} <id>`)
+      .description(`${action} a registration pending review (the workflow's \`decide\` update)`)
+      .requiredOption('--by <who>', 'who decides (name or e-mail)')
+      .requiredOption('--reason <text>', 'why (shown to the partner)')
+      .action(async (rawId: string, opts: { by: string; reason: string }) => {
+        const id = normaliseId(rawId);
+        const s = await withClient((c) => c.workflow.getHandle(registrationWorkflowId(id)).executeUpdate(decideUpdate, { args: [{ action, by: opts.by, reason: opts.reason }] }).catch((e) => Promise.reject(refusal(e))));
+        printState(s);
+      });
+  decide('approve');
+  decide('reject');
+
+  reg
+    .command('extend <id>')
+    .description("extend an approved registration's exclusivity by the policy's extension period")
+    .requiredOption('--by <who>', 'who asks for it')
+    .option('--reason <text>', 'why')
+    .action(async (rawId: string, opts: { by: string; reason?: string }) => {
+      const id = normaliseId(rawId);
+      const s = await withClient((c) => c.workflow.getHandle(registrationWorkflowId(id)).executeUpdate(extendUpdate, { args: [{ by: opts.by, reason: opts.reason }] }).catch((e) => Promise.reject(refusal(e))));
+      printState(s);
+    });
+}
