@@ -38,6 +38,7 @@ export function registerUp(program: Command): void {
           ...Object.entries(demo.sandbox.pages).map(([id, url]) => `    ${id.padEnd(9)} ${orgName(id).padEnd(24)} ${url}`),
           '',
           `  Links syncing      ${demo.links.join(', ')}`,
+          `  Account mapping    ${demo.overlaps.map((p) => `overlap:${p}`).join(', ')}  (Partner_Overlaps__c on vendor accounts; try \`cosell overlaps acme\`)`,
           `  Ledger             ${demo.engine.ledger.location}`,
           '',
           '  Try:  TEMPORAL_ADDRESS=' + demo.server.address + ' npx cosell status',

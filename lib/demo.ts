@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { startOverlapWorkflows } from '../overlaps/start.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import type { Engine } from '../sync/build.js';
 import { connectClient, TASK_QUEUE } from './client.js';
@@ -25,6 +26,8 @@ export interface Demo {
   client: Client;
   worker: Worker;
   links: string[];
+  /** Partners whose account-mapping workflow (`overlap:<partner>`) runs. */
+  overlaps: string[];
   stop(): Promise<void>;
 }
 
@@ -59,7 +62,8 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     const client = await connectClient(server.address);
     stops.push(() => client.connection.close());
     const links = await startLinks(client, network, { taskQueue: TASK_QUEUE });
-    return { server, sandbox, network, engine, client, worker, links, stop };
+    const overlaps = await startOverlapWorkflows(client, network, { taskQueue: TASK_QUEUE });
+    return { server, sandbox, network, engine, client, worker, links, overlaps, stop };
   } catch (e) {
     await stop();
     throw e;
