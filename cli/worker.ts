@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { createActivities } from '../activities/index.js';
+import { loadNetwork } from '../lib/config.js';
+import { openEngine } from '../lib/engine.js';
 import { runWorkerUntilSignal } from '../lib/worker.js';
 
 export function registerWorker(program: Command): void {
@@ -6,7 +9,14 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run a cosell worker against TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY (and TLS) until SIGINT/SIGTERM')
     .option('--task-queue <name>', 'task queue to poll', process.env.COSELL_TASK_QUEUE ?? 'cosell')
-    .action(async (opts: { taskQueue: string }) => {
-      await runWorkerUntilSignal({ taskQueue: opts.taskQueue });
+    .option('-c, --config <file>', 'network file: run its links (sync engine + ledger) in this worker')
+    .action(async (opts: { taskQueue: string; config?: string }) => {
+      // Without a network file the worker runs the activities that need none (e.g. hello/overlaps).
+      const engine = opts.config ? await openEngine(loadNetwork(opts.config)) : undefined;
+      try {
+        await runWorkerUntilSignal({ taskQueue: opts.taskQueue, ...(engine ? { activities: createActivities({ engine }) } : {}) });
+      } finally {
+        await engine?.close();
+      }
     });
 }

@@ -82,8 +82,8 @@ const link = z.strictObject({
   registration: z.boolean().default(false),
   /** What a delete/archive/merge in the source does to the target. */
   deletes: z.enum(['archive', 'flag', 'ignore']).default('flag'),
-  /** Link that must have synced a record's parent first (e.g. accounts before opportunities). */
-  parent: z.strictObject({ link: z.string(), sourceField: z.string(), targetField: z.string() }).optional(),
+  /** Link that must have synced a record's parent first (e.g. accounts before opportunities); without targetField the target models it as an association (HubSpot deal → company). */
+  parent: z.strictObject({ link: z.string(), sourceField: z.string(), targetField: z.string().optional() }).optional(),
   enabled: z.boolean().default(true),
 });
 

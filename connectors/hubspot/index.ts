@@ -5,6 +5,7 @@ import type {
   Association, ChangeOptions, ChangePage, Connector, DeletionPage, FeedCursor, FieldSpec, ObjectSchema, RateState, UpdateInput, UpsertInput, WriteResult,
 } from '../types.js';
 import { associate, hubspotObjectName } from './associations.js';
+import { addAssociationFields, splitAssociationFields } from './associationFields.js';
 import { createTokenProvider } from './auth.js';
 import { propertiesFor, toRecord, type HubspotContext } from './context.js';
 import { deletionsPage } from './deletions.js';
@@ -109,8 +110,9 @@ export async function createHubspotConnector(cfg: HubspotConnectorConfig): Promi
     async changes(objectName: string, cursor: FeedCursor, opts: ChangeOptions = {}): Promise<ChangePage> {
       const object = hubspotObjectName(objectName);
       const schema = await ctx.schema(object);
-      const properties = await propertiesFor(ctx, object, opts.fields);
-      return changesPage(cursor, {
+      const wanted = splitAssociationFields(opts.fields);
+      const properties = await propertiesFor(ctx, object, wanted.properties);
+      const page = await changesPage(cursor, {
         object,
         modifiedProperty: modifiedProperty(object),
         properties,
@@ -125,6 +127,8 @@ export async function createHubspotConnector(cfg: HubspotConnectorConfig): Promi
           t.call('search', `search ${object} changes`, (c, o) => c.crm.objects.searchApi.doSearch(object, req as never, o)) as Promise<SearchResult>,
         toRecord: (raw, modifiedAt) => toRecord(object, raw, schema, modifiedAt),
       });
+      await addAssociationFields(ctx, object, page.records, wanted.associations);
+      return page;
     },
 
     deletions(objectName: string, cursor: FeedCursor, opts: ChangeOptions = {}): Promise<DeletionPage> {
@@ -138,7 +142,11 @@ export async function createHubspotConnector(cfg: HubspotConnectorConfig): Promi
       });
     },
 
-    readByIds: (object: string, ids: string[], fields?: string[]) => readByIds(ctx, hubspotObjectName(object), ids, fields),
+    async readByIds(objectName: string, ids: string[], fields?: string[]) {
+      const object = hubspotObjectName(objectName);
+      const wanted = splitAssociationFields(fields);
+      return addAssociationFields(ctx, object, await readByIds(ctx, object, ids, wanted.properties), wanted.associations);
+    },
     readByField: (object: string, field: string, values: string[], fields?: string[]) => readByField(ctx, hubspotObjectName(object), field, values, fields),
     upsert: (object: string, matchField: string, inputs: UpsertInput[]): Promise<WriteResult[]> => upsert(ctx, hubspotObjectName(object), matchField, inputs),
     update: (object: string, inputs: UpdateInput[]) => update(ctx, hubspotObjectName(object), inputs),
