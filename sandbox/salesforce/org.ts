@@ -105,6 +105,7 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
         now: () => clock.now(),
         userOf: (req) => (req as any).sandboxUser ?? integrationUserId,
         lockRow: () => faults.lockRow(),
+        identityUrl: (req) => `${baseUrl}/id/${orgSfId}/${(req as any).sandboxUser ?? integrationUserId}`,
       });
     },
     connectionInfo(url: string): OrgConnectionInfo {

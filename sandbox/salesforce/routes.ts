@@ -18,6 +18,8 @@ export interface RouteDeps {
   /** The user of the request's session (set by the auth hook). */
   userOf(req: FastifyRequest): string;
   lockRow(): boolean;
+  /** The identity URL (`{loginUrl}/id/{orgId}/{userId}`) of the request's session. */
+  identityUrl(req: FastifyRequest): string;
 }
 
 const JSON_TYPE = 'application/json;charset=UTF-8';
@@ -109,7 +111,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/services/data/:v', async (req) => {
     const v = versionOf(req);
     const b = `/services/data/${v}`;
-    return { tooling: `${b}/tooling`, query: `${b}/query`, queryAll: `${b}/queryAll`, sobjects: `${b}/sobjects`, limits: `${b}/limits`, composite: `${b}/composite`, identity: `/id/${'org'}/user` };
+    return { tooling: `${b}/tooling`, query: `${b}/query`, queryAll: `${b}/queryAll`, sobjects: `${b}/sobjects`, limits: `${b}/limits`, composite: `${b}/composite`, identity: deps.identityUrl(req) };
   });
   app.get('/services/data/:v/limits', async (req) => {
     versionOf(req);

@@ -109,6 +109,12 @@ describe('sessions', () => {
     await sb.faults('vendor', {});
   });
 
+  it('identity: jsforce identity() follows the version resource to the /id URL', async () => {
+    const conn = sb.jsforce('vendor', { oauth: true }); // the printed token died in the expiry test above
+    const id = await conn.identity();
+    expect(id).toMatchObject({ user_id: expect.stringMatching(/^005/), organization_id: expect.stringMatching(/^00D/), username: info.username });
+  });
+
   it('an invalid refresh token surfaces as invalid_grant', async () => {
     const o = oauth2();
     await expect(o.refreshToken('5Aep-not-a-token')).rejects.toMatchObject({ name: 'invalid_grant' });
