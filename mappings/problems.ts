@@ -21,7 +21,6 @@ export const ProblemCodes = {
   MAP_READONLY: 'a target field that cannot be written',
   MAP_MATCH: 'the match key is not usable',
   MAP_VALUE_MAP: 'a value map entry that can never be used, or a source value it does not cover',
-  MAP_POLICY: 'a field policy that cannot work',
 } as const;
 
 export type ProblemCode = keyof typeof ProblemCodes;
