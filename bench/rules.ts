@@ -4,7 +4,7 @@
  * Measures decisions/s and latency percentiles of `decide` on a synthetic index (deterministic seed),
  * and, in the same run, a baseline: a naive linear scan (every account compared by domain and name)
  * over a 10,000-account slice, reported per decision and as a ratio. Also measures the blocking
- * recall: on the slice, how many of the exhaustive scan's name matches the index finds.
+ * recall: how many of the exhaustive scan's matches within the slice the full index finds.
  * Target: p99 ≤ 5 ms. Writes bench/results/rules.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -114,7 +114,8 @@ async function main() {
 
   const heapBefore = process.memoryUsage().heapUsed;
   const t0 = process.hrtime.bigint();
-  const index = new AccountIndex();
+  const blocking = { crowdedBlock: Number(process.env.BENCH_CROWDED ?? 256), secondProbeMax: Number(process.env.BENCH_SECOND ?? 256) };
+  const index = new AccountIndex(blocking);
   for (const a of accounts) index.upsertAccount(a);
   const buildMs = ms(process.hrtime.bigint() - t0);
   const registrations: ActiveRegistration[] = [];
@@ -139,26 +140,44 @@ async function main() {
   const rules: Record<string, number> = {};
   for (let i = 0; i < WARMUP; i++) decide(queries[i]!, index, policy, acme);
   const lat = new Float64Array(QUERIES);
+  const cpu = new Float64Array(QUERIES);
+  const statsBefore = { ...index.stats };
   const tRun = process.hrtime.bigint();
   for (let i = 0; i < QUERIES; i++) {
+    const c = process.cpuUsage();
     const s = process.hrtime.bigint();
+    const before = index.stats.nameComparisons;
     const d = decide(queries[WARMUP + i]!, index, policy, acme);
     lat[i] = ms(process.hrtime.bigint() - s);
+    if (process.env.BENCH_DEBUG && lat[i]! > 5) console.log('slow', round(lat[i]!), index.stats.nameComparisons - before, queries[WARMUP + i]!.customerName, queries[WARMUP + i]!.website ?? queries[WARMUP + i]!.contactEmail);
+    const used = process.cpuUsage(c);
+    cpu[i] = (used.user + used.system) / 1000;
     outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
     rules[d.ruleId] = (rules[d.ruleId] ?? 0) + 1;
   }
   const runMs = ms(process.hrtime.bigint() - tRun);
-  const comparisonsPerDecision = round(index.stats.nameComparisons / index.stats.lookups * 2, 1);
+  const comparisonsPerDecision = round((index.stats.nameComparisons - statsBefore.nameComparisons) / QUERIES, 1);
   lat.sort();
-  const indexed = { nameComparisonsPerDecision: comparisonsPerDecision, decisionsPerSecond: Math.round(QUERIES / (runMs / 1000)), p50Ms: round(percentile(lat, 0.5)), p95Ms: round(percentile(lat, 0.95)), p99Ms: round(percentile(lat, 0.99)), maxMs: round(lat[lat.length - 1]!) };
-  console.log(`decide (indexed, ${ACCOUNTS.toLocaleString('en-US')} accounts): ${indexed.decisionsPerSecond.toLocaleString('en-US')} decisions/s, p50 ${indexed.p50Ms} ms, p95 ${indexed.p95Ms} ms, p99 ${indexed.p99Ms} ms, max ${indexed.maxMs} ms; ${comparisonsPerDecision} name comparisons per decision`);
+  cpu.sort();
+  const indexed = {
+    nameComparisonsPerDecision: comparisonsPerDecision,
+    decisionsPerSecond: Math.round(QUERIES / (runMs / 1000)),
+    p50Ms: round(percentile(lat, 0.5)),
+    p95Ms: round(percentile(lat, 0.95)),
+    p99Ms: round(percentile(lat, 0.99)),
+    maxMs: round(lat[lat.length - 1]!),
+    // CPU time of the process during each decision (µs resolution): what the decision costs when the
+    // process is not descheduled, which wall-clock percentiles on a shared, overloaded host are not.
+    cpuP50Ms: round(percentile(cpu, 0.5)),
+    cpuP99Ms: round(percentile(cpu, 0.99)),
+  };
+  console.log(`decide (indexed, ${ACCOUNTS.toLocaleString('en-US')} accounts): ${indexed.decisionsPerSecond.toLocaleString('en-US')} decisions/s, p50 ${indexed.p50Ms} ms, p95 ${indexed.p95Ms} ms, p99 ${indexed.p99Ms} ms, max ${indexed.maxMs} ms (wall); CPU p50 ${indexed.cpuP50Ms} ms, p99 ${indexed.cpuP99Ms} ms; ${comparisonsPerDecision} name comparisons per decision`);
   console.log(`outcomes: ${JSON.stringify(outcomes)} rules: ${JSON.stringify(rules)}`);
 
   // Baseline: naive linear scan over a 10,000-account slice (names/domains pre-normalised, so the
   // comparison is only the matching work that the index avoids).
   const slice = accounts.slice(0, SLICE).map((a) => ({ a, domains: recordDomains(a.domain), tokens: normalizeCompanyName(a.name).split(' ') }));
-  const sliceIndex = new AccountIndex();
-  for (const a of accounts.slice(0, SLICE)) sliceIndex.upsertAccount(a);
+  const sliceIds = new Set(slice.map((x) => x.a.id));
   const sliceQueries: RegistrationInput[] = [];
   for (let i = 0; i < BASELINE_QUERIES; i++) {
     const c = rand() < 0.6 ? companies[int(SLICE)]! : company();
@@ -187,7 +206,9 @@ async function main() {
     const s = process.hrtime.bigint();
     const truth = scan(q);
     scanLat[i] = ms(process.hrtime.bigint() - s);
-    const got = new Set(sliceIndex.findAccounts({ domains: recordDomains(q.website, q.contactEmail), name: normalizeCompanyName(q.customerName) }, { nameThreshold: policy.matching.nameThreshold, requireDomainAgreement: true, useDomains: true }).map((h) => h.record.id));
+    // Blocking recall of the full index (its real block sizes), restricted to the slice's accounts.
+    const got = new Set(index.findAccounts({ domains: recordDomains(q.website, q.contactEmail), name: normalizeCompanyName(q.customerName) }, { nameThreshold: policy.matching.nameThreshold, requireDomainAgreement: true, useDomains: true }).map((h) => h.record.id).filter((id) => sliceIds.has(id)));
+    if (process.env.BENCH_DEBUG) for (const id of truth) if (!got.has(id)) console.log('missed', JSON.stringify(q.customerName), '→', JSON.stringify(slice.find((x) => x.a.id === id)!.a.name));
     expected += truth.length;
     found += truth.filter((id) => got.has(id)).length;
   }
@@ -204,14 +225,14 @@ async function main() {
   const ratio = round(baseline.p50Ms / indexed.p50Ms, 1);
   const ratio1M = round(baseline.extrapolatedTo1MP50Ms / indexed.p50Ms, 0);
   console.log(`ratio: the indexed decision over ${ACCOUNTS.toLocaleString('en-US')} accounts is ${ratio}× faster (p50) than the scan over ${SLICE.toLocaleString('en-US')}; ~${ratio1M}× against a scan of all ${ACCOUNTS.toLocaleString('en-US')}`);
-  console.log(`blocking recall vs exhaustive scan on the slice: ${found}/${expected} = ${recall}`);
-  const target = { p99Ms: 5, met: indexed.p99Ms <= 5 };
-  console.log(`target p99 ≤ 5 ms: ${target.met ? 'MET' : 'MISSED'}`);
+  console.log(`blocking recall of the ${ACCOUNTS.toLocaleString('en-US')}-account index vs an exhaustive scan (matches within the slice): ${found}/${expected} = ${recall}`);
+  const target = { p99Ms: 5, met: indexed.p99Ms <= 5, metOnCpuTime: indexed.cpuP99Ms <= 5 };
+  console.log(`target p99 ≤ 5 ms: wall-clock ${target.met ? 'MET' : 'MISSED'}, CPU time ${target.metOnCpuTime ? 'MET' : 'MISSED'} (load average ${round(os.loadavg()[0]!, 1)} on ${os.cpus().length} CPUs)`);
 
   const result = {
     bench: 'rules',
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAverage1m: round(os.loadavg()[0]!, 1) },
     accounts: ACCOUNTS,
     registrations: REGISTRATIONS,
     queries: QUERIES,
@@ -219,6 +240,7 @@ async function main() {
     indexed,
     baseline,
     ratios: { p50VsSliceScan: ratio, p50VsFullScanExtrapolated: ratio1M },
+    blocking,
     blockingRecall: recall,
     outcomes,
     rules,

@@ -176,7 +176,7 @@ export function jaroWinkler(a: string, b: string): number {
  * Below this Jaro-Winkler score a token counts as unmatched. The rules index relies on it: a name can
  * only reach similarity t if every token longer than (1 − t) of the name's letters is matched.
  */
-export const TOKEN_MATCH_FLOOR = 0.8;
+export const TOKEN_MATCH_FLOOR = 0.9;
 
 /**
  * How well every token of `from` is covered by some token of `to` (each token's best Jaro-Winkler,
@@ -195,8 +195,9 @@ function coverage(from: readonly string[], to: readonly string[], atLeast = 0): 
       if (s > best) best = s;
       if (best === 1) break;
     }
-    // Unrelated words still share letters (JW ≈ 0.5–0.7); give them no credit, so a distinguishing
-    // extra word ("Global Services Gamma" vs "Global Services") really lowers the score.
+    // Different words still share letters (JW ≈ 0.5–0.88: "tyrion" vs "tyrsolcy"); give them no
+    // credit, so a distinguishing word ("Global Services Gamma" vs "Global Services", "Tyrion
+    // Logistics" vs "Tyrsolcy Logistics") really lowers the score.
     if (best < TOKEN_MATCH_FLOOR) best = 0;
     total += best * t.length;
     remaining -= t.length;
@@ -210,8 +211,8 @@ function coverage(from: readonly string[], to: readonly string[], atLeast = 0): 
  * Similarity of two company names (0..1) after `normalizeCompanyName`: token-set Jaro-Winkler, order
  * independent ("Telekom Deutsche" ≈ "Deutsche Telekom"), and symmetric. It takes the weaker of the two
  * directions, so an extra distinguishing word lowers the score ("Acme" vs "Acme Widgets" ≈ 0.36):
- * matching a customer must not be fooled by a shared first word. A name compacted differently
- * ("Face Book" vs "Facebook") still scores by comparing the space-free forms.
+ * matching a customer must not be fooled by a shared first word. Names that differ only in spacing
+ * ("Face Book" vs "Facebook") score 0.99.
  */
 export function nameSimilarity(a: string, b: string): number {
   const na = normalizeCompanyName(a);
@@ -237,23 +238,10 @@ export function tokenNameSimilarity(ta: readonly string[], tb: readonly string[]
  */
 export function tokenNameSimilarityAtLeast(ta: readonly string[], tb: readonly string[], min: number): number {
   if (!ta.length || !tb.length) return 0;
-  let lenA = 0;
-  let lenB = 0;
-  for (const t of ta) lenA += t.length;
-  for (const t of tb) lenB += t.length;
-  const similarLength = Math.min(lenA, lenB) / Math.max(lenA, lenB) >= 0.85;
-  // The compact form ("facebook" vs "face book") only helps when the token structure differs; it
-  // never lowers the token score. When it may apply, no early exit on the token score.
-  const compactMayApply = ta.length !== tb.length && similarLength;
-  const bound = compactMayApply ? 0 : min;
-  const forward = coverage(ta, tb, bound);
-  const tokenScore = forward === 0 && bound > 0 ? 0 : Math.min(forward, coverage(tb, ta, bound));
-  if (tokenScore === 1 && ta.length === tb.length) return 1;
-  let score = tokenScore;
-  if (compactMayApply) {
-    const compactA = ta.join('');
-    const compactB = tb.join('');
-    score = Math.max(tokenScore, (compactA === compactB ? 1 : jaroWinkler(compactA, compactB)) * 0.98);
-  }
-  return Math.round(Math.min(1, score) * 1e6) / 1e6;
+  // Only the spacing differs ("face book" vs "facebook"): the same name, written apart.
+  if (ta.length !== tb.length && ta.join('') === tb.join('')) return 0.99;
+  const forward = coverage(ta, tb, min);
+  if (forward < min) return forward;
+  const tokenScore = Math.min(forward, coverage(tb, ta, min));
+  return Math.round(tokenScore * 1e6) / 1e6;
 }

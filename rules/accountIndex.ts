@@ -8,16 +8,15 @@ import type { ActiveRegistration, VendorAccount } from './types.js';
  * upsert/remove as it sees vendor accounts and registration status changes (it is never re-read from
  * the CRM per decision).
  *
- * Blocking: every token of a normalised name contributes its 4-character prefix as a key (and its
- * 5-character prefix when it is that long; a query token is looked up by its longest one). A name
- * can only reach similarity t if each of its "heavy" tokens (longer than 1 − t of its letters; see
- * TOKEN_MATCH_FLOOR in lib/normalize.ts) is matched by a similar token, so a query scores only the
- * records in the block of its most selective heavy token, plus the second most selective one when
- * that is small too (≤ maxBlock), so that one typo in the first letters of one of them still
- * finds the record. Queries without a heavy token (many short
- * tokens) fall back to the union of their blocks, skipping blocks larger than `maxBlock` when a more
- * selective one exists. Results never depend on insertion order: candidates are scored independently
- * and returned sorted by id.
+ * Blocking: every token of a normalised name contributes its 4-, 5- and 7-character prefixes as keys
+ * (as far as it is long). A name can only reach similarity t if each of its "heavy" tokens (longer
+ * than 1 − t of its letters; see TOKEN_MATCH_FLOOR in lib/normalize.ts) is matched by a similar
+ * token, so a query scores only the records in the block of its most selective heavy token (looked up
+ * by its 5-character prefix, or 7 when that block is crowded; see probeKey), plus the second most
+ * selective one when that is small too, so that one typo in the first letters of one of them still
+ * finds the record. Queries without a heavy token (many short tokens) fall back to the union of their
+ * blocks, skipping blocks larger than `maxBlock` when a more selective one exists. Results never
+ * depend on insertion order: candidates are scored independently and returned sorted by id.
  */
 
 export interface CustomerQuery {
@@ -52,16 +51,28 @@ interface Entry<T> {
 }
 
 export const DEFAULT_MAX_BLOCK = 2000;
+export interface BlockingOptions {
+  /** Fallback path: blocks larger than this are skipped when a more selective one exists. */
+  maxBlock?: number;
+  /** A 5-character block larger than this is probed by the 7-character prefix instead. */
+  crowdedBlock?: number;
+  /** The second heavy token's block is probed (typo tolerance) only when at most this large. */
+  secondProbeMax?: number;
+}
+
+const BLOCKING_DEFAULTS: Required<BlockingOptions> = { maxBlock: DEFAULT_MAX_BLOCK, crowdedBlock: 256, secondProbeMax: 256 };
 
 /**
- * Blocking keys of a normalised name: for each token of 2+ characters its 4-character prefix, and for
- * tokens of 5+ characters also its 5-character prefix (the selective key long tokens are probed by).
+ * Blocking keys of a normalised name: for each token of 2+ characters its 4-character prefix, and
+ * its 5- and 7-character prefixes when it is that long (the more selective keys long tokens are
+ * probed by), plus the space-free form's 5-character prefix for multi-token names.
  */
 export function blockingKeys(tokens: readonly string[]): string[] {
   const keys = new Set<string>();
   for (const t of tokens) {
     if (t.length >= 2) keys.add(t.slice(0, 4));
     if (t.length >= 5) keys.add(t.slice(0, 5));
+    if (t.length >= 7) keys.add(t.slice(0, 7));
   }
   // The space-free form too, so "facebook" finds "Face Book" (it equals the first token's key unless
   // that token is short).
@@ -69,11 +80,6 @@ export function blockingKeys(tokens: readonly string[]): string[] {
   if (tokens.length > 1 && compact.length >= 5) keys.add(compact.slice(0, 5));
   if (!keys.size && compact) keys.add(compact.slice(0, 4));
   return [...keys];
-}
-
-/** The block a query token is looked up in (its longest prefix key). */
-export function probeKey(token: string): string {
-  return token.length >= 5 ? token.slice(0, 5) : token.slice(0, 4);
 }
 
 /** Tokens that every record within `threshold` must match (by length share, see TOKEN_MATCH_FLOOR). */
@@ -91,7 +97,7 @@ class BlockedStore<T extends { id: string }> {
   private readonly byBlock = new Map<string, Set<Entry<T>>>();
 
   constructor(
-    private readonly maxBlock: number,
+    private readonly blocking: Required<BlockingOptions>,
     private readonly stats: IndexStats,
   ) {}
 
@@ -142,14 +148,26 @@ class BlockedStore<T extends { id: string }> {
     return [...hits.values()].sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
   }
 
+  /**
+   * The block a query token is looked up in: its 5-character prefix (4 for short tokens), or its
+   * 7-character prefix when the 5-character block is crowded ("stark…") and the token is that long —
+   * more selective, at the price of typo tolerance in its first seven letters.
+   */
+  private probeKey(token: string): string {
+    if (token.length < 5) return token.slice(0, 4);
+    const p5 = token.slice(0, 5);
+    if (token.length >= 7 && (this.byBlock.get(p5)?.size ?? 0) > this.blocking.crowdedBlock) return token.slice(0, 7);
+    return p5;
+  }
+
   /** Records that can be within `threshold` of the query tokens (see the blocking note above). */
   private *nameCandidates(tokens: readonly string[], threshold: number): Iterable<Entry<T>> {
     const heavy = heavyTokens(tokens, threshold);
     if (heavy.length) {
-      const blocks = [...new Set(heavy.map(probeKey))].map((k) => this.byBlock.get(k) ?? EMPTY).sort((a, b) => a.size - b.size);
-      // The second block only when it is selective too: a common word's block ("syst" of "systems")
+      const blocks = [...new Set(heavy.map((t) => this.probeKey(t)))].map((k) => this.byBlock.get(k) ?? EMPTY).sort((a, b) => a.size - b.size);
+      // The second block only when it is small too: a common word's block ("unite" of "united")
       // would cost far more than the typo tolerance it buys.
-      const probe = blocks.length > 1 && blocks[1]!.size <= this.maxBlock ? blocks.slice(0, 2) : blocks.slice(0, 1);
+      const probe = blocks.length > 1 && blocks[1]!.size <= this.blocking.secondProbeMax ? blocks.slice(0, 2) : blocks.slice(0, 1);
       yield* unionOf(probe as Set<Entry<T>>[]);
       return;
     }
@@ -159,7 +177,7 @@ class BlockedStore<T extends { id: string }> {
       if (b) blocks.push(b);
     }
     if (!blocks.length) return;
-    const selective = blocks.filter((b) => b.size <= this.maxBlock);
+    const selective = blocks.filter((b) => b.size <= this.blocking.maxBlock);
     if (selective.length) {
       yield* unionOf(selective);
       return;
@@ -222,9 +240,10 @@ export class AccountIndex {
   private readonly accounts: BlockedStore<VendorAccount>;
   private readonly registrations: BlockedStore<ActiveRegistration>;
 
-  constructor(opts: { maxBlock?: number } = {}) {
-    this.accounts = new BlockedStore(opts.maxBlock ?? DEFAULT_MAX_BLOCK, this.stats);
-    this.registrations = new BlockedStore(opts.maxBlock ?? DEFAULT_MAX_BLOCK, this.stats);
+  constructor(opts: BlockingOptions = {}) {
+    const blocking = { ...BLOCKING_DEFAULTS, ...opts };
+    this.accounts = new BlockedStore(blocking, this.stats);
+    this.registrations = new BlockedStore(blocking, this.stats);
   }
 
   get accountCount(): number {

@@ -68,8 +68,12 @@ function productsOverlap(a: readonly string[] | null | undefined, b: readonly st
   return b.some((p) => set.has(p.trim().toLowerCase()));
 }
 
-function money(amount: number, currency: string): string {
-  return `${amount.toLocaleString('en-US', { maximumFractionDigits: 2 })} ${currency}`;
+/** "100,000 USD" (fixed en-US style without Intl: cheap, and identical on every machine). */
+export function money(amount: number, currency: string): string {
+  const rounded = Math.round(amount * 100) / 100;
+  const [int, frac] = Math.abs(rounded).toString().split('.');
+  const grouped = int!.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${rounded < 0 ? '-' : ''}${grouped}${frac ? `.${frac}` : ''} ${currency}`;
 }
 
 const KIND_ORDER: Record<Match['kind'], number> = { 'vendor-opportunity': 0, registration: 1, 'vendor-account': 2 };

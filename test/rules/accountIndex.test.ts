@@ -43,9 +43,9 @@ describe('AccountIndex', () => {
     expect(index.findAccounts({ domains: [], name: 'global services beta' }, opts).map((h) => h.record.id)).toEqual(['g1']);
   });
 
-  it('blocking keys are 4- and 5-character token prefixes and the space-free prefix', () => {
+  it('blocking keys are 4-, 5- and 7-character token prefixes and the space-free prefix', () => {
     expect(blockingKeys(['face', 'book'])).toEqual(['face', 'book', 'faceb']);
-    expect(blockingKeys(['facebook', 'x'])).toEqual(['face', 'faceb']);
+    expect(blockingKeys(['facebook', 'x'])).toEqual(['face', 'faceb', 'faceboo']);
     expect(blockingKeys(['a', 'b', 'c'])).toEqual(['abc']);
   });
 
