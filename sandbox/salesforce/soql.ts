@@ -331,36 +331,78 @@ function compileWhere(ctx: QueryContext, soql: string, root: ObjectDef, where: W
   return pred;
 }
 
-/** The lower bound on SystemModstamp the WHERE clause implies at its top level (AND-ed), if any. */
-function modstampLowerBound(where: WhereClause | undefined): { stamp: number; exclusive: boolean } | undefined {
+type WhereAst = { kind: 'and' | 'or'; parts: WhereAst[] } | { kind: 'not'; inner: WhereAst } | { kind: 'cond'; cond: any };
+
+/** The flattened WHERE tokens as a tree (same precedence as compileWhere); undefined if it does not parse. */
+function whereAst(tokens: Token[]): WhereAst | undefined {
+  let pos = 0;
+  const orExpr = (): WhereAst => {
+    const parts = [andExpr()];
+    while (tokens[pos] === 'OR') { pos++; parts.push(andExpr()); }
+    return parts.length === 1 ? parts[0] : { kind: 'or', parts };
+  };
+  const andExpr = (): WhereAst => {
+    const parts = [notExpr()];
+    while (tokens[pos] === 'AND') { pos++; parts.push(notExpr()); }
+    return parts.length === 1 ? parts[0] : { kind: 'and', parts };
+  };
+  const notExpr = (): WhereAst => {
+    if (tokens[pos] === 'NOT') { pos++; return { kind: 'not', inner: notExpr() }; }
+    const t = tokens[pos++];
+    if (t === '(') { const inner = orExpr(); pos++; return inner; }
+    if (t && typeof t === 'object') return { kind: 'cond', cond: t.cond };
+    throw new Error('unparsable');
+  };
+  try {
+    return tokens.length ? orExpr() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type Bound = { stamp: number; exclusive: boolean };
+const tighter = (a: Bound, b: Bound) => (a.stamp !== b.stamp ? (a.stamp > b.stamp ? a : b) : a.exclusive ? a : b);
+const looser = (a: Bound, b: Bound) => (a.stamp !== b.stamp ? (a.stamp < b.stamp ? a : b) : a.exclusive ? b : a);
+
+function boundOf(node: WhereAst): Bound | undefined {
+  switch (node.kind) {
+    case 'cond': {
+      const c = node.cond;
+      if (String(c.field).toLowerCase() !== 'systemmodstamp' || c.literalType !== 'DATETIME') return undefined;
+      if (c.operator !== '>' && c.operator !== '>=' && c.operator !== '=') return undefined;
+      const stamp = parseInstant(String(c.value));
+      return Number.isNaN(stamp) ? undefined : { stamp, exclusive: c.operator === '>' };
+    }
+    case 'and': {
+      let best: Bound | undefined;
+      for (const p of node.parts) {
+        const b = boundOf(p);
+        if (b) best = best ? tighter(best, b) : b;
+      }
+      return best;
+    }
+    case 'or': {
+      // Every branch must bound the scan, and the loosest bound wins: the keyset cursor
+      // `(TS > t OR (TS = t AND Id > id))` implies TS >= t.
+      let worst: Bound | undefined;
+      for (const p of node.parts) {
+        const b = boundOf(p);
+        if (!b) return undefined;
+        worst = worst ? looser(worst, b) : b;
+      }
+      return worst;
+    }
+    case 'not':
+      return undefined;
+  }
+}
+
+/** The lower bound on SystemModstamp the WHERE clause implies, if any (used to start an index scan). */
+function modstampLowerBound(where: WhereClause | undefined): Bound | undefined {
   const tokens: Token[] = [];
   flattenWhere(where, tokens);
-  // Only conditions AND-ed at the top level (depth 0, not negated) may narrow the scan.
-  let depth = 0;
-  for (const t of tokens) {
-    if (t === '(') depth++;
-    else if (t === ')') depth--;
-    else if (t === 'OR' && depth === 0) return undefined;
-  }
-  let best: { stamp: number; exclusive: boolean } | undefined;
-  depth = 0;
-  let negated = false;
-  for (const t of tokens) {
-    if (t === '(') depth++;
-    else if (t === ')') depth--;
-    if (t === 'NOT' && depth === 0) negated = true;
-    if (typeof t !== 'object') continue;
-    const wasNegated = negated;
-    negated = false;
-    if (depth !== 0 || wasNegated) continue;
-    const c = t.cond as any;
-    if (String(c.field).toLowerCase() !== 'systemmodstamp' || c.literalType !== 'DATETIME') continue;
-    if (c.operator !== '>' && c.operator !== '>=' && c.operator !== '=') continue;
-    const stamp = parseInstant(String(c.value));
-    if (Number.isNaN(stamp)) continue;
-    if (!best || stamp > best.stamp) best = { stamp, exclusive: c.operator === '>' };
-  }
-  return best;
+  const ast = whereAst(tokens);
+  return ast ? boundOf(ast) : undefined;
 }
 
 // ---------- output ----------
