@@ -175,6 +175,18 @@ describe('SOQL', () => {
       const last = page[page.length - 1];
       cursor = { stamp: last.SystemModstamp.replace('+0000', 'Z'), id: last.Id };
     }
+    // The connector's keyset shape: (TS > t OR (TS = t AND Id > id)) AND TS < until — same result.
+    const seen2: string[] = [];
+    let c2 = { stamp: '2000-01-01T00:00:00Z', id: '' };
+    for (;;) {
+      const pos = c2.id ? `(SystemModstamp > ${c2.stamp} OR (SystemModstamp = ${c2.stamp} AND Id > '${c2.id}'))` : `SystemModstamp >= ${c2.stamp}`;
+      const page = (await conn.query<any>(`SELECT Id, SystemModstamp FROM Account WHERE ${pos} AND SystemModstamp < 2100-01-01T00:00:00Z ORDER BY SystemModstamp, Id LIMIT 700`)).records;
+      if (!page.length) break;
+      seen2.push(...page.map((r: any) => r.Id));
+      const last = page[page.length - 1];
+      c2 = { stamp: last.SystemModstamp.replace('+0000', 'Z'), id: last.Id };
+    }
+    expect(seen2).toEqual(seen);
     const total = (await conn.query('SELECT COUNT() FROM Account')).totalSize;
     expect(total).toBe(60 + 3000 + 400);
     expect(seen.length).toBe(total);
