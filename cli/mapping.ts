@@ -159,7 +159,7 @@ export function renderPreview(mapping: CompiledMapping, rows: PreviewRow[]): str
   lines.push('');
   const table: string[][] = [['source id', 'key', 'action', 'field', 'current', 'new', 'note']];
   for (const r of rows) {
-    if (r.action === 'filtered' || r.action === 'unchanged') {
+    if (r.action === 'filtered' || (r.action === 'unchanged' && r.changes.length === 0)) {
       table.push([r.sourceId, r.key ?? '', r.action, '', '', '', '']);
       continue;
     }
