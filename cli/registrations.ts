@@ -1,18 +1,34 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../lib/client.js';
 import { loadNetwork } from '../lib/config.js';
 import { openNetworkLedger } from '../lib/engine.js';
 import { CosellError } from '../lib/errors.js';
-import type { Ledger } from '../ledger/index.js';
+import { openLedger, type Ledger } from '../ledger/index.js';
 import type { RegistrationState } from '../rules/index.js';
 import { registrationWorkflowId } from '../sync/registrationGate.js';
 import { decideUpdate, extendUpdate, registrationStatusQuery } from '../workflows/registration.js';
 
 const configOption = ['-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml'] as const;
 
+/**
+ * The ledger the network file names. Only its `ledger:` entry is read (no connection secrets or
+ * `${VAR}`s needed, so ops can list registrations from any shell); no network file → the default.
+ */
+async function openLedgerOf(config: string): Promise<Ledger> {
+  if (!existsSync(config)) return openLedger(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { file: path.resolve('.cosell/ledger.sqlite') });
+  const doc = (parseYaml(readFileSync(config, 'utf8')) ?? {}) as { ledger?: { url?: string; file?: string } };
+  if (doc.ledger?.url) return openNetworkLedger(loadNetwork(config)); // a URL may be a secret reference: resolve it properly
+  const file = doc.ledger?.file ? path.resolve(path.dirname(config), doc.ledger.file) : undefined;
+  if (!file && process.env.DATABASE_URL) return openLedger({ url: process.env.DATABASE_URL });
+  return openLedger({ file: file ?? path.resolve('.cosell/ledger.sqlite') });
+}
+
 async function withLedger<T>(config: string, fn: (ledger: Ledger) => Promise<T>): Promise<T> {
-  const ledger = await openNetworkLedger(loadNetwork(config));
+  const ledger = await openLedgerOf(config);
   try {
     return await fn(ledger);
   } finally {

@@ -5,6 +5,7 @@ import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { startOverlapWorkflows } from '../overlaps/start.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { startRulesIndex } from '../sync/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
 import { connectClient, TASK_QUEUE } from './client.js';
 import { loadNetwork, type LoadedNetwork } from './config.js';
@@ -62,6 +63,7 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     const client = await connectClient(server.address);
     stops.push(() => client.connection.close());
     const links = await startLinks(client, network, { taskQueue: TASK_QUEUE });
+    await startRulesIndex(client, network, { taskQueue: TASK_QUEUE }); // registrations: vendor-account index, closes, protection
     const overlaps = await startOverlapWorkflows(client, network, { taskQueue: TASK_QUEUE });
     return { server, sandbox, network, engine, client, worker, links, overlaps, stop };
   } catch (e) {

@@ -6,7 +6,7 @@ import type { Ledger, Registration } from '../ledger/index.js';
 import { log } from '../lib/logger.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import { AccountIndex, isExclusive, type RegistrationStatus, type VendorAccount } from '../rules/index.js';
-import { ACTIVE_LEDGER_STATUSES, PROTECTED_FIELDS, countryCode, detailsOf, registrationWorkflowId } from './registrationGate.js';
+import { ACTIVE_LEDGER_STATUSES, PROTECTED_FIELDS, countryCode, detailsOf, registrationWorkflowId, temporalClient } from './registrationGate.js';
 
 /**
  * Keeps the Rules of Engagement's vendor-account index current from the vendor CRM's own change feed
@@ -240,9 +240,10 @@ export class AccountIndexFeed {
   }
 
   private async signalClosed(ev: VendorOpportunityEvent): Promise<void> {
-    if (!this.client) return;
+    const client = temporalClient(this.client);
+    if (!client) return;
     try {
-      await this.client.workflow.getHandle(registrationWorkflowId(ev.registrationId)).signal('vendorClosed', { outcome: ev.outcome, vendorOpportunityId: ev.vendorOpportunityId });
+      await client.workflow.getHandle(registrationWorkflowId(ev.registrationId)).signal('vendorClosed', { outcome: ev.outcome, vendorOpportunityId: ev.vendorOpportunityId });
     } catch (e) {
       log.warn({ err: e, registration: ev.registrationId }, 'could not signal the registration workflow that its opportunity closed');
     }

@@ -8,6 +8,8 @@ import { CosellError } from '../lib/errors.js';
 import type { Ledger } from '../ledger/index.js';
 import { loadMappingFile, readSchemaSnapshot } from '../mappings/index.js';
 import { formatProblem } from '../mappings/problems.js';
+import { loadPolicy } from '../rules/policy.js';
+import { registrationGateFor } from './registrationGate.js';
 import type { LinkRuntime, RecordGate } from './runtime.js';
 
 export const DELETED_FLAG_FIELD = { salesforce: 'Cosell_Source_Deleted__c', hubspot: 'cosell_source_deleted' } as const;
@@ -15,7 +17,7 @@ export const DELETED_FLAG_FIELD = { salesforce: 'Cosell_Source_Deleted__c', hubs
 export interface EngineDeps {
   network: LoadedNetwork;
   ledger: Ledger;
-  /** Build the registration gate for a registration link (rules/); absent → plain sync. */
+  /** Build the registration gate for a registration link (rules/); absent → the network file's `rules:` policy (sync/registrationGate.ts). */
   gateFor?: (rt: Omit<LinkRuntime, 'gate'>) => Promise<RecordGate | undefined>;
   pageSize?: number;
 }
@@ -111,8 +113,17 @@ export class Engine {
       deletedFlagField,
       pageSize: this.deps.pageSize ?? 2000,
     };
-    const gate = link.registration && this.deps.gateFor ? await this.deps.gateFor(rt) : undefined;
+    const gate = link.registration ? await (this.deps.gateFor ?? this.rulesGate(link))(rt) : undefined;
     return { ...rt, gate };
+  }
+
+  private policyGate?: NonNullable<EngineDeps['gateFor']>;
+
+  /** A registration link never syncs ungated: without a policy it is a configuration error. */
+  private rulesGate(link: LinkConfig): NonNullable<EngineDeps['gateFor']> {
+    const rules = this.network.network.rules;
+    if (!rules) throw new CosellError('COSELL_CONFIG_INVALID', `link "${link.id}" is a registration link but the network file has no rules: policy`, { hint: 'add `rules: roe.yaml` (see rules/README.md) or set registration: false' });
+    return (this.policyGate ??= registrationGateFor({ policy: loadPolicy(this.network.resolve(rules)) }));
   }
 
   async close(): Promise<void> {

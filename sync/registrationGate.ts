@@ -135,7 +135,7 @@ export interface RegistrationWorkflowInput {
 
 export interface RegistrationGateOptions {
   policy: Policy;
-  /** Starts the registration workflows; without it registrations are decided and enforced but have no lifecycle. */
+  /** Starts the registration workflows (default: the running activity's worker client; outside a worker, registrations are decided and enforced but get no workflow). */
   client?: Client;
   /** Task queue for the registration workflows (default: the running activity's, else COSELL_TASK_QUEUE). */
   taskQueue?: string;
@@ -152,6 +152,16 @@ export function registrationGateFor(opts: RegistrationGateOptions): (rt: Omit<Li
     };
     return new RegistrationGate(rt, feed, opts);
   };
+}
+
+/** The given client, else the running activity's worker client (workers need no extra wiring). */
+export function temporalClient(explicit?: Client): Client | undefined {
+  if (explicit) return explicit;
+  try {
+    return Context.current().client;
+  } catch {
+    return undefined;
+  }
 }
 
 export function currentTaskQueue(fallback?: string): string {
@@ -256,7 +266,8 @@ export class RegistrationGate implements RecordGate {
   /** Start the registration's workflow once (idempotent by id; remembered in the ledger). */
   private async ensureWorkflow(reg: Registration): Promise<void> {
     const d = detailsOf(reg);
-    if (!this.opts.client || d.workflowStarted) return;
+    const client = temporalClient(this.opts.client);
+    if (!client || d.workflowStarted) return;
     const decision = d.decision ?? { outcome: 'review' as const, ruleId: 'tier-auto-approval' as const, reason: reg.reason ?? '' };
     const input: RegistrationWorkflowInput = {
       id: reg.id,
@@ -266,7 +277,7 @@ export class RegistrationGate implements RecordGate {
       submittedAt: reg.submittedAt,
       decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason },
     };
-    await this.opts.client.workflow.start('registration', {
+    await client.workflow.start('registration', {
       workflowId: registrationWorkflowId(reg.id),
       taskQueue: this.opts.taskQueue ?? currentTaskQueue(),
       args: [input],
