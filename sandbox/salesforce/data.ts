@@ -32,6 +32,17 @@ export interface SaveResult {
 
 const DAY = 86_400_000;
 
+/** A validation rule (config), failing writes with FIELD_CUSTOM_VALIDATION_EXCEPTION like an org's own rules. */
+export interface ValidationRule {
+  object: string;
+  /** Shown as the error message. */
+  message: string;
+  /** The field the error is attached to (`fields: [field]`); omit for a record-level error. */
+  errorField?: string;
+  /** The record is rejected when this holds. */
+  when: { field: string; op: '=' | '!=' | '<' | '>' | '<=' | '>=' | 'blank' | 'notBlank'; value?: string | number | boolean };
+}
+
 export class SalesforceData {
   readonly objects = new Map<string, ObjectDef>();
   readonly tables = new Map<string, Table>();
@@ -39,6 +50,7 @@ export class SalesforceData {
   /** Custom fields/objects created after start (config or Tooling API), replayed on restore. */
   readonly customizations: Array<{ kind: 'field'; object: string; name: string; metadata: CustomFieldMetadata; id: string } | { kind: 'object'; name: string; label?: string; pluralLabel?: string; keyPrefix: string; id: string }> = [];
   private customObjectCount = 0;
+  readonly validationRules: ValidationRule[] = [];
   /** The time the org was created; getDeleted's earliestDateAvailable never goes below it. */
   createdAt: number;
 
@@ -239,6 +251,29 @@ export class SalesforceData {
     }
   }
 
+  private checkRules(o: ObjectDef, read: (field: string) => unknown): void {
+    for (const r of this.validationRules) {
+      if (r.object.toLowerCase() !== o.name.toLowerCase()) continue;
+      const f = o.fields.get(r.when.field.toLowerCase());
+      let v = read(f?.name ?? r.when.field);
+      const blank = v === null || v === undefined || v === '';
+      let hit: boolean;
+      if (r.when.op === 'blank') hit = blank;
+      else if (r.when.op === 'notBlank') hit = !blank;
+      else if (blank) hit = false;
+      else {
+        let w: unknown = r.when.value;
+        if (typeof v === 'number' && typeof w === 'string') w = Number(w);
+        if (f?.type === 'datetime' && typeof w === 'string') w = parseInstant(w);
+        if (typeof v === 'string' && typeof w === 'string') { v = v.toLowerCase(); w = w.toLowerCase(); }
+        const a = v as number | string;
+        const b = w as number | string;
+        hit = r.when.op === '=' ? a === b : r.when.op === '!=' ? a !== b : r.when.op === '<' ? a < b : r.when.op === '>' ? a > b : r.when.op === '<=' ? a <= b : a >= b;
+      }
+      if (hit) throw RecordFailure.of('FIELD_CUSTOM_VALIDATION_EXCEPTION', r.message, r.errorField ? [r.errorField] : []);
+    }
+  }
+
   // ---------- writes ----------
 
   private lockCheck(ctx: WriteContext, id?: string): void {
@@ -259,6 +294,7 @@ export class SalesforceData {
     this.checkRequired(o, changes, true);
     this.checkUnique(o, undefined, changes, changes);
     this.derive(o, changes, changes, true);
+    if (this.validationRules.length) this.checkRules(o, (k) => changes[k]);
     if (o.name === 'Partner') this.partnerRules(changes);
     this.lockCheck(ctx);
     const rec = {
@@ -294,6 +330,7 @@ export class SalesforceData {
       ? { StageName: 'StageName' in changes ? changes.StageName : rec.StageName, FirstName: 'FirstName' in changes ? changes.FirstName : rec.FirstName, LastName: 'LastName' in changes ? changes.LastName : rec.LastName }
       : changes;
     this.derive(o, merged, changes, false);
+    if (this.validationRules.length) this.checkRules(o, (k) => (k in changes ? changes[k] : rec[k]));
     this.lockCheck(ctx, rec.Id);
     let before: Record<string, unknown> | undefined;
     if (undo) {

@@ -5,7 +5,7 @@ import { FaultInjector, RollingCounter, installFaults } from '../faults.js';
 import { mapStage, type SeedData } from '../seed.js';
 import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, OrgListView, SandboxOrg } from '../types.js';
 import { createAuthServer, defaultCredentials } from './auth.js';
-import { SalesforceData } from './data.js';
+import { SalesforceData, type ValidationRule } from './data.js';
 import { ApiError } from './errors.js';
 import { makeId } from './ids.js';
 import { registerRoutes, sendError } from './routes.js';
@@ -20,6 +20,8 @@ export interface SalesforceSchemaConfig {
   fields?: Record<string, CustomFieldMetadata>;
   /** Custom objects with their fields. */
   objects?: Record<string, { label?: string; pluralLabel?: string; fields?: Record<string, CustomFieldMetadata> }>;
+  /** Validation rules: writes matching `when` fail with FIELD_CUSTOM_VALIDATION_EXCEPTION. */
+  validationRules?: ValidationRule[];
 }
 
 const DEFAULT_DAILY_LIMIT = 1_000_000;
@@ -186,6 +188,7 @@ function applySchema(data: SalesforceData, schema: SalesforceSchemaConfig): void
     const [obj, fname] = full.split('.');
     data.createCustomField(obj, fname, md);
   }
+  data.validationRules.push(...(schema.validationRules ?? []));
 }
 
 /** The integration user (the API's "run as" user) plus the seed's owners. Returns the integration user id. */

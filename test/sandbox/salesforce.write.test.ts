@@ -19,6 +19,9 @@ beforeAll(async () => {
           'Account.Legacy_Key__c': { type: 'Text', length: 20, externalId: true },
           'Opportunity.Partner_Status__c': { type: 'Picklist', values: ['Submitted', 'Approved', 'Rejected'], restricted: true },
         },
+        validationRules: [
+          { object: 'Opportunity', message: 'Amount cannot be negative', errorField: 'Amount', when: { field: 'Amount', op: '<', value: 0 } },
+        ],
         objects: {
           Registration__c: { label: 'Registration', fields: { Opportunity__c: { type: 'Lookup', referenceTo: 'Opportunity', relationshipName: 'Opportunity' }, Claim_Id__c: { type: 'Text', length: 40, externalId: true, unique: true } } },
         },
@@ -70,6 +73,11 @@ describe('single-record CRUD', () => {
     await expect(so.create(opp({ AccountId: 'not-an-id' }))).rejects.toMatchObject({ errorCode: 'MALFORMED_ID' });
     await expect(so.create(opp({ AccountId: '001000000000000AAA' }))).rejects.toMatchObject({ errorCode: 'INVALID_CROSS_REFERENCE_KEY' });
     await expect(so.create(opp({ Partner_Status__c: 'Maybe' }))).rejects.toMatchObject({ errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST' });
+    // A configured validation rule, on create and on update, per record in collections.
+    await expect(so.create(opp({ Amount: -5 }))).rejects.toMatchObject({ errorCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Amount cannot be negative' });
+    const { id: vid } = (await so.create(opp({ Amount: 5 }))) as any;
+    const upd = (await so.update([{ Id: vid, Amount: -1 }])) as any[];
+    expect(upd[0].errors).toEqual([{ statusCode: 'FIELD_CUSTOM_VALIDATION_EXCEPTION', message: 'Amount cannot be negative', fields: ['Amount'] }]);
     const bad = await raw('POST', '/services/data/v62.0/sobjects/Opportunity', { Name: 'x' });
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual([{ message: 'Required fields are missing: [StageName, CloseDate]', errorCode: 'REQUIRED_FIELD_MISSING', fields: ['StageName', 'CloseDate'] }]);
