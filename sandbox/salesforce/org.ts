@@ -137,10 +137,13 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
       ids: data.ids.snapshot(),
       integrationUserId,
       customizations: data.customizations,
+      // The sandbox's own throw-away key pair, so JWT clients keep working across a restart.
+      keys: { certificatePem: credentials.certificatePem, privateKeyPem: credentials.privateKeyPem },
       tables: Object.fromEntries([...data.tables.entries()].map(([k, t]) => [k, [...t.byId.values()].map(stripInternal)])),
     }),
     restore(snapshot: unknown) {
-      const s = snapshot as { createdAt: number; ids: Record<string, number>; integrationUserId: string; customizations: SalesforceData['customizations']; tables: Record<string, Array<Record<string, unknown>>> };
+      const s = snapshot as { createdAt: number; ids: Record<string, number>; integrationUserId: string; customizations: SalesforceData['customizations']; keys?: { certificatePem: string; privateKeyPem?: string }; tables: Record<string, Array<Record<string, unknown>>> };
+      if (s.keys && !config.credentials?.certificatePem) Object.assign(credentials, s.keys);
       const fresh = new SalesforceData(s.createdAt);
       for (const c of s.customizations) {
         if (c.kind === 'object') fresh.createCustomObject(c.name, c.label, c.pluralLabel);

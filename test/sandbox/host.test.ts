@@ -92,6 +92,8 @@ describe('persistence', () => {
       const again = sb.orgs.vendor as typeof info;
       conn = new jsforce.Connection({ instanceUrl: again.instanceUrl, accessToken: again.accessToken, version: '62.0' });
       expect(await conn.sobject('Account').retrieve(id)).toMatchObject({ Name: 'Survivor Ltd', Ext__c: 'S-1' });
+      expect(again.privateKeyPem).toBe(info.privateKeyPem);
+      expect(again.clientSecret).toBe(info.clientSecret);
       expect((await conn.query('SELECT COUNT() FROM Account')).totalSize).toBe(6);
       await expect(conn.sobject('Account').create({ Name: 'Dup', Ext__c: 's-1' })).rejects.toMatchObject({ errorCode: 'DUPLICATE_VALUE' });
       const { id: next } = (await conn.sobject('Account').create({ Name: 'After restart' })) as { id: string };
