@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import type { Connector } from '../connectors/types.js';
 import { createConnector } from '../connectors/index.js';
@@ -183,4 +182,3 @@ export function renderPreview(mapping: CompiledMapping, rows: PreviewRow[]): str
   return lines.join('\n') + '\n';
 }
 
-export const MAPPING_SCHEMA_FILE = path.join('mappings', 'mapping.schema.json');

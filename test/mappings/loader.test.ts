@@ -224,3 +224,17 @@ values:
     expect(loadMappingFile('/nonexistent/m.yaml').problems).toEqual([{ file: '/nonexistent/m.yaml', line: 1, col: 1, code: 'MAP_FILE', severity: 'error', message: 'cannot read /nonexistent/m.yaml: ENOENT' }]);
   });
 });
+
+describe('standalone conditions (a link\'s extra filter)', () => {
+  it('compiles against the source schema and reports problems at the given position', async () => {
+    const { compileCondition } = await import('../../mappings/index.js');
+    const ok = compileCondition('amount >= 5000 and dealstage != "closedlost"', { sourceSchema: deals });
+    expect(ok.problems).toEqual([]);
+    expect(ok.test!({ amount: '6000', dealstage: 'qualifiedtobuy' }, CTX)).toBe(true);
+    expect(ok.test!({ amount: '10', dealstage: 'qualifiedtobuy' }, CTX)).toBe(false);
+    expect(ok.fieldsRead.sort()).toEqual(['amount', 'dealstage']);
+    const bad = compileCondition('amout > 1', { sourceSchema: deals, file: 'cosell.yaml', line: 12, col: 14 });
+    expect(bad.test).toBeUndefined();
+    expect(bad.problems.map(formatProblem)).toEqual(['cosell.yaml:12:14: MAP_UNKNOWN_FIELD: deals has no field "amout"\n    hint: did you mean "amount"?']);
+  });
+});
