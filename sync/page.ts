@@ -203,10 +203,15 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
   }
   heartbeat({ cursor: page.next, records: page.records.length });
   let outcome: Outcome;
+  // Keep heartbeating while the page's writes run (retries and rate-limit waits can take a while), so
+  // the workflow can use a short heartbeat timeout and a killed worker's page is retried quickly.
+  const beat = setInterval(() => heartbeat({ cursor: page.next, records: page.records.length }), 3_000);
   try {
     outcome = await processRecords(rt, page.records);
   } catch (e) {
     throw withQuota(e);
+  } finally {
+    clearInterval(beat);
   }
   await ledger.commitPage({
     linkId: link.id,

@@ -17,7 +17,8 @@ import type { LinkStatus, PageReport, SyncCounts } from '../sync/types.js';
 
 const { syncPage, syncDeletions, replayParked, resetLinkCursor, describeLink } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '60 seconds',
+  // Short: a page heartbeats every few seconds while it works, and a dead worker's page is retried after this.
+  heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['QUOTA_EXHAUSTED', 'COSELL_CONFIG_INVALID', 'COSELL_LINK_UNKNOWN'] },
 });
 
