@@ -203,6 +203,7 @@ export class RegistrationGate implements RecordGate {
     const now = new Date().toISOString();
 
     for (const r of records) {
+      beat(); // a page of new registrations (decide, ledger, workflow start each) can outlast the heartbeat timeout
       let reg = existing.get(r.sourceId);
       const id = registrationId(rt.partnerId, r.sourceId);
       if (!reg) {
@@ -387,6 +388,14 @@ async function hubspotDealCompanies(rt: Omit<LinkRuntime, 'gate'>, dealIds: stri
     for (const r of body.results ?? []) if (r.to[0]) out.set(String(r.from.id), String(r.to[0].toObjectId));
   }
   return out;
+}
+
+function beat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    /* not in an activity (CLI, tests) */
+  }
 }
 
 function str(v: unknown): string | null {

@@ -313,6 +313,15 @@ describe('deal registrations on the real dev server and sandbox CRMs', () => {
     expect((reg!.details as any).attributionType).toBe('sourced');
   });
 
+  it('the vendor closing the opportunity won ends the registration as won, written back to the partner', async () => {
+    const opp = (await vendorOpp('acme', ids.big))!;
+    await sb.jsforce('vendor').sobject('Opportunity').update({ Id: opp.Id as string, StageName: 'Closed Won' });
+    expect((await acts.refreshRulesIndex()).closed).toBe(1);
+    const s = await waitStatus('acme', ids.big, (x) => x.status === 'won');
+    expect(s.history.at(-1)).toMatchObject({ from: 'approved', to: 'won', by: 'vendor' });
+    await eventually('won write-back', async () => (await partnerDeal('acme', ids.big)).cosell_registration_status === 'won');
+  });
+
   it('expires when exclusivity (with its extension) runs out; the vendor opportunity and partner deal show it', async () => {
     const s = await status('acme', ids.auto);
     const wait = Math.max(0, Date.parse(s.expiresAt!) - Date.now());
