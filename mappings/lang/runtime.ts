@@ -247,7 +247,8 @@ export function toNumber(v: Value): Value {
     const s = v.trim();
     if (s === '') return null;
     const n = Number(s);
-    if (!Number.isFinite(n) || /^0[xob]/i.test(s)) return fail(`cannot read ${describeValue(v)} as a number`);
+    // Number() also reads hex/octal/binary literals ("0x10"); CRM numbers are decimal only
+    if (!Number.isFinite(n) || (s.length > 1 && s.charCodeAt(0) === 48 && /[xob]/i.test(s[1]))) return fail(`cannot read ${describeValue(v)} as a number`);
     return n;
   }
   return fail(`cannot read ${describeValue(v)} as a number`);
