@@ -1,0 +1,220 @@
+/**
+ * `npm run bench:sync`: the sync engine end to end — real Temporal dev server (lib/devServer.ts), the
+ * sandbox CRMs in a child process (so the worker's RSS is the worker's), an in-process worker running
+ * the linkSync workflow with the real connectors and a SQLite ledger.
+ *
+ *   1. N opportunities (default 100,000) Salesforce → HubSpot, HubSpot unthrottled: records/s, API calls
+ *      per 1,000 records vs the floor set by batch limits (2,000 per SOQL page, 100 per HubSpot batch),
+ *      worker RSS (peak, and at half vs all records: flat?).
+ *   2. The same into a second portal with HubSpot's limit on (190 requests / 10 s): throughput as a % of
+ *      the bound that limit sets (19 req/s × 100 records), failed records.
+ *   3. Freshness: single changes in Salesforce while the link runs on its schedule; time until visible
+ *      in HubSpot, p50/p95 vs schedule + 5 s.
+ * Env: BENCH_SYNC_RECORDS (default 100000), BENCH_SYNC_SCHEDULE_S (default 5), BENCH_SYNC_FRESHNESS (20 changes).
+ * Writes bench/results/sync.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { Client as HubspotClient } from '@hubspot/api-client';
+import jsforce from 'jsforce';
+import { createActivities } from '../activities/index.js';
+import { loadNetwork } from '../lib/config.js';
+import { startDevServer } from '../lib/devServer.js';
+import { openEngine } from '../lib/engine.js';
+import { linkWorkflowId, startLinks } from '../lib/links.js';
+import { exportSandboxEnv } from '../lib/sandboxEnv.js';
+import { createWorker, workflowBundle } from '../lib/worker.js';
+import type { Sandbox } from '../sandbox/index.js';
+import type { LinkStatus } from '../sync/types.js';
+import { statusQuery } from '../workflows/index.js';
+
+const N = Number(process.env.BENCH_SYNC_RECORDS ?? 100_000);
+const SCHEDULE_S = Number(process.env.BENCH_SYNC_SCHEDULE_S ?? 5);
+const FRESH_CHANGES = Number(process.env.BENCH_SYNC_FRESHNESS ?? 20);
+const TEN_SECOND_LIMIT = 190;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-bench-sync-'));
+const BIG = 1_000_000_000; // daily allocations set this high only so the sandboxes count calls
+
+type Orgs = Sandbox['orgs'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mb = (b: number) => Math.round(b / 1024 / 1024);
+
+function startSandboxChild(): Promise<{ child: ChildProcess; orgs: Orgs }> {
+  const cfg = {
+    orgs: [
+      { id: 'vendor', kind: 'salesforce', role: 'vendor', seed: { accounts: 2000, opportunities: N, owners: 20 }, faults: { dailyLimit: BIG } },
+      { id: 'fast', kind: 'hubspot', role: 'partner', seed: { accounts: 1, opportunities: 0, owners: 1 }, faults: { dailyLimit: BIG } },
+      { id: 'limited', kind: 'hubspot', role: 'partner', seed: { accounts: 1, opportunities: 0, owners: 1 }, faults: { dailyLimit: BIG, tenSecondLimit: TEN_SECOND_LIMIT } },
+    ],
+  };
+  const file = path.join(dir, 'sandbox.json');
+  writeFileSync(file, JSON.stringify(cfg));
+  const child = spawn(process.execPath, [path.join(root, 'bin/cosell.js'), 'sandbox', '--config', file, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split('\n').find((l) => l.startsWith('{'));
+      if (line && buf.includes('\n')) resolve({ child, orgs: (JSON.parse(line) as { orgs: Orgs }).orgs });
+    });
+    child.once('exit', (code) => reject(new Error(`sandbox exited (${code})`)));
+  });
+}
+
+/** API calls an org has served so far (the sandboxes count them against the daily allocation). */
+async function apiCalls(orgs: Orgs, id: string): Promise<number> {
+  const o = orgs[id];
+  if (o.kind === 'salesforce') {
+    const conn = new jsforce.Connection({ instanceUrl: o.instanceUrl, accessToken: o.accessToken, version: '62.0' });
+    const limits = (await conn.request('/services/data/v62.0/limits')) as { DailyApiRequests: { Max: number; Remaining: number } };
+    return limits.DailyApiRequests.Max - limits.DailyApiRequests.Remaining - 1; // minus this call
+  }
+  const res = await fetch(`${o.basePath}/crm/v3/objects/deals?limit=1`, { headers: { authorization: `Bearer ${o.accessToken}` } });
+  return BIG - Number(res.headers.get('x-hubspot-ratelimit-daily-remaining')) - 1;
+}
+
+const peak = { rss: 0 };
+const rssSamples: Array<{ created: number; rss: number }> = [];
+setInterval(() => (peak.rss = Math.max(peak.rss, process.memoryUsage().rss)), 100).unref();
+
+async function runLink(client: Client, linkId: string, config: string, taskQueue: string) {
+  await startLinks(client, loadNetwork(config), { taskQueue, only: [linkId] });
+  const h = client.workflow.getHandle(linkWorkflowId(linkId));
+  const t0 = performance.now();
+  let s: LinkStatus;
+  let lastLog = 0;
+  for (;;) {
+    s = await h.query(statusQuery);
+    rssSamples.push({ created: s.counts.created, rss: process.memoryUsage().rss });
+    if (s.state === 'idle' && s.counts.read >= N) break;
+    if (performance.now() - lastLog > 10_000) {
+      lastLog = performance.now();
+      process.stdout.write(`  ${linkId}: ${s.counts.created} created, ${s.state}${s.lastError ? ` (${s.lastError})` : ''}, rss ${mb(process.memoryUsage().rss)} MB\n`);
+    }
+    await sleep(250);
+  }
+  return { ms: performance.now() - t0, status: s };
+}
+
+async function main() {
+  console.log(`bench:sync — ${N.toLocaleString()} opportunities Salesforce → HubSpot; ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (shared machine)`);
+  const [server, sandbox, bundle] = await Promise.all([startDevServer({ ui: false }), startSandboxChild(), workflowBundle()]);
+  const bundlePath = path.join(dir, 'bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  const conn = exportSandboxEnv(sandbox.orgs, 'BENCHSYNC');
+  const stock = path.join(root, 'mappings/stock/salesforce-opportunity-to-hubspot-deal.yaml');
+  const mapping = path.join(dir, 'opps-to-deals.yaml');
+  writeFileSync(mapping, readFileSync(stock, 'utf8').replaceAll('../schemas/', `${path.join(root, 'mappings/schemas')}/`).replace(/^filter: .*$/m, 'filter: not isBlank(Name)'));
+  const config = path.join(dir, 'cosell.yaml');
+  writeFileSync(
+    config,
+    `vendor: { id: vendor, name: Vendor, kind: salesforce, connection: ${conn.vendor} }
+partners:
+  - { id: fast, name: Fast partner, kind: hubspot, tier: gold, connection: ${conn.fast} }
+  - { id: limited, name: Limited partner, kind: hubspot, tier: gold, connection: ${conn.limited} }
+ledger: { file: ${path.join(dir, 'ledger.sqlite')} }
+links:
+  - { id: opps-to-fast, from: vendor.Opportunity, to: fast.deals, mapping: ${mapping}, schedule: ${SCHEDULE_S}s }
+  - { id: opps-to-limited, from: vendor.Opportunity, to: limited.deals, mapping: ${mapping}, schedule: ${SCHEDULE_S}s }
+`,
+  );
+  const engine = await openEngine(loadNetwork(config));
+  const client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: 'default' });
+  const taskQueue = 'bench-sync';
+  const worker = await createWorker({ address: server.address, taskQueue, codePath: bundlePath, activities: createActivities({ engine }) });
+  const running = worker.run();
+  const baseRss = process.memoryUsage().rss;
+  const results: Record<string, unknown> = { records: N, cores: os.cpus().length, loadAvg: os.loadavg(), scheduleS: SCHEDULE_S };
+  try {
+    // 1. Unthrottled.
+    const sf0 = await apiCalls(sandbox.orgs, 'vendor');
+    const hs0 = await apiCalls(sandbox.orgs, 'fast');
+    const fast = await runLink(client, 'opps-to-fast', config, taskQueue);
+    const sfCalls = (await apiCalls(sandbox.orgs, 'vendor')) - sf0;
+    const hsCalls = (await apiCalls(sandbox.orgs, 'fast')) - hs0;
+    const floor = Math.ceil(N / 2000) + Math.ceil(N / 100);
+    const perK = ((sfCalls + hsCalls) / N) * 1000;
+    const floorPerK = (floor / N) * 1000;
+    const half = rssSamples.filter((x) => x.created >= N / 2 && x.created < N * 0.6).map((x) => x.rss);
+    const end = rssSamples.filter((x) => x.created >= N * 0.95).map((x) => x.rss);
+    const rssHalf = half.length ? Math.max(...half) : 0;
+    const rssEnd = end.length ? Math.max(...end) : 0;
+    results.unthrottled = {
+      seconds: fast.ms / 1000,
+      recordsPerSecond: Math.round(N / (fast.ms / 1000)),
+      counts: fast.status.counts,
+      apiCalls: { salesforce: sfCalls, hubspot: hsCalls, per1000: perK, floorPer1000: floorPerK, ratioToFloor: perK / floorPerK },
+      rssMB: { atStart: mb(baseRss), peak: mb(peak.rss), atHalf: mb(rssHalf), atEnd: mb(rssEnd), endOverHalf: rssHalf ? rssEnd / rssHalf : null },
+    };
+    console.log(`\n1. unthrottled: ${N} records in ${(fast.ms / 1000).toFixed(1)} s = ${Math.round(N / (fast.ms / 1000))} records/s (target ≥ 2,000)`);
+    console.log(`   API calls: Salesforce ${sfCalls}, HubSpot ${hsCalls} = ${perK.toFixed(2)} per 1,000 records; floor ${floorPerK.toFixed(2)} → ${(perK / floorPerK).toFixed(3)}× (target ≤ 1.1×)`);
+    console.log(`   worker RSS: start ${mb(baseRss)} MB, at 50% ${mb(rssHalf)} MB, at 100% ${mb(rssEnd)} MB, peak ${mb(peak.rss)} MB (target ≤ 300 MB, flat)`);
+    console.log(`   counts: ${JSON.stringify(fast.status.counts)}`);
+
+    // 2. HubSpot's 10-second limit on.
+    const l0 = await apiCalls(sandbox.orgs, 'limited');
+    const limited = await runLink(client, 'opps-to-limited', config, taskQueue);
+    const lCalls = (await apiCalls(sandbox.orgs, 'limited')) - l0;
+    const boundRps = (TEN_SECOND_LIMIT / 10) * 100;
+    const achieved = N / (limited.ms / 1000);
+    results.rateLimited = {
+      tenSecondLimit: TEN_SECOND_LIMIT,
+      seconds: limited.ms / 1000,
+      recordsPerSecond: Math.round(achieved),
+      boundRecordsPerSecond: boundRps,
+      percentOfBound: (achieved / boundRps) * 100,
+      hubspotCalls: lCalls,
+      failed: limited.status.counts.failed,
+      counts: limited.status.counts,
+    };
+    console.log(`\n2. HubSpot limit ${TEN_SECOND_LIMIT}/10 s: ${Math.round(achieved)} records/s = ${((achieved / boundRps) * 100).toFixed(1)}% of the ${boundRps} records/s bound (target ≥ 90%), ${limited.status.counts.failed} failed, ${lCalls} HubSpot calls`);
+
+    // 3. Freshness on the unthrottled link (running on its schedule, idle between runs).
+    const v = sandbox.orgs.vendor as Extract<Orgs[string], { kind: 'salesforce' }>;
+    const sf = new jsforce.Connection({ instanceUrl: v.instanceUrl, accessToken: v.accessToken, version: '62.0' });
+    const f = sandbox.orgs.fast as Extract<Orgs[string], { kind: 'hubspot' }>;
+    const hs = new HubspotClient({ accessToken: f.accessToken, basePath: f.basePath });
+    const some = await sf.query<{ Id: string }>(`SELECT Id FROM Opportunity LIMIT ${FRESH_CHANGES}`);
+    const pairs = await engine.ledger.pairs.bySource('opps-to-fast', some.records.map((r) => r.Id));
+    const lat: number[] = [];
+    for (const [i, r] of some.records.entries()) {
+      await sleep(Math.random() * SCHEDULE_S * 1000);
+      const name = `Fresh ${i} ${Date.now()}`;
+      const t0 = Date.now();
+      await sf.sobject('Opportunity').update({ Id: r.Id, Name: name });
+      const dealId = pairs.get(r.Id)!.targetId;
+      for (;;) {
+        const d = await hs.crm.deals.basicApi.getById(dealId, ['dealname']);
+        if (d.properties.dealname === name) break;
+        if (Date.now() - t0 > 120_000) throw new Error('change never arrived');
+        await sleep(100);
+      }
+      lat.push(Date.now() - t0);
+    }
+    lat.sort((a, b) => a - b);
+    const p = (q: number) => lat[Math.min(lat.length - 1, Math.ceil(q * lat.length) - 1)];
+    results.freshness = { changes: lat.length, p50Ms: p(0.5), p95Ms: p(0.95), maxMs: lat[lat.length - 1], targetMs: SCHEDULE_S * 1000 + 5000 };
+    console.log(`\n3. freshness (schedule ${SCHEDULE_S} s): p50 ${(p(0.5) / 1000).toFixed(1)} s, p95 ${(p(0.95) / 1000).toFixed(1)} s, max ${(lat[lat.length - 1] / 1000).toFixed(1)} s (target p95 ≤ ${SCHEDULE_S + 5} s)`);
+    results.rss1M = 'not measured in this run (100k only): a 1M-record sandbox org does not fit beside the other engineers on this machine; run with BENCH_SYNC_RECORDS=1000000 to measure';
+  } finally {
+    for (const id of ['opps-to-fast', 'opps-to-limited']) await client.workflow.getHandle(linkWorkflowId(id)).terminate('bench over').catch(() => undefined);
+    worker.shutdown();
+    await running;
+    await engine.close();
+    await client.connection.close();
+    sandbox.child.kill('SIGTERM');
+    await server.stop();
+  }
+  mkdirSync(path.join(here, 'results'), { recursive: true });
+  writeFileSync(path.join(here, 'results', 'sync.json'), JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2) + '\n');
+  console.log('\nwrote bench/results/sync.json');
+  process.exit(0);
+}
+
+await main();
