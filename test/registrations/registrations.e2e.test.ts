@@ -14,7 +14,8 @@ import { registrationGateFor } from '../../sync/registrationGate.js';
 import { attributeUpdate, decideUpdate, extendUpdate, registrationStatusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { temporalAddress, testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { main as cosellMain } from '../../cli/main.js';
 
 /**
  * Deal registrations end to end: the partner link's registration gate decides with the Rules of
@@ -61,6 +62,8 @@ let worker: Worker;
 let running: Promise<void>;
 let policy: Policy;
 let acts: ReturnType<typeof createActivities>;
+let ledgerFile: string;
+let cliConfig: string;
 const taskQueue = uniqueQueue('registrations');
 const suffix = taskQueue.replace(/[^a-z0-9]/g, '').slice(-6);
 const acmeLink = `acme-deals-${suffix}`;
@@ -90,7 +93,11 @@ links:
   - { id: ${acmeLink}, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }
   - { id: ${globexLink}, from: globex.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }
 `);
-  ledger = await openLedger({ file: tempLedgerFile() });
+  ledgerFile = tempLedgerFile();
+  ledger = await openLedger({ file: ledgerFile });
+  // What ops point the CLI at: only the ledger entry of the network file is read by list/show.
+  cliConfig = path.join(dir, 'cosell.yaml');
+  writeFileSync(cliConfig, `ledger: { file: ${ledgerFile} }\n`);
   client = await testClient();
   engine = new Engine({ network, ledger, gateFor: registrationGateFor({ policy, client, taskQueue }) });
   acts = createActivities({ engine, policy, client });
@@ -178,6 +185,28 @@ async function partnerDeal(partner: string, dealId: string) {
 }
 
 const ids: Record<string, string> = {};
+
+/** Run the cosell CLI in-process against the test dev server; returns stdout + stderr. */
+async function cli(args: string[]): Promise<string> {
+  const chunks: string[] = [];
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  const capture = (c: unknown) => (chunks.push(String(c)), true);
+  const prevAddress = process.env.TEMPORAL_ADDRESS;
+  process.env.TEMPORAL_ADDRESS = temporalAddress();
+  process.stdout.write = capture as typeof process.stdout.write;
+  process.stderr.write = capture as typeof process.stderr.write;
+  try {
+    await cosellMain(['node', 'cosell', ...args]);
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    if (prevAddress === undefined) delete process.env.TEMPORAL_ADDRESS;
+    else process.env.TEMPORAL_ADDRESS = prevAddress;
+    process.exitCode = 0;
+  }
+  return chunks.join('');
+}
 
 /** The reason a workflow update was refused (the SDK wraps it as the failure's cause). */
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -320,6 +349,20 @@ describe('deal registrations on the real dev server and sandbox CRMs', () => {
     const s = await waitStatus('acme', ids.big, (x) => x.status === 'won');
     expect(s.history.at(-1)).toMatchObject({ from: 'approved', to: 'won', by: 'vendor' });
     await eventually('won write-back', async () => (await partnerDeal('acme', ids.big)).cosell_registration_status === 'won');
+  });
+
+  it('cosell registrations list / approve: a person approves a pending registration from the CLI', async () => {
+    ids.cli = await createDeal('acme', { name: 'Epsilon platform', amount: 300_000, company: { name: 'Epsilon Foods', domain: 'epsilon-foods.com', country: 'US' } });
+    await syncLink(acmeLink);
+    await waitStatus('acme', ids.cli, (x) => x.status === 'pending-review');
+    const listed = JSON.parse(await cli(['registrations', 'list', '-c', cliConfig, '--status', 'pending-review', '--json'])) as Array<{ id: string }>;
+    expect(listed.map((r) => r.id)).toContain(`acme:${ids.cli}`);
+    const out = await cli(['registrations', 'approve', `acme:${ids.cli}`, '--by', 'ops@contoso.example', '--reason', 'looks good']);
+    expect(out).toMatch(/approved/);
+    expect(out).toMatch(/by ops@contoso\.example/);
+    await eventually('approved on the vendor', () => vendorOpp('acme', ids.cli));
+    const again = await cli(['registrations', 'approve', `acme:${ids.cli}`, '--by', 'ops', '--reason', 'twice']);
+    expect(again).toMatch(/only a registration pending review can be decided/);
   });
 
   it('expires when exclusivity (with its extension) runs out; the vendor opportunity and partner deal show it', async () => {
