@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -51,6 +52,11 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
       process.env[k] ??= randomBytes(32).toString('base64url');
       registerSecret(process.env[k]);
     }
+    // The ledger must describe the same CRM data: a fresh sandbox gets a fresh ledger (old cursors would
+    // point past the regenerated records); with --persist both survive restarts together.
+    const ledgerFile = path.join(PROJECT_ROOT, '.cosell', 'demo-ledger.sqlite');
+    if (!opts.persistFile) for (const f of [ledgerFile, `${ledgerFile}-wal`, `${ledgerFile}-shm`]) rmSync(f, { force: true });
+    process.env.COSELL_LEDGER_FILE = ledgerFile;
     const network = loadNetwork(DEMO_NETWORK);
     const engine = await openEngine(network);
     stops.push(() => engine.close());
