@@ -4,7 +4,7 @@ import { CosellError } from '../lib/errors.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import { formatProblem, YamlSource, type Problem } from '../lib/yamlSource.js';
 import { DURATION_PATTERN, parsePolicyDuration } from './duration.js';
-import { closest, suggestionHint } from './suggest.js';
+import { closest, suggestionHint } from '../lib/suggest.js';
 import { ATTRIBUTION_ROLES, type AttributionRole, type PartnerProfile, type RuleAction } from './types.js';
 
 /**

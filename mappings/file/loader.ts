@@ -14,7 +14,7 @@ import { parseExpression } from '../lang/parser.js';
 import { acceptedByTarget, conversionHint, describeMask, T } from '../lang/types.js';
 import { hasErrors, sortProblems, type ProblemCode } from '../problems.js';
 import { readSchemaSnapshot } from '../snapshots.js';
-import { didYouMean } from '../suggest.js';
+import { didYouMean } from '../../lib/suggest.js';
 import type { CompiledMapping, Owner, Problem, Severity } from '../types.js';
 import { buildMapping, type FieldPlan } from './build.js';
 import { valueOffsetMapper } from './positions.js';

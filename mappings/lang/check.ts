@@ -5,7 +5,7 @@
  * not just the first.
  */
 import type { FieldSchema, ObjectSchema } from '../../connectors/types.js';
-import { didYouMean } from '../suggest.js';
+import { didYouMean } from '../../lib/suggest.js';
 import type { ProblemCode } from '../problems.js';
 import type { Severity } from '../types.js';
 import type { Expr, Scalar } from './ast.js';

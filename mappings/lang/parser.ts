@@ -1,5 +1,5 @@
 import { CONTEXT_NAMES, FORBIDDEN_KEYS, type BinaryOp, type ContextName, type Expr } from './ast.js';
-import { closest } from '../suggest.js';
+import { closest } from '../../lib/suggest.js';
 import { ExprSyntaxError, tokenize, type Token } from './lexer.js';
 
 /**

@@ -1,4 +1,4 @@
-/** "Did you mean" suggestions: the closest candidate by edit distance, case-insensitive. */
+/** "Did you mean" suggestions for every config-like file (mappings, policies): the closest candidate by edit distance, case-insensitive. */
 export function levenshtein(a: string, b: string): number {
   if (a === b) return 0;
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -38,4 +38,11 @@ export function closest(name: string, candidates: Iterable<string>): string | un
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
   const c = closest(name, candidates);
   return c === undefined ? undefined : `did you mean "${c}"?`;
+}
+
+/** A fix hint: "did you mean X?" when something is close, else the list of valid choices. */
+export function suggestionHint(word: string, candidates: readonly string[]): string {
+  const c = closest(word, candidates);
+  if (c) return `did you mean "${c}"?`;
+  return candidates.length ? `expected one of: ${candidates.join(', ')}` : 'remove it';
 }
