@@ -22,7 +22,8 @@ async function openLedgerOf(config: string): Promise<Ledger> {
   if (!existsSync(config)) return openLedger(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { file: path.resolve('.cosell/ledger.sqlite') });
   const doc = (parseYaml(readFileSync(config, 'utf8')) ?? {}) as { ledger?: { url?: string; file?: string } };
   if (doc.ledger?.url) return openNetworkLedger(loadNetwork(config)); // a URL may be a secret reference: resolve it properly
-  const file = doc.ledger?.file ? path.resolve(path.dirname(config), doc.ledger.file) : undefined;
+  const named = doc.ledger?.file?.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => process.env[v] ?? '');
+  const file = named ? path.resolve(path.dirname(config), named) : undefined;
   if (!file && process.env.DATABASE_URL) return openLedger({ url: process.env.DATABASE_URL });
   return openLedger({ file: file ?? path.resolve('.cosell/ledger.sqlite') });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { startDemo } from '../lib/demo.js';
+import path from 'node:path';
+import { DEMO_ENV_FILE, startDemo } from '../lib/demo.js';
 import { helloCosell } from '../workflows/index.js';
 import { TASK_QUEUE } from '../lib/client.js';
 
@@ -41,7 +42,11 @@ export function registerUp(program: Command): void {
           `  Account mapping    ${demo.overlaps.map((p) => `overlap:${p}`).join(', ')}  (Partner_Overlaps__c on vendor accounts; try \`cosell overlaps acme\`)`,
           `  Ledger             ${demo.engine.ledger.location}`,
           '',
-          '  Try:  TEMPORAL_ADDRESS=' + demo.server.address + ' npx cosell status',
+          '  Use the CLI from another terminal:',
+          `    source ${path.relative(process.cwd(), DEMO_ENV_FILE) || DEMO_ENV_FILE}`,
+          '    npx cosell status                                   # every link: state, lag, counts',
+          '    npx cosell registrations list --status pending-review  # then: npx cosell registrations approve ID --by you',
+          '    npx cosell overlaps acme                            # account mapping with a partner',
           '',
           'Press Ctrl-C to stop everything.',
           '',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -58,6 +58,7 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     if (!opts.persistFile) for (const f of [ledgerFile, `${ledgerFile}-wal`, `${ledgerFile}-shm`]) rmSync(f, { force: true });
     process.env.COSELL_LEDGER_FILE = ledgerFile;
     const network = loadNetwork(DEMO_NETWORK);
+    writeDemoEnv(server.address);
     const engine = await openEngine(network);
     stops.push(() => engine.close());
     const worker = await createWorker({ address: server.address, activities: createActivities({ engine }) });
@@ -76,4 +77,18 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     await stop();
     throw e;
   }
+}
+
+export const DEMO_ENV_FILE = path.join(PROJECT_ROOT, '.cosell', 'demo.env');
+
+/**
+ * The demo's environment for the CLI in another terminal (`source .cosell/demo.env`): the sandbox
+ * orgs' URLs and credentials and the Temporal address. Sandbox-only secrets, in a git-ignored file
+ * readable by its owner only — never in the network file or the logs.
+ */
+function writeDemoEnv(temporalAddress: string): void {
+  const vars = Object.entries(process.env).filter(([k]) => k.startsWith('COSELL_') && k !== 'COSELL_CONFIG');
+  const lines = [`export TEMPORAL_ADDRESS=${temporalAddress}`, `export COSELL_CONFIG=${DEMO_NETWORK}`, ...vars.map(([k, v]) => `export ${k}='${String(v).replace(/'/g, "'\\''")}'`)];
+  mkdirSync(path.dirname(DEMO_ENV_FILE), { recursive: true });
+  writeFileSync(DEMO_ENV_FILE, lines.join('\n') + '\n', { mode: 0o600 });
 }
