@@ -9,12 +9,13 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run a cosell worker against TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY (and TLS) until SIGINT/SIGTERM')
     .option('--task-queue <name>', 'task queue to poll', process.env.COSELL_TASK_QUEUE ?? 'cosell')
+    .option('--max-activities-per-second <n>', 'cap for the whole task queue across all workers (server-enforced): keeps a shared CRM budget when you scale out', Number)
     .option('-c, --config <file>', 'network file: run its links (sync engine + ledger) in this worker')
-    .action(async (opts: { taskQueue: string; config?: string }) => {
+    .action(async (opts: { taskQueue: string; config?: string; maxActivitiesPerSecond?: number }) => {
       // Without a network file the worker runs the activities that need none (e.g. hello/overlaps).
       const engine = opts.config ? await openEngine(loadNetwork(opts.config)) : undefined;
       try {
-        await runWorkerUntilSignal({ taskQueue: opts.taskQueue, ...(engine ? { activities: createActivities({ engine }) } : {}) });
+        await runWorkerUntilSignal({ taskQueue: opts.taskQueue, maxTaskQueueActivitiesPerSecond: opts.maxActivitiesPerSecond, ...(engine ? { activities: createActivities({ engine }) } : {}) });
       } finally {
         await engine?.close();
       }

@@ -31,6 +31,11 @@ export interface WorkerOptions {
   taskQueue?: string;
   activities?: Record<string, (...args: any[]) => any>;
   codePath?: string; // a pre-built workflow bundle (tests share one)
+  /**
+   * Cap on activities per second for the whole task queue, enforced by the Temporal server across
+   * every worker polling it: how a CRM's rate budget holds when several workers share it.
+   */
+  maxTaskQueueActivitiesPerSecond?: number;
 }
 
 export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
@@ -42,6 +47,7 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
     namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     activities: opts.activities ?? createActivities(),
+    ...(opts.maxTaskQueueActivitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: opts.maxTaskQueueActivitiesPerSecond } : {}),
     ...workflowSource,
   });
 }
