@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 
@@ -13,6 +14,23 @@ export interface Backend {
   name: 'sqlite' | 'postgres';
   /** Create an empty store; returns a function that opens a new Ledger (own connection/pool) on it. */
   create(): Promise<{ open: () => Promise<Ledger>; destroy: () => Promise<void>; url?: string }>;
+}
+
+export type LedgerStore = Awaited<ReturnType<Backend['create']>>;
+
+/** One store and one open Ledger per test file, created before its tests and removed after them. */
+export function useLedgerStore(backend: Backend, ready: (store: LedgerStore, ledger: Ledger) => void): void {
+  let store: LedgerStore | undefined;
+  let ledger: Ledger | undefined;
+  beforeAll(async () => {
+    store = await backend.create();
+    ledger = await store.open();
+    ready(store, ledger);
+  });
+  afterAll(async () => {
+    await ledger?.close();
+    await store?.destroy();
+  });
 }
 
 export const backends: Backend[] = [

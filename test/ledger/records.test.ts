@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Ledger } from '../../ledger/index.js';
-import { backends, uniqueLink } from './backends.js';
+import { backends, uniqueLink, useLedgerStore } from './backends.js';
 
 describe.each(backends)('ledger dead letters and audit on $name', (backend) => {
-  let store: Awaited<ReturnType<typeof backend.create>>;
   let ledger: Ledger;
-
-  beforeAll(async () => {
-    store = await backend.create();
-    ledger = await store.open();
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await store?.destroy();
-  });
+  useLedgerStore(backend, (_s, l) => (ledger = l));
 
   it('dead letters: recorded with the CRM reason, replayed, failing again, then resolved', async () => {
     const link = uniqueLink('dl');

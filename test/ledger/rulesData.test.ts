@@ -1,21 +1,12 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isCosellError } from '../../lib/errors.js';
 import { registrationId, type Ledger, type OverlapInput, type VendorAccountInput } from '../../ledger/index.js';
-import { backends, uniqueLink } from './backends.js';
+import { backends, uniqueLink, useLedgerStore } from './backends.js';
 
 describe.each(backends)('ledger registrations, account index and overlaps on $name', (backend) => {
-  let store: Awaited<ReturnType<typeof backend.create>>;
   let ledger: Ledger;
-
-  beforeAll(async () => {
-    store = await backend.create();
-    ledger = await store.open();
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await store?.destroy();
-  });
+  useLedgerStore(backend, (_s, l) => (ledger = l));
 
   it('registrations: upsert keeps decisions, compare-and-set updates, filters', async () => {
     const partner = uniqueLink('acme');

@@ -1,20 +1,11 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Ledger } from '../../ledger/index.js';
-import { backends, uniqueLink } from './backends.js';
+import { backends, uniqueLink, useLedgerStore } from './backends.js';
 
 describe.each(backends)('ledger record snapshots on $name', (backend) => {
-  let store: Awaited<ReturnType<typeof backend.create>>;
   let ledger: Ledger;
-
-  beforeAll(async () => {
-    store = await backend.create();
-    ledger = await store.open();
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await store?.destroy();
-  });
+  useLedgerStore(backend, (_s, l) => (ledger = l));
 
   it('merges field by field: what a link read or wrote replaces only those fields', async () => {
     const org = uniqueLink('org');

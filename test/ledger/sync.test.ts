@@ -1,23 +1,15 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectLedger, type Ledger } from '../../ledger/index.js';
 import type { PageCommit, PairWrite } from '../../ledger/index.js';
-import { backends, uniqueLink } from './backends.js';
+import { backends, uniqueLink, useLedgerStore, type LedgerStore } from './backends.js';
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 
 describe.each(backends)('ledger sync state on $name', (backend) => {
-  let store: Awaited<ReturnType<typeof backend.create>>;
+  let store: LedgerStore;
   let ledger: Ledger;
-
-  beforeAll(async () => {
-    store = await backend.create();
-    ledger = await store.open();
-  });
-  afterAll(async () => {
-    await ledger?.close();
-    await store?.destroy();
-  });
+  useLedgerStore(backend, (s, l) => ((store = s), (ledger = l)));
 
   it('migrations are idempotent: reopening applies nothing and keeps the data', async () => {
     const link = uniqueLink();
