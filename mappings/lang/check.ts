@@ -245,7 +245,7 @@ class Checker {
     switch (e.op) {
       case 'and':
       case 'or':
-        return { mask: T.boolean, values: this.combine([a.values, b.values], ([x, y]) => (e.op === 'and' ? truthy(x) && truthy(y) : truthy(x) || truthy(y))) };
+        return { mask: T.boolean, values: shortCircuitValues(e.op, a.values, b.values) };
       case '+': {
         const dateLike = T.date | T.datetime;
         if (((a.mask & dateLike) && !(a.mask & T.text) && (b.mask & T.number)) || ((b.mask & dateLike) && !(b.mask & T.text) && (a.mask & T.number))) {
@@ -353,4 +353,19 @@ function union(a: ReadonlySet<Scalar> | undefined, b: ReadonlySet<Scalar> | unde
 export function listValues(values: Iterable<unknown>, max = 6): string {
   const all = [...values].map((v) => JSON.stringify(v));
   return all.length > max ? `${all.slice(0, max).join(', ')} and ${all.length - max} more` : all.join(', ');
+}
+
+/**
+ * The values `and`/`or` can produce. Where the left side decides, the right is never evaluated — so a
+ * right side that can only fail (e.g. number("2026-02-30")) must not empty the set.
+ */
+function shortCircuitValues(op: 'and' | 'or', left: ReadonlySet<Scalar> | undefined, right: ReadonlySet<Scalar> | undefined): ReadonlySet<Scalar> | undefined {
+  if (!left) return undefined;
+  const out = new Set<Scalar>();
+  for (const x of left) {
+    if (op === 'or' ? truthy(x) : !truthy(x)) out.add(op === 'or');
+    else if (!right) return undefined;
+    else for (const y of right) out.add(truthy(y));
+  }
+  return out;
 }
