@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import type { FieldSchema, ObjectSchema } from '../../connectors/types.js';
 import type { Expr, Scalar } from '../lang/ast.js';
@@ -150,7 +150,24 @@ class MappingLoader {
   }
 
   private shape(): MappingFile | undefined {
-    const js = this.doc.toJS();
+    let js: unknown;
+    try {
+      js = this.doc.toJS();
+    } catch (e) {
+      // e.g. `*name` with no `&name` anchor: the yaml library throws only when building values.
+      let offset = 0;
+      const doc = this.doc;
+      visit(doc, {
+        Alias(_k, node) {
+          if (node.resolve(doc) === undefined && node.range) {
+            offset = node.range[0];
+            return visit.BREAK;
+          }
+        },
+      });
+      this.at(offset, 'MAP_YAML', (e as Error).message.split('\n')[0], 'quote the value if `*` or `&` is meant literally');
+      return undefined;
+    }
     const r = mappingFileSchema.safeParse(js);
     if (r.success) return r.data;
     const seen = new Set<string>();
