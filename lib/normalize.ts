@@ -1,3 +1,4 @@
+import QuickLRU from 'quick-lru';
 import { getDomain } from 'tldts';
 
 /**
@@ -31,6 +32,21 @@ export function isFreeMailDomain(domain: string): boolean {
  */
 export function normalizeDomain(urlOrEmailOrDomain: string | null | undefined): string | null {
   if (typeof urlOrEmailOrDomain !== 'string') return null;
+  const cached = domainCache.get(urlOrEmailOrDomain);
+  if (cached !== undefined) return cached === NO_DOMAIN ? null : cached;
+  const result = registrableDomain(urlOrEmailOrDomain);
+  domainCache.set(urlOrEmailOrDomain, result ?? NO_DOMAIN);
+  return result;
+}
+
+/**
+ * The same websites and addresses come back on every deal, contact and sync pass, and the public-suffix
+ * lookup is most of the cost of a mapped record: remember recent answers (bounded, least recently used out).
+ */
+const NO_DOMAIN = '';
+const domainCache = new QuickLRU<string, string>({ maxSize: 50_000 });
+
+function registrableDomain(urlOrEmailOrDomain: string): string | null {
   let s = urlOrEmailOrDomain.trim();
   if (!s) return null;
   // "Jane Doe <jane@acme.com>" → the address inside the brackets.

@@ -6,7 +6,11 @@ import type { Fields } from '../connectors/types.js';
 export type Owner = 'source' | 'target' | 'fill-if-blank' | 'newest';
 export const OWNERS: readonly Owner[] = ['source', 'target', 'fill-if-blank', 'newest'];
 
-/** What a mapping may read besides the record. Objects are plain data; only their own keys are visible. */
+/**
+ * What a mapping may read besides the record. Objects are plain data; only their own keys are visible.
+ * Treat a context as immutable once built: compiled mappings reuse values computed from the same
+ * context objects (build a new object instead of editing one in place).
+ */
 export interface MappingContext {
   partner?: Record<string, unknown>;
   vendor?: Record<string, unknown>;
