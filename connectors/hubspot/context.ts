@@ -11,6 +11,8 @@ export interface HubspotContext {
   schema(object: string, fresh?: boolean): Promise<ObjectSchema>;
   forgetSchema(object: string): void;
   readonly batchSize: number;
+  /** Batch writes in flight at once. */
+  readonly writeConcurrency: number;
 }
 
 export interface RawObject {

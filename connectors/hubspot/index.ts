@@ -45,6 +45,8 @@ export interface HubspotConnectorConfig {
     /** Look up merge survivors for archived records (one search per 5 archived ids). Default true. */
     detectMerges?: boolean;
   };
+  /** Batch writes of one call in flight at once (each still waits for the rate budget). Default 4. */
+  writeConcurrency?: number;
   retry?: Partial<RetryPolicy>;
   /** Abandon a call after this long (transient). Default 60 s. */
   requestTimeoutMs?: number;
@@ -84,6 +86,7 @@ export async function createHubspotConnector(cfg: HubspotConnectorConfig): Promi
     orgId: cfg.orgId,
     t,
     batchSize: 100,
+    writeConcurrency: cfg.writeConcurrency ?? 4,
     schema(object, fresh) {
       const hit = schemas.get(object);
       if (hit && !fresh && now() - hit.at < SCHEMA_TTL_MS) return hit.schema;

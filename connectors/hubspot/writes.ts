@@ -1,3 +1,4 @@
+import { writeBatches } from '../batches.js';
 import { ConnectorError, isConnectorError } from '../errors.js';
 import type { NormalisedError, UpdateInput, UpsertInput, WriteResult } from '../types.js';
 import { chunk, type HubspotContext } from './context.js';
@@ -27,8 +28,8 @@ export async function upsert(ctx: HubspotContext, object: string, matchField: st
   }
   const results: WriteResult[] = new Array(inputs.length);
   const indexed = inputs.map((input, i) => ({ input, i }));
-  for (const batch of batchesWithoutDuplicateKeys(indexed, ctx.batchSize)) {
-    await writeIsolating(batch, results, async (part) => {
+  await writeBatches(batchesWithoutDuplicateKeys(indexed, ctx.batchSize), keyOfIndexed, ctx.writeConcurrency, (batch) =>
+    writeIsolating(batch, results, async (part) => {
       const body = {
         // objectWriteTraceId turns on partial success (207) and lets each error name its input.
         inputs: part.map(({ input }, k) => ({
@@ -37,8 +38,8 @@ export async function upsert(ctx: HubspotContext, object: string, matchField: st
       };
       const res = (await ctx.t.call('api', `batch upsert ${object}`, (c, o) => c.crm.objects.batchApi.upsert(object, body, o))) as BatchAnswer;
       return matchAnswers(part.map(({ input }) => input.key), res, (r) => String(r.properties?.[matchField] ?? ''), (r) => (r._new ? 'created' : 'updated'), matchField);
-    });
-  }
+    }),
+  );
   return results.map((r, i) => ({ ...r, key: inputs[i].key }));
 }
 
@@ -47,13 +48,13 @@ export async function update(ctx: HubspotContext, object: string, inputs: Update
   const schema = await ctx.schema(object);
   const results: WriteResult[] = new Array(inputs.length);
   const indexed = inputs.map((input, i) => ({ input: { key: input.id, fields: input.fields }, i }));
-  for (const batch of batchesWithoutDuplicateKeys(indexed, ctx.batchSize)) {
-    await writeIsolating(batch, results, async (part) => {
+  await writeBatches(batchesWithoutDuplicateKeys(indexed, ctx.batchSize), keyOfIndexed, ctx.writeConcurrency, (batch) =>
+    writeIsolating(batch, results, async (part) => {
       const body = { inputs: part.map(({ input }, k) => ({ id: input.key, objectWriteTraceId: String(k), properties: toHubspot(input.fields, schema) })) };
       const res = (await ctx.t.call('api', `batch update ${object}`, (c, o) => c.crm.objects.batchApi.update(object, body, o))) as BatchAnswer;
       return matchAnswers(part.map(({ input }) => input.key), res, (r) => String(r.id), () => 'updated', 'id');
-    });
-  }
+    }),
+  );
   return results;
 }
 
@@ -76,6 +77,7 @@ export async function remove(ctx: HubspotContext, object: string, ids: string[])
 }
 
 type Indexed = { input: UpsertInput; i: number };
+const keyOfIndexed = (x: Indexed): string => x.input.key;
 
 /** Split into batches of `size` in which no key occurs twice (a later duplicate waits for the next batch, keeping order). */
 export function batchesWithoutDuplicateKeys(items: Indexed[], size: number): Indexed[][] {
