@@ -133,7 +133,13 @@ export class RateBudget {
     if (!w) return;
     if (limit && limit > 0) w.limit = limit;
     if (intervalMs && intervalMs > 0) w.intervalMs = intervalMs;
-    if (remaining <= 0) this.backoff(w.intervalMs);
+    // The CRM's count includes calls this process did not make (other workers on the same app). Count
+    // those as made just now, so acquire waits for them too; our own calls already make it wait until
+    // the oldest ages out. (Pausing the whole interval here would throw away most of a full window.)
+    const now = this.now();
+    w.stamps = w.stamps.filter((t) => t > now - w.intervalMs);
+    const unseen = w.limit - Math.max(0, remaining) - w.stamps.length;
+    for (let i = 0; i < unseen; i++) w.stamps.push(now);
   }
 
   /** Nobody in this process starts a call for `ms` (a 429 with Retry-After). */

@@ -73,6 +73,25 @@ describe('RateBudget (in-process, per org)', () => {
     expect(b.state().windowLimit).toBe(3);
   });
 
+  it('a full window reported by the CRM costs only the wait for the oldest call when the calls were ours, and counts calls it did not see', async () => {
+    const clock = fakeClock();
+    const b = new RateBudget('hs:observe', { windows: [{ name: 'tenSecondly', limit: 100, intervalMs: 10_000 }], now: clock.now, sleep: clock.sleep });
+    for (let i = 0; i < 4; i++) {
+      await b.acquire();
+      clock.advance(1_000);
+    }
+    b.observeWindow('tenSecondly', 0, 4, 10_000); // the header also lowers the limit to 4: all four are ours
+    await b.acquire();
+    expect(clock.waits).toEqual([6_000]); // until the first call (10 s ago by then) leaves the window — not a whole interval
+    clock.waits.length = 0;
+    clock.advance(10_000);
+    b.observeWindow('tenSecondly', 1, 4, 10_000); // three calls in the window, none of them ours: another worker
+    await b.acquire();
+    expect(clock.waits).toEqual([]);
+    await b.acquire();
+    expect(clock.waits).toEqual([10_000]);
+  });
+
   it('a shared back-off (429 Retry-After) holds every caller', async () => {
     const clock = fakeClock();
     const b = new RateBudget('sf:backoff', { now: clock.now, sleep: clock.sleep });
