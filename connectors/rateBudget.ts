@@ -47,6 +47,12 @@ export interface AcquireOptions {
 
 const DEFAULT_PAUSE_AT = 0.8;
 const DEFAULT_RECHECK_MS = 15 * 60_000;
+/**
+ * A call leaves our count of a sliding window 2 % of the interval later than the window says: the CRM
+ * counts a call when it arrives, in coarse time buckets, so a call we count as gone may still be in its
+ * window — and the 429 that follows costs far more than the 2 %.
+ */
+const EDGE_SLACK = 0.02;
 /** How long a probe call may take before another caller may probe. */
 const PROBE_GRACE_MS = 60_000;
 
@@ -102,8 +108,9 @@ export class RateBudget {
       let waitMs = Math.max(0, this.notBefore - now);
       if (waitMs === 0) {
         for (const w of this.windowsFor(opts)) {
-          w.stamps = w.stamps.filter((t) => t > now - w.intervalMs);
-          if (w.stamps.length >= w.limit) waitMs = Math.max(waitMs, w.stamps[0] + w.intervalMs - now);
+          const span = w.intervalMs * (1 + EDGE_SLACK);
+          w.stamps = w.stamps.filter((t) => t > now - span);
+          if (w.stamps.length >= w.limit) waitMs = Math.max(waitMs, Math.ceil(w.stamps[0] + span - now));
         }
       }
       if (waitMs <= 0) break;
@@ -137,7 +144,7 @@ export class RateBudget {
     // those as made just now, so acquire waits for them too; our own calls already make it wait until
     // the oldest ages out. (Pausing the whole interval here would throw away most of a full window.)
     const now = this.now();
-    w.stamps = w.stamps.filter((t) => t > now - w.intervalMs);
+    w.stamps = w.stamps.filter((t) => t > now - w.intervalMs * (1 + EDGE_SLACK));
     const unseen = w.limit - Math.max(0, remaining) - w.stamps.length;
     for (let i = 0; i < unseen; i++) w.stamps.push(now);
   }

@@ -179,18 +179,16 @@ function kindOfCategory(category: string, message: string): ErrorKind {
 }
 
 /**
- * How long to wait after a short-window 429. Retry-After wins. A rolling window frees up no later than
- * one interval after the burst, but usually much sooner; when HubSpot says the window is spent
- * (Remaining 0) the transport already holds every caller back for the interval (RateBudget), so here a
- * short wait is enough — the shared retry policy's exponential back-off lengthens it if 429s persist.
+ * How long to wait after a short-window 429. Retry-After wins. When the 429 carries the window headers,
+ * the transport has already told the org's RateBudget that the window is full, and the budget holds
+ * every caller until a slot frees (the oldest call ages out): no fixed wait on top, only the retry
+ * policy's short back-off. Without headers, 2 s (the back-off lengthens it if 429s persist).
  */
-function rateLimitWait(policy: string, body: HubspotErrorBody | undefined, headers: Headers | undefined, now: Date): number {
+function rateLimitWait(policy: string, body: HubspotErrorBody | undefined, headers: Headers | undefined, now: Date): number | undefined {
   const explicit = retryAfterMs(headers, now);
   if (explicit !== undefined) return explicit;
   if (policy === 'SECONDLY' || (!policy.startsWith('TEN_') && /\bsecondly limit/i.test(body?.message ?? ''))) return 1000;
-  const interval = Number(header(headers, 'x-hubspot-ratelimit-interval-milliseconds'));
-  const remaining = header(headers, 'x-hubspot-ratelimit-remaining');
-  if (remaining === '0' && Number.isFinite(interval) && interval > 0) return Math.min(interval, 10_000);
+  if (header(headers, 'x-hubspot-ratelimit-remaining') !== undefined) return undefined;
   return 2000;
 }
 
