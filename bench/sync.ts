@@ -102,7 +102,8 @@ async function runLink(client: Client, linkId: string, config: string, taskQueue
     if (s.state === 'idle' && s.counts.read >= N) break;
     if (performance.now() - lastLog > 10_000) {
       lastLog = performance.now();
-      process.stdout.write(`  ${linkId}: ${s.counts.created} created, ${s.state}${s.lastError ? ` (${s.lastError})` : ''}, rss ${mb(process.memoryUsage().rss)} MB\n`);
+      const m = process.memoryUsage();
+      process.stdout.write(`  ${linkId}: ${s.counts.created} created, ${s.state}${s.lastError ? ` (${s.lastError})` : ''}, rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)}, buffers ${mb(m.arrayBuffers)})\n`);
     }
     await sleep(250);
   }

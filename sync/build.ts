@@ -10,6 +10,7 @@ import { loadMappingFile, readSchemaSnapshot } from '../mappings/index.js';
 import { formatProblem } from '../mappings/problems.js';
 import { loadPolicy } from '../rules/policy.js';
 import { registrationGateFor } from './registrationGate.js';
+import { ReadAhead } from './readAhead.js';
 import type { LinkRuntime, RecordGate } from './runtime.js';
 
 export const DELETED_FLAG_FIELD = { salesforce: 'Cosell_Source_Deleted__c', hubspot: 'cosell_source_deleted' } as const;
@@ -112,6 +113,7 @@ export class Engine {
       parent,
       deletedFlagField,
       pageSize: this.deps.pageSize ?? 2000,
+      readAhead: new ReadAhead(),
     };
     const gate = link.registration ? await (this.deps.gateFor ?? this.rulesGate(link))(rt) : undefined;
     return { ...rt, gate };

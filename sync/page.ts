@@ -1,4 +1,4 @@
-import type { CrmRecord, Fields, WriteResult } from '../connectors/types.js';
+import type { CrmRecord, FeedCursor, Fields, WriteResult } from '../connectors/types.js';
 import { isConnectorError } from '../connectors/errors.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
 import type { SnapshotWrite } from '../ledger/types.js';
@@ -195,12 +195,17 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
   const { ledger, link, mapping } = rt;
   const cur = await ledger.cursors.getOrStart(link.id, 'changes');
   const fields = [...new Set([...mapping.sourceFields, mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
-  let page;
-  try {
-    page = await rt.source.changes(rt.sourceObject, cur, { fields, pageSize: rt.pageSize });
-  } catch (e) {
-    throw withQuota(e);
+  const read = (from: FeedCursor) => rt.source.changes(rt.sourceObject, from, { fields, pageSize: rt.pageSize });
+  let page = await rt.readAhead.take(cur, cur.generation);
+  if (!page) {
+    try {
+      page = await read(cur);
+    } catch (e) {
+      throw withQuota(e);
+    }
   }
+  const next = page.next;
+  if (!page.caughtUp) rt.readAhead.start(next, cur.generation, () => read(next));
   heartbeat({ cursor: page.next, records: page.records.length });
   let outcome: Outcome;
   // Keep heartbeating while the page's writes run (retries and rate-limit waits can take a while), so

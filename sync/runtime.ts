@@ -2,6 +2,7 @@ import type { Connector, Fields, ObjectSchema } from '../connectors/types.js';
 import type { LinkConfig, LoadedNetwork, OrgConfig } from '../lib/config.js';
 import type { Ledger } from '../ledger/index.js';
 import type { CompiledMapping, MappingContext } from '../mappings/types.js';
+import type { ReadAhead } from './readAhead.js';
 
 /** A decision the registration gate (rules/) takes about one partner record on a registration link. */
 export interface GateDecision {
@@ -40,4 +41,6 @@ export interface LinkRuntime {
   /** Field the `flag` delete policy sets on the target. */
   deletedFlagField: string;
   pageSize: number;
+  /** The change feed's next page, read while this one is written (see sync/readAhead.ts). */
+  readAhead: ReadAhead;
 }
