@@ -113,6 +113,10 @@ export class Engine {
       parent,
       deletedFlagField,
       pageSize: this.deps.pageSize ?? 2000,
+      sourceIsATarget: this.network.network.links.some((l) => {
+        const to = splitEndpoint(l.to);
+        return to.org === sourceOrgId && to.object === sourceObject;
+      }),
       readAhead: new ReadAhead(),
     };
     const gate = link.registration ? await (this.deps.gateFor ?? this.rulesGate(link))(rt) : undefined;

@@ -37,7 +37,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
   const readFields = new Set([...mapping.sourceFields, mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])]);
 
   // What the source looks like now, for the reverse link's echo check.
-  for (const r of records) out.snapshots.push({ orgId: rt.sourceOrg.id, object: rt.sourceObject, recordId: r.id, fields: pick(r.fields, readFields), modifiedAt: r.modifiedAt });
+  if (rt.sourceIsATarget) for (const r of records) out.snapshots.push({ orgId: rt.sourceOrg.id, object: rt.sourceObject, recordId: r.id, fields: pick(r.fields, readFields), modifiedAt: r.modifiedAt });
 
   // Map.
   type Candidate = { rec: CrmRecord; key: string; mapped: Fields; parentTargetId?: string };

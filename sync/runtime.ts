@@ -41,6 +41,11 @@ export interface LinkRuntime {
   /** Field the `flag` delete policy sets on the target. */
   deletedFlagField: string;
   pageSize: number;
+  /**
+   * Whether another link writes into this link's source object (a two-way pair): only then are the
+   * source records' snapshots read (by that link's echo check), so only then are they stored.
+   */
+  sourceIsATarget: boolean;
   /** The change feed's next page, read while this one is written (see sync/readAhead.ts). */
   readAhead: ReadAhead;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FieldValue, Fields } from '../connectors/types.js';
 
 /**
@@ -40,7 +40,7 @@ export function normalizeFields(fields: Fields): Fields {
 
 /** A stable content hash of the normalised fields (key order independent). */
 export function hashFields(fields: Fields): string {
-  return createHash('sha256').update(JSON.stringify(normalizeFields(fields))).digest('base64url').slice(0, 22);
+  return hash('sha256', JSON.stringify(normalizeFields(fields)), 'base64url').slice(0, 22);
 }
 
 /** Do `current` and `next` agree on every field of `next`? Missing in `current` counts as unknown → different. */
