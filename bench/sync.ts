@@ -1,7 +1,9 @@
 /**
  * `npm run bench:sync`: the sync engine end to end — real Temporal dev server (lib/devServer.ts), the
- * sandbox CRMs in a child process (so the worker's RSS is the worker's), an in-process worker running
- * the linkSync workflow with the real connectors and a SQLite ledger.
+ * sandbox CRMs in one child process, and the real `cosell worker -c cosell.yaml` in another (so its RSS
+ * is the worker's alone: sampled from /proc, peak = the kernel's high-water mark), running the linkSync
+ * workflow with the real connectors and a SQLite ledger. CPU seconds per process are reported per phase,
+ * so a missed target says where the time went.
  *
  *   1. N opportunities (default 100,000) Salesforce → HubSpot, HubSpot unthrottled: records/s, API calls
  *      per 1,000 records vs the floor set by batch limits (2,000 per SOQL page, 100 per HubSpot batch),
@@ -10,24 +12,24 @@
  *      the bound that limit sets (19 req/s × 100 records), failed records.
  *   3. Freshness: single changes in Salesforce while the link runs on its schedule; time until visible
  *      in HubSpot, p50/p95 vs schedule + 5 s.
- * Env: BENCH_SYNC_RECORDS (default 100000), BENCH_SYNC_SCHEDULE_S (default 5), BENCH_SYNC_FRESHNESS (20 changes).
+ * Env: BENCH_SYNC_RECORDS (default 100000), BENCH_SYNC_SCHEDULE_S (default 5), BENCH_SYNC_FRESHNESS (20 changes),
+ * BENCH_WORKER_LOG_LEVEL (debug: per-page timings in the worker's log), BENCH_CHILD_NODE_FLAGS (node flags
+ * for the sandbox and worker processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  * Writes bench/results/sync.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { Client as HubspotClient } from '@hubspot/api-client';
 import jsforce from 'jsforce';
-import { createActivities } from '../activities/index.js';
 import { loadNetwork } from '../lib/config.js';
 import { startDevServer } from '../lib/devServer.js';
 import { openEngine } from '../lib/engine.js';
 import { linkWorkflowId, startLinks } from '../lib/links.js';
 import { exportSandboxEnv } from '../lib/sandboxEnv.js';
-import { createWorker } from '../lib/worker.js';
 import type { Sandbox } from '../sandbox/index.js';
 import type { LinkStatus } from '../sync/types.js';
 import { statusQuery } from '../workflows/index.js';
@@ -39,6 +41,8 @@ const TEN_SECOND_LIMIT = 190;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-bench-sync-'));
+/** Extra node flags for the sandbox and worker children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const CHILD_NODE_FLAGS = (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const BIG = 1_000_000_000; // daily allocations set this high only so the sandboxes count calls
 
 type Orgs = Sandbox['orgs'];
@@ -55,7 +59,7 @@ function startSandboxChild(): Promise<{ child: ChildProcess; orgs: Orgs }> {
   };
   const file = path.join(dir, 'sandbox.json');
   writeFileSync(file, JSON.stringify(cfg));
-  const child = spawn(process.execPath, [path.join(root, 'bin/cosell.js'), 'sandbox', '--config', file, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
+  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, path.join(root, 'bin/cosell.js'), 'sandbox', '--config', file, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -65,13 +69,6 @@ function startSandboxChild(): Promise<{ child: ChildProcess; orgs: Orgs }> {
     });
     child.once('exit', (code) => reject(new Error(`sandbox exited (${code})`)));
   });
-}
-
-/** Build the workflow bundle in a child process: webpack's memory would otherwise count as the worker's RSS. */
-function bundleInChild(file: string): Promise<void> {
-  const code = `const { workflowBundle } = await import(${JSON.stringify(path.join(root, 'lib/worker.ts'))}); const b = await workflowBundle(); (await import('node:fs')).writeFileSync(${JSON.stringify(file)}, b.code);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, stdio: 'inherit' });
-  return new Promise((resolve, reject) => child.once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`bundling failed (${c})`)))));
 }
 
 /** API calls an org has served so far (the sandboxes count them against the daily allocation). */
@@ -86,9 +83,48 @@ async function apiCalls(orgs: Orgs, id: string): Promise<number> {
   return BIG - Number(res.headers.get('x-hubspot-ratelimit-daily-remaining')) - 1;
 }
 
-const peak = { rss: 0 };
+/** Resident set and peak (kernel high-water mark) of a process, in bytes. */
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+const procs: Record<string, number> = {};
+const cpuNow = () => Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
+const cpuSince = (t0: Record<string, number>, seconds: number) =>
+  Object.fromEntries(Object.entries(cpuNow()).map(([k, v]) => [k, { cpuSeconds: Math.round((v - t0[k]) * 10) / 10, coresBusy: Math.round(((v - t0[k]) / seconds) * 100) / 100 }]));
+
+let workerPid = 0;
 const rssSamples: Array<{ created: number; rss: number }> = [];
-setInterval(() => (peak.rss = Math.max(peak.rss, process.memoryUsage().rss)), 100).unref();
+
+function startWorkerChild(config: string, taskQueue: string, address: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, path.join(root, 'bin/cosell.js'), 'worker', '-c', config, '--task-queue', taskQueue], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TEMPORAL_ADDRESS: address, LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'info', COSELL_LOG_FORMAT: 'json' },
+  });
+  // The worker's log (BENCH_WORKER_LOG_LEVEL=debug adds per-page timings) is kept beside the ledger.
+  child.stdout!.pipe(createWriteStream(path.join(dir, 'worker.log')));
+  return new Promise((resolve, reject) => {
+    let buf: string | null = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      if (buf === null) return;
+      buf += d.toString();
+      if (buf.includes('worker started')) {
+        buf = null;
+        resolve(child);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+  });
+}
 
 async function runLink(client: Client, linkId: string, config: string, taskQueue: string) {
   await startLinks(client, loadNetwork(config), { taskQueue, only: [linkId] });
@@ -98,12 +134,12 @@ async function runLink(client: Client, linkId: string, config: string, taskQueue
   let lastLog = 0;
   for (;;) {
     s = await h.query(statusQuery);
-    rssSamples.push({ created: s.counts.created, rss: process.memoryUsage().rss });
+    const { rss } = memoryOf(workerPid);
+    rssSamples.push({ created: s.counts.created, rss });
     if (s.state === 'idle' && s.counts.read >= N) break;
     if (performance.now() - lastLog > 10_000) {
       lastLog = performance.now();
-      const m = process.memoryUsage();
-      process.stdout.write(`  ${linkId}: ${s.counts.created} created, ${s.state}${s.lastError ? ` (${s.lastError})` : ''}, rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)}, buffers ${mb(m.arrayBuffers)})\n`);
+      process.stdout.write(`  ${linkId}: ${s.counts.created} created, ${s.state}${s.lastError ? ` (${s.lastError})` : ''}, worker rss ${mb(rss)} MB\n`);
     }
     await sleep(250);
   }
@@ -112,18 +148,22 @@ async function runLink(client: Client, linkId: string, config: string, taskQueue
 
 async function main() {
   console.log(`bench:sync — ${N.toLocaleString()} opportunities Salesforce → HubSpot; ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (shared machine)`);
-  const bundlePath = path.join(dir, 'bundle.js');
-  const [server, sandbox] = await Promise.all([startDevServer({ ui: false }), startSandboxChild(), bundleInChild(bundlePath)]);
+  const [server, sandbox] = await Promise.all([startDevServer({ ui: false }), startSandboxChild()]);
+  procs.sandbox = sandbox.child.pid!;
+  procs.temporal = server.process.pid!;
   const conn = exportSandboxEnv(sandbox.orgs, 'BENCHSYNC');
   const stock = path.join(root, 'mappings/stock/salesforce-opportunity-to-hubspot-deal.yaml');
   const mapping = path.join(dir, 'opps-to-deals.yaml');
   writeFileSync(mapping, readFileSync(stock, 'utf8').replaceAll('../schemas/', `${path.join(root, 'mappings/schemas')}/`).replace(/^filter: .*$/m, 'filter: not isBlank(Name)'));
+  // The fast portal announces no rate limit; without being told, cosell would assume HubSpot's usual
+  // 10-second limit (180 of 190, with headroom) and the run would measure that limit, not the engine.
+  const unlimited = (connection: string) => connection.replace(/ }$/, ', tenSecondLimit: 1000000 }');
   const config = path.join(dir, 'cosell.yaml');
   writeFileSync(
     config,
     `vendor: { id: vendor, name: Vendor, kind: salesforce, connection: ${conn.vendor} }
 partners:
-  - { id: fast, name: Fast partner, kind: hubspot, tier: gold, connection: ${conn.fast} }
+  - { id: fast, name: Fast partner, kind: hubspot, tier: gold, connection: ${unlimited(conn.fast)} }
   - { id: limited, name: Limited partner, kind: hubspot, tier: gold, connection: ${conn.limited} }
 ledger: { file: ${path.join(dir, 'ledger.sqlite')} }
 links:
@@ -134,15 +174,18 @@ links:
   const engine = await openEngine(loadNetwork(config));
   const client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: 'default' });
   const taskQueue = 'bench-sync';
-  const worker = await createWorker({ address: server.address, taskQueue, codePath: bundlePath, activities: createActivities({ engine }) });
-  const running = worker.run();
-  const baseRss = process.memoryUsage().rss;
+  const worker = await startWorkerChild(config, taskQueue, server.address);
+  workerPid = procs.worker = worker.pid!;
+  const baseRss = memoryOf(workerPid).rss;
   const results: Record<string, unknown> = { records: N, cores: os.cpus().length, loadAvg: os.loadavg(), scheduleS: SCHEDULE_S };
   try {
     // 1. Unthrottled.
     const sf0 = await apiCalls(sandbox.orgs, 'vendor');
     const hs0 = await apiCalls(sandbox.orgs, 'fast');
+    const cpu0 = cpuNow();
     const fast = await runLink(client, 'opps-to-fast', config, taskQueue);
+    const cpuFast = cpuSince(cpu0, fast.ms / 1000);
+    const peakRss = memoryOf(workerPid).hwm;
     const sfCalls = (await apiCalls(sandbox.orgs, 'vendor')) - sf0;
     const hsCalls = (await apiCalls(sandbox.orgs, 'fast')) - hs0;
     const floor = Math.ceil(N / 2000) + Math.ceil(N / 100);
@@ -156,16 +199,20 @@ links:
       recordsPerSecond: Math.round(N / (fast.ms / 1000)),
       counts: fast.status.counts,
       apiCalls: { salesforce: sfCalls, hubspot: hsCalls, per1000: perK, floorPer1000: floorPerK, ratioToFloor: perK / floorPerK },
-      rssMB: { atStart: mb(baseRss), peak: mb(peak.rss), atHalf: mb(rssHalf), atEnd: mb(rssEnd), endOverHalf: rssHalf ? rssEnd / rssHalf : null },
+      rssMB: { atStart: mb(baseRss), peak: mb(peakRss), atHalf: mb(rssHalf), atEnd: mb(rssEnd), endOverHalf: rssHalf ? rssEnd / rssHalf : null },
+      cpu: cpuFast,
     };
     console.log(`\n1. unthrottled: ${N} records in ${(fast.ms / 1000).toFixed(1)} s = ${Math.round(N / (fast.ms / 1000))} records/s (target ≥ 2,000)`);
     console.log(`   API calls: Salesforce ${sfCalls}, HubSpot ${hsCalls} = ${perK.toFixed(2)} per 1,000 records; floor ${floorPerK.toFixed(2)} → ${(perK / floorPerK).toFixed(3)}× (target ≤ 1.1×)`);
-    console.log(`   worker RSS: start ${mb(baseRss)} MB, max up to 50% ${mb(rssHalf)} MB, max over 50–100% ${mb(rssEnd)} MB, peak ${mb(peak.rss)} MB (target ≤ 300 MB, flat)`);
+    console.log(`   worker RSS: start ${mb(baseRss)} MB, max up to 50% ${mb(rssHalf)} MB, max over 50–100% ${mb(rssEnd)} MB, peak ${mb(peakRss)} MB (target ≤ 300 MB, flat)`);
+    console.log(`   CPU during the run (of ${os.cpus().length} cores): ${Object.entries(cpuFast).map(([k, v]) => `${k} ${v.coresBusy}`).join(', ')}`);
     console.log(`   counts: ${JSON.stringify(fast.status.counts)}`);
 
     // 2. HubSpot's 10-second limit on.
     const l0 = await apiCalls(sandbox.orgs, 'limited');
+    const cpu1 = cpuNow();
     const limited = await runLink(client, 'opps-to-limited', config, taskQueue);
+    const cpuLimited = cpuSince(cpu1, limited.ms / 1000);
     const lCalls = (await apiCalls(sandbox.orgs, 'limited')) - l0;
     const boundRps = (TEN_SECOND_LIMIT / 10) * 100;
     const achieved = N / (limited.ms / 1000);
@@ -178,6 +225,7 @@ links:
       hubspotCalls: lCalls,
       failed: limited.status.counts.failed,
       counts: limited.status.counts,
+      cpu: cpuLimited,
     };
     console.log(`\n2. HubSpot limit ${TEN_SECOND_LIMIT}/10 s: ${Math.round(achieved)} records/s = ${((achieved / boundRps) * 100).toFixed(1)}% of the ${boundRps} records/s bound (target ≥ 90%), ${limited.status.counts.failed} failed, ${lCalls} HubSpot calls`);
 
@@ -211,8 +259,8 @@ links:
     results.rss1M = 'not measured in this run (100k only): a 1M-record sandbox org does not fit beside the other engineers on this machine; run with BENCH_SYNC_RECORDS=1000000 to measure';
   } finally {
     for (const id of ['opps-to-fast', 'opps-to-limited']) await client.workflow.getHandle(linkWorkflowId(id)).terminate('bench over').catch(() => undefined);
-    worker.shutdown();
-    await running;
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
     await engine.close();
     await client.connection.close();
     sandbox.child.kill('SIGTERM');
@@ -220,7 +268,7 @@ links:
   }
   mkdirSync(path.join(here, 'results'), { recursive: true });
   writeFileSync(path.join(here, 'results', 'sync.json'), JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2) + '\n');
-  console.log('\nwrote bench/results/sync.json');
+  console.log(`\nwrote bench/results/sync.json; the worker's log is ${path.join(dir, 'worker.log')}`);
   process.exit(0);
 }
 

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode, Runtime, Worker, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
@@ -13,6 +16,20 @@ let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   return bundlePromise;
+}
+
+/**
+ * Bundle the workflow code in a short-lived child process and return the bundle's file. webpack needs
+ * a few hundred MB while it works, and V8 does not hand that back: a long-running worker that bundled
+ * in-process would carry it for its whole life.
+ */
+export async function workflowBundleFile(): Promise<string> {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cosell-bundle-')), 'workflows.js');
+  const code = `const { workflowBundle } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'lib/worker.ts'))}); const b = await workflowBundle(); (await import('node:fs')).writeFileSync(${JSON.stringify(file)}, b.code);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exitCode = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('exit', resolve));
+  if (exitCode !== 0) throw new Error(`bundling the workflow code failed (exit ${exitCode})`);
+  return file;
 }
 
 let runtimeInstalled = false;
@@ -54,7 +71,9 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
 
 /** Run a worker until SIGINT/SIGTERM, then drain and exit cleanly. */
 export async function runWorkerUntilSignal(opts: WorkerOptions = {}): Promise<void> {
-  const worker = await createWorker(opts);
+  const bundled = opts.codePath ? undefined : await workflowBundleFile();
+  // The worker reads the bundle once, at creation.
+  const worker = await createWorker({ ...opts, codePath: opts.codePath ?? bundled }).finally(() => bundled && rmSync(path.dirname(bundled), { recursive: true, force: true }));
   const stop = () => worker.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

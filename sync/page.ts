@@ -1,5 +1,6 @@
 import type { CrmRecord, FeedCursor, Fields, WriteResult } from '../connectors/types.js';
 import { isConnectorError } from '../connectors/errors.js';
+import { log } from '../lib/logger.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
 import type { SnapshotWrite } from '../ledger/types.js';
 import { planWrite } from './plan.js';
@@ -137,6 +138,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
   }
 
   // Write in the CRM's batch size (the connector chunks). Updates of records deleted in the target fall back to an upsert.
+  const writeStart = performance.now();
   const upsertResults = creates.length ? await rt.target.upsert(rt.targetObject, mapping.match.target, creates.map((w) => ({ key: w.key, fields: w.write }))) : [];
   let updateResults = updates.length ? await rt.target.update(rt.targetObject, updates.map((w) => ({ id: w.targetId!, fields: w.write }))) : [];
   const gone = updates.map((w, i) => ({ w, r: updateResults[i] })).filter((x) => x.r?.status === 'failed' && x.r.error?.kind === 'not_found');
@@ -146,6 +148,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     gone.forEach((x, i) => (updateResults[updates.indexOf(x.w)] = again[i]));
   }
 
+  log.debug({ link: linkId, creates: creates.length, updates: updates.length, writeMs: Math.round(performance.now() - writeStart) }, 'sync: writes');
   const landed: Array<{ w: Write; id: string }> = [];
   const settle = (w: Write, r: WriteResult | undefined) => {
     if (!r || r.status === 'failed' || !r.id) {
@@ -196,7 +199,9 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
   const cur = await ledger.cursors.getOrStart(link.id, 'changes');
   const fields = [...new Set([...mapping.sourceFields, mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
   const read = (from: FeedCursor) => rt.source.changes(rt.sourceObject, from, { fields, pageSize: rt.pageSize });
+  const t0 = performance.now();
   let page = await rt.readAhead.take(cur, cur.generation);
+  const readAhead = page !== undefined;
   if (!page) {
     try {
       page = await read(cur);
@@ -207,6 +212,7 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
   const next = page.next;
   if (!page.caughtUp) rt.readAhead.start(next, cur.generation, () => read(next));
   heartbeat({ cursor: page.next, records: page.records.length });
+  const t1 = performance.now();
   let outcome: Outcome;
   // Keep heartbeating while the page's writes run (retries and rate-limit waits can take a while), so
   // the workflow can use a short heartbeat timeout and a killed worker's page is retried quickly.
@@ -218,6 +224,7 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
   } finally {
     clearInterval(beat);
   }
+  const t2 = performance.now();
   await ledger.commitPage({
     linkId: link.id,
     feed: 'changes',
@@ -229,6 +236,8 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
     resolvedDeadLetters: outcome.resolved,
     audits: outcome.audits,
   });
+  const ms = (a: number, b: number) => Math.round(b - a);
+  log.debug({ link: link.id, records: page.records.length, readAhead, readMs: ms(t0, t1), processMs: ms(t1, t2), commitMs: ms(t2, performance.now()) }, 'sync: page');
   const newest = page.records.reduce((m, r) => (r.modifiedAt > m ? r.modifiedAt : m), '');
   return {
     counts: { ...outcome.counts, pages: 1 },
