@@ -4,7 +4,7 @@
  */
 import type { FieldSchema, Fields, ObjectSchema } from '../../connectors/types.js';
 import type { Expr, Scalar } from '../lang/ast.js';
-import { compileExpression, findSharedParts, type CompileEnv, type Evaluator } from '../lang/compile.js';
+import { compileExpression, contextRoots, findSharedParts, type CompileEnv, type ContextKey, type Evaluator, type SharedParts } from '../lang/compile.js';
 import { resolveSourceField } from '../lang/check.js';
 import { coerceField, EvalError, toTargetValue, toText, truthy, type Value } from '../lang/runtime.js';
 import { T, TEXTUAL } from '../lang/types.js';
@@ -42,6 +42,9 @@ interface CompiledField {
   when?: Evaluator;
   fallback: Value;
   convert: (v: Value) => Value;
+  /** The value / the condition reads only the context (the same for every record of a page). */
+  valueFromContext: boolean;
+  whenFromContext: boolean;
 }
 
 export function compileEnv(sourceSchema: ObjectSchema | undefined, valueMaps: ReadonlyMap<string, ReadonlyMap<string, Scalar>>): CompileEnv {
@@ -130,8 +133,11 @@ export function buildMapping(input: BuildInput): CompiledMapping {
       when: f.when ? compileExpression(f.when, env) : undefined,
       fallback: f.default ?? null,
       convert: converterFor(tf, legal, f),
+      valueFromContext: !f.value || contextRoots(f.value) !== null,
+      whenFromContext: !f.when || contextRoots(f.when) !== null,
     };
   });
+  const roots = [...new Set(input.fields.flatMap((f) => [f.value, f.when]).flatMap((e) => (e ? (contextRoots(e) ?? []) : [])))];
   const filter = input.filter ? compileExpression(input.filter, env) : undefined;
   const keyExpr = input.matchKey ? compileExpression(input.matchKey, env) : undefined;
   const matchField = data.match.source;
@@ -139,68 +145,7 @@ export function buildMapping(input: BuildInput): CompiledMapping {
   const policies: Record<string, FieldPolicy> = {};
   for (const f of input.fields) policies[f.name] = f.whenText !== undefined ? { owner: f.owner, when: f.whenText } : { owner: f.owner };
 
-  // The output starts as a clone of a template that already holds every field the record will get, so
-  // each store below overwrites an existing property. Adding properties one by one instead (a keyed
-  // store that changes the object's shape) goes through V8's slow path and cost ~85% of apply's time.
-  // Conditional fields make the shape depend on which `when`s hold: one template per combination,
-  // made on first use (at most 2^conditional; beyond MAX_SHAPE_BITS the last fields are added directly).
-  const always = fields.filter((f) => f.when === undefined);
-  const conditional = fields.filter((f) => f.when !== undefined);
-  const shaped = conditional.slice(0, MAX_SHAPE_BITS);
-  const unshaped = conditional.slice(MAX_SHAPE_BITS);
-  const templates: Fields[] = [];
-  const templateFor = (mask: number): Fields => {
-    const present = fields.filter((f) => f.when === undefined || (shaped.includes(f) && mask & (1 << shaped.indexOf(f))));
-    // fromEntries keeps the template in V8's fast-properties mode; adding 20 keys one by one would turn
-    // it into a dictionary, and cloning a dictionary is ~50× slower.
-    return (templates[mask] = Object.fromEntries(present.map((f) => [f.name, null])) as Fields);
-  };
-  // apply never calls back into anything that could re-enter it, so one scratch array per mapping is safe.
-  const conditionalValues: Scalar[] = new Array<Scalar>(shaped.length).fill(null);
-
-  const evaluate = (f: CompiledField, record: Fields, ctx: MappingContext): Scalar => {
-    const v = f.value(record, ctx);
-    return f.convert(v === null ? f.fallback : v) as Scalar;
-  };
-
-  const apply = (record: Fields, ctx: MappingContext): ApplyResult => {
-    shared.record.epoch++;
-    let errors: FieldError[] | undefined;
-    let mask = 0;
-    for (let i = 0; i < shaped.length; i++) {
-      const f = shaped[i];
-      try {
-        if (!truthy((f.when as Evaluator)(record, ctx))) continue;
-        conditionalValues[i] = evaluate(f, record, ctx);
-        mask |= 1 << i;
-      } catch (e) {
-        if (!(e instanceof EvalError)) throw e;
-        (errors ??= []).push({ field: f.name, message: e.message });
-      }
-    }
-    const out: Fields = { ...(templates[mask] ?? templateFor(mask)) };
-    for (let i = 0; i < shaped.length; i++) if (mask & (1 << i)) out[shaped[i].name] = conditionalValues[i];
-    for (let i = 0; i < always.length; i++) {
-      const f = always[i];
-      try {
-        out[f.name] = evaluate(f, record, ctx);
-      } catch (e) {
-        if (!(e instanceof EvalError)) throw e;
-        delete out[f.name];
-        (errors ??= []).push({ field: f.name, message: e.message });
-      }
-    }
-    for (const f of unshaped) {
-      try {
-        if (truthy((f.when as Evaluator)(record, ctx))) out[f.name] = evaluate(f, record, ctx);
-      } catch (e) {
-        if (!(e instanceof EvalError)) throw e;
-        (errors ??= []).push({ field: f.name, message: e.message });
-      }
-    }
-    return { fields: out, errors: errors ?? NO_ERRORS };
-  };
-
+  const apply = compileApply(fields, roots, shared);
   return {
     name: data.mapping,
     description: data.description,
@@ -226,4 +171,116 @@ export function buildMapping(input: BuildInput): CompiledMapping {
       return toText(v);
     },
   };
+}
+
+/** What a context settles for every record of a page: the context-only fields, and which others apply. */
+interface ContextPlan {
+  seen: unknown[];
+  /** Context-only fields that failed: every record reports them. */
+  errors: FieldError[];
+  always: CompiledField[];
+  /** Fields whose condition reads the record; the first MAX_SHAPE_BITS get their own template shapes. */
+  shaped: CompiledField[];
+  unshaped: CompiledField[];
+  templates: Fields[];
+  templateFor(mask: number): Fields;
+}
+
+const EMPTY_RECORD: Fields = Object.freeze({}) as Fields;
+
+/**
+ * `apply`: the output starts as a clone of a template that already holds every field the record will
+ * get — with the context-only fields (`$partner.name`, `registrationStatus[$registration.status]`)
+ * already filled in, computed once per context — so the per-record work is only the fields that read
+ * the record, each store overwriting an existing property. (Adding properties one by one goes through
+ * V8's slow path: it cost ~85% of apply's time.) Conditional fields make the shape depend on which
+ * `when`s hold: one template per combination, made on first use.
+ */
+function compileApply(fields: CompiledField[], roots: ContextKey[], shared: SharedParts): (record: Fields, ctx: MappingContext) => ApplyResult {
+  const planFor = (ctx: MappingContext): ContextPlan => {
+    const errors: FieldError[] = [];
+    const constants = new Map<string, Scalar>();
+    const perRecord: CompiledField[] = [];
+    for (const f of fields) {
+      try {
+        if (f.whenFromContext && f.when && !truthy(f.when(EMPTY_RECORD, ctx))) continue;
+        if (f.valueFromContext && f.whenFromContext) constants.set(f.name, evaluate(f, EMPTY_RECORD, ctx));
+        else perRecord.push(f);
+      } catch (e) {
+        if (!(e instanceof EvalError)) throw e;
+        errors.push({ field: f.name, message: e.message });
+      }
+    }
+    const always = perRecord.filter((f) => f.whenFromContext);
+    const conditional = perRecord.filter((f) => !f.whenFromContext);
+    const shaped = conditional.slice(0, MAX_SHAPE_BITS);
+    const templates: Fields[] = [];
+    return {
+      seen: roots.map((k) => ctx[k]),
+      errors,
+      always,
+      shaped,
+      unshaped: conditional.slice(MAX_SHAPE_BITS),
+      templates,
+      templateFor(mask) {
+        const entries: Array<[string, Scalar]> = [];
+        for (const f of fields) {
+          const bit = shaped.indexOf(f);
+          if (constants.has(f.name)) entries.push([f.name, constants.get(f.name) as Scalar]);
+          else if (always.includes(f) || (bit >= 0 && mask & (1 << bit))) entries.push([f.name, null]);
+        }
+        // fromEntries keeps the template in V8's fast-properties mode; adding 20 keys one by one would
+        // turn it into a dictionary, and cloning a dictionary is ~50× slower.
+        return (templates[mask] = Object.fromEntries(entries) as Fields);
+      },
+    };
+  };
+  let plan: ContextPlan | undefined;
+  // apply never calls back into anything that could re-enter it, so one scratch array is safe.
+  const conditionalValues: Scalar[] = new Array<Scalar>(MAX_SHAPE_BITS).fill(null);
+
+  return (record, ctx) => {
+    if (!plan || roots.some((k, i) => ctx[k] !== plan!.seen[i])) plan = planFor(ctx);
+    const { always, shaped, unshaped } = plan;
+    shared.record.epoch++;
+    let errors: FieldError[] | undefined = plan.errors.length ? [...plan.errors] : undefined;
+    let mask = 0;
+    for (let i = 0; i < shaped.length; i++) {
+      const f = shaped[i];
+      try {
+        if (!truthy((f.when as Evaluator)(record, ctx))) continue;
+        conditionalValues[i] = evaluate(f, record, ctx);
+        mask |= 1 << i;
+      } catch (e) {
+        if (!(e instanceof EvalError)) throw e;
+        (errors ??= []).push({ field: f.name, message: e.message });
+      }
+    }
+    const out: Fields = { ...(plan.templates[mask] ?? plan.templateFor(mask)) };
+    for (let i = 0; i < shaped.length; i++) if (mask & (1 << i)) out[shaped[i].name] = conditionalValues[i];
+    for (let i = 0; i < always.length; i++) {
+      const f = always[i];
+      try {
+        out[f.name] = evaluate(f, record, ctx);
+      } catch (e) {
+        if (!(e instanceof EvalError)) throw e;
+        delete out[f.name];
+        (errors ??= []).push({ field: f.name, message: e.message });
+      }
+    }
+    for (const f of unshaped) {
+      try {
+        if (truthy((f.when as Evaluator)(record, ctx))) out[f.name] = evaluate(f, record, ctx);
+      } catch (e) {
+        if (!(e instanceof EvalError)) throw e;
+        (errors ??= []).push({ field: f.name, message: e.message });
+      }
+    }
+    return { fields: out, errors: errors ?? NO_ERRORS };
+  };
+}
+
+function evaluate(f: CompiledField, record: Fields, ctx: MappingContext): Scalar {
+  const v = f.value(record, ctx);
+  return f.convert(v === null ? f.fallback : v) as Scalar;
 }

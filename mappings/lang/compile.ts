@@ -79,10 +79,10 @@ export function compileExpression(e: Expr, env: CompileEnv): Evaluator {
   return ev;
 }
 
-type ContextKey = keyof MappingContext;
+export type ContextKey = keyof MappingContext;
 
 /** The context objects an expression reads, or null when it reads the record. */
-function contextRoots(e: Expr): ContextKey[] | null {
+export function contextRoots(e: Expr): ContextKey[] | null {
   const roots = new Set<ContextKey>();
   let readsRecord = false;
   walk(e, (n) => {

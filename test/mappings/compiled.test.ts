@@ -43,6 +43,27 @@ values:
     ]);
   });
 
+  it('a condition on the context alone decides per context whether a record field is written', () => {
+    const m = compile(`
+mapping: ctx-when
+source: { object: deals }
+target: { object: Opportunity }
+match: { source: id, target: Ext__c }
+fields:
+  Name: name
+  Reg__c: { value: regnote, when: $registration != null }
+  Tier__c: { value: $partner.tier, when: $registration != null }
+`);
+    const withReg: MappingContext = { partner: { tier: 'gold' }, registration: { status: 'approved' }, now: new Date() };
+    const without: MappingContext = { partner: { tier: 'gold' }, now: new Date() };
+    const out = [[withReg, 'a'], [without, 'b'], [withReg, 'c']].map(([ctx, n]) => m.apply({ name: n, regnote: `note ${n as string}` }, ctx as MappingContext).fields);
+    expect(out).toEqual([
+      { Name: 'a', Reg__c: 'note a', Tier__c: 'gold' },
+      { Name: 'b' },
+      { Name: 'c', Reg__c: 'note c', Tier__c: 'gold' },
+    ]);
+  });
+
   it('a context part that fails fails on every record, not only the first', () => {
     const m = compile(`
 mapping: ctx-error
