@@ -281,6 +281,8 @@ function compileApply(fields: CompiledField[], roots: ContextKey[], shared: Shar
 }
 
 function evaluate(f: CompiledField, record: Fields, ctx: MappingContext): Scalar {
-  const v = f.value(record, ctx);
-  return f.convert(v === null ? f.fallback : v) as Scalar;
+  let v = f.value(record, ctx);
+  if (v === null) v = f.fallback;
+  // Most conversions are proven unnecessary: skip the call rather than call the identity.
+  return (f.convert === identity ? v : f.convert(v)) as Scalar;
 }

@@ -173,7 +173,7 @@ function compileNode(e: Expr, env: CompileEnv, hoisted = false): Evaluator {
       return (r, c) => (truthy(t(r, c)) ? a(r, c) : b(r, c));
     }
     case 'call':
-      return compileCall(e, sub);
+      return compileCall(e, sub, env.fieldType);
     case 'template': {
       const parts = e.parts.map((p) => (typeof p === 'string' ? p : sub(p)));
       return (r, c) => {
@@ -257,7 +257,7 @@ function compileBinary(e: Extract<Expr, { kind: 'binary' }>, sub: (x: Expr) => E
   }
 }
 
-function compileCall(e: Extract<Expr, { kind: 'call' }>, sub: (x: Expr) => Evaluator): Evaluator {
+function compileCall(e: Extract<Expr, { kind: 'call' }>, sub: (x: Expr) => Evaluator, fieldType?: CompileEnv['fieldType']): Evaluator {
   const spec = STDLIB.get(e.name);
   if (!spec) return () => fail(`unknown function ${e.name}`); // unreachable: the checker rejects it
   const fn = spec.fn;
@@ -267,6 +267,14 @@ function compileCall(e: Extract<Expr, { kind: 'call' }>, sub: (x: Expr) => Evalu
       return (_r, c) => fn([], c);
     case 1: {
       const [x] = args;
+      // date() of a datetime field: the field read already yields a checked canonical UTC datetime.
+      const arg = e.args[0];
+      if (e.name === 'date' && arg.kind === 'field' && fieldType?.(arg.path) === 'datetime') {
+        return (r, c) => {
+          const v = x(r, c);
+          return typeof v === 'string' && v.length === 24 ? v.slice(0, 10) : fn([v], c);
+        };
+      }
       return (r, c) => fn([x(r, c)], c);
     }
     case 2: {

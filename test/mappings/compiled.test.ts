@@ -56,7 +56,8 @@ fields:
 `);
     const withReg: MappingContext = { partner: { tier: 'gold' }, registration: { status: 'approved' }, now: new Date() };
     const without: MappingContext = { partner: { tier: 'gold' }, now: new Date() };
-    const out = [[withReg, 'a'], [without, 'b'], [withReg, 'c']].map(([ctx, n]) => m.apply({ name: n, regnote: `note ${n as string}` }, ctx as MappingContext).fields);
+    const runs: Array<[MappingContext, string]> = [[withReg, 'a'], [without, 'b'], [withReg, 'c']];
+    const out = runs.map(([ctx, n]) => m.apply({ name: n, regnote: `note ${n}` }, ctx).fields);
     expect(out).toEqual([
       { Name: 'a', Reg__c: 'note a', Tier__c: 'gold' },
       { Name: 'b' },
