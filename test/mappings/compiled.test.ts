@@ -10,6 +10,11 @@ import { parseMapping } from '../../mappings/file/loader.js';
 import type { CompiledMapping, MappingContext } from '../../mappings/types.js';
 import { CTX, run, runInterpreted } from './helpers.js';
 
+/** A deals → Opportunity mapping matched on `id`, with the given `fields:` (and more) below the header. */
+function compileDeals(name: string, body: string): CompiledMapping {
+  return compile(`mapping: ${name}\nsource: { object: deals }\ntarget: { object: Opportunity }\nmatch: { source: id, target: Ext__c }\n${body}`);
+}
+
 function compile(yaml: string): CompiledMapping {
   const loaded = parseMapping(yaml, 'inline.yaml');
   if (!loaded.mapping) throw new Error(loaded.problems.map((p) => p.message).join('\n'));
@@ -18,11 +23,7 @@ function compile(yaml: string): CompiledMapping {
 
 describe('compiled mappings reuse work without changing results', () => {
   it('a context-only part is recomputed when the context objects change, and constant parts on the first call', () => {
-    const m = compile(`
-mapping: ctx
-source: { object: deals }
-target: { object: Opportunity }
-match: { source: id, target: Ext__c }
+    const m = compileDeals('ctx', `
 fields:
   Partner__c: $partner.name
   Kind__c: kinds[$partner.tier] ?? "none"
@@ -44,11 +45,7 @@ values:
   });
 
   it('a condition on the context alone decides per context whether a record field is written', () => {
-    const m = compile(`
-mapping: ctx-when
-source: { object: deals }
-target: { object: Opportunity }
-match: { source: id, target: Ext__c }
+    const m = compileDeals('ctx-when', `
 fields:
   Name: name
   Reg__c: { value: regnote, when: $registration != null }
@@ -66,11 +63,7 @@ fields:
   });
 
   it('a context part that fails fails on every record, not only the first', () => {
-    const m = compile(`
-mapping: ctx-error
-source: { object: deals }
-target: { object: Opportunity }
-match: { source: id, target: Ext__c }
+    const m = compileDeals('ctx-error', `
 fields:
   Due__c: date($partner.since)
   Name: name
@@ -118,11 +111,7 @@ fields:
   it('every combination of ten conditional fields gives exactly the fields whose conditions hold, in declared order', () => {
     const n = 10; // more than the per-shape templates cover, so both paths run
     const fields = Array.from({ length: n }, (_, i) => `  F${i}__c: { value: v${i}, when: c${i} }`).join('\n');
-    const m = compile(`
-mapping: conditional
-source: { object: deals }
-target: { object: Opportunity }
-match: { source: id, target: Ext__c }
+    const m = compileDeals('conditional', `
 fields:
   Name: name
 ${fields}
