@@ -29,7 +29,8 @@ export class SandboxClock {
       if (this.frozenAt !== undefined) this.frozenAt += cmd.advanceMs;
       this.offsetMs += cmd.advanceMs;
     }
-    if (cmd.freeze === true && this.frozenAt === undefined) this.frozenAt = this.now();
+    // Frozen "at" an instant means exactly that instant, not the millisecond the command took to run.
+    if (cmd.freeze === true && this.frozenAt === undefined) this.frozenAt = cmd.at !== undefined ? Date.parse(cmd.at) + (cmd.advanceMs ?? 0) : this.now();
     if (cmd.freeze === false && this.frozenAt !== undefined) {
       this.offsetMs = this.frozenAt - Date.now();
       this.last = this.frozenAt;

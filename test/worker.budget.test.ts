@@ -33,9 +33,12 @@ describe('rate budget across several workers', () => {
     const times = starts.map((s) => s.at).sort((a, b) => a - b);
     // …yet together they keep to the server's token bucket: an initial burst, then ~4/s. Unlimited, all 16
     // would start within a few hundred ms.
+    // (The average over the steady part, not the busiest second: on a loaded machine a worker that was
+    // briefly descheduled runs two dispatched activities back to back without the server letting more through.)
     const steady = times.filter((t) => t >= times[0] + 1000);
-    const busiestSecond = Math.max(0, ...steady.map((t) => steady.filter((u) => u >= t && u < t + 1000).length));
-    expect(busiestSecond).toBeLessThanOrEqual(5);
+    expect(steady.length).toBeGreaterThanOrEqual(4);
+    const perSecond = (steady.length - 1) / ((steady[steady.length - 1] - steady[0]) / 1000);
+    expect(perSecond).toBeLessThanOrEqual(5);
     expect(times[15] - times[0]).toBeGreaterThanOrEqual(1500);
     await client.connection.close();
   }, 120_000);
