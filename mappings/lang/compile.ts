@@ -262,9 +262,12 @@ function compileCall(e: Extract<Expr, { kind: 'call' }>, sub: (x: Expr) => Evalu
   if (!spec) return () => fail(`unknown function ${e.name}`); // unreachable: the checker rejects it
   const fn = spec.fn;
   const args = e.args.map((a) => sub(a));
+  // One argument array per call site, reused: no standard function keeps or returns it, and a call site
+  // is never re-entered while its own arguments are evaluated (expressions are trees).
+  const argv: Value[] = new Array<Value>(args.length).fill(null);
   switch (args.length) {
     case 0:
-      return (_r, c) => fn([], c);
+      return (_r, c) => fn(argv, c);
     case 1: {
       const [x] = args;
       // date() of a datetime field: the field read already yields a checked canonical UTC datetime.
@@ -275,11 +278,19 @@ function compileCall(e: Extract<Expr, { kind: 'call' }>, sub: (x: Expr) => Evalu
           return typeof v === 'string' && v.length === 24 ? v.slice(0, 10) : fn([v], c);
         };
       }
-      return (r, c) => fn([x(r, c)], c);
+      return (r, c) => {
+        argv[0] = x(r, c);
+        return fn(argv, c);
+      };
     }
     case 2: {
       const [x, y] = args;
-      return (r, c) => fn([x(r, c), y(r, c)], c);
+      return (r, c) => {
+        const a = x(r, c);
+        argv[1] = y(r, c);
+        argv[0] = a;
+        return fn(argv, c);
+      };
     }
     default:
       return (r, c) => fn(args.map((x) => x(r, c)), c);
