@@ -58,7 +58,7 @@ type Orgs = Sandbox['orgs'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (b: number) => Math.round(b / 1024 / 1024);
 
-function startSandboxChild(): Promise<{ child: ChildProcess; orgs: Orgs }> {
+async function startSandboxChild(): Promise<{ child: ChildProcess; orgs: Orgs }> {
   const cfg = {
     orgs: [
       { id: 'vendor', kind: 'salesforce', role: 'vendor', seed: { accounts: 2000, opportunities: N, owners: 20 }, faults: { dailyLimit: BIG } },
@@ -68,15 +68,25 @@ function startSandboxChild(): Promise<{ child: ChildProcess; orgs: Orgs }> {
   };
   const file = path.join(dir, 'sandbox.json');
   writeFileSync(file, JSON.stringify(cfg));
-  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, path.join(root, 'bin/cosell.js'), 'sandbox', '--config', file, '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } });
+  const { child, output } = await spawnCosell(['sandbox', '--config', file, '--json'], { LOG_LEVEL: 'error' }, (out) => out.includes('\n') && out.split('\n').some((l) => l.startsWith('{')));
+  return { child, orgs: (JSON.parse(output.split('\n').find((l) => l.startsWith('{'))!) as { orgs: Orgs }).orgs };
+}
+
+/** Start `cosell ARGS` as a child and resolve once its output so far satisfies `ready`. */
+function spawnCosell(args: string[], env: NodeJS.ProcessEnv, ready: (output: string) => boolean, log?: string): Promise<{ child: ChildProcess; output: string }> {
+  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, path.join(root, 'bin/cosell.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  if (log) child.stdout!.pipe(createWriteStream(log));
   return new Promise((resolve, reject) => {
-    let buf = '';
+    let output: string | null = '';
     child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const line = buf.split('\n').find((l) => l.startsWith('{'));
-      if (line && buf.includes('\n')) resolve({ child, orgs: (JSON.parse(line) as { orgs: Orgs }).orgs });
+      if (output === null) return; // ready already: keep draining the pipe, stop collecting
+      output += d.toString();
+      if (ready(output)) {
+        resolve({ child, output });
+        output = null;
+      }
     });
-    child.once('exit', (code) => reject(new Error(`sandbox exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`cosell ${args[0]} exited (${code})`)));
   });
 }
 
@@ -113,26 +123,11 @@ const cpuSince = (t0: Record<string, number>, seconds: number) =>
 let workerPid = 0;
 const rssSamples: Array<{ created: number; rss: number }> = [];
 
-function startWorkerChild(config: string, taskQueue: string, address: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...CHILD_NODE_FLAGS, path.join(root, 'bin/cosell.js'), 'worker', '-c', config, '--task-queue', taskQueue], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: WORKER_NODE_OPTIONS, TEMPORAL_ADDRESS: address, LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'info', COSELL_LOG_FORMAT: 'json' },
-  });
+async function startWorkerChild(config: string, taskQueue: string, address: string): Promise<ChildProcess> {
+  const env = { NODE_OPTIONS: WORKER_NODE_OPTIONS, TEMPORAL_ADDRESS: address, LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'info', COSELL_LOG_FORMAT: 'json' };
   // The worker's log (BENCH_WORKER_LOG_LEVEL=debug adds per-page timings) is kept beside the ledger.
-  child.stdout!.pipe(createWriteStream(path.join(dir, 'worker.log')));
-  return new Promise((resolve, reject) => {
-    let buf: string | null = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      if (buf === null) return;
-      buf += d.toString();
-      if (buf.includes('worker started')) {
-        buf = null;
-        resolve(child);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
-  });
+  const { child } = await spawnCosell(['worker', '-c', config, '--task-queue', taskQueue], env, (out) => out.includes('worker started'), path.join(dir, 'worker.log'));
+  return child;
 }
 
 async function runLink(client: Client, linkId: string, config: string, taskQueue: string) {

@@ -53,6 +53,7 @@ const DEFAULT_RECHECK_MS = 15 * 60_000;
  * window — and the 429 that follows costs far more than the 2 %.
  */
 const EDGE_SLACK = 0.02;
+const spanOf = (w: WindowLimit): number => w.intervalMs * (1 + EDGE_SLACK);
 /** How long a probe call may take before another caller may probe. */
 const PROBE_GRACE_MS = 60_000;
 
@@ -108,7 +109,7 @@ export class RateBudget {
       let waitMs = Math.max(0, this.notBefore - now);
       if (waitMs === 0) {
         for (const w of this.windowsFor(opts)) {
-          const span = w.intervalMs * (1 + EDGE_SLACK);
+          const span = spanOf(w);
           w.stamps = w.stamps.filter((t) => t > now - span);
           if (w.stamps.length >= w.limit) waitMs = Math.max(waitMs, Math.ceil(w.stamps[0] + span - now));
         }
@@ -144,7 +145,7 @@ export class RateBudget {
     // those as made just now, so acquire waits for them too; our own calls already make it wait until
     // the oldest ages out. (Pausing the whole interval here would throw away most of a full window.)
     const now = this.now();
-    w.stamps = w.stamps.filter((t) => t > now - w.intervalMs * (1 + EDGE_SLACK));
+    w.stamps = w.stamps.filter((t) => t > now - spanOf(w));
     const unseen = w.limit - Math.max(0, remaining) - w.stamps.length;
     for (let i = 0; i < unseen; i++) w.stamps.push(now);
   }

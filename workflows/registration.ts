@@ -82,26 +82,18 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   };
 
   setHandler(registrationStatusQuery, () => state);
-  setHandler(
-    decideUpdate,
-    (d) => take(decideReview(state, d, settings, Date.now()), true),
-    {
-      validator: (d) => {
-        const t = decideReview(state, d, settings, Date.now());
-        if (!t.ok) throw new Error(t.error.message);
-      },
+  /** An update that takes a lifecycle transition; the validator refuses it before it enters history. */
+  const transitionUpdate = <A>(next: (arg: A) => Transition) => ({
+    handler: (arg: A) => take(next(arg), true),
+    validator: (arg: A) => {
+      const t = next(arg);
+      if (!t.ok) throw new Error(t.error.message);
     },
-  );
-  setHandler(
-    extendUpdate,
-    (req) => take(extend(state, req, settings, Date.now()), true),
-    {
-      validator: (req) => {
-        const t = extend(state, req, settings, Date.now());
-        if (!t.ok) throw new Error(t.error.message);
-      },
-    },
-  );
+  });
+  const decide = transitionUpdate((d: Parameters<typeof decideReview>[1]) => decideReview(state, d, settings, Date.now()));
+  setHandler(decideUpdate, decide.handler, { validator: decide.validator });
+  const extension = transitionUpdate((req: Parameters<typeof extend>[1]) => extend(state, req, settings, Date.now()));
+  setHandler(extendUpdate, extension.handler, { validator: extension.validator });
   setHandler(
     attributeUpdate,
     async (req) => {

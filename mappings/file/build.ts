@@ -122,6 +122,8 @@ export function buildMapping(input: BuildInput): CompiledMapping {
   const env = compileEnv(input.sourceSchema, input.valueMaps);
   const expressions = [input.filter, input.matchKey, ...input.fields.flatMap((f) => [f.value, f.when])].filter((e): e is Expr => e !== undefined);
   const shared = (env.shared = findSharedParts(expressions, env));
+  // The context objects each field expression reads (null: it reads the record).
+  const rootsOf = new Map(input.fields.flatMap((f) => [f.value, f.when]).filter((e): e is Expr => e !== undefined).map((e) => [e, contextRoots(e)]));
   const fields: CompiledField[] = input.fields.map((f) => {
     const tf: FieldSchema | undefined = targetSchema && Object.hasOwn(targetSchema.fields, f.name) ? targetSchema.fields[f.name] : undefined;
     // Restricted picklists are checked per record too: values from context data are only known at run time.
@@ -133,11 +135,11 @@ export function buildMapping(input: BuildInput): CompiledMapping {
       when: f.when ? compileExpression(f.when, env) : undefined,
       fallback: f.default ?? null,
       convert: converterFor(tf, legal, f),
-      valueFromContext: !f.value || contextRoots(f.value) !== null,
-      whenFromContext: !f.when || contextRoots(f.when) !== null,
+      valueFromContext: !f.value || rootsOf.get(f.value) !== null,
+      whenFromContext: !f.when || rootsOf.get(f.when) !== null,
     };
   });
-  const roots = [...new Set(input.fields.flatMap((f) => [f.value, f.when]).flatMap((e) => (e ? (contextRoots(e) ?? []) : [])))];
+  const roots = [...new Set([...rootsOf.values()].flatMap((r) => r ?? []))];
   const filter = input.filter ? compileExpression(input.filter, env) : undefined;
   const keyExpr = input.matchKey ? compileExpression(input.matchKey, env) : undefined;
   const matchField = data.match.source;
