@@ -112,6 +112,29 @@ export class AccountIndex {
     }
   }
 
+  /**
+   * Pages of the accounts written at or after `since` (ISO), oldest write first — how a worker
+   * catches its in-memory index up with rows other workers wrote. `updated_at` is the writer's
+   * clock and a transaction may commit after a later one, so callers re-read a look-back window
+   * (applying a row twice is harmless). Indexed by (org_id, updated_at, account_id).
+   */
+  async *changedSince(orgId: string, since: string, pageSize = 5000): AsyncGenerator<VendorAccount[]> {
+    let after: { at: string; id: string } | undefined;
+    for (;;) {
+      let q = this.db.selectFrom('vendor_accounts').selectAll().where('org_id', '=', orgId).orderBy('updated_at').orderBy('account_id').limit(pageSize);
+      if (after) {
+        const a = after;
+        q = q.where((eb) => eb.or([eb('updated_at', '>', a.at), eb.and([eb('updated_at', '=', a.at), eb('account_id', '>', a.id)])]));
+      } else q = q.where('updated_at', '>=', since);
+      const rows = await q.execute();
+      if (rows.length === 0) return;
+      yield rows.map(toAccount);
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1];
+      after = { at: last.updated_at, id: last.account_id };
+    }
+  }
+
   async count(orgId: string): Promise<number> {
     const r = await this.db.selectFrom('vendor_accounts').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow();
     return Number(r.n);

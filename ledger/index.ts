@@ -5,7 +5,7 @@
  */
 export { openLedger, Ledger, type OpenLedgerOptions } from './ledger.js';
 export { connectLedger, DEFAULT_LEDGER_FILE, type LedgerConnection, type LedgerConnectionOptions } from './connect.js';
-export { registrationId } from './registrations.js';
+export { CLAIMING_STATUSES, PENDING_CLAIM_STATUSES, customerKey, registrationId } from './registrations.js';
 export { canonicalValue, contentHash } from './contentHash.js';
 export type { DeadLetterQuery } from './deadLetters.js';
 export type * from './types.js';

@@ -42,7 +42,7 @@ export class Ledger {
     this.pairs = new Pairs(db);
     this.deadLetters = new DeadLetters(db);
     this.audit = new Audit(db);
-    this.registrations = new Registrations(db);
+    this.registrations = new Registrations(db, dialect);
     this.accounts = new AccountIndex(db);
     this.overlaps = new Overlaps(db, dialect);
     this.snapshots = new Snapshots(db, dialect);

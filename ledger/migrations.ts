@@ -11,6 +11,7 @@ export function ledgerMigrations(dialect: DialectName): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial': { up: (db) => initial(db, dialect) },
     '0002_record_snapshots': { up: (db) => recordSnapshots(db) },
+    '0003_registration_claims': { up: (db) => registrationClaims(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -158,4 +159,40 @@ async function recordSnapshots(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('record_snapshots_pk', ['org_id', 'object', 'record_id'])
     .execute();
+}
+
+/**
+ * Statuses in which a registration claims its customer. Baked into the partial unique index below:
+ * a new claiming status needs a new migration that recreates the index.
+ */
+export const CLAIMING_STATUSES = ['submitted', 'checked', 'pending-review', 'auto-approved', 'approved'] as const;
+
+/**
+ * One active registration per customer, enforced by the database: `customer_key` (see
+ * `customerKey()` in registrations.ts) is unique among rows in a claiming status — a partial unique
+ * index, which SQLite (≥ 3.8) and PostgreSQL both have. Whatever code path writes a registration, a
+ * second active row for the same customer is refused. `vendor_accounts(org_id, updated_at)` lets
+ * every worker catch its in-memory account index up with rows other workers wrote.
+ *
+ * Existing rows get their key from the stored normalised domain / name. Where a customer already has
+ * several active registrations (the race this migration closes), only one keeps the key — an
+ * exclusive one first, then the earliest submitted — so the index can be built; the others keep
+ * their status without a key (find them with `cosell registrations list`) and never block a claim.
+ */
+async function registrationClaims(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('registrations').addColumn('customer_key', 'text').execute();
+  const active = sql.join(CLAIMING_STATUSES.map((s) => sql.lit(s)));
+  const keyOf = (t: string) => {
+    const c = (col: string) => sql.ref(`${t}.${col}`);
+    return sql`case when ${c('customer_domain')} is not null and ${c('customer_domain')} <> '' then 'domain:' || ${c('customer_domain')} when ${c('customer_name_norm')} is not null and ${c('customer_name_norm')} <> '' then 'name:' || ${c('customer_name_norm')} end`;
+  };
+  await sql`update registrations set customer_key = ${keyOf('registrations')} where status not in (${active})`.execute(db);
+  await sql`update registrations set customer_key = ${keyOf('registrations')} where status in (${active}) and id = (
+      select r2.id from registrations r2
+      where r2.status in (${active}) and ${keyOf('r2')} = ${keyOf('registrations')}
+      order by case when r2.status in ('auto-approved', 'approved') then 0 else 1 end, r2.submitted_at, r2.id
+      limit 1)`.execute(db);
+  await sql`create unique index registrations_active_customer on registrations (customer_key) where status in (${active})`.execute(db);
+  await db.schema.createIndex('registrations_customer_key').on('registrations').columns(['customer_key', 'status']).execute();
+  await db.schema.createIndex('vendor_accounts_updated').on('vendor_accounts').columns(['org_id', 'updated_at', 'account_id']).execute();
 }

@@ -1,8 +1,57 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { CosellError } from '../lib/errors.js';
+import { CLAIMING_STATUSES, type DialectName } from './migrations.js';
 import type { LedgerTables, RegistrationRow } from './schema.js';
-import type { Registration, RegistrationFilter, RegistrationInput, RegistrationStatus } from './types.js';
-import { fromJson, isoTime, nowIso, toJson } from './util.js';
+import type { ClaimRequest, ClaimResult, Registration, RegistrationFilter, RegistrationInput, RegistrationPatch, RegistrationStatus } from './types.js';
+import { fromJson, isoTime, nowIso, toJson, withRetry } from './util.js';
+
+export { CLAIMING_STATUSES };
+/** Claiming statuses a claim by an earlier-created deal may still take over (nobody approved it yet). */
+export const PENDING_CLAIM_STATUSES = ['submitted', 'checked', 'pending-review'] as const;
+
+/**
+ * The customer a registration claims — the key of "one active registration per customer":
+ *
+ *   `domain:<d>`  when the customer's domain is known, d = `normalizeDomain()` (lower case, scheme /
+ *                 path / `www.` and other subdomains dropped, public-suffix aware: `shop.acme.co.uk`
+ *                 → `acme.co.uk`);
+ *   `name:<n>`    else, n = `normalizeCompanyName()` (case, accents, punctuation, `&`/and and legal
+ *                 suffixes such as Inc/GmbH/Ltd dropped: "ACME, Inc." → `acme`);
+ *   null          when neither is known: such a deal cannot claim anything (and fails `required`).
+ *
+ * Both inputs are already normalised by the caller (the ledger stores, it does not normalise). The
+ * exact key is the hard constraint; similar-but-different names are the rules' job (`decide()`).
+ */
+export function customerKey(c: { domainNorm?: string | null; nameNorm?: string | null }): string | null {
+  if (c.domainNorm) return `domain:${c.domainNorm}`;
+  if (c.nameNorm) return `name:${c.nameNorm}`;
+  return null;
+}
+
+/** Strict "registered before": the partner's own create time, then the registration id. */
+function registeredBefore(a: { at: string; id: string }, b: { at: string; id: string }): boolean {
+  return a.at !== b.at ? a.at < b.at : a.id < b.id;
+}
+
+const isClaiming = (status: string | undefined) => (CLAIMING_STATUSES as readonly string[]).includes(status ?? '');
+
+/** A unique-index violation on either backend (SQLite: SQLITE_CONSTRAINT_UNIQUE, PostgreSQL: 23505). */
+function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
+/** The error for a write that would give a customer a second active registration. */
+function claimedError(id: string, e: unknown): CosellError {
+  return new CosellError('COSELL_REGISTRATION_CLAIMED', `registration ${id} cannot become active: its customer already has an active registration`, {
+    cause: e,
+    details: { id },
+    hint: 'reject or let the active registration end first (`cosell registrations list`)',
+  });
+}
+
+/** Thrown inside a claim transaction when the holder changed under it: the claim is tried again. */
+class ClaimRace extends Error {}
 
 /** The registration id, as used by the ledger and the registration workflow (`registration:<id>`). */
 export function registrationId(partner: string, sourceId: string): string {
@@ -17,6 +66,7 @@ function toRegistration(r: RegistrationRow): Registration {
     customerName: r.customer_name,
     customerNameNorm: r.customer_name_norm,
     customerDomain: r.customer_domain,
+    customerKey: r.customer_key,
     country: r.country,
     amount: r.amount === null ? null : Number(r.amount),
     currency: r.currency,
@@ -34,7 +84,7 @@ function toRegistration(r: RegistrationRow): Registration {
   };
 }
 
-type Patch = Partial<Omit<Registration, 'id' | 'partner' | 'sourceId' | 'createdAt' | 'updatedAt'>>;
+type Patch = RegistrationPatch;
 
 /** Only the fields present in `p` become columns, so an update never blanks what it did not mention. */
 function patchColumns(p: Patch): Partial<RegistrationRow> {
@@ -43,6 +93,7 @@ function patchColumns(p: Patch): Partial<RegistrationRow> {
   if (p.customerName !== undefined) c.customer_name = p.customerName;
   if (p.customerNameNorm !== undefined) c.customer_name_norm = p.customerNameNorm;
   if (p.customerDomain !== undefined) c.customer_domain = p.customerDomain;
+  if (p.customerKey !== undefined) c.customer_key = p.customerKey;
   if (p.country !== undefined) c.country = p.country;
   if (p.amount !== undefined) c.amount = p.amount;
   if (p.currency !== undefined) c.currency = p.currency;
@@ -58,8 +109,40 @@ function patchColumns(p: Patch): Partial<RegistrationRow> {
   return c;
 }
 
+/** The row a new registration starts as: status `submitted`, submitted now, unless `input` says otherwise. */
+function newRow(input: RegistrationInput, now: string): RegistrationRow {
+  const { partner, sourceId, ...patch } = input;
+  return {
+    id: registrationId(partner, sourceId),
+    partner,
+    source_id: sourceId,
+    customer_name: null,
+    customer_name_norm: null,
+    customer_domain: null,
+    customer_key: null,
+    country: null,
+    amount: null,
+    currency: null,
+    status: 'submitted',
+    reason: null,
+    decided_by: null,
+    decided_at: null,
+    submitted_at: now,
+    expires_at: null,
+    extensions: 0,
+    vendor_opportunity_id: null,
+    details: null,
+    created_at: now,
+    updated_at: now,
+    ...patchColumns(patch),
+  };
+}
+
 export class Registrations {
-  constructor(private readonly db: Kysely<LedgerTables>) {}
+  constructor(
+    private readonly db: Kysely<LedgerTables>,
+    private readonly dialect: DialectName = 'sqlite',
+  ) {}
 
   /**
    * Create or update by (partner, sourceId). New rows default to status `submitted`, submitted now;
@@ -70,36 +153,80 @@ export class Registrations {
     const { partner, sourceId, ...patch } = input;
     const now = nowIso();
     const cols = patchColumns(patch);
-    const row: RegistrationRow = {
-      id: registrationId(partner, sourceId),
-      partner,
-      source_id: sourceId,
-      customer_name: null,
-      customer_name_norm: null,
-      customer_domain: null,
-      country: null,
-      amount: null,
-      currency: null,
-      status: 'submitted',
-      reason: null,
-      decided_by: null,
-      decided_at: null,
-      submitted_at: now,
-      expires_at: null,
-      extensions: 0,
-      vendor_opportunity_id: null,
-      details: null,
-      created_at: now,
-      updated_at: now,
-      ...cols,
-    };
-    const out = await this.db
-      .insertInto('registrations')
-      .values(row)
-      .onConflict((oc) => oc.column('id').doUpdateSet({ ...cols, updated_at: now }))
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return toRegistration(out);
+    try {
+      const out = await this.db
+        .insertInto('registrations')
+        .values(newRow(input, now))
+        .onConflict((oc) => oc.column('id').doUpdateSet({ ...cols, updated_at: now }))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toRegistration(out);
+    } catch (e) {
+      throw isUniqueViolation(e) ? claimedError(registrationId(partner, sourceId), e) : e;
+    }
+  }
+
+  /**
+   * Claim the registration's customer (compare-and-set under the one-active-per-customer index) and
+   * store the registration in one transaction. First to register is decided by the partner's own
+   * create time (`submittedAt`), then id:
+   *
+   *   nobody holds the customer              → stored with the wanted status: `claimed`
+   *   the holder is still pending (nobody     → if this deal was created earlier, the holder is
+   *   approved it) — submitted / checked /      demoted with `superseded(…)` and this one stored:
+   *   pending-review                            `took-over`; else as the loser below
+   *   the holder is approved / auto-approved → stored with `lost(holder)` (a non-claiming status):
+   *                                             `lost` — approval is never taken back by a late arrival
+   *   this registration already exists       → returned unchanged: `exists` (a duplicated page)
+   *   the customer has no key                → stored as wanted, claiming nothing: `unkeyed`
+   *
+   * Concurrent claimers of one customer are serialised (PostgreSQL: a transaction advisory lock on
+   * the key; SQLite: one writer), and the partial unique index refuses a second active row whatever
+   * happens, so a lost race is retried, never doubled.
+   */
+  async claim(req: ClaimRequest): Promise<ClaimResult> {
+    const wanted = req.registration;
+    const id = registrationId(wanted.partner, wanted.sourceId);
+    if (!isClaiming(wanted.status)) throw new CosellError('COSELL_LEDGER', `claim of ${id}: status ${wanted.status} does not claim a customer`);
+    const me = { ...wanted, submittedAt: isoTime(wanted.submittedAt, 'submittedAt') };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withRetry(this.dialect, () => this.db.transaction().execute((tx) => this.claimIn(tx, id, me, req)));
+      } catch (e) {
+        if (!(e instanceof ClaimRace || isUniqueViolation(e)) || attempt >= 8) throw isUniqueViolation(e) ? claimedError(id, e) : e;
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
+      }
+    }
+  }
+
+  private async claimIn(tx: Transaction<LedgerTables>, id: string, me: ClaimRequest['registration'], req: ClaimRequest): Promise<ClaimResult> {
+    const now = nowIso();
+    const insert = async (input: RegistrationInput) => toRegistration(await tx.insertInto('registrations').values(newRow(input, now)).returningAll().executeTakeFirstOrThrow());
+    const key = me.customerKey;
+    if (key && this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`cosell.claim:${key}`}))`.execute(tx);
+    const existing = await tx.selectFrom('registrations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (existing) return { outcome: 'exists', registration: toRegistration(existing) };
+    if (!key) return { outcome: 'unkeyed', registration: await insert(me) };
+    const row = await tx.selectFrom('registrations').selectAll().where('customer_key', '=', key).where('status', 'in', [...CLAIMING_STATUSES]).executeTakeFirst();
+    if (!row) return { outcome: 'claimed', registration: await insert(me) };
+    const holder = toRegistration(row);
+    const holderPending = (PENDING_CLAIM_STATUSES as readonly string[]).includes(holder.status);
+    if (holderPending && registeredBefore({ at: me.submittedAt, id }, { at: holder.submittedAt, id: holder.id })) {
+      const patch = req.superseded(holder, { ...me, id });
+      if (isClaiming(patch.status)) throw new CosellError('COSELL_LEDGER', `claim of ${id}: a superseded registration needs a non-claiming status, not ${patch.status}`);
+      const demoted = await tx
+        .updateTable('registrations')
+        .set({ ...patchColumns(patch), updated_at: now })
+        .where('id', '=', holder.id)
+        .where('status', '=', holder.status)
+        .returningAll()
+        .executeTakeFirst();
+      if (!demoted) throw new ClaimRace(`holder ${holder.id} changed`);
+      return { outcome: 'took-over', registration: await insert(me), superseded: toRegistration(demoted) };
+    }
+    const lost = req.lost(holder);
+    if (isClaiming(lost.status)) throw new CosellError('COSELL_LEDGER', `claim of ${id}: a lost claim needs a non-claiming status, not ${lost.status}`);
+    return { outcome: 'lost', registration: await insert({ ...me, ...lost }), holder };
   }
 
   /**
@@ -112,7 +239,12 @@ export class Registrations {
       .set({ ...patchColumns(patch), updated_at: nowIso() })
       .where('id', '=', id);
     if (opts.ifStatus) q = q.where('status', 'in', opts.ifStatus);
-    const out = await q.returningAll().executeTakeFirst();
+    const out = await q
+      .returningAll()
+      .executeTakeFirst()
+      .catch((e: unknown) => {
+        throw isUniqueViolation(e) ? claimedError(id, e) : e;
+      });
     if (out) return toRegistration(out);
     const current = await this.get(id);
     if (!current) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${id}`, { hint: 'list them with `cosell registrations list`' });
@@ -133,6 +265,7 @@ export class Registrations {
     if (f.status !== undefined) q = q.where('status', 'in', Array.isArray(f.status) ? f.status : [f.status]);
     if (f.customerDomain !== undefined) q = q.where('customer_domain', '=', f.customerDomain);
     if (f.customerNameNorm !== undefined) q = q.where('customer_name_norm', '=', f.customerNameNorm);
+    if (f.customerKey !== undefined) q = q.where('customer_key', '=', f.customerKey);
     if (f.expiresBefore !== undefined) q = q.where('expires_at', '<', isoTime(f.expiresBefore, 'expiresBefore'));
     if (f.limit !== undefined) q = q.limit(f.limit);
     if (f.offset !== undefined) q = (f.limit === undefined ? q.limit(1e9) : q).offset(f.offset);

@@ -86,6 +86,7 @@ export interface RegistrationRow {
   customer_name: string | null;
   customer_name_norm: string | null;
   customer_domain: string | null; // normalised
+  customer_key: string | null; // 'domain:<d>' | 'name:<n>': unique among active rows (see migrations.ts 0003)
   country: string | null;
   amount: number | null;
   currency: string | null;

@@ -170,6 +170,8 @@ export interface Registration {
   customerNameNorm: string | null;
   /** Normalised domain (tldts). */
   customerDomain: string | null;
+  /** The customer this registration claims (`customerKey()`); unique among active registrations. */
+  customerKey: string | null;
   country: string | null;
   amount: number | null;
   currency: string | null;
@@ -190,11 +192,35 @@ export interface Registration {
 export type RegistrationInput = Pick<Registration, 'partner' | 'sourceId'> &
   Partial<Omit<Registration, 'id' | 'partner' | 'sourceId' | 'createdAt' | 'updatedAt'>>;
 
+/** The fields a registration patch may change (everything but identity and bookkeeping). */
+export type RegistrationPatch = Partial<Omit<Registration, 'id' | 'partner' | 'sourceId' | 'createdAt' | 'updatedAt'>>;
+
+/** `registrations.claim()`: store a new registration that claims its customer (see there). */
+export interface ClaimRequest {
+  /** The new registration with the status it wants (a claiming one), its partner-side create time and its customer key. */
+  registration: RegistrationInput & { status: RegistrationStatus; submittedAt: string; customerKey: string | null };
+  /** How to store it when another registration keeps the customer (a non-claiming status, e.g. rejected). */
+  lost: (holder: Registration) => RegistrationPatch;
+  /** How to demote a pending holder that this earlier-created registration takes over from (a non-claiming status). */
+  superseded: (holder: Registration, winner: RegistrationInput & { id: string }) => RegistrationPatch;
+}
+
+export interface ClaimResult {
+  outcome: 'claimed' | 'took-over' | 'lost' | 'exists' | 'unkeyed';
+  /** The stored registration (for `exists`: as it already was). */
+  registration: Registration;
+  /** `lost`: who keeps the customer. */
+  holder?: Registration;
+  /** `took-over`: the demoted former holder. */
+  superseded?: Registration;
+}
+
 export interface RegistrationFilter {
   partner?: string;
   status?: RegistrationStatus | RegistrationStatus[];
   customerDomain?: string;
   customerNameNorm?: string;
+  customerKey?: string;
   /** Registrations whose expiry is before this time (ISO). */
   expiresBefore?: string;
   limit?: number;

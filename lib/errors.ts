@@ -28,6 +28,8 @@ export const ErrorCodes = {
   COSELL_LEDGER: 'The ledger failed',
   COSELL_REGISTRATION_UNKNOWN: 'No such registration',
   COSELL_REGISTRATION_STATE: 'The registration cannot take that decision in its current state',
+  COSELL_REGISTRATION_CLAIMED: 'The customer already has an active registration (one active registration per customer)',
+  COSELL_RULES_DATA_UNAVAILABLE: 'What a Rules-of-Engagement decision needs (vendor account index, the deal\'s customer) could not be read; nothing was decided, the page is retried',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -13,7 +13,7 @@ import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 export interface Backend {
   name: 'sqlite' | 'postgres';
   /** Create an empty store; returns a function that opens a new Ledger (own connection/pool) on it. */
-  create(): Promise<{ open: () => Promise<Ledger>; destroy: () => Promise<void>; url?: string }>;
+  create(): Promise<{ open: () => Promise<Ledger>; destroy: () => Promise<void>; url?: string; options: { file?: string; url?: string } }>;
 }
 
 export type LedgerStore = Awaited<ReturnType<Backend['create']>>;
@@ -39,14 +39,14 @@ export const backends: Backend[] = [
     async create() {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-ledger-'));
       const file = path.join(dir, 'ledger.sqlite');
-      return { open: () => openLedger({ file }), destroy: async () => rmSync(dir, { recursive: true, force: true }) };
+      return { open: () => openLedger({ file }), destroy: async () => rmSync(dir, { recursive: true, force: true }), options: { file } };
     },
   },
   {
     name: 'postgres',
     async create() {
       const url = await createTestDatabase('ledger');
-      return { url, open: () => openLedger({ url, poolSize: 4 }), destroy: () => dropTestDatabase(url) };
+      return { url, open: () => openLedger({ url, poolSize: 4 }), destroy: () => dropTestDatabase(url), options: { url } };
     },
   },
 ];
