@@ -70,10 +70,10 @@ export function createSyncActivities(engine: Engine) {
     },
     /** Records parked because their parent had not synced: retry them now that the parents may have landed. */
     async replayParked(linkId: string): Promise<PageReport> {
-      return guarded(async () => replayDeadLetters(await engine.link(linkId), { codes: [PARKED_PARENT] }));
+      return guarded(async () => replayDeadLetters(await engine.link(linkId), { codes: [PARKED_PARENT], heartbeat }));
     },
     async replayDeadLetters(linkId: string, ids?: number[]): Promise<PageReport> {
-      return guarded(async () => replayDeadLetters(await engine.link(linkId), { ids }));
+      return guarded(async () => replayDeadLetters(await engine.link(linkId), { ids, heartbeat }));
     },
     /** Resync: move the cursor back (to a time or the beginning); the next pages re-apply the mapping to existing records. */
     async resetLinkCursor(linkId: string, from: string | 'full'): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { writeAudits } from './audit.js';
 import { advanceCursor, toStoredCursor } from './cursors.js';
-import { resolveDeadLetters, writeDeadLetters } from './deadLetters.js';
+import { markDeadLettersReplayed, resolveDeadLetters, writeDeadLetters } from './deadLetters.js';
 import type { DialectName } from './migrations.js';
 import { markPairsDeleted, writeHashes, writePairs } from './pairs.js';
 import type { LedgerTables } from './schema.js';
@@ -23,6 +23,8 @@ export async function commitPage(db: Kysely<LedgerTables>, dialect: DialectName,
       if (page.pairs?.length) await writePairs(tx, linkId, page.pairs);
       if (page.hashes?.length) await writeHashes(tx, linkId, page.hashes);
       if (page.deletedPairs?.length) await markPairsDeleted(tx, linkId, page.deletedPairs);
+      // Replayed first: the replay's still-failing records then go back to pending, landed ones to resolved.
+      if (page.replayedDeadLetters?.length) await markDeadLettersReplayed(tx, page.replayedDeadLetters);
       if (page.deadLetters?.length) await writeDeadLetters(tx, linkId, page.deadLetters);
       if (page.resolvedDeadLetters?.length) await resolveDeadLetters(tx, linkId, page.resolvedDeadLetters);
       if (page.audits?.length) await writeAudits(tx, page.audits.map((a) => ({ ...a, linkId: a.linkId ?? linkId })));

@@ -86,8 +86,29 @@ export async function resolveDeadLetters(db: Kysely<LedgerTables>, linkId: strin
 export interface DeadLetterQuery {
   linkId?: string;
   status?: DeadLetterStatus | DeadLetterStatus[];
+  /** Only these codes (in SQL, so a few parked records are found behind any number of others). */
+  codes?: readonly string[];
+  /** Only these ids. */
+  ids?: readonly number[];
+  /** Keyset paging: ids after this one (rows come in id order). */
   afterId?: number;
   limit?: number; // default 1000
+}
+
+/** A replay was started for these (pending) dead letters; returns how many changed. Part of a page commit (commitPage.ts). */
+export async function markDeadLettersReplayed(db: Kysely<LedgerTables>, ids: readonly number[]): Promise<number> {
+  const now = nowIso();
+  let n = 0;
+  for (const part of chunks([...new Set(ids)].sort((a, b) => a - b))) {
+    const res = await db
+      .updateTable('dead_letters')
+      .set({ status: 'replayed', replayed_at: now, updated_at: now })
+      .where('id', 'in', part)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    n += Number(res.numUpdatedRows);
+  }
+  return n;
 }
 
 export class DeadLetters {
@@ -97,6 +118,9 @@ export class DeadLetters {
     let sel = this.db.selectFrom('dead_letters').selectAll().orderBy('id').limit(q.limit ?? 1000);
     if (q.linkId !== undefined) sel = sel.where('link_id', '=', q.linkId);
     if (q.status !== undefined) sel = sel.where('status', 'in', Array.isArray(q.status) ? q.status : [q.status]);
+    if (q.codes?.length === 0 || q.ids?.length === 0) return [];
+    if (q.codes !== undefined) sel = sel.where('code', 'in', [...q.codes]);
+    if (q.ids !== undefined) sel = sel.where('id', 'in', [...q.ids]);
     if (q.afterId !== undefined) sel = sel.where('id', '>', q.afterId);
     return (await sel.execute()).map(toDeadLetter);
   }
@@ -116,20 +140,9 @@ export class DeadLetters {
     await writeDeadLetters(this.db, linkId, inputs);
   }
 
-  /** A replay was started for these (pending) dead letters; returns how many changed. */
+  /** A replay was started for these (pending) dead letters; returns how many changed. A replay passes them to `commitPage({ replayedDeadLetters })` instead, so the mark commits with the replay's outcome. */
   async markReplayed(ids: readonly number[]): Promise<number> {
-    const now = nowIso();
-    let n = 0;
-    for (const part of chunks([...new Set(ids)])) {
-      const res = await this.db
-        .updateTable('dead_letters')
-        .set({ status: 'replayed', replayed_at: now, updated_at: now })
-        .where('id', 'in', part)
-        .where('status', '=', 'pending')
-        .executeTakeFirst();
-      n += Number(res.numUpdatedRows);
-    }
-    return n;
+    return markDeadLettersReplayed(this.db, ids);
   }
 
   async resolve(linkId: string, sourceIds: readonly string[]): Promise<number> {

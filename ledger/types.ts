@@ -146,6 +146,8 @@ export interface PageCommit {
   deadLetters?: DeadLetterInput[];
   /** Source ids that have now landed: their dead letters become resolved. */
   resolvedDeadLetters?: string[];
+  /** Dead-letter ids this page replayed (pending → replayed, before `deadLetters` and `resolvedDeadLetters` apply). */
+  replayedDeadLetters?: number[];
   /** Audit events of this page; `linkId` defaults to the page's link. */
   audits?: Array<Omit<AuditInput, 'linkId'> & { linkId?: string }>;
   /** Last known field values of the records read and written (see ledger/snapshots.ts). */

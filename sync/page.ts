@@ -287,28 +287,42 @@ export async function syncDeletionsPage(rt: LinkRuntime): Promise<PageReport> {
   return { counts, caughtUp: page.caughtUp };
 }
 
-/** Re-run dead letters (all pending ones, or only those with given codes) against the current source records. */
-export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[]; ids?: number[] } = {}): Promise<PageReport> {
+/** Dead letters replayed per page (one source read, one ledger transaction). */
+export const REPLAY_PAGE_SIZE = 500;
+
+/**
+ * Re-run dead letters (all pending ones, or only those with given codes / ids) against the current
+ * source records, a page at a time through every match: the codes and ids are filtered in SQL, so a
+ * few parked records are never starved behind thousands of other dead letters. Each page's
+ * "replayed" mark commits in the same transaction as its outcome — a page that fails leaves its
+ * dead letters pending for the next replay.
+ */
+export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[]; ids?: number[]; pageSize?: number; heartbeat?: (d: unknown) => void } = {}): Promise<PageReport> {
   const { ledger, link } = rt;
-  const pending = (await ledger.deadLetters.list({ linkId: link.id, status: 'pending', limit: 1000 })).filter(
-    (d) => (!opts.codes || (d.code !== null && opts.codes.includes(d.code))) && (!opts.ids || opts.ids.includes(d.id)),
-  );
-  if (pending.length === 0) return { counts: {}, caughtUp: true };
+  const counts: Partial<SyncCounts> = {};
   const fields = [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
-  const records = await rt.source.readByIds(rt.sourceObject, pending.map((d) => d.sourceId), fields);
-  const outcome = await processRecords(rt, records, { replay: true });
-  await ledger.deadLetters.markReplayed(pending.map((d) => d.id));
-  const stillFailing = new Set(outcome.deadLetters.map((d) => d.sourceId));
-  await ledger.commitPage({
-    linkId: link.id,
-    feed: 'changes',
-    pairs: outcome.pairs,
-    snapshots: outcome.snapshots,
-    deadLetters: outcome.deadLetters,
-    resolvedDeadLetters: outcome.resolved.filter((id) => !stillFailing.has(id)),
-    audits: outcome.audits,
-  });
-  return { counts: outcome.counts, caughtUp: true };
+  let afterId: number | undefined;
+  for (;;) {
+    const pending = await ledger.deadLetters.list({ linkId: link.id, status: 'pending', codes: opts.codes, ids: opts.ids, afterId, limit: opts.pageSize ?? REPLAY_PAGE_SIZE });
+    if (pending.length === 0) break;
+    afterId = pending[pending.length - 1].id;
+    const records = await rt.source.readByIds(rt.sourceObject, pending.map((d) => d.sourceId), fields);
+    const outcome = await processRecords(rt, records, { replay: true });
+    const stillFailing = new Set(outcome.deadLetters.map((d) => d.sourceId));
+    await ledger.commitPage({
+      linkId: link.id,
+      feed: 'changes',
+      replayedDeadLetters: pending.map((d) => d.id),
+      pairs: outcome.pairs,
+      snapshots: outcome.snapshots,
+      deadLetters: outcome.deadLetters,
+      resolvedDeadLetters: outcome.resolved.filter((id) => !stillFailing.has(id)),
+      audits: outcome.audits,
+    });
+    for (const [k, v] of Object.entries(outcome.counts) as Array<[keyof SyncCounts, number]>) inc(counts, k, v);
+    opts.heartbeat?.({ replayedThrough: afterId });
+  }
+  return { counts, caughtUp: true };
 }
 
 /** Quota exhaustion is not an error to retry: it becomes a typed failure the workflow waits out. */

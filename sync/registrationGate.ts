@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { CrmRecord, Fields, FieldSpec } from '../connectors/types.js';
 import type { Registration } from '../ledger/index.js';
 import { registrationId } from '../ledger/index.js';
@@ -278,13 +278,20 @@ export class RegistrationGate implements RecordGate {
       submittedAt: reg.submittedAt,
       decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason },
     };
-    await client.workflow.start('registration', {
-      workflowId: registrationWorkflowId(reg.id),
-      taskQueue: this.opts.taskQueue ?? currentTaskQueue(),
-      args: [input],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
-    });
+    try {
+      await client.workflow.start('registration', {
+        workflowId: registrationWorkflowId(reg.id),
+        taskQueue: this.opts.taskQueue ?? currentTaskQueue(),
+        args: [input],
+        // Running → that run; closed → refused: a crash between the start and the ledger update below
+        // must never restart a registration that already ran to its end.
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
+      });
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e; // already ran: only the record was missing
+    }
     await this.rt.ledger.registrations.update(reg.id, { details: { ...d, workflowStarted: true } as unknown as Record<string, unknown> });
   }
 
