@@ -13,7 +13,8 @@ function toFailure(e: unknown): unknown {
   if (isConnectorError(e, 'quota_exhausted')) {
     return ApplicationFailure.create({ type: 'QUOTA_EXHAUSTED', message: e.message, nonRetryable: true, details: [{ resetsAt: e.resetsAt }] });
   }
-  if (isCosellError(e) && (e.code === 'COSELL_CONFIG_INVALID' || e.code === 'COSELL_MAPPING_INVALID' || e.code === 'COSELL_LINK_UNKNOWN')) {
+  // COSELL_FEED_STALLED: the feed would re-read the same page for ever; retrying cannot help, the link shows `error`.
+  if (isCosellError(e) && (e.code === 'COSELL_CONFIG_INVALID' || e.code === 'COSELL_MAPPING_INVALID' || e.code === 'COSELL_LINK_UNKNOWN' || e.code === 'COSELL_FEED_STALLED')) {
     return ApplicationFailure.create({ type: e.code === 'COSELL_MAPPING_INVALID' ? 'COSELL_CONFIG_INVALID' : e.code, message: e.message, nonRetryable: true });
   }
   return e;

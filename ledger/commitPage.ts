@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { writeAudits } from './audit.js';
-import { advanceCursor, toStoredCursor } from './cursors.js';
+import { CosellError } from '../lib/errors.js';
+import { advanceCursor, feedStallReason, toStoredCursor } from './cursors.js';
 import { markDeadLettersReplayed, resolveDeadLetters, writeDeadLetters } from './deadLetters.js';
 import type { DialectName } from './migrations.js';
 import { markPairsDeleted, writeHashes, writePairs } from './pairs.js';
@@ -15,9 +16,23 @@ import { withRetry } from './util.js';
  * run ahead of the writes it stands for. Every part is an upsert (or keyed insert), so a retried or
  * duplicated activity committing the same page again changes nothing; rows are written in key order
  * so concurrent commits lock them in the same order (no deadlocks on PostgreSQL).
+ *
+ * A refused cursor is harmless when it comes from a resync (generation bumped) or from an activity
+ * that was overtaken (a duplicate that lost the race); a page whose own step goes backwards, or
+ * nowhere while not caught up, is a feed bug: it fails with COSELL_FEED_STALLED before anything is
+ * written, so the workflow shows it instead of idling on a feed that re-reads one page for ever.
  */
 export async function commitPage(db: Kysely<LedgerTables>, dialect: DialectName, page: PageCommit): Promise<CommitResult> {
   const { linkId } = page;
+  if (page.cursor && page.from) {
+    const reason = feedStallReason(page.from, page.cursor, page.caughtUp);
+    if (reason) {
+      throw new CosellError('COSELL_FEED_STALLED', `${linkId} (${page.feed} feed): ${reason}`, {
+        details: { linkId, feed: page.feed, from: { modifiedAt: page.from.modifiedAt, id: page.from.id }, next: { modifiedAt: page.cursor.modifiedAt, id: page.cursor.id } },
+        hint: 'a connector feed bug: the link stays in error until it is fixed (nothing of this page was recorded)',
+      });
+    }
+  }
   return withRetry(dialect, () =>
     db.transaction().execute(async (tx) => {
       if (page.pairs?.length) await writePairs(tx, linkId, page.pairs);
@@ -30,10 +45,11 @@ export async function commitPage(db: Kysely<LedgerTables>, dialect: DialectName,
       if (page.audits?.length) await writeAudits(tx, page.audits.map((a) => ({ ...a, linkId: a.linkId ?? linkId })));
       if (page.snapshots?.length) await writeSnapshots(tx, page.snapshots, dialect);
       if (!page.cursor) return { cursorAdvanced: false, cursor: undefined };
-      const stored = await advanceCursor(tx, linkId, page.feed, page.cursor, page.generation);
+      const stored = await advanceCursor(tx, linkId, page.feed, page.cursor, page.generation, page.from);
       if (stored) return { cursorAdvanced: true, cursor: stored };
       const current = await tx.selectFrom('link_cursors').selectAll().where('link_id', '=', linkId).where('feed', '=', page.feed).executeTakeFirst();
-      return { cursorAdvanced: false, cursor: current ? toStoredCursor(current) : undefined };
+      const refused = current && page.generation !== undefined && current.generation !== page.generation ? 'resync' : 'overtaken';
+      return { cursorAdvanced: false, refused, cursor: current ? toStoredCursor(current) : undefined };
     }),
   );
 }

@@ -139,6 +139,14 @@ export interface PageCommit {
   cursor?: FeedCursor;
   /** The cursor generation the page was read under (from `cursors.get`); a mismatch leaves the cursor alone. */
   generation?: number;
+  /**
+   * The cursor the page was read from. With it, a `cursor` behind `from` (or equal to it on a page
+   * that is not `caughtUp`) fails the commit with COSELL_FEED_STALLED — a feed bug that would
+   * otherwise re-read one page for ever — and a refusal is told apart as `resync` or `overtaken`.
+   */
+  from?: FeedCursor;
+  /** The page's own `caughtUp` (see `from`). */
+  caughtUp?: boolean;
   pairs?: PairWrite[];
   hashes?: HashWrite[];
   /** Source ids whose target was deleted/archived: the pair stays (for idempotency) with deletedAt set. */
@@ -157,6 +165,11 @@ export interface PageCommit {
 export interface CommitResult {
   /** False when the stored cursor was already at or past `cursor`, or its generation changed. */
   cursorAdvanced: boolean;
+  /**
+   * Why a cursor was not stored — both harmless: `resync` (the generation was bumped since the page
+   * was read) or `overtaken` (another activity, e.g. a duplicate of this one, already moved it on).
+   */
+  refused?: 'resync' | 'overtaken';
   cursor: StoredCursor | undefined;
 }
 

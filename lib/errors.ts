@@ -26,6 +26,7 @@ export const ErrorCodes = {
   // Sync / ledger / registrations
   COSELL_LINK_UNKNOWN: 'No such link in the network configuration',
   COSELL_LEDGER: 'The ledger failed',
+  COSELL_FEED_STALLED: 'A change feed cannot advance: its next cursor is behind the one its page was read from, or it made no progress',
   COSELL_REGISTRATION_UNKNOWN: 'No such registration',
   COSELL_REGISTRATION_STATE: 'The registration cannot take that decision in its current state',
   COSELL_REGISTRATION_CLAIMED: 'The customer already has an active registration (one active registration per customer)',

@@ -130,7 +130,8 @@ export class AccountIndexFeed {
       const cur = await this.ledger.cursors.getOrStart(feedId, 'changes');
       const page = await this.vendor.changes(object, cur, { fields, pageSize: 2000 });
       if (page.records.length) await apply(page.records);
-      await this.ledger.commitPage({ linkId: feedId, feed: 'changes', cursor: page.next, generation: cur.generation });
+      // `from`: a step backwards (or nowhere, while not caught up) fails loudly instead of stalling the index.
+      await this.ledger.commitPage({ linkId: feedId, feed: 'changes', cursor: page.next, generation: cur.generation, from: cur, caughtUp: page.caughtUp });
       n += page.records.length;
       if (page.caughtUp) break;
     }

@@ -230,6 +230,8 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
     feed: 'changes',
     cursor: page.next,
     generation: cur.generation,
+    from: cur,
+    caughtUp: page.caughtUp,
     pairs: outcome.pairs,
     snapshots: outcome.snapshots,
     deadLetters: outcome.deadLetters,
@@ -281,6 +283,8 @@ export async function syncDeletionsPage(rt: LinkRuntime): Promise<PageReport> {
     feed: 'deletions',
     cursor: page.next,
     generation: cur.generation,
+    from: cur,
+    caughtUp: page.caughtUp,
     deletedPairs: link.deletes === 'ignore' ? [] : live.map((r) => r.id),
     audits,
   });

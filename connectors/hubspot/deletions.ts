@@ -1,7 +1,7 @@
 import type { DeletedRecord, DeletionPage, FeedCursor } from '../types.js';
 import { chunk, type HubspotContext, type RawObject } from './context.js';
 import type { SearchRequest } from './feed.js';
-import { SeenSet } from './seen.js';
+import { SeenSet } from '../seen.js';
 import { toIso, toMs } from './time.js';
 
 /**

@@ -1,6 +1,7 @@
+import { compareIds, comparePositions } from '../cursorOrder.js';
 import { ConnectorError } from '../errors.js';
+import { SeenSet } from '../seen.js';
 import type { ChangePage, CrmRecord, FeedCursor } from '../types.js';
-import { SeenSet } from './seen.js';
 import { toIso, toMs } from './time.js';
 
 /**
@@ -18,8 +19,14 @@ import { toIso, toMs } from './time.js';
  * 3. Writes reach search "after a few moments". A scan window ends at "now" (`state.to`, minus an
  *    optional settle delay); when it is done, the next one starts `lookBackMs` before its end, so a
  *    record that became searchable late is still found. What earlier scans delivered inside the
- *    look-back is remembered in the cursor (`state.seen`: id + modifiedAt, compact) and skipped, so a
- *    re-scan delivers only late arrivals and new modifications, not needless duplicates.
+ *    look-back is remembered (`state.seen`: id + modifiedAt, compact) and skipped, so a re-scan
+ *    delivers only late arrivals and new modifications, not needless duplicates.
+ *    The look-back lives in `state` only: the scan's own position is `state.at`, while the cursor's
+ *    (modifiedAt, id) is the high-water mark — the newest position ever delivered, in the ledger's
+ *    order (connectors/cursorOrder.ts) — so it never moves backwards and the ledger's compare-and-set
+ *    never refuses a page's own step. (It once was the scan position: a window of several pages whose
+ *    newest record sat inside the look-back then ended on a cursor *behind* the stored one, the ledger
+ *    refused it, and the feed re-read its last page forever.)
  * 4. Search is limited to ~5 requests/s per portal: every query goes through the `search` window of
  *    the org's rate budget (the caller's `search` function does that).
  */
@@ -64,7 +71,9 @@ export interface FeedOptions {
 }
 
 interface FeedState {
-  v: 2;
+  v: 3;
+  /** Where the scan resumes (modifiedAt, id), when not at the high-water mark (the cursor itself). */
+  at?: [string, string];
   /** End (exclusive) of the open scan window; absent between windows. */
   to?: string;
   /** Start of the open window (ms), so the next one never starts earlier. */
@@ -84,8 +93,10 @@ interface Row {
 
 export async function changesPage(cursor: FeedCursor, o: FeedOptions): Promise<ChangePage> {
   const st = readState(cursor);
-  let T = toMs(cursor.modifiedAt);
-  let lastId = cursor.id;
+  // The high-water mark (what the cursor says) and the scan position (where this page reads from).
+  let hwm = { modifiedAt: new Date(toMs(cursor.modifiedAt)).toISOString(), id: cursor.id };
+  let T = st.at ? toMs(st.at[0]) : toMs(cursor.modifiedAt);
+  let lastId = st.at ? st.at[1] : cursor.id;
   let ties = st.ties ?? false;
   let to: number;
   let windowStart: number;
@@ -118,6 +129,8 @@ export async function changesPage(cursor: FeedCursor, o: FeedOptions): Promise<C
     if (seen.has(r.raw.id, r.mod)) return; // delivered by an earlier scan of the look-back
     records.push(o.toRecord(r.raw, r.modifiedAt));
     if (r.mod >= keepFrom) delivered.add(r.raw.id, r.mod);
+    const pos = { modifiedAt: new Date(r.mod).toISOString(), id: r.raw.id };
+    if (comparePositions(pos, hwm) > 0) hwm = pos;
   };
 
   let done = false;
@@ -183,22 +196,30 @@ export async function changesPage(cursor: FeedCursor, o: FeedOptions): Promise<C
   }
 
   seen.merge(delivered);
+  const cursorAt = (scanMs: number, scanId: string, state: Omit<FeedState, 'v' | 'at'>): FeedCursor => {
+    const scan = { modifiedAt: new Date(scanMs).toISOString(), id: scanId };
+    const at: FeedState['at'] = comparePositions(scan, hwm) === 0 ? undefined : [scan.modifiedAt, scan.id];
+    const full: FeedState = { v: 3, ...(at ? { at } : {}), ...state };
+    return { modifiedAt: hwm.modifiedAt, id: hwm.id, state: { ...full } };
+  };
   if (!done) {
-    const state: FeedState = { v: 2, to: new Date(to).toISOString(), from: windowStart, ...(ties ? { ties } : {}), seen: seen.encode(o.maxSeenChars) };
-    return { records, next: { modifiedAt: new Date(T).toISOString(), id: lastId, state: { ...state } }, caughtUp: false };
+    return { records, next: cursorAt(T, lastId, { to: new Date(to).toISOString(), from: windowStart, ...(ties ? { ties } : {}), seen: seen.encode(o.maxSeenChars) }), caughtUp: false };
   }
-  // Window finished: the next one re-scans the look-back before this window's end.
+  // Window finished: the next one re-scans the look-back before this window's end — a position in
+  // the feed's state, never in the high-water mark.
   const nextFrom = Math.max(windowStart, to - o.lookBackMs);
   seen.prune(nextFrom);
-  const state: FeedState = { v: 2, seen: seen.encode(o.maxSeenChars) };
-  return { records, next: { modifiedAt: new Date(nextFrom).toISOString(), id: '', state: { ...state } }, caughtUp: true };
+  return { records, next: cursorAt(nextFrom, '', { seen: seen.encode(o.maxSeenChars) }), caughtUp: true };
 }
 
 function readState(cursor: FeedCursor): FeedState {
-  const s = cursor.state as Partial<FeedState> | undefined;
-  if (!s || s.v !== 2) return { v: 2 };
+  const s = cursor.state as (Partial<Omit<FeedState, 'v'>> & { v?: number }) | undefined;
+  // v2 cursors (before the high-water mark) kept the scan position in (modifiedAt, id): same reading.
+  if (!s || (s.v !== 2 && s.v !== 3)) return { v: 3 };
+  const at = s.v === 3 && Array.isArray(s.at) && s.at.length === 2 && typeof s.at[0] === 'string' && typeof s.at[1] === 'string' ? ([s.at[0], s.at[1]] as [string, string]) : undefined;
   return {
-    v: 2,
+    v: 3,
+    ...(at ? { at } : {}),
     to: typeof s.to === 'string' ? s.to : undefined,
     from: typeof s.from === 'number' ? s.from : undefined,
     ties: s.ties === true,
@@ -206,10 +227,5 @@ function readState(cursor: FeedCursor): FeedState {
   };
 }
 
-/** HubSpot ids are numeric strings: compare as numbers, fall back to strings. */
-export function compareIds(a: string, b: string): number {
-  if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
-    if (a.length !== b.length) return a.length - b.length;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/** HubSpot ids are numeric strings: shorter first, then bytewise — numeric order (the feed's one id order). */
+export { compareIds };

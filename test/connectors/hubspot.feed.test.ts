@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../connectors/errors.js';
 import { changesPage, compareIds, type FeedOptions, type SearchRequest, type SearchResult } from '../../connectors/hubspot/feed.js';
-import { SeenSet } from '../../connectors/hubspot/seen.js';
+import { SeenSet } from '../../connectors/seen.js';
 import { nextMidnight } from '../../connectors/hubspot/time.js';
 import { START_CURSOR, type FeedCursor } from '../../connectors/types.js';
 

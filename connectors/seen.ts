@@ -1,6 +1,7 @@
 /**
  * The records a feed already delivered inside its look-back region, as (id, modifiedAt) pairs, kept
- * in the cursor so that re-scanning the look-back does not deliver them again. Serialised compactly —
+ * in the cursor's `state` so that re-scanning the look-back does not deliver them again (the HubSpot
+ * feed and deletions, the Salesforce feed). Serialised compactly —
  * per timestamp, numeric ids as ranges ("1001-31000,31005") — because a bulk update can leave tens of
  * thousands of records on one timestamp and the cursor travels through workflow history.
  */
