@@ -20,8 +20,21 @@ const FREE_MAIL_DOMAINS = new Set([
 ]);
 
 export function isFreeMailDomain(domain: string): boolean {
-  return FREE_MAIL_DOMAINS.has(domain.toLowerCase());
+  return FREE_MAIL_DOMAINS.has(domain.slice(0, MAX_DOMAIN_INPUT).toLowerCase());
 }
+
+/**
+ * Input bounds. Every normaliser reads at most this much of its input, so a hostile or broken value
+ * (a megabyte of dots in a partner's website field) costs a bounded amount of work instead of blocking
+ * a worker past its heartbeat. The bounds sit far above anything real: a host name is at most 253
+ * characters and a URL's host comes first; no company name is 512 characters long.
+ */
+export const MAX_DOMAIN_INPUT = 2048;
+export const MAX_NAME_INPUT = 512;
+/** Jaro-Winkler is O(n·window): compare at most this many characters of each side. */
+export const MAX_SIMILARITY_INPUT = 512;
+/** Token lists beyond this (only reachable with unnormalised input) are compared on their first tokens. */
+export const MAX_NAME_TOKENS = 128;
 
 /**
  * The registrable domain ("acme.co.uk") of a website URL, an e-mail address or a bare domain:
@@ -32,10 +45,12 @@ export function isFreeMailDomain(domain: string): boolean {
  */
 export function normalizeDomain(urlOrEmailOrDomain: string | null | undefined): string | null {
   if (typeof urlOrEmailOrDomain !== 'string') return null;
-  const cached = domainCache.get(urlOrEmailOrDomain);
+  // Bounded first, so neither the work nor the cache's keys grow with the input.
+  const input = urlOrEmailOrDomain.length > MAX_DOMAIN_INPUT ? urlOrEmailOrDomain.slice(0, MAX_DOMAIN_INPUT) : urlOrEmailOrDomain;
+  const cached = domainCache.get(input);
   if (cached !== undefined) return cached === NO_DOMAIN ? null : cached;
-  const result = registrableDomain(urlOrEmailOrDomain);
-  domainCache.set(urlOrEmailOrDomain, result ?? NO_DOMAIN);
+  const result = registrableDomain(input);
+  domainCache.set(input, result ?? NO_DOMAIN);
   return result;
 }
 
@@ -61,7 +76,11 @@ function registrableDomain(urlOrEmailOrDomain: string): string | null {
       fromEmail = true;
     }
   }
-  s = s.toLowerCase().replace(/\.+$/, '');
+  s = s.toLowerCase();
+  // Trailing dots ("acme.com."), stripped by a scan: /\.+$/ retries from every dot of a run (quadratic).
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 46) end--;
+  s = s.slice(0, end);
   const domain = getDomain(s, { allowPrivateDomains: true });
   if (!domain) return null;
   const result = domain.toLowerCase();
@@ -114,7 +133,11 @@ function endsWith(tokens: string[], seq: ReadonlyArray<string>): boolean {
  */
 export function normalizeCompanyName(name: string | null | undefined): string {
   if (typeof name !== 'string') return '';
-  const tokens = nameTokens(name);
+  const all = nameTokens(name.length > MAX_NAME_INPUT ? name.slice(0, MAX_NAME_INPUT) : name);
+  // Leading "the"s by index (shift() per token would be quadratic on "the the the …").
+  let first = 0;
+  while (all.length - first > 1 && all[first] === 'the') first++;
+  const tokens = first ? all.slice(first) : all;
   let changed = true;
   while (changed && tokens.length > 1) {
     changed = false;
@@ -145,6 +168,8 @@ let scratchB = new Uint8Array(64);
 
 /** Jaro-Winkler similarity of two strings (0..1), prefix scale 0.1 over at most 4 characters. */
 export function jaroWinkler(a: string, b: string): number {
+  if (a.length > MAX_SIMILARITY_INPUT) a = a.slice(0, MAX_SIMILARITY_INPUT);
+  if (b.length > MAX_SIMILARITY_INPUT) b = b.slice(0, MAX_SIMILARITY_INPUT);
   if (a === b) return 1;
   const la = a.length;
   const lb = b.length;
@@ -238,6 +263,8 @@ export function nameSimilarity(a: string, b: string): number {
 
 /** `nameSimilarity` for names that are already normalised (the index stores them that way). */
 export function normalizedNameSimilarity(na: string, nb: string): number {
+  if (na.length > MAX_NAME_INPUT) na = na.slice(0, MAX_NAME_INPUT);
+  if (nb.length > MAX_NAME_INPUT) nb = nb.slice(0, MAX_NAME_INPUT);
   if (!na || !nb) return 0;
   if (na === nb) return 1;
   return tokenNameSimilarity(na.split(' '), nb.split(' '));
@@ -254,6 +281,8 @@ export function tokenNameSimilarity(ta: readonly string[], tb: readonly string[]
  */
 export function tokenNameSimilarityAtLeast(ta: readonly string[], tb: readonly string[], min: number): number {
   if (!ta.length || !tb.length) return 0;
+  if (ta.length > MAX_NAME_TOKENS) ta = ta.slice(0, MAX_NAME_TOKENS);
+  if (tb.length > MAX_NAME_TOKENS) tb = tb.slice(0, MAX_NAME_TOKENS);
   // Only the spacing differs ("face book" vs "facebook"): the same name, written apart.
   if (ta.length !== tb.length && ta.join('') === tb.join('')) return 0.99;
   const forward = coverage(ta, tb, min);

@@ -26,6 +26,13 @@ export interface FnSpec {
   fn: (args: Value[], ctx: MappingContext) => Value;
 }
 
+/**
+ * Input bound of every standard-library call: text arguments (and the items of list arguments, in
+ * total) longer than this fail the record — a dead letter with the reason — instead of costing
+ * unbounded work. Salesforce's longest text field holds 131,072 characters, HubSpot's 65,536.
+ */
+export const MAX_TEXT = 131_072;
+
 const NUM = T.number | T.null;
 const TXT = TEXTUAL | T.null;
 const str = (v: Value): string | null => (v === null ? null : toText(v));
@@ -143,7 +150,12 @@ const SPECS: FnSpec[] = [
       const t = str(s);
       if (t === null) return null;
       const f = toText(find);
-      return f === '' ? t : t.split(f).join(toText(rep));
+      if (f === '') return t;
+      const parts = t.split(f);
+      const r = toText(rep);
+      // The result can be |text| × |with| long: refuse before building it.
+      if (t.length + (parts.length - 1) * (r.length - f.length) > MAX_TEXT) return fail(`replace(): the result would be longer than ${MAX_TEXT} characters`);
+      return parts.join(r);
     },
   },
   {
@@ -166,7 +178,10 @@ const SPECS: FnSpec[] = [
     fn: ([l, sep]) => {
       const items = list(l, 'join');
       if (items === null) return null;
-      return items.filter((x) => x !== null).map((x) => toText(x as Value)).join(sep === undefined ? ';' : toText(sep));
+      const s = sep === undefined ? ';' : toText(sep);
+      const texts = items.filter((x) => x !== null).map((x) => toText(x as Value));
+      if (texts.reduce((n, x) => n + x.length, 0) + Math.max(0, texts.length - 1) * s.length > MAX_TEXT) return fail(`join(): the result would be longer than ${MAX_TEXT} characters`);
+      return texts.join(s);
     },
   },
   { name: 'number', signature: 'number(value)', doc: 'a number from text ("" and null give null); fails on anything else', params: [{ name: 'value', accepts: TXT | T.number }], returns: NUM, fn: ([v]) => toNumber(v) },
@@ -259,7 +274,33 @@ function extreme(args: Value[], which: 'min' | 'max'): Value {
   return best;
 }
 
-export const STDLIB: ReadonlyMap<string, FnSpec> = new Map(SPECS.map((s) => [s.name, s]));
+/** How much text a call's arguments carry (list items counted one level deep, as lists hold scalars). */
+function textSize(args: Value[]): number {
+  let n = 0;
+  for (const a of args) {
+    if (typeof a === 'string') n += a.length;
+    else if (Array.isArray(a)) {
+      n += a.length;
+      for (const x of a) if (typeof x === 'string') n += x.length;
+    }
+  }
+  return n;
+}
+
+/** Every function, behind the input bound (checked before the function runs, so its cost is bounded). */
+function bounded(spec: FnSpec): FnSpec {
+  const inner = spec.fn;
+  return {
+    ...spec,
+    fn: (args, ctx) => {
+      const size = textSize(args);
+      if (size > MAX_TEXT) return fail(`${spec.name}(): its arguments hold ${size} characters, more than the limit of ${MAX_TEXT}`);
+      return inner(args, ctx);
+    },
+  };
+}
+
+export const STDLIB: ReadonlyMap<string, FnSpec> = new Map(SPECS.map((s) => [s.name, bounded(s)]));
 
 export function returnMask(spec: FnSpec, args: Mask[]): Mask {
   return typeof spec.returns === 'function' ? spec.returns(args) : spec.returns;
