@@ -28,6 +28,24 @@ async function openLedgerOf(config: string): Promise<Ledger> {
   return openLedger({ file: file ?? path.resolve('.cosell/ledger.sqlite') });
 }
 
+/**
+ * The links a registration's events can be on: its own registration link and every link of its
+ * partner in the network file (the vendor→partner link writes back onto the same deal). Record ids
+ * are only unique inside one CRM — acme's deal 42 and globex's deal 42 are different deals — so a
+ * registration's audit is filtered by these links, never by record id alone.
+ */
+function registrationLinks(config: string, partner: string, ownLink: string | undefined): string[] {
+  const links = new Set<string>(ownLink ? [ownLink] : []);
+  if (existsSync(config)) {
+    const doc = (parseYaml(readFileSync(config, 'utf8')) ?? {}) as { links?: Array<{ id?: unknown; from?: unknown; to?: unknown }> };
+    const orgOf = (endpoint: unknown) => (typeof endpoint === 'string' ? endpoint.split('.')[0] : undefined);
+    for (const l of Array.isArray(doc.links) ? doc.links : []) {
+      if (typeof l?.id === 'string' && (orgOf(l.from) === partner || orgOf(l.to) === partner)) links.add(l.id);
+    }
+  }
+  return [...links];
+}
+
 async function withLedger<T>(config: string, fn: (ledger: Ledger) => Promise<T>): Promise<T> {
   const ledger = await openLedgerOf(config);
   try {
@@ -108,7 +126,8 @@ export function registerRegistrations(program: Command): void {
       const { row, audit } = await withLedger(opts.config, async (l) => {
         const row = await l.registrations.get(id);
         if (!row) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${id}`, { hint: 'list them with `cosell registrations list`' });
-        return { row, audit: await l.audit.list({ recordId: row.sourceId, limit: 50 }) };
+        const ownLink = typeof row.details?.linkId === 'string' ? row.details.linkId : undefined;
+        return { row, audit: await l.audit.list({ recordId: row.sourceId, linkIds: registrationLinks(opts.config, row.partner, ownLink), limit: 50 }) };
       });
       const live = await withClient(async (c) => c.workflow.getHandle(registrationWorkflowId(id)).query(registrationStatusQuery).catch(() => undefined));
       if (opts.json) return void process.stdout.write(JSON.stringify({ registration: row, workflow: live ?? null, audit }) + '\n');

@@ -65,6 +65,10 @@ export class Audit {
       .orderBy('id', desc ? 'desc' : 'asc')
       .limit(q.limit ?? 1000);
     if (q.linkId !== undefined) sel = sel.where('link_id', '=', q.linkId);
+    if (q.linkIds !== undefined) {
+      if (q.linkIds.length === 0) return [];
+      sel = sel.where('link_id', 'in', [...q.linkIds]);
+    }
     if (q.recordId !== undefined) {
       const id = q.recordId;
       sel = sel.where((eb) => eb.or([eb('source_id', '=', id), eb('target_id', '=', id)]));

@@ -105,6 +105,8 @@ export interface AuditEvent {
 
 export interface AuditQuery {
   linkId?: string;
+  /** Any of these links (an empty list matches nothing); combines with `linkId`. */
+  linkIds?: readonly string[];
   /** Matches either side: the source or the target record id. */
   recordId?: string;
   action?: string;
