@@ -16,6 +16,9 @@ import { registerUi } from './ui.js';
  *   GET/POST {baseUrl}/__sandbox/faults   read / replace the org's FaultConfig (`{}` clears)
  *   POST     {baseUrl}/__sandbox/clock    {freeze?, at?, advanceMs?} (Salesforce orgs)
  *   GET      {baseUrl}/__sandbox/info     the org's connection info
+ *   GET      {baseUrl}/__sandbox/stats    API calls answered so far: {requests, writes, writesByRoute} (writes:
+ *                                         successful POST/PATCH/PUT/DELETE that change data — not searches, batch reads,
+ *                                         SOQL or token calls); the convergence test counts ping-pong with it
  *   GET      {baseUrl}/__sandbox/ui       the read-only web pages (also at `/`)
  */
 
@@ -135,7 +138,23 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
   };
 }
 
+/** A call that reads, even though it is a POST (HubSpot search / batch read, OAuth, admin). */
+const READ_ONLY_POST = /\/search\b|\/batch\/read\b|\/oauth2?\/|\/token\b|^\/__sandbox\//;
+
 function registerAdmin(app: FastifyInstance, org: SandboxOrg, info: () => OrgConnectionInfo | undefined): void {
+  const stats = { requests: 0, writes: 0, writesByRoute: {} as Record<string, number> };
+  // Counted when answered, and only successful writes (an injected 5xx changed nothing).
+  app.addHook('onResponse', async (req, reply) => {
+    const url = req.url.split('?')[0]!;
+    if (url.startsWith('/__sandbox/')) return;
+    stats.requests++;
+    if (reply.statusCode >= 400 || req.method === 'GET' || req.method === 'HEAD' || READ_ONLY_POST.test(url)) return;
+    stats.writes++;
+    // Ids out of the route so the counts group by kind of call.
+    const route = `${req.method} ${url.replace(/\/[0-9a-zA-Z]{15,18}(?=\/|$)/g, '/:id').replace(/\/\d+(?=\/|$)/g, '/:n')}`;
+    stats.writesByRoute[route] = (stats.writesByRoute[route] ?? 0) + 1;
+  });
+  app.get('/__sandbox/stats', async () => stats);
   app.get('/__sandbox/faults', async () => org.faults());
   app.post('/__sandbox/faults', async (req) => {
     org.setFaults((req.body ?? {}) as FaultConfig);
