@@ -8,7 +8,9 @@
  *
  * Env: COSELL_SOAK_MINUTES (30), COSELL_SOAK_SEED (replay one sequence and stop), COSELL_SOAK_EPOCHS
  * (epochs per sequence, 12), COSELL_SOAK_ALL=0 (the CI scope: leave out what scope.ts excludes),
- * COSELL_SOAK_KEEP_GOING=1 (carry on after a failing epoch / sequence), COSELL_SOAK_PERMISSIVE=0|1 (the vendor→partner
+ * COSELL_SOAK_KEEP_GOING=1 (start new sequences after a failing one, to collect
+ * every failing seed of the run), COSELL_SOAK_DIAGNOSE=1 (carry on after a failing epoch; later
+ * failures may be knock-on), COSELL_SOAK_PERMISSIVE=0|1 (the vendor→partner
  * mapping with / without its partner filter; default: without). Writes bench/results/soak.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ const REPLAY = process.env.COSELL_SOAK_SEED ? Number(process.env.COSELL_SOAK_SEE
 const EPOCHS = Number(process.env.COSELL_SOAK_EPOCHS ?? 12);
 const ALL = process.env.COSELL_SOAK_ALL !== '0';
 const KEEP_GOING = process.env.COSELL_SOAK_KEEP_GOING === '1';
+const DIAGNOSE = process.env.COSELL_SOAK_DIAGNOSE === '1';
 
 const ops = (ALL ? OP_KINDS : OP_KINDS.filter((k) => !(k in CI_EXCLUDED_OPS))) as OpKind[];
 const invariants = (ALL ? INVARIANTS : INVARIANTS.filter((k) => !(k in CI_EXCLUDED_INVARIANTS))) as Invariant[];
@@ -48,7 +51,7 @@ try {
     try {
       const r = await runSequence({
         seed, epochs: EPOCHS, opsPerEpoch: [2, 5], ops, invariants, permissiveVendorMapping: permissive,
-        temporalAddress: server.address, workflowBundlePath: bundlePath, log: (l) => say(`  ${l}`), keepGoing: KEEP_GOING,
+        temporalAddress: server.address, workflowBundlePath: bundlePath, log: (l) => say(`  ${l}`), keepGoing: DIAGNOSE,
       });
       reports.push(r);
       say(describeReport(r));

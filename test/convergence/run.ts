@@ -17,6 +17,9 @@ export interface SequenceOptions extends Omit<WorldOptions, 'log'> {
   ops: readonly OpKind[];
   invariants: readonly Invariant[];
   log?: (line: string) => void;
+  /** Start no further epoch once this long has passed since the sequence started (after `minEpochs`). */
+  budgetMs?: number;
+  minEpochs?: number;
   /** Carry on after an epoch that broke an invariant (to see more than the first bug; later failures may be knock-on). */
   keepGoing?: boolean;
 }
@@ -49,6 +52,7 @@ export async function runSequence(opts: SequenceOptions): Promise<SequenceReport
   try {
     report.failures.push(...(await settle(world, checker, rnd, false, log)));
     for (let e = 1; e <= opts.epochs && (opts.keepGoing || report.failures.length === 0); e++) {
+      if (opts.budgetMs && e > (opts.minEpochs ?? 1) && Date.now() - started > opts.budgetMs) break;
       await world.pauseAll();
       const { ops: applied, kill } = await ops.epoch(rnd.int(opts.opsPerEpoch[0], opts.opsPerEpoch[1]));
       record(report, e, applied, log);
