@@ -134,7 +134,14 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     async applyRegistrationEffects(req: { linkId: string; sourceId: string; state: RegistrationState; effects: Effect[] }): Promise<void> {
       const { state, effects, linkId, sourceId } = req;
       const current = await engine.ledger.registrations.get(state.id);
-      const details: RegistrationDetails = { ...(current ? detailsOf(current) : { linkId }), linkId, escalated: state.escalated, ...(state.approvedAt ? { approvedAt: state.approvedAt } : {}) };
+      const details: RegistrationDetails = {
+        ...(current ? detailsOf(current) : { linkId }),
+        linkId,
+        escalated: state.escalated,
+        ...(state.approvedAt ? { approvedAt: state.approvedAt } : {}),
+        // A re-decision's facts replace the gate's first ones (the next material edit is measured from them).
+        ...(state.decidedOn ? { decidedOn: state.decidedOn } : {}),
+      };
       const reg: Registration = await engine.ledger.registrations.upsert({
         partner: state.partnerId,
         sourceId,

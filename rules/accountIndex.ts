@@ -299,3 +299,21 @@ export class AccountIndex {
 }
 
 const ACTIVE = new Set<string>(['submitted', 'checked', 'pending-review', 'auto-approved', 'approved']);
+
+/**
+ * The one vendor account a customer resolves to (the vendor Opportunity's AccountId): of the accounts
+ * `findAccounts` matched — the same match the decision uses — a domain match before a name match,
+ * then the higher score, then the smaller id (deterministic whatever the index's insertion order).
+ */
+export function bestAccount<T extends { id: string }>(hits: readonly Hit<T>[]): Hit<T> | undefined {
+  let best: Hit<T> | undefined;
+  for (const h of hits) {
+    if (!best) {
+      best = h;
+      continue;
+    }
+    const rank = (x: Hit<T>) => (x.matchedOn === 'domain' ? 2 : 0) + x.score;
+    if (rank(h) > rank(best) || (rank(h) === rank(best) && h.record.id < best.record.id)) best = h;
+  }
+  return best;
+}

@@ -21,6 +21,7 @@ export const RULE_ORDER: readonly RuleId[] = [
   'first-to-register',
   'territory',
   'vendor-account',
+  'close-date',
   'tier-auto-approval',
 ];
 
@@ -200,7 +201,12 @@ export function decide(input: RegistrationInput, index: AccountIndex, policy: Po
     fail('vendor-account', accountAction, `existing vendor account${accountHits.length > 1 ? 's' : ''}: ${accountHits.map((h) => `${h.record.id} "${h.record.name}"${h.record.owner ? ` (owner ${h.record.owner})` : ''}`).join('; ')}`);
   } else pass('vendor-account', accountHits.length ? `existing vendor account ${accountHits.map((h) => h.record.id).join(', ')} (allowed by policy)` : 'not an existing vendor account');
 
-  // 9. Tier-based auto-approval.
+  // 9. A close date far out: partners park exclusivity on distant dates, so a person looks at it.
+  const far = closeDateFarOut(input.closeDate, input.submittedAt, policy);
+  if (far) fail('close-date', policy.closeDate.action, `close date ${input.closeDate} is more than ${policy.closeDate.farOut} after the registration (${input.submittedAt.slice(0, 10)})`);
+  else pass('close-date', input.closeDate ? `close date ${input.closeDate} is within ${policy.closeDate.farOut} of the registration` : 'no close date');
+
+  // 10. Tier-based auto-approval.
   const tier = policy.tiers.get(partner.tier);
   if (!tier) fail('tier-auto-approval', 'review', `tier "${partner.tier}" of ${partner.id} has no auto-approval limit`);
   else if (amount === null) fail('tier-auto-approval', 'review', 'no comparable amount; a person must review it');
@@ -217,6 +223,14 @@ export function decide(input: RegistrationInput, index: AccountIndex, policy: Po
   }
   const approval = checks[checks.length - 1]!;
   return { outcome: 'approved', ruleId: 'tier-auto-approval', reason: `auto-approved: ${approval.detail}`, matches: sorted, checks, customer };
+}
+
+/** True when `closeDate` lies more than the policy's `closeDate.farOut` after `submittedAt` (unparseable dates are not far out). */
+export function closeDateFarOut(closeDate: string | null | undefined, submittedAt: string, policy: Pick<Policy, 'closeDate'>): boolean {
+  if (!closeDate) return false;
+  const close = Date.parse(closeDate);
+  const from = Date.parse(submittedAt);
+  return Number.isFinite(close) && Number.isFinite(from) && close - from > policy.closeDate.farOutMs;
 }
 
 /** The domain a registration would be matched on (for display; the engine uses every domain). */

@@ -6,4 +6,5 @@ export * from './decide.js';
 export * from './attribution.js';
 export * from './stageGuard.js';
 export * from './lifecycle.js';
+export * from './redecision.js';
 export { parsePolicyDuration } from './duration.js';

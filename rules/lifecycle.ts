@@ -1,5 +1,6 @@
 import { CosellError } from '../lib/errors.js';
 import type { LifecycleSettings } from './policy.js';
+import type { DecisionFacts, MaterialChange } from './redecision.js';
 import type { Decision, Outcome, RuleId } from './types.js';
 
 /**
@@ -8,6 +9,8 @@ import type { Decision, Outcome, RuleId } from './types.js';
  *   submitted → checked → auto-approved | pending-review | rejected
  *   pending-review → approved | rejected            (a person decides, or the review SLA times out)
  *   auto-approved | approved → (exclusive until expiresAt, extendable) → won | lost | expired
+ *   auto-approved | approved | pending-review → (a material edit, re-decided) → the same, or stricter:
+ *                                                 pending-review | rejected
  *
  * Each function takes the current state and returns either `{ ok: true, state, effects }` — the new
  * state and what the caller must do (timers, write-back, vendor pipeline, notifications, audit) — or
@@ -74,6 +77,8 @@ export interface RegistrationState {
   expiresAt?: string;
   extensions: number;
   closedAt?: string;
+  /** What the latest (re-)decision was made on, once the sync re-decided it (see rules/redecision.ts). */
+  decidedOn?: DecisionFacts;
   history: HistoryEntry[];
 }
 
@@ -313,4 +318,87 @@ export function close(state: RegistrationState, outcome: 'won' | 'lost', req: { 
     { type: 'audit', event: `registration.${outcome}`, detail: { id: state.id, partnerId: state.partnerId, by } },
   );
   return { ok: true, state: next, effects };
+}
+
+/** How strict an outcome is: a re-decision may only keep or tighten a registration's standing. */
+export const OUTCOME_RANK: Record<Outcome, number> = { approved: 0, review: 1, rejected: 2 };
+
+/** The outcome a registration's current status stands for (null: not decided, or over). */
+export function standing(status: RegistrationStatus): Outcome | null {
+  if (isExclusive(status)) return 'approved';
+  if (status === 'pending-review') return 'review';
+  if (status === 'rejected') return 'rejected';
+  return null;
+}
+
+/**
+ * What the partner reads on its own deal after a re-decision. Fixed and neutral on purpose: the full
+ * reason (which may name another partner's registration, a vendor opportunity or a named account) is
+ * internal — it is in the ledger and the audit, never written back.
+ */
+export const PARTNER_SAFE_REDECISION_REASON: Record<'review' | 'rejected', string> = {
+  review: 'The deal changed after approval; the registration is being reviewed again.',
+  rejected: 'The deal changed after approval; the registration no longer qualifies.',
+};
+
+/** A material edit of a decided registration, decided again by the rules (the workflow's `redecide` update). */
+export interface Redecision {
+  decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason'>;
+  /** What the previous decision was made on, and what this one is made on. */
+  before: DecisionFacts | null;
+  after: DecisionFacts;
+  changes: MaterialChange[];
+}
+
+/** The status after a re-decision: the rules' new outcome when it is stricter, else the status unchanged. */
+export function redecidedStatus(status: RegistrationStatus, outcome: Outcome): RegistrationStatus {
+  const now = standing(status);
+  if (now === null || OUTCOME_RANK[outcome] <= OUTCOME_RANK[now]) return status;
+  return outcome === 'rejected' ? 'rejected' : 'pending-review';
+}
+
+/**
+ * Take the decision again after a material edit. Never loosens: an approved registration whose deal
+ * now needs review goes back to review (held out of the vendor pipeline until a person decides), one
+ * that no longer qualifies is rejected; an outcome as loose or looser than the current standing only
+ * records the new facts (a person's approval of a pending one is still needed). Audited as
+ * `registration.redecided` with the facts before and after and the rule; the partner is told with a
+ * fixed neutral reason.
+ */
+export function redecide(state: RegistrationState, req: Redecision, settings: LifecycleSettings, now: number): Transition {
+  const from = standing(state.status);
+  if (from === null || isTerminal(state.status)) return refuse(state, 're-decide', 'only a decided, active registration is re-decided');
+  const at = iso(now);
+  const to = redecidedStatus(state.status, req.decision.outcome);
+  const audit: Effect = {
+    type: 'audit',
+    event: 'registration.redecided',
+    detail: { id: state.id, partnerId: state.partnerId, from: state.status, to, changes: req.changes, before: req.before, after: req.after, outcome: req.decision.outcome, ruleId: req.decision.ruleId, reason: req.decision.reason },
+  };
+  const check = { outcome: req.decision.outcome, ruleId: req.decision.ruleId, reason: req.decision.reason, at };
+  if (to === state.status) {
+    const next: RegistrationState = { ...state, check, decidedOn: req.after, history: [...state.history, { at, from: state.status, to, by: 'rules', reason: `re-decided (${req.changes.join(', ')}): ${req.decision.outcome}` }] };
+    return { ok: true, state: next, effects: [audit] };
+  }
+  const cancel: Effect = { type: 'cancel-timer', timer: from === 'approved' ? 'exclusivity' : 'review-sla' };
+  if (to === 'rejected') {
+    const next = move(state, 'rejected', at, 'rules', req.decision.reason, { check, decidedOn: req.after, decidedAt: at, decidedBy: 'rules', reason: req.decision.reason, reviewDueAt: undefined, expiresAt: undefined });
+    const effects = rejectedEffects(next, 'rules', PARTNER_SAFE_REDECISION_REASON.rejected).map((e) => (e.type === 'audit' ? { ...e, detail: { ...e.detail, reason: req.decision.reason } } : e));
+    return { ok: true, state: next, effects: [cancel, audit, ...effects] };
+  }
+  const reviewDueAt = iso(now + settings.reviewSlaMs);
+  const next = move(state, 'pending-review', at, 'rules', req.decision.reason, { check, decidedOn: req.after, reviewDueAt, escalated: false, reason: req.decision.reason, expiresAt: undefined, decidedAt: undefined, decidedBy: undefined });
+  return {
+    ok: true,
+    state: next,
+    effects: [
+      cancel,
+      audit,
+      { type: 'start-timer', timer: 'review-sla', dueAt: reviewDueAt },
+      { type: 'vendor-pipeline', mode: 'held' },
+      { type: 'write-back', status: 'pending-review', reason: PARTNER_SAFE_REDECISION_REASON.review },
+      { type: 'index', op: 'upsert', status: 'pending-review' },
+      { type: 'notify', kind: 'review-requested', to: settings.escalateTo, message: `registration ${state.id} by ${state.partnerId} changed after approval (${req.changes.join(', ')}) and needs review by ${reviewDueAt}: ${req.decision.reason}` },
+    ],
+  };
 }

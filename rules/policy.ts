@@ -84,6 +84,15 @@ export const policySchema = z.strictObject({
   required: z
     .strictObject({ fields: z.array(z.string().min(1)).default(['customerName']), action: action.default('reject') })
     .prefault({}),
+  /** A close date this long after the registration is "far out" (partners park exclusivity on distant dates). */
+  closeDate: z.strictObject({ farOut: duration.default('365d'), action: action.default('review') }).prefault({}),
+  /** What makes an edit of a decided registration material, so the decision is taken again. */
+  redecision: z
+    .strictObject({
+      /** Above the tier's auto-approval limit, a raise of more than this percentage over the amount decided on. */
+      amountIncreasePercent: z.number().min(0).max(100_000).default(10),
+    })
+    .prefault({}),
   /** Auto-approval limit per partner tier (amount in the policy currency); above it, or unknown amount → review. */
   tiers: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'), z.strictObject({ autoApproveUpTo: z.number().nonnegative() })),
   review: z
@@ -160,6 +169,9 @@ export interface Policy {
   territories: { action: RuleAction; unknownCountry: RuleAction };
   dealSize: { minimum: number; action: RuleAction };
   required: { fields: readonly string[]; action: RuleAction };
+  closeDate: { farOut: string; farOutMs: number; action: RuleAction };
+  /** `amountIncrease` as a fraction (10% → 0.1). */
+  redecision: { amountIncrease: number };
   tiers: ReadonlyMap<string, { autoApproveUpTo: number }>;
   lifecycle: LifecycleSettings;
   stageGuard?: { vendorStages: readonly string[]; caps: ReadonlyMap<string, string>; default: string };
@@ -341,6 +353,8 @@ function compile(p: PolicyFile, file: string): Policy {
     territories: p.territories,
     dealSize: p.dealSize,
     required: p.required,
+    closeDate: { farOut: p.closeDate.farOut, farOutMs: parsePolicyDuration(p.closeDate.farOut)!, action: p.closeDate.action },
+    redecision: { amountIncrease: p.redecision.amountIncreasePercent / 100 },
     tiers: new Map(Object.entries(p.tiers)),
     lifecycle: {
       reviewSlaMs: parsePolicyDuration(p.review.sla)!,

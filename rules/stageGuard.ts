@@ -6,6 +6,13 @@ import type { Policy } from './policy.js';
  * vendor stage backwards and never writes a stage the vendor pipeline does not know.
  */
 
+/**
+ * Vendor opportunity fields derived from the stage (Salesforce sets both from StageName when a write
+ * does not give them). When the guard changes or keeps the stage, the partner stage's values for these
+ * are not written either: a deal held at Qualification must not say Closed / 100%.
+ */
+export const STAGE_DERIVED_FIELDS: readonly string[] = ['Probability', 'ForecastCategoryName'];
+
 export interface StageGuardInput {
   /** The partner's stage that triggered the change. */
   partnerStage: string;

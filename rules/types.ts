@@ -100,6 +100,7 @@ export type RuleId =
   | 'territory'
   | 'vendor-account'
   | 'currency'
+  | 'close-date'
   | 'tier-auto-approval';
 
 export type RuleAction = 'reject' | 'review';

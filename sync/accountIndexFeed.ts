@@ -181,16 +181,20 @@ export class AccountIndexFeed {
     for (const r of records) {
       const regId = str(r.fields.Partner_Deal_Id__c);
       if (regId) {
-        // A registration's own opportunity: not "the vendor already works this customer" (that is
-        // first-to-register's job), but watched for closing and for attribution tampering.
+        // An active registration's own opportunity: not "the vendor already works this customer" (that
+        // is first-to-register's job), but watched for closing and for attribution tampering.
         const reg = await this.ledger.registrations.get(regId);
         if (!reg) continue;
         if (!reg.vendorOpportunityId) await this.ledger.registrations.update(reg.id, { vendorOpportunityId: r.id });
         const isClosed = r.fields.IsClosed === true || r.fields.IsClosed === 'true';
-        if (isClosed && ACTIVE_LEDGER_STATUSES.includes(reg.status)) {
-          closed.push({ registrationId: reg.id, vendorOpportunityId: r.id, outcome: r.fields.IsWon === true || r.fields.IsWon === 'true' ? 'won' : 'lost' });
-        } else if (isExclusive(reg.status as RegistrationStatus) && (await this.protect(reg, r))) protectedCount++;
-        continue;
+        if (ACTIVE_LEDGER_STATUSES.includes(reg.status)) {
+          if (isClosed) closed.push({ registrationId: reg.id, vendorOpportunityId: r.id, outcome: r.fields.IsWon === true || r.fields.IsWon === 'true' ? 'won' : 'lost' });
+          else if (isExclusive(reg.status as RegistrationStatus) && (await this.protect(reg, r))) protectedCount++;
+          continue;
+        }
+        // The registration ended (expired, rejected after a change) but the vendor still works the
+        // opportunity: from now on it is the vendor's open opportunity at its account, so a second
+        // partner registering the customer meets the open-opportunity rule instead of auto-approval.
       }
       const accountId = str(r.fields.AccountId);
       if (!accountId) continue;

@@ -8,18 +8,34 @@ import { resolveSecret } from '../lib/secrets.js';
 import { log } from '../lib/logger.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import {
+  bestAccount,
   decide,
+  decisionFacts,
   defaultSplits,
   guardStage,
   isExclusive,
+  isTerminal,
+  materialChanges,
   partnerProfile,
+  recordDomains,
+  redecidedStatus,
+  standing,
+  STAGE_DERIVED_FIELDS,
   summarizeAttribution,
   type AttributionRole,
   type Decision,
+  type DecisionFacts,
+  type FindOptions,
+  type Hit,
   type PartnerAttribution,
+  type PartnerProfile,
   type Policy,
+  type Redecision,
   type RegistrationInput,
+  type RegistrationState,
   type RegistrationStatus,
+  type RuleAction,
+  type VendorAccount,
 } from '../rules/index.js';
 import { sharedAccountIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
 import type { GateDecision, LinkRuntime, RecordGate } from './runtime.js';
@@ -75,6 +91,8 @@ export interface RegistrationDetails {
   attributionType?: 'sourced' | 'influenced';
   workflowStarted?: boolean;
   escalated?: boolean;
+  /** What the (latest) decision was made on: a material difference from it re-runs the decision. */
+  decidedOn?: DecisionFacts;
 }
 
 export function detailsOf(reg: Registration): RegistrationDetails {
@@ -197,8 +215,8 @@ export class RegistrationGate implements RecordGate {
       const reg = await rt.ledger.registrations.get(registrationId(rt.partnerId, r.sourceId));
       if (reg) existing.set(r.sourceId, reg);
     }
-    const fresh = records.filter((r) => !existing.has(r.sourceId));
-    const customers = fresh.length ? await resolveCustomers(rt, fresh) : new Map<string, Customer>();
+    // Every record's customer, decided ones too: a deal moved to another company is re-decided (enforce).
+    const customers = records.length ? await resolveCustomers(rt, records) : new Map<string, Customer>();
     const profile = partnerProfile(policy, rt.partnerId, partner ? { tier: partner.tier, territories: partner.territories, roles: partner.roles as AttributionRole[] | undefined } : undefined);
     const now = new Date().toISOString();
 
@@ -207,25 +225,14 @@ export class RegistrationGate implements RecordGate {
       let reg = existing.get(r.sourceId);
       const id = registrationId(rt.partnerId, r.sourceId);
       if (!reg) {
-        const c = customers.get(r.sourceId) ?? { name: null, domain: null, country: null };
-        const input: RegistrationInput = {
-          id,
-          partnerId: rt.partnerId,
-          customerName: c.name ?? str(r.mapped.Name) ?? '',
-          website: c.domain ?? str(r.mapped.Customer_Domain__c),
-          country: c.country,
-          amount: num(r.mapped.Amount) ?? num(r.mapped.Partner_Amount__c),
-          closeDate: str(r.mapped.CloseDate),
-          stage: str(r.source.dealstage) ?? str(r.source.StageName),
-          submittedAt: now,
-          fields: r.mapped,
-        };
+        const input = registrationInput(id, rt.partnerId, r, customers.get(r.sourceId), now);
         const decision = decide(input, this.feed.index, policy, profile);
         const status: RegistrationStatus = decision.outcome === 'approved' ? 'auto-approved' : decision.outcome === 'rejected' ? 'rejected' : 'pending-review';
         const expiresAt = status === 'auto-approved' ? new Date(Date.parse(now) + policy.lifecycle.exclusivityMs).toISOString() : null;
         const details: RegistrationDetails = {
           linkId: rt.link.id,
           decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason, matches: decision.matches },
+          decidedOn: this.factsOf(input),
           ...(status === 'auto-approved' ? { approvedAt: now } : {}),
         };
         reg = await rt.ledger.registrations.upsert({
@@ -259,7 +266,7 @@ export class RegistrationGate implements RecordGate {
         if (status !== 'rejected') this.feed.trackRegistration(reg);
       }
       await this.ensureWorkflow(reg);
-      out.set(r.sourceId, await this.enforce(reg, r, partnerName));
+      out.set(r.sourceId, await this.enforce(reg, r, partnerName, customers.get(r.sourceId), profile));
     }
     return out;
   }
@@ -295,26 +302,189 @@ export class RegistrationGate implements RecordGate {
     await this.rt.ledger.registrations.update(reg.id, { details: { ...d, workflowStarted: true } as unknown as Record<string, unknown> });
   }
 
-  private async enforce(reg: Registration, r: { sourceId: string; source: Fields; mapped: Fields }, partnerName: string): Promise<GateDecision> {
+  /**
+   * Enforce a registration on one partner deal, on every change: first re-decide it when the deal
+   * changed materially since its decision (rules/redecision.ts), then apply its status — write with
+   * attribution, the vendor Account the customer resolves to and the stage guard; hold; reject.
+   */
+  private async enforce(reg: Registration, r: { sourceId: string; source: Fields; mapped: Fields }, partnerName: string, customer: Customer | undefined, profile: PartnerProfile & { territoryAction?: RuleAction }): Promise<GateDecision> {
+    const { policy } = this.opts;
+    const input = registrationInput(reg.id, this.rt.partnerId, r, customer, reg.submittedAt);
+    const account = this.vendorAccountOf(input);
+    const decisions: unknown[] = [];
+    const redecided = await this.redecideOnMaterialChange(reg, input, account, profile, decisions);
+    if (redecided === 'deferred') {
+      // Inside the registration's own workflow (its effects re-push the deal): that workflow cannot take
+      // an update while it waits for this activity, so nothing is written now; the link's next poll of
+      // the edited deal re-decides it.
+      return { action: 'hold', reason: `registration ${reg.id} changed materially; re-decided on the next sync`, decisions: [{ rule: 'registration', status: reg.status, action: 'hold' }, ...decisions] };
+    }
+    reg = redecided;
     const action = gateAction(reg);
     const reason = `registration ${reg.id} is ${reg.status}${reg.reason ? `: ${reg.reason}` : ''}`;
-    const decisions: unknown[] = [{ rule: 'registration', status: reg.status, action }];
-    if (action !== 'write') return { action, reason, decisions };
+    decisions.unshift({ rule: 'registration', status: reg.status, action });
+    if (action !== 'write') {
+      // Re-decided after it was in the vendor pipeline: the opportunity exists, so it shows the new
+      // status, and nothing else of the partner's edit reaches the vendor until a person approves it.
+      if (await this.wasInPipeline(reg, r.sourceId)) {
+        return { action: 'write', fields: { Registration_Status__c: STATUS_LABEL[reg.status as RegistrationStatus] }, protect: Object.keys(r.mapped).filter((f) => f !== 'Registration_Status__c'), reason, decisions };
+      }
+      return { action, reason, decisions };
+    }
     const partner = this.rt.network.partner(reg.partner);
-    const fields = attributionFields(reg, partnerName, this.opts.policy, partner?.roles);
+    const fields = attributionFields(reg, partnerName, policy, partner?.roles);
+    const accountId = await this.accountIdFor(input, account, decisions);
+    if (accountId) fields.AccountId = accountId;
     const protect: string[] = [];
     // Stage guard: the partner's stage may open/push the vendor stage only as far as the policy allows.
     const partnerStage = str(r.source.dealstage) ?? str(r.source.StageName);
     const proposed = str(r.mapped.StageName);
-    if (partnerStage && proposed && this.opts.policy.stageGuard) {
+    if (partnerStage && proposed && policy.stageGuard) {
       const current = await this.currentVendorStage(r.sourceId);
-      const g = guardStage(this.opts.policy, { partnerStage, proposedVendorStage: proposed, currentVendorStage: current });
+      const g = guardStage(policy, { partnerStage, proposedVendorStage: proposed, currentVendorStage: current });
       if (g.stage === null) protect.push('StageName');
       else fields.StageName = g.stage;
-      if (g.guarded) decisions.push({ rule: 'stage-guard', partnerStage, proposed, current, written: g.stage, reason: g.reason });
+      // Probability and forecast category follow the stage the vendor opportunity really has: when the
+      // guard changed or kept the stage, the partner stage's values are not written, so the vendor CRM
+      // derives them from its own stage (Salesforce sets both from the stage when they are not given).
+      if (g.guarded) protect.push(...STAGE_DERIVED_FIELDS);
+      if (g.guarded) decisions.push({ rule: 'stage-guard', partnerStage, proposed, current, written: g.stage, reason: g.reason, notWritten: g.stage === null ? ['StageName', ...STAGE_DERIVED_FIELDS] : [...STAGE_DERIVED_FIELDS] });
     }
     return { action, fields, protect, reason, decisions };
   }
+
+  private findOptions(): FindOptions {
+    const m = this.opts.policy.matching;
+    return { nameThreshold: m.nameThreshold, requireDomainAgreement: m.requireDomainAgreement, useDomains: m.domain };
+  }
+
+  /** The vendor account the deal's customer resolves to — the same match the decision makes. */
+  private vendorAccountOf(input: RegistrationInput): Hit<VendorAccount> | undefined {
+    const opts = this.findOptions();
+    const domains = opts.useDomains ? recordDomains(input.website, input.contactEmail) : [];
+    return bestAccount(this.feed.index.findAccounts({ domains, name: normalizeCompanyName(input.customerName) }, opts));
+  }
+
+  /** What a decision on `input` is made on (stored as `decidedOn`). */
+  factsOf(input: RegistrationInput): DecisionFacts {
+    return decisionFacts(input, this.vendorAccountOf(input)?.record.id ?? null, this.opts.policy);
+  }
+
+  /**
+   * Re-run the decision when the deal changed materially since it was decided (amount class or a raise
+   * above the tier limit, customer, vendor account, close date far out). The result goes through the
+   * registration's workflow (its one writer; the ledger follows from the workflow's effects), or —
+   * without a workflow — a compare-and-set on the ledger row's status. Returns the registration as it
+   * stands afterwards.
+   */
+  private async redecideOnMaterialChange(reg: Registration, input: RegistrationInput, account: Hit<VendorAccount> | undefined, profile: PartnerProfile & { territoryAction?: RuleAction }, decisions: unknown[]): Promise<Registration | 'deferred'> {
+    const { policy } = this.opts;
+    const d = detailsOf(reg);
+    const before = d.decidedOn;
+    // Only a decided registration that still runs: approved (exclusive) or pending review.
+    if (!before || standing(reg.status as RegistrationStatus) === null || isTerminal(reg.status as RegistrationStatus)) return reg;
+    const after = decisionFacts(input, account?.record.id ?? null, policy);
+    const changes = materialChanges(before, after, { policy, autoApproveUpTo: policy.tiers.get(profile.tier)?.autoApproveUpTo, submittedAt: reg.submittedAt });
+    if (!changes.length) return reg;
+    const decision = decide(input, this.feed.index, policy, profile);
+    const req: Redecision = { decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason }, before, after, changes };
+    decisions.push({ rule: 'redecision', changes, outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason });
+    const client = temporalClient(this.opts.client);
+    if (client && d.workflowStarted) {
+      if (runningFor(registrationWorkflowId(reg.id))) return 'deferred';
+      try {
+        await client.workflow.getHandle(registrationWorkflowId(reg.id)).executeUpdate<RegistrationState, [Redecision]>('redecide', { args: [req] });
+      } catch (e) {
+        // Refused by the workflow's validator: it moved on meanwhile (expired, closed, decided); the
+        // ledger below says where it stands. Anything else (transport) fails the page: it is retried.
+        if (!isUpdateRefusal(e)) throw e;
+        log.info({ registration: reg.id, err: e }, 're-decision refused by the registration workflow; enforcing its current status');
+      }
+      return (await this.rt.ledger.registrations.get(reg.id)) ?? reg;
+    }
+    return this.redecideInLedger(reg, req);
+  }
+
+  /** No workflow (outside a worker): the gate is the only writer; the status moves by compare-and-set. */
+  private async redecideInLedger(reg: Registration, req: Redecision): Promise<Registration> {
+    const to = redecidedStatus(reg.status as RegistrationStatus, req.decision.outcome);
+    const now = new Date().toISOString();
+    const details: RegistrationDetails = { ...detailsOf(reg), decidedOn: req.after };
+    const changed = to !== reg.status;
+    const next = await this.rt.ledger.registrations.update(
+      reg.id,
+      {
+        details: details as unknown as Record<string, unknown>,
+        ...(changed ? { status: to, reason: req.decision.reason, decidedBy: to === 'rejected' ? 'rules' : null, decidedAt: to === 'rejected' ? now : null, expiresAt: null } : {}),
+      },
+      { ifStatus: [reg.status as RegistrationStatus] },
+    );
+    await this.rt.ledger.audit.append([
+      {
+        linkId: this.rt.link.id,
+        sourceId: reg.sourceId,
+        action: 'registration.redecided',
+        decisions: [{ rule: req.decision.ruleId, outcome: req.decision.outcome, reason: req.decision.reason }],
+        details: { registrationId: reg.id, from: reg.status, to, changes: req.changes, before: req.before, after: req.after },
+        actor: 'rules',
+        eventKey: `registration:${reg.id}:redecided:${now}`,
+      },
+    ]);
+    this.feed.trackRegistration(next);
+    return next;
+  }
+
+  /** Pending review or rejected after having been approved, with its vendor opportunity written. */
+  private async wasInPipeline(reg: Registration, sourceId: string): Promise<boolean> {
+    if (!detailsOf(reg).approvedAt || (reg.status !== 'pending-review' && reg.status !== 'rejected')) return false;
+    const pair = (await this.rt.ledger.pairs.bySource(this.rt.link.id, [sourceId])).get(sourceId);
+    return !!pair && !pair.deletedAt;
+  }
+
+  /**
+   * The vendor Opportunity's AccountId: the vendor account the customer matched; when none matched,
+   * a vendor Account created for the customer (keyed by `Cosell_Customer_Key__c` — its domain, else
+   * its normalised name — so every worker and retry finds the same one). A partner-sourced opportunity
+   * without an account is invisible to account-based views, territory assignment and the rules' own
+   * open-opportunity check (a later registration of the same customer would not see it). Without a
+   * customer name nothing is created and AccountId stays blank; the audit says which case it was.
+   */
+  private async accountIdFor(input: RegistrationInput, account: Hit<VendorAccount> | undefined, decisions: unknown[]): Promise<string | null> {
+    if (account) {
+      decisions.push({ rule: 'vendor-account', accountId: account.record.id, matchedOn: account.matchedOn, score: account.score, created: false });
+      return account.record.id;
+    }
+    const name = input.customerName.trim();
+    const domain = recordDomains(input.website, input.contactEmail)[0] ?? null;
+    const norm = normalizeCompanyName(name);
+    if (!norm || this.rt.targetOrg.kind !== 'salesforce') {
+      decisions.push({ rule: 'vendor-account', accountId: null, created: false, reason: norm ? `the vendor CRM (${this.rt.targetOrg.kind}) has no Account to create` : 'no customer name: no vendor account matched or created; AccountId left blank' });
+      return null;
+    }
+    const key = domain ? `domain:${domain}` : `name:${norm}`;
+    try {
+      this.accountKeyField ??= this.rt.target.ensureFields('Account', [CUSTOMER_KEY_FIELD]).then(() => undefined);
+      this.accountKeyField.catch(() => (this.accountKeyField = undefined));
+      await this.accountKeyField;
+      const [found] = await this.rt.target.readByField('Account', CUSTOMER_KEY_FIELD.name, [key], ['Name']);
+      let id = found?.id;
+      if (!id) {
+        const [res] = await this.rt.target.upsert('Account', CUSTOMER_KEY_FIELD.name, [{ key, fields: { Name: name.slice(0, 255), Website: domain, BillingCountry: input.country ?? null } }]);
+        if (!res || res.status === 'failed' || !res.id) throw new Error(res?.error?.message ?? 'no result');
+        id = res.id;
+      }
+      // Visible to the next decision in this worker at once (the index feed confirms it later).
+      if (!this.feed.index.getAccount(id)) this.feed.index.upsertAccount({ id, name, domain, country: input.country ?? null, named: false, openOpportunities: [], hasOpenOpportunity: false });
+      decisions.push({ rule: 'vendor-account', accountId: id, created: !found, key, reason: found ? 'the vendor account cosell created for this customer' : 'no vendor account matched the customer: created one' });
+      return id;
+    } catch (e) {
+      log.warn({ err: e, link: this.rt.link.id }, 'could not create the vendor account for a partner deal; AccountId left blank');
+      decisions.push({ rule: 'vendor-account', accountId: null, created: false, reason: `no vendor account matched and creating one failed: ${e instanceof Error ? e.message : String(e)}` });
+      return null;
+    }
+  }
+
+  private accountKeyField?: Promise<void>;
 
   private async currentVendorStage(sourceId: string): Promise<string | null> {
     const pair = (await this.rt.ledger.pairs.bySource(this.rt.link.id, [sourceId])).get(sourceId);
@@ -324,7 +494,7 @@ export class RegistrationGate implements RecordGate {
   }
 }
 
-interface Customer {
+export interface Customer {
   name: string | null;
   domain: string | null;
   country: string | null;
@@ -395,6 +565,40 @@ async function hubspotDealCompanies(rt: Omit<LinkRuntime, 'gate'>, dealIds: stri
     for (const r of body.results ?? []) if (r.to[0]) out.set(String(r.from.id), String(r.to[0].toObjectId));
   }
   return out;
+}
+
+/** Vendor Account external id for the accounts cosell creates for partner-sourced customers. */
+export const CUSTOMER_KEY_FIELD: FieldSpec = { name: 'Cosell_Customer_Key__c', label: 'Customer Key (cosell)', type: 'string', length: 255, externalId: true, unique: true };
+
+/** The registration input of a partner deal (the gate's view: the customer as resolved, mapped fields). */
+export function registrationInput(id: string, partnerId: string, r: { source: Fields; mapped: Fields }, c: Customer | undefined, submittedAt: string): RegistrationInput {
+  return {
+    id,
+    partnerId,
+    customerName: c?.name ?? str(r.mapped.Name) ?? '',
+    website: c?.domain ?? str(r.mapped.Customer_Domain__c),
+    country: c?.country ?? null,
+    amount: num(r.mapped.Amount) ?? num(r.mapped.Partner_Amount__c),
+    closeDate: str(r.mapped.CloseDate),
+    stage: str(r.source.dealstage) ?? str(r.source.StageName),
+    submittedAt,
+    fields: r.mapped,
+  };
+}
+
+/** True inside an activity of workflow `workflowId`. */
+function runningFor(workflowId: string): boolean {
+  try {
+    return Context.current().info.workflowExecution?.workflowId === workflowId;
+  } catch {
+    return false;
+  }
+}
+
+/** A workflow update refused by its validator or handler (vs. a transport / server failure). */
+function isUpdateRefusal(e: unknown): boolean {
+  const name = (e as { name?: string })?.name;
+  return name === 'WorkflowUpdateFailedError' || name === 'WorkflowNotFoundError';
 }
 
 function beat(): void {

@@ -19,10 +19,12 @@ import {
   extend,
   isExclusive,
   isTerminal,
+  redecide,
   reviewTimeout,
   submit,
   type Effect,
   type HumanDecision,
+  type Redecision,
   type RegistrationState,
   type Transition,
 } from '../rules/lifecycle.js';
@@ -41,6 +43,11 @@ export const decideUpdate = defineUpdate<RegistrationState, [HumanDecision]>('de
 export const extendUpdate = defineUpdate<RegistrationState, [{ by: string; reason?: string }]>('extend');
 /** Several partners on one deal: roles and splits (default splits from the policy when omitted). */
 export const attributeUpdate = defineUpdate<RegistrationState, [{ by: string; partners: Array<{ partnerId: string; role: AttributionRole; split?: number }> }]>('attribute');
+/**
+ * The partner's deal changed materially after the decision (sync/registrationGate.ts): the rules'
+ * new decision, applied here so the workflow stays the registration's one writer.
+ */
+export const redecideUpdate = defineUpdate<RegistrationState, [Redecision]>('redecide');
 /** The vendor opportunity closed (seen by the vendor-account index feed). */
 export const vendorClosedSignal = defineSignal<[{ outcome: 'won' | 'lost'; vendorOpportunityId?: string }]>('vendorClosed');
 export const registrationStatusQuery = defineQuery<RegistrationState>('status');
@@ -52,6 +59,7 @@ export const registrationStatusQuery = defineQuery<RegistrationState>('status');
  *   submitted → checked → auto-approved | pending-review | rejected
  *   pending-review → approved | rejected   (update `decide`, or the review SLA: escalate / policy default)
  *   approved → exclusive until expiry (update `extend`) → won | lost (signal `vendorClosed`) | expired
+ *   approved | pending-review → pending-review | rejected   (update `redecide`: a material edit, re-decided)
  *
  * The transitions are rules/lifecycle.ts (pure); every status change runs one activity that updates
  * the ledger, audits, writes the status back onto the partner's deal and pushes / holds the vendor
@@ -94,6 +102,8 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   setHandler(decideUpdate, decide.handler, { validator: decide.validator });
   const extension = transitionUpdate((req: Parameters<typeof extend>[1]) => extend(state, req, settings, Date.now()));
   setHandler(extendUpdate, extension.handler, { validator: extension.validator });
+  const redecision = transitionUpdate((req: Redecision) => redecide(state, req, settings, Date.now()));
+  setHandler(redecideUpdate, redecision.handler, { validator: redecision.validator });
   setHandler(
     attributeUpdate,
     async (req) => {

@@ -14,7 +14,7 @@ describe('decide: one rule at a time (demo policy examples/roe.yaml)', () => {
     expect(d.matches).toEqual([]);
     expect(d.checks.every((c) => c.passed)).toBe(true);
     expect(d.checks.map((c) => c.ruleId)).toEqual([
-      'required-fields', 'currency', 'min-deal-size', 'named-account', 'vendor-opportunity', 'first-to-register', 'territory', 'vendor-account', 'tier-auto-approval',
+      'required-fields', 'currency', 'min-deal-size', 'named-account', 'vendor-opportunity', 'first-to-register', 'territory', 'vendor-account', 'close-date', 'tier-auto-approval',
     ]);
   });
 

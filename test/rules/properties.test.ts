@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AccountIndex } from '../../rules/accountIndex.js';
-import { decide, registeredBefore } from '../../rules/decide.js';
+import { decide, registeredBefore, RULE_ORDER } from '../../rules/decide.js';
 import type { ActiveRegistration, RegistrationInput, VendorAccount } from '../../rules/types.js';
 import { demoPolicy, partners } from './fixtures.js';
 
@@ -136,7 +136,7 @@ describe('decide: properties', () => {
         const expected = failing.find((c) => c.action === 'reject') ?? failing.find((c) => c.action === 'review');
         expect(d.outcome).toBe(expected ? (expected.action === 'reject' ? 'rejected' : 'review') : 'approved');
         expect(d.ruleId).toBe(expected?.ruleId ?? 'tier-auto-approval');
-        expect(d.checks).toHaveLength(9);
+        expect(d.checks).toHaveLength(RULE_ORDER.length);
       }),
       { numRuns: 200 },
     );
