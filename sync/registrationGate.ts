@@ -265,17 +265,17 @@ export class RegistrationGate implements RecordGate {
         ]);
         if (status !== 'rejected') this.feed.trackRegistration(reg);
       }
-      await this.ensureWorkflow(reg);
+      reg = await this.ensureWorkflow(reg);
       out.set(r.sourceId, await this.enforce(reg, r, partnerName, customers.get(r.sourceId), profile));
     }
     return out;
   }
 
   /** Start the registration's workflow once (idempotent by id; remembered in the ledger). */
-  private async ensureWorkflow(reg: Registration): Promise<void> {
+  private async ensureWorkflow(reg: Registration): Promise<Registration> {
     const d = detailsOf(reg);
     const client = temporalClient(this.opts.client);
-    if (!client || d.workflowStarted) return;
+    if (!client || d.workflowStarted) return reg;
     const decision = d.decision ?? { outcome: 'review' as const, ruleId: 'tier-auto-approval' as const, reason: reg.reason ?? '' };
     const input: RegistrationWorkflowInput = {
       id: reg.id,
@@ -299,7 +299,8 @@ export class RegistrationGate implements RecordGate {
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e; // already ran: only the record was missing
     }
-    await this.rt.ledger.registrations.update(reg.id, { details: { ...d, workflowStarted: true } as unknown as Record<string, unknown> });
+    // The row as it is now (enforce reads its details: a stale copy would drop workflowStarted).
+    return this.rt.ledger.registrations.update(reg.id, { details: { ...d, workflowStarted: true } as unknown as Record<string, unknown> });
   }
 
   /**
@@ -409,7 +410,8 @@ export class RegistrationGate implements RecordGate {
   private async redecideInLedger(reg: Registration, req: Redecision): Promise<Registration> {
     const to = redecidedStatus(reg.status as RegistrationStatus, req.decision.outcome);
     const now = new Date().toISOString();
-    const details: RegistrationDetails = { ...detailsOf(reg), decidedOn: req.after };
+    const current = (await this.rt.ledger.registrations.get(reg.id)) ?? reg;
+    const details: RegistrationDetails = { ...detailsOf(current), decidedOn: req.after };
     const changed = to !== reg.status;
     const next = await this.rt.ledger.registrations.update(
       reg.id,
