@@ -38,8 +38,8 @@ stageGuard:
   default: Qualification
   caps: { appointmentscheduled: Prospecting, qualifiedtobuy: Qualification, contractsent: Value Proposition }
 partners:
-  acme: { tier: gold, territories: { countries: [US, CA] } }
-  globex: { tier: silver, territories: { countries: [US, DE] } }
+  acmex: { tier: gold, territories: { countries: [US, CA] } }
+  globexx: { tier: silver, territories: { countries: [US, DE] } }
 `;
 
 let sb: TestSandbox;
@@ -71,11 +71,11 @@ beforeAll(async () => {
   const network = testNetwork(`
 vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
 partners:
-  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
-  - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, connection: ${conn.globex} }
+  - { id: acmex, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
+  - { id: globexx, name: Globex Integrators, kind: hubspot, tier: silver, connection: ${conn.globex} }
 links:
-  - { id: ${acmeLink}, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }
-  - { id: ${globexLink}, from: globex.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }
+  - { id: ${acmeLink}, from: acmex.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }
+  - { id: ${globexLink}, from: globexx.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }
 `);
   ledger = await openLedger({ file: tempLedgerFile() });
   client = await testClient();
@@ -157,7 +157,10 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined | nul
   }
 }
 
-const status = (partner: string, deal: string) => client.workflow.getHandle(`registration:${partner}:${deal}`).query(registrationStatusQuery);
+/** Registrations are `<partner id>:<deal id>`; the network's partner ids differ from the sandbox org ids so that
+ * workflow ids (global on the shared dev server) never collide with other files' `registration:acme:…`. */
+const PARTNER_ID: Record<string, string> = { acme: 'acmex', globex: 'globexx' };
+const status = (partner: string, deal: string) => client.workflow.getHandle(`registration:${PARTNER_ID[partner]}:${deal}`).query(registrationStatusQuery);
 function waitStatus(partner: string, deal: string, pred: (s: RegistrationState) => boolean, timeoutMs = 20_000): Promise<RegistrationState> {
   return eventually(`registration ${partner}:${deal}`, async () => {
     const s = await status(partner, deal);
@@ -167,7 +170,7 @@ function waitStatus(partner: string, deal: string, pred: (s: RegistrationState) 
 
 async function vendorOpp(partner: string, deal: string) {
   const res = await sb.jsforce('vendor').query<Record<string, unknown>>(
-    `SELECT Id, AccountId, Amount, StageName, Probability, ForecastCategoryName, Registration_Status__c, Registered_Partner_Id__c FROM Opportunity WHERE Partner_Deal_Id__c = '${partner}:${deal}'`,
+    `SELECT Id, AccountId, Amount, StageName, Probability, ForecastCategoryName, Registration_Status__c, Registered_Partner_Id__c FROM Opportunity WHERE Partner_Deal_Id__c = '${PARTNER_ID[partner]}:${deal}'`,
   );
   return res.records[0];
 }
