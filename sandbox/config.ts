@@ -17,6 +17,7 @@ const faultsSchema = z.strictObject({
   expireTokensNow: z.boolean().optional(),
   tokenTtlMs: z.number().int().positive().optional(),
   searchLagMs: z.number().int().nonnegative().optional(),
+  commitLagMs: z.number().int().nonnegative().optional(),
   dailyLimit: z.number().int().positive().optional(),
   tenSecondLimit: z.number().int().nonnegative().optional(),
   searchPerSecond: z.number().int().nonnegative().optional(),

@@ -56,6 +56,10 @@ export class FaultInjector {
     return this.config.dailyLimit;
   }
 
+  get commitLagMs(): number {
+    return this.config.commitLagMs ?? 0;
+  }
+
   get searchLagMs(): number {
     return this.config.searchLagMs ?? 0;
   }

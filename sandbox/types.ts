@@ -23,6 +23,12 @@ export interface FaultConfig {
   expireTokensNow?: boolean;
   /** Access-token lifetime in ms (default: 2 h). */
   tokenTtlMs?: number;
+  /**
+   * Salesforce: a write transaction takes its SystemModstamp when it starts and commits (becomes
+   * visible; the response returns) this many ms later — a long-running transaction, whose records
+   * appear stamped older than records committed meanwhile.
+   */
+  commitLagMs?: number;
   /** HubSpot: ms before a write becomes visible to search. */
   searchLagMs?: number;
   /** Daily API allocation (Salesforce total requests / HubSpot daily). */

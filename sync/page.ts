@@ -211,12 +211,14 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
   }
   const next = page.next;
   if (!page.caughtUp) rt.readAhead.start(next, cur.generation, () => read(next));
-  heartbeat({ cursor: page.next, records: page.records.length });
+  // The position only: a feed's state (look-back memory) stays in the ledger, out of Temporal.
+  const at = { modifiedAt: page.next.modifiedAt, id: page.next.id };
+  heartbeat({ cursor: at, records: page.records.length });
   const t1 = performance.now();
   let outcome: Outcome;
   // Keep heartbeating while the page's writes run (retries and rate-limit waits can take a while), so
   // the workflow can use a short heartbeat timeout and a killed worker's page is retried quickly.
-  const beat = setInterval(() => heartbeat({ cursor: page.next, records: page.records.length }), 3_000);
+  const beat = setInterval(() => heartbeat({ cursor: at, records: page.records.length }), 3_000);
   try {
     outcome = await processRecords(rt, page.records);
   } catch (e) {

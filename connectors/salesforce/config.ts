@@ -37,6 +37,13 @@ export interface SalesforceConnectorConfig {
   requestTimeoutMs?: number;
   /** Default change-feed page size (200..2000, default 2000). */
   pageSize?: number;
+  feed?: {
+    /**
+     * Re-read this far back (worker clock) after each scan, for records of long transactions that
+     * commit with an older SystemModstamp. Must cover the longest transaction plus clock skew. Default 5 min.
+     */
+    lookBackMs?: number;
+  };
   /** Injectable for tests. */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;

@@ -19,6 +19,7 @@ import { SalesforceApi } from './api.js';
 import type { SalesforceConnectorConfig } from './config.js';
 import { normaliseDatetime, normaliseDescribe, normaliseRow, type SfDescribe } from './describe.js';
 import { ensureCustomFields } from './ensureFields.js';
+import { salesforceChangesPage } from './feed.js';
 import { queryAll } from './query.js';
 import { fieldPath, ident, inQuery, keysetQuery } from './soql.js';
 import { COLLECTION_LIMIT, removeRecords, updateRecords, upsertRecords, type WriteContext } from './writes.js';
@@ -26,6 +27,8 @@ import { COLLECTION_LIMIT, removeRecords, updateRecords, upsertRecords, type Wri
 const MAX_PAGE = 2000;
 const IN_CHUNK = 200;
 const SCHEMA_TTL_MS = 10 * 60_000;
+/** Long transactions commit records stamped up to this long ago (Salesforce's API transactions end by 10 min; most in seconds). */
+const DEFAULT_LOOK_BACK_MS = 5 * 60_000;
 
 export class SalesforceConnector implements Connector {
   readonly kind = 'salesforce' as const;
@@ -59,13 +62,20 @@ export class SalesforceConnector implements Connector {
     return schema;
   }
 
+  /** See feed.ts: a keyset on (SystemModstamp, Id) with a look-back for late-committed transactions. */
   async changes(object: string, cursor: FeedCursor, opts: ChangeOptions = {}): Promise<ChangePage> {
     const limit = this.pageSize(opts);
     const fields = opts.fields ?? (await this.selectableFields(object));
-    const soql = keysetQuery({ object, fields, after: cursor, until: opts.until, limit });
-    const rows = await queryAll(this.api, soql, { batchSize: limit });
-    const records = rows.map((r) => this.toRecord(r));
-    return { records, next: nextCursor(cursor, records), caughtUp: records.length < limit };
+    return salesforceChangesPage(cursor, {
+      object,
+      fields,
+      limit,
+      until: opts.until,
+      lookBackMs: this.cfg.feed?.lookBackMs ?? DEFAULT_LOOK_BACK_MS,
+      maxSeenChars: 256 * 1024,
+      now: this.cfg.now ?? Date.now,
+      query: async (soql) => (await queryAll(this.api, soql, { batchSize: limit })).map((r) => this.toRecord(r)),
+    });
   }
 
   async deletions(object: string, cursor: FeedCursor, opts: ChangeOptions = {}): Promise<DeletionPage> {
@@ -178,7 +188,3 @@ export class SalesforceConnector implements Connector {
   }
 }
 
-function nextCursor(cursor: FeedCursor, records: CrmRecord[]): FeedCursor {
-  const last = records[records.length - 1];
-  return last ? { modifiedAt: last.modifiedAt, id: last.id } : cursor;
-}

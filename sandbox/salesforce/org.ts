@@ -107,6 +107,7 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
         now: () => clock.now(),
         userOf: (req) => (req as any).sandboxUser ?? integrationUserId,
         lockRow: () => faults.lockRow(),
+        commitLagMs: () => faults.commitLagMs,
         identityUrl: (req) => `${baseUrl}/id/${orgSfId}/${(req as any).sandboxUser ?? integrationUserId}`,
       });
     },

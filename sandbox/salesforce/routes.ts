@@ -18,6 +18,8 @@ export interface RouteDeps {
   /** The user of the request's session (set by the auth hook). */
   userOf(req: FastifyRequest): string;
   lockRow(): boolean;
+  /** Fault `commitLagMs`: how long a write transaction stays open after taking its timestamp. */
+  commitLagMs?(): number;
   /** The identity URL (`{loginUrl}/id/{orgId}/{userId}`) of the request's session. */
   identityUrl(req: FastifyRequest): string;
 }
@@ -50,7 +52,30 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { data } = deps;
   const cursors = new Map<string, Cursor>();
 
-  const ctxOf = (req: FastifyRequest): WriteContext => ({ now: deps.now(), userId: deps.userOf(req), lockRow: deps.lockRow });
+  /**
+   * Open a write transaction: it takes its timestamp (SystemModstamp of all its records) now, and —
+   * with the `commitLagMs` fault — commits that much later, as a long-running transaction does: its
+   * records then appear with a SystemModstamp older than records other calls committed meanwhile
+   * (what a change feed that reads "up to now" loses). Open transactions hold getUpdated's
+   * latestDateCovered back, as Salesforce's does. The write itself runs synchronously right after.
+   */
+  const open = new Map<number, number>();
+  const begin = async (req: FastifyRequest): Promise<WriteContext> => {
+    const ctx: WriteContext = { now: deps.now(), userId: deps.userOf(req), lockRow: deps.lockRow };
+    const lag = deps.commitLagMs?.() ?? 0;
+    if (lag > 0) {
+      open.set(ctx.now, (open.get(ctx.now) ?? 0) + 1);
+      try {
+        await new Promise((r) => setTimeout(r, lag));
+      } finally {
+        const n = (open.get(ctx.now) ?? 1) - 1;
+        if (n > 0) open.set(ctx.now, n);
+        else open.delete(ctx.now);
+      }
+    }
+    return ctx;
+  };
+  const coveredUntil = () => Math.min(deps.now(), ...open.keys());
   const versionOf = (req: FastifyRequest): string => {
     const v = (req.params as { v: string }).v;
     if (!/^v\d{2}\.0$/.test(v) || !API_VERSIONS.includes(v.slice(1))) throw new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
@@ -140,7 +165,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     versionOf(req);
     const o = objectOf((req.params as { type: string }).type);
     const q = req.query as Record<string, string>;
-    const r = data.updated(o.name, q.start, q.end, deps.now());
+    const r = data.updated(o.name, q.start, q.end, coveredUntil());
     return { ids: r.ids, latestDateCovered: formatDatetime(r.latestDateCovered) };
   });
   app.get('/services/data/:v/sobjects/:type/deleted', async (req) => {
@@ -159,7 +184,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/services/data/:v/sobjects/:type', async (req, reply) => {
     versionOf(req);
     const o = objectOf((req.params as { type: string }).type);
-    const rec = single(() => data.create(o.name, (req.body ?? {}) as Record<string, unknown>, ctxOf(req)));
+    const ctx = await begin(req);
+    const rec = single(() => data.create(o.name, (req.body ?? {}) as Record<string, unknown>, ctx));
     return reply.code(201).header('location', recordUrl(versionOf(req), o.name, rec.Id)).send({ id: rec.Id, success: true, errors: [] });
   });
   app.get('/services/data/:v/sobjects/:type/:id', async (req) => {
@@ -176,7 +202,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const { type, id } = req.params as { type: string; id: string };
     const o = objectOf(type);
     data.get(o.name, id); // 404 NOT_FOUND / ENTITY_IS_DELETED before validation, as the real API
-    single(() => data.update(o.name, id, (req.body ?? {}) as Record<string, unknown>, ctxOf(req)));
+    const ctx = await begin(req);
+    single(() => data.update(o.name, id, (req.body ?? {}) as Record<string, unknown>, ctx));
     return reply.code(204).send();
   });
   app.delete('/services/data/:v/sobjects/:type/:id', async (req, reply) => {
@@ -184,7 +211,8 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const { type, id } = req.params as { type: string; id: string };
     const o = objectOf(type);
     data.get(o.name, id);
-    single(() => data.delete(o.name, id, ctxOf(req)));
+    const ctx = await begin(req);
+    single(() => data.delete(o.name, id, ctx));
     return reply.code(204).send();
   });
 
@@ -193,8 +221,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const v = versionOf(req);
     const { type, field, value } = req.params as { type: string; field: string; value: string };
     const o = objectOf(type);
+    const ctx = await begin(req);
     try {
-      const r = single(() => data.upsert(o.name, field, decodeURIComponent(value), (req.body ?? {}) as Record<string, unknown>, ctxOf(req)));
+      const r = single(() => data.upsert(o.name, field, decodeURIComponent(value), (req.body ?? {}) as Record<string, unknown>, ctx));
       return reply.code(r.created ? 201 : 200).send({ id: r.rec.Id, success: true, errors: [], created: r.created });
     } catch (e) {
       if (e instanceof MultipleMatches) return reply.code(300).header('content-type', JSON_TYPE).send(e.ids.map((id) => recordUrl(v, o.name, id)));
@@ -292,7 +321,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/services/data/:v/composite/sobjects', async (req) => {
     versionOf(req);
     const { allOrNone, records } = collectionBody(req);
-    const ctx = ctxOf(req);
+    const ctx = await begin(req);
     return runCollection(records, allOrNone, (r, undo) => {
       const rec = data.create(typeOfRecord(r), r, ctx, undo);
       return { id: rec.Id, success: true, errors: [] };
@@ -301,7 +330,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.patch('/services/data/:v/composite/sobjects', async (req) => {
     versionOf(req);
     const { allOrNone, records } = collectionBody(req);
-    const ctx = ctxOf(req);
+    const ctx = await begin(req);
     return runCollection(records, allOrNone, (r, undo) => {
       const id = String(r.id ?? r.Id ?? '');
       if (!id) throw RecordFailure.of('MISSING_ARGUMENT', 'Id not specified in an update call', []);
@@ -316,7 +345,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const ids = (q.ids ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     if (ids.length === 0) throw new ApiError(400, 'MISSING_ARGUMENT', 'ids: at least one id is required');
     if (ids.length > MAX_COLLECTION) throw new ApiError(400, 'EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call');
-    const ctx = ctxOf(req);
+    const ctx = await begin(req);
     return runCollection(ids, q.allOrNone === 'true', (id, undo) => {
       const rec = data.delete('', id, ctx, undo);
       return { id: rec.Id, success: true, errors: [] };
@@ -329,7 +358,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const f = o.fields.get(field.toLowerCase());
     if (!f) throw new ApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${field}`);
     const { allOrNone, records } = collectionBody(req);
-    const ctx = ctxOf(req);
+    const ctx = await begin(req);
     // The same external id twice in one call fails both records (DUPLICATE_VALUE "Duplicate external id specified"), as the real DML does.
     const keyOf = (r: Record<string, unknown>) => {
       const e = Object.entries(r).find(([k]) => k.toLowerCase() === f.name.toLowerCase());
