@@ -5,6 +5,7 @@ import { START_CURSOR } from '../connectors/types.js';
 import { parseDuration, splitEndpoint } from '../lib/config.js';
 import { isCosellError } from '../lib/errors.js';
 import type { Engine } from '../sync/build.js';
+import { SCOPE_UNSETTLED } from '../sync/partnerScope.js';
 import { PARKED_PARENT, replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
 import type { LinkInfo, PageReport } from '../sync/types.js';
 
@@ -71,7 +72,7 @@ export function createSyncActivities(engine: Engine) {
     },
     /** Records parked because their parent had not synced: retry them now that the parents may have landed. */
     async replayParked(linkId: string): Promise<PageReport> {
-      return guarded(async () => replayDeadLetters(await engine.link(linkId), { codes: [PARKED_PARENT], heartbeat }));
+      return guarded(async () => replayDeadLetters(await engine.link(linkId), { codes: [PARKED_PARENT, SCOPE_UNSETTLED], heartbeat }));
     },
     async replayDeadLetters(linkId: string, ids?: number[]): Promise<PageReport> {
       return guarded(async () => replayDeadLetters(await engine.link(linkId), { ids, heartbeat }));

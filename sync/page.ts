@@ -3,6 +3,7 @@ import { isConnectorError } from '../connectors/errors.js';
 import { log } from '../lib/logger.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
 import type { SnapshotWrite } from '../ledger/types.js';
+import { applyPartnerScope } from './partnerScope.js';
 import { planWrite } from './plan.js';
 import type { LinkRuntime } from './runtime.js';
 import type { PageReport, SyncCounts } from './types.js';
@@ -39,6 +40,15 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
 
   // What the source looks like now, for the reverse link's echo check.
   if (rt.sourceIsATarget) for (const r of records) out.snapshots.push({ orgId: rt.sourceOrg.id, object: rt.sourceObject, recordId: r.id, fields: pick(r.fields, readFields), modifiedAt: r.modifiedAt });
+
+  // Partner scope: a vendor record reaches a partner only if that partner is on it (sync/partnerScope.ts).
+  const scope = await applyPartnerScope(rt, records);
+  ({ admitted: records } = scope);
+  inc(out.counts, 'read', scope.refused);
+  inc(out.counts, 'skipped', scope.refused);
+  out.audits.push(...scope.audits);
+  out.deadLetters.push(...scope.parked);
+  out.resolved.push(...scope.resolved);
 
   // Map.
   type Candidate = { rec: CrmRecord; key: string; mapped: Fields; parentTargetId?: string };
