@@ -80,6 +80,12 @@ const link = z.strictObject({
   pairedWith: z.string().optional(),
   /** Partner deals on this link become registrations checked by the Rules of Engagement. */
   registration: z.boolean().default(false),
+  /**
+   * Vendor → partner links: `all` is the admin's explicit share of every vendor record of this object
+   * with the partner (the mapping filter then decides alone). Default `scoped`: a vendor record reaches
+   * the partner only if the partner is on it (sync/partnerScope.ts).
+   */
+  share: z.enum(['scoped', 'all']).default('scoped'),
   /** What a delete/archive/merge in the source does to the target. */
   deletes: z.enum(['archive', 'flag', 'ignore']).default('flag'),
   /** Link that must have synced a record's parent first (e.g. accounts before opportunities); without targetField the target models it as an association (HubSpot deal → company). */

@@ -13,7 +13,8 @@ import type { LinkRuntime } from './runtime.js';
  *   - the partner is on another partner's registered deal through that registration's attribution
  *     (roles and splits set with the registration workflow's `attribute` update — the explicit,
  *     recorded way to share a deal), unless that registration was rejected; or
- *   - for vendor accounts (Salesforce `Account`): an opportunity at the account is in scope as above.
+ *   - for vendor accounts (Salesforce `Account`): an opportunity at the account is in scope as above;
+ *   - or the link says `share: all` in the network file: the admin's explicit share of every record.
  *
  * Everything else is refused: counted as skipped and audited on the link with the record's id and
  * the rule only (no field values, no other partner named). A mapping `filter` still narrows further;
@@ -77,8 +78,8 @@ async function accountsInScope(rt: LinkRuntime, partnerId: string, accountIds: s
 }
 
 /** The link's partner when it writes vendor records into a partner's CRM; else undefined (no scope applies). */
-export function scopedPartner(rt: Pick<LinkRuntime, 'network' | 'sourceOrg' | 'targetOrg'>): string | undefined {
-  if (rt.sourceOrg.id !== rt.network.network.vendor.id) return undefined;
+export function scopedPartner(rt: Pick<LinkRuntime, 'network' | 'sourceOrg' | 'targetOrg' | 'link'>): string | undefined {
+  if (rt.sourceOrg.id !== rt.network.network.vendor.id || rt.link.share === 'all') return undefined;
   return rt.network.partner(rt.targetOrg.id) ? rt.targetOrg.id : undefined;
 }
 

@@ -63,7 +63,7 @@ partners:
   - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
 ledger: { file: ${ledgerFile} }
 links:
-  - { id: ${linkId}, from: vendor.Opportunity, to: acme.deals, mapping: ${mapping}, schedule: 1h }
+  - { id: ${linkId}, from: vendor.Opportunity, to: acme.deals, mapping: ${mapping}, schedule: 1h, share: all }
 `,
   );
   client = await testClient();

@@ -39,11 +39,12 @@ links:
     mapping: ${dealMapping}
     deletes: ignore
     parent: { link: acme-companies, sourceField: associations.companies, targetField: AccountId }
-  - { id: accounts-to-acme, from: vendor.Account, to: acme.companies, mapping: ${dir}/salesforce-account-to-hubspot-company.yaml, deletes: flag }
+  - { id: accounts-to-acme, from: vendor.Account, to: acme.companies, mapping: ${dir}/salesforce-account-to-hubspot-company.yaml, deletes: flag, share: all }
   - id: opps-to-acme
     from: vendor.Opportunity
     to: acme.deals
     mapping: ${dir}/salesforce-opportunity-to-hubspot-deal.yaml
+    share: all
     deletes: archive
     parent: { link: accounts-to-acme, sourceField: AccountId }
 `;

@@ -23,7 +23,7 @@ partners:
   - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
 links:
   - { id: acme-deals, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml }
-  - { id: vendor-opps-to-acme, from: vendor.Opportunity, to: acme.deals, mapping: $STOCK/salesforce-opportunity-to-hubspot-deal.yaml, pairedWith: acme-deals }
+  - { id: vendor-opps-to-acme, from: vendor.Opportunity, to: acme.deals, mapping: $STOCK/salesforce-opportunity-to-hubspot-deal.yaml, pairedWith: acme-deals, share: all }
 `);
   ledger = await openLedger({ file: tempLedgerFile() });
   engine = new Engine({ network, ledger });

@@ -19,7 +19,7 @@ partners:
   - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
 links:
   - { id: deals-in, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, pairedWith: opps-out }
-  - { id: opps-out, from: vendor.Opportunity, to: acme.deals, mapping: $STOCK/salesforce-opportunity-to-hubspot-deal.yaml, pairedWith: deals-in }
+  - { id: opps-out, from: vendor.Opportunity, to: acme.deals, mapping: $STOCK/salesforce-opportunity-to-hubspot-deal.yaml, pairedWith: deals-in, share: all }
 `);
   ledger = await openLedger({ file: tempLedgerFile() });
   engine = new Engine({ network, ledger });

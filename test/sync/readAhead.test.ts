@@ -47,7 +47,7 @@ vendor: { id: vendor, name: Vendor, kind: salesforce, connection: ${conn.vendor}
 partners:
   - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
 links:
-  - { id: opps, from: vendor.Opportunity, to: acme.deals, mapping: ${mapping} }
+  - { id: opps, from: vendor.Opportunity, to: acme.deals, mapping: ${mapping}, share: all }
 `);
     ledger = await openLedger({ file: tempLedgerFile() });
     engine = new Engine({ network, ledger, pageSize: 4 });
