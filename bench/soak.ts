@@ -6,7 +6,7 @@
  * settle, for COSELL_SOAK_MINUTES (default 30). Prints operations run, sequences, invariant checks
  * passed and, on a failure, the seed, the failing invariant, the operations and the replay command.
  *
- * Env: COSELL_SOAK_MINUTES (30), COSELL_SOAK_SEED (replay one sequence and stop), COSELL_SOAK_EPOCHS
+ * Env: COSELL_SOAK_MINUTES (30), COSELL_SOAK_OPS=create,flip,… (only these operations), COSELL_SOAK_SEED (replay one sequence and stop), COSELL_SOAK_EPOCHS
  * (epochs per sequence, 12), COSELL_SOAK_ALL=0 (the CI scope: leave out what scope.ts excludes),
  * COSELL_SOAK_KEEP_GOING=1 (start new sequences after a failing one, to collect
  * every failing seed of the run), COSELL_SOAK_DIAGNOSE=1 (carry on after a failing epoch; later
@@ -30,7 +30,9 @@ const ALL = process.env.COSELL_SOAK_ALL !== '0';
 const KEEP_GOING = process.env.COSELL_SOAK_KEEP_GOING === '1';
 const DIAGNOSE = process.env.COSELL_SOAK_DIAGNOSE === '1';
 
-const ops = (ALL ? OP_KINDS : OP_KINDS.filter((k) => !(k in CI_EXCLUDED_OPS))) as OpKind[];
+const ONLY = process.env.COSELL_SOAK_OPS?.split(',').map((x) => x.trim()).filter(Boolean);
+for (const k of ONLY ?? []) if (!(OP_KINDS as readonly string[]).includes(k)) throw new Error(`COSELL_SOAK_OPS: no operation "${k}" (operations: ${OP_KINDS.join(', ')})`);
+const ops = (ONLY ?? (ALL ? OP_KINDS : OP_KINDS.filter((k) => !(k in CI_EXCLUDED_OPS)))) as OpKind[];
 const invariants = (ALL ? INVARIANTS : INVARIANTS.filter((k) => !(k in CI_EXCLUDED_INVARIANTS))) as Invariant[];
 const permissive = process.env.COSELL_SOAK_PERMISSIVE ? process.env.COSELL_SOAK_PERMISSIVE !== '0' : ALL ? true : PERMISSIVE_MAPPING_IN_CI;
 

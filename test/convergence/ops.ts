@@ -11,6 +11,7 @@ export const OP_KINDS = [
   'create', // a partner registers a new customer (company + associated deal)
   'race', // two partners register the same customer, ~1 s apart
   'partnerEdit', // partner edits amount / close date / name
+  'numericText', // partner renames the deal to digits with leading zeros, then strips them ("00123" → "123")
   'vendorEdit', // vendor edits Amount / CloseDate / StageName
   'conflict', // both sides edit the same `newest` field between two polls
   'flip', // partner A→B→A around a vendor edit of the same field, between polls
@@ -24,7 +25,7 @@ export const OP_KINDS = [
 export type OpKind = (typeof OP_KINDS)[number];
 
 const WEIGHTS: Record<OpKind, number> = {
-  create: 4, race: 2, partnerEdit: 4, vendorEdit: 4, conflict: 3, flip: 2, raise: 1, move: 1, merge: 1, partnerDelete: 1, vendorDelete: 1, kill: 1,
+  create: 4, race: 2, partnerEdit: 4, numericText: 1, vendorEdit: 4, conflict: 3, flip: 2, raise: 1, move: 1, merge: 1, partnerDelete: 1, vendorDelete: 1, kill: 1,
 };
 
 export interface AppliedOp {
@@ -71,7 +72,9 @@ export class Operations {
     if (kind === 'merge') return this.merge(touched);
     const candidates = this.eligible(touched);
     if (candidates.length === 0) return this.create(rnd.pick(this.world.partners), touched);
-    const d = rnd.pick(candidates);
+    // numericText prefers a deal whose "00…" name has synced: stripping the zeros is the edit to check.
+    const zeros = kind === 'numericText' ? candidates.filter((x) => /^0+\d+$/.test(x.name)) : [];
+    const d = zeros.length && rnd.chance(0.8) ? rnd.pick(zeros) : rnd.pick(candidates);
     touched.add(d.key);
     switch (kind) {
       case 'partnerEdit': {
@@ -84,6 +87,13 @@ export class Operations {
         const value = this.value(field);
         await this.edit(d, 'partner', field, value);
         return { kind, text: `${d.key}: partner ${field} = ${value}` };
+      }
+      case 'numericText': {
+        // A text field whose values look like numbers: "00123" → "123" is a change (zip codes, account numbers).
+        const stripped = d.name.replace(/^0+(?=\d)/, '');
+        d.name = /^0+\d+$/.test(d.name) ? stripped : `00${this.model.next()}`;
+        await this.partnerUpdate(d, { dealname: d.name });
+        return { kind, text: `${d.key}: partner renames the deal to "${d.name}" (text that looks like a number)` };
       }
       case 'vendorEdit': {
         const field = rnd.pick(['amount', 'closeDate', 'stage'] as const);

@@ -56,7 +56,7 @@ export async function runSequence(opts: SequenceOptions): Promise<SequenceReport
       await world.pauseAll();
       const { ops: applied, kill } = await ops.epoch(rnd.int(opts.opsPerEpoch[0], opts.opsPerEpoch[1]));
       record(report, e, applied, log);
-      await world.resumeAll();
+      await world.resumeAll(shuffle(rnd, world.linkIds), rnd.int(0, 400));
       const failures = await settle(world, checker, rnd, kill, log);
       model.resolveEpoch();
       if (failures.length === 0) {
@@ -76,6 +76,15 @@ export async function runSequence(opts: SequenceOptions): Promise<SequenceReport
     await world.stop().catch((e: unknown) => log(`world stop: ${(e as Error).message}`));
   }
   return report;
+}
+
+function shuffle<T>(rnd: Random, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rnd.int(0, i);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 function record(report: SequenceReport, epoch: number, applied: AppliedOp[], log: (l: string) => void): void {

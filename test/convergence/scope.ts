@@ -12,6 +12,7 @@ export const CI_EXCLUDED_OPS: Partial<Record<OpKind, string>> = {
   race: 'issue #12 "registration races" and "rejection reasons name the other partner" not on main: two partners registering one customer seconds apart can both hold it, and the rejected one\'s deal gets cosell_registration_reason naming the other partner, its registration id and the customer as that partner typed it (isolation)',
   conflict: 'issue #12 "both-sides-changed conflicts" not on main: when both sides change a `newest` field between polls, the paired links plan against stale snapshots — the later edit can lose, and the audit names the stale value instead of the loser',
   flip: 'issue #12 "rapid flip" not on main: a partner amount A→B→A between polls overwrites the vendor\'s edit of the same field',
+  numericText: 'issue #12 "text values that look like numbers are compared as numbers" not on main: a deal renamed "0023" → "23" never reaches the Opportunity',
   vendorDelete: 'issue #12 "an opportunity the vendor deleted is silently re-created" not on main: the partner\'s next edit re-creates it with no audit entry',
   move: 'issue #12 "a deal moved to another company" not on main: the Opportunity\'s AccountId does not follow the new company',
   merge: 'issue #12 "a merged-away company\'s opportunity is not re-pointed" not on main',

@@ -209,8 +209,15 @@ ${links}
     await this.waitFor((s) => s.every((x) => x.state === 'paused'), timeoutMs, 'links to pause');
   }
 
-  async resumeAll(): Promise<void> {
-    await Promise.all(this.linkIds.map((id) => this.handle(id).signal(resumeSignal)));
+  /**
+   * Resume every link, in the given order with the given gaps: links never poll in lock-step, and a
+   * registration race must be decided by the partners' create times, not by which link polled first.
+   */
+  async resumeAll(order: readonly string[] = this.linkIds, gapMs = 0): Promise<void> {
+    for (const id of order) {
+      await this.handle(id).signal(resumeSignal);
+      if (gapMs) await sleep(gapMs);
+    }
   }
 
   /** One sync round: every link polls and catches up (feed, deletions, parked records). */
