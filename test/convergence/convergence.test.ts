@@ -11,7 +11,7 @@ import { CI_EXCLUDED_INVARIANTS, CI_EXCLUDED_OPS, describeReport, PERMISSIVE_MAP
  */
 const SEQUENCES = Number(process.env.COSELL_CONVERGENCE_SEQUENCES ?? 2);
 const EPOCHS = Number(process.env.COSELL_CONVERGENCE_EPOCHS ?? 6);
-/** Each sequence starts no new epoch after this (at least 2 run): the file stays near 3 minutes on a busy machine. */
+/** Each sequence starts no new epoch after this (at least 1 runs): the file stays near 3 minutes on a busy machine. */
 const BUDGET_MS = Number(process.env.COSELL_CONVERGENCE_BUDGET_MS ?? 75_000);
 const replay = process.env.COSELL_SOAK_SEED ? Number(process.env.COSELL_SOAK_SEED) : undefined;
 const seeds = replay !== undefined ? [replay] : Array.from({ length: SEQUENCES }, () => newSeed());
@@ -33,7 +33,7 @@ describe.concurrent('convergence (model-based, randomized)', () => {
         seed,
         epochs: EPOCHS,
         budgetMs: replay === undefined ? BUDGET_MS : undefined,
-        minEpochs: 2,
+        minEpochs: 1,
         opsPerEpoch: [2, 4],
         ops,
         invariants,
@@ -45,6 +45,6 @@ describe.concurrent('convergence (model-based, randomized)', () => {
       console.log(describeReport(report));
       expect(report.failures, describeReport(report)).toEqual([]);
       expect(report.checksPassed).toBeGreaterThan(0);
-    }, 200_000);
+    }, 290_000); // ~2 min on an idle machine; the margin is for a loaded one (world start alone can take 100 s)
   }
 });
