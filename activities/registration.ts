@@ -134,6 +134,11 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     async applyRegistrationEffects(req: { linkId: string; sourceId: string; state: RegistrationState; effects: Effect[] }): Promise<void> {
       const { state, effects, linkId, sourceId } = req;
       const current = await engine.ledger.registrations.get(state.id);
+      if (current?.status === 'rejected' && detailsOf(current).supersededBy && state.status !== 'rejected') {
+        // An earlier-created registration took this one's customer while it was pending (see the gate):
+        // the ledger's rejection stands; the workflow's `superseded` signal rejects it there too.
+        return;
+      }
       const details: RegistrationDetails = {
         ...(current ? detailsOf(current) : { linkId }),
         linkId,

@@ -25,6 +25,8 @@ const ACCOUNT_FIELDS = ['Name', 'Website', 'OwnerId', 'BillingCountry', NAMED_AC
 // A function, not a constant: registrationGate.ts and this file import each other.
 const opportunityFields = () => ['Name', 'AccountId', 'IsClosed', 'IsWon', 'StageName', 'Partner_Deal_Id__c', ...PROTECTED_FIELDS];
 const CURSOR_PREFIX = 'rules-index';
+/** How far back `refreshFromLedger` re-reads: worker clock skew plus a late-committing write. */
+export const LEDGER_LOOKBACK_MS = 15_000;
 
 export interface VendorOpportunityEvent {
   registrationId: string;
@@ -56,16 +58,34 @@ export class AccountIndexFeed {
       if (this.vendor.kind === 'salesforce') {
         await this.vendor.ensureFields('Account', [{ name: NAMED_ACCOUNT_FIELD, label: 'Named Account (direct team)', type: 'boolean' }]);
       }
-      for await (const page of this.ledger.accounts.iterate(this.vendorOrgId)) {
-        for (const a of page) {
-          const opps = ((a.details as { openOpportunities?: VendorAccount['openOpportunities'] } | null)?.openOpportunities ?? []) as VendorAccount['openOpportunities'];
-          this.index.upsertAccount({ id: a.accountId, name: a.name ?? '', domain: a.domainNorm, owner: a.owner, named: a.named, country: a.country, hasOpenOpportunity: a.hasOpenOpportunity, openOpportunities: opps });
-        }
-      }
+      await this.refreshFromLedger();
       await this.loadRegistrations();
     })();
     this.loaded.catch(() => (this.loaded = undefined));
     return this.loaded;
+  }
+
+  /** Newest `updated_at` of the ledger's account rows this worker has applied (undefined: none yet). */
+  private seenUpTo?: string;
+
+  /**
+   * Apply the ledger's account rows written since this worker last looked — by any worker: the
+   * vendor feed's cursors are shared, so a change another worker consumed never reaches this one's
+   * own feed, only its row in `ledger.accounts`. Re-reads a look-back window (writers' clocks differ
+   * and a write may commit late); applying a row twice is harmless. Returns the rows applied.
+   */
+  async refreshFromLedger(): Promise<number> {
+    const since = this.seenUpTo ? new Date(Date.parse(this.seenUpTo) - LEDGER_LOOKBACK_MS).toISOString() : '1970-01-01T00:00:00.000Z';
+    let n = 0;
+    for await (const page of this.ledger.accounts.changedSince(this.vendorOrgId, since)) {
+      for (const a of page) {
+        const opps = ((a.details as { openOpportunities?: VendorAccount['openOpportunities'] } | null)?.openOpportunities ?? []) as VendorAccount['openOpportunities'];
+        this.index.upsertAccount({ id: a.accountId, name: a.name ?? '', domain: a.domainNorm, owner: a.owner, named: a.named, country: a.country, hasOpenOpportunity: a.hasOpenOpportunity, openOpportunities: opps });
+        if (!this.seenUpTo || a.updatedAt > this.seenUpTo) this.seenUpTo = a.updatedAt;
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Refresh the active registrations (first-to-register) from the ledger: other workers decide too. */
@@ -95,7 +115,11 @@ export class AccountIndexFeed {
     });
   }
 
-  /** Apply every vendor Account / Opportunity change since the last call (one call at a time per worker). */
+  /**
+   * Bring this worker's index up to the vendor's truth: the rows other workers wrote to the ledger,
+   * then every vendor Account / Opportunity change since the shared cursors (one call at a time per
+   * worker). Throws when either cannot be read — deciders must not go on without it.
+   */
   catchUp(opts: { maxPages?: number } = {}): Promise<{ accounts: number; opportunities: number; closed: VendorOpportunityEvent[]; protected: number }> {
     const run = this.running.then(() => this.doCatchUp(opts.maxPages ?? 50));
     this.running = run.catch(() => undefined);
@@ -111,6 +135,8 @@ export class AccountIndexFeed {
 
   private async doCatchUp(maxPages: number) {
     await this.ensureLoaded();
+    // First what other workers already applied (the shared cursors below start after it).
+    await this.refreshFromLedger();
     await this.refreshFields();
     const result = { accounts: 0, opportunities: 0, closed: [] as VendorOpportunityEvent[], protected: 0 };
     result.accounts = await this.follow('Account', this.fields.Account, maxPages, (recs) => this.applyAccounts(recs));

@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { CrmRecord, Fields, FieldSpec } from '../connectors/types.js';
-import type { Registration } from '../ledger/index.js';
-import { registrationId } from '../ledger/index.js';
+import type { Registration, RegistrationInput as LedgerRegistrationInput } from '../ledger/index.js';
+import { customerKey, registrationId } from '../ledger/index.js';
+import { CosellError } from '../lib/errors.js';
 import { TASK_QUEUE } from '../lib/client.js';
 import { resolveSecret } from '../lib/secrets.js';
 import { log } from '../lib/logger.js';
@@ -93,6 +94,10 @@ export interface RegistrationDetails {
   escalated?: boolean;
   /** What the (latest) decision was made on: a material difference from it re-runs the decision. */
   decidedOn?: DecisionFacts;
+  /** Where `submittedAt` came from: the partner's own create time, or (unknown there) when cosell first saw the deal. */
+  registeredAtSource?: 'partner-crm' | 'first-seen';
+  /** Set when an earlier-created registration of the same customer took it over while this one was pending. */
+  supersededBy?: string;
 }
 
 export function detailsOf(reg: Registration): RegistrationDetails {
@@ -197,78 +202,178 @@ export class RegistrationGate implements RecordGate {
     private readonly opts: RegistrationGateOptions,
   ) {}
 
+  /**
+   * Decide the page's new registrations and enforce every registration's status. Fails closed: when
+   * the vendor truth (account index) cannot be brought up to date or a deal's customer cannot be read,
+   * it throws a retryable COSELL_RULES_DATA_UNAVAILABLE before deciding anything, and the page is
+   * retried — a decision is never taken on a stale or absent index.
+   */
   async check(records: Array<{ sourceId: string; source: Fields; mapped: Fields }>): Promise<Map<string, GateDecision>> {
     const { rt, opts } = this;
     const { policy } = opts;
     const out = new Map<string, GateDecision>();
     const partner = rt.network.partner(rt.partnerId);
     const partnerName = partner?.name ?? rt.partnerId;
-    try {
-      await this.feed.catchUp();
-    } catch (e) {
-      // A stale index is better than no decisions; the next page catches up.
-      log.warn({ err: e }, 'vendor account index could not catch up; deciding on the index as it is');
-    }
-    await this.feed.loadRegistrations();
     const existing = new Map<string, Registration>();
     for (const r of records) {
       const reg = await rt.ledger.registrations.get(registrationId(rt.partnerId, r.sourceId));
       if (reg) existing.set(r.sourceId, reg);
     }
-    // Every record's customer, decided ones too: a deal moved to another company is re-decided (enforce).
-    const customers = records.length ? await resolveCustomers(rt, records) : new Map<string, Customer>();
+    let customers = new Map<string, Customer>();
+    if (records.length) {
+      try {
+        // Every worker decides (and re-decides) on the same vendor truth: the vendor feed and what other workers wrote to the ledger.
+        await this.feed.catchUp();
+        await this.feed.loadRegistrations();
+      } catch (e) {
+        throw rulesDataUnavailable(`the vendor account index of ${rt.targetOrg.id} could not be brought up to date`, rt, e);
+      }
+      // Every record's customer, decided ones too: a deal moved to another company is re-decided (enforce).
+      customers = await resolveCustomers(rt, records);
+    }
     const profile = partnerProfile(policy, rt.partnerId, partner ? { tier: partner.tier, territories: partner.territories, roles: partner.roles as AttributionRole[] | undefined } : undefined);
-    const now = new Date().toISOString();
 
     for (const r of records) {
       beat(); // a page of new registrations (decide, ledger, workflow start each) can outlast the heartbeat timeout
-      let reg = existing.get(r.sourceId);
-      const id = registrationId(rt.partnerId, r.sourceId);
-      if (!reg) {
-        const input = registrationInput(id, rt.partnerId, r, customers.get(r.sourceId), now);
-        const decision = decide(input, this.feed.index, policy, profile);
-        const status: RegistrationStatus = decision.outcome === 'approved' ? 'auto-approved' : decision.outcome === 'rejected' ? 'rejected' : 'pending-review';
-        const expiresAt = status === 'auto-approved' ? new Date(Date.parse(now) + policy.lifecycle.exclusivityMs).toISOString() : null;
-        const details: RegistrationDetails = {
-          linkId: rt.link.id,
-          decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason, matches: decision.matches },
-          decidedOn: this.factsOf(input),
-          ...(status === 'auto-approved' ? { approvedAt: now } : {}),
-        };
-        reg = await rt.ledger.registrations.upsert({
-          partner: rt.partnerId,
-          sourceId: r.sourceId,
-          customerName: input.customerName,
-          customerNameNorm: normalizeCompanyName(input.customerName) || null,
-          customerDomain: normalizeDomain(input.website) ?? null,
-          country: input.country ?? null,
-          amount: input.amount ?? null,
-          currency: policy.currency,
-          status,
-          reason: decision.reason,
-          decidedBy: status === 'pending-review' ? null : 'rules',
-          decidedAt: status === 'pending-review' ? null : now,
-          submittedAt: now,
-          expiresAt,
-          details: details as unknown as Record<string, unknown>,
-        });
-        await rt.ledger.audit.append([
-          {
-            linkId: rt.link.id,
-            sourceId: r.sourceId,
-            action: 'registration.decided',
-            decisions: [{ rule: decision.ruleId, outcome: decision.outcome, reason: decision.reason, matches: decision.matches, checks: decision.checks }],
-            details: { registrationId: id, status, customer: decision.customer },
-            actor: 'rules',
-            eventKey: `registration:${id}:decided`,
-          },
-        ]);
-        if (status !== 'rejected') this.feed.trackRegistration(reg);
-      }
+      let reg = existing.get(r.sourceId) ?? (await this.decideNew(r, customers.get(r.sourceId), profile));
       reg = await this.ensureWorkflow(reg);
       out.set(r.sourceId, await this.enforce(reg, r, partnerName, customers.get(r.sourceId), profile));
     }
     return out;
+  }
+
+  /**
+   * Decide one new registration and claim its customer in the ledger. First to register is the deal
+   * the partner created first in its own CRM (`createdate` / `CreatedDate`), not the first cosell saw:
+   * an earlier-created deal takes the customer over from a pending later one (which is rejected and
+   * told so), but never from an approved one (then the earlier deal is the duplicate). See
+   * `registrations.claim()` and rules/README.md.
+   */
+  private async decideNew(r: { sourceId: string; source: Fields; mapped: Fields }, found: Customer | undefined, profile: ReturnType<typeof partnerProfile>): Promise<Registration> {
+    const { rt, opts } = this;
+    const { policy } = opts;
+    const id = registrationId(rt.partnerId, r.sourceId);
+    const c = found ?? { name: null, domain: null, country: null, createdAt: null };
+    const now = new Date().toISOString();
+    const registeredAt = c.createdAt ?? now;
+    const input = registrationInput(id, rt.partnerId, r, c, registeredAt);
+    const decided = decide(input, this.feed.index, policy, profile);
+    let decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason' | 'matches' | 'checks' | 'customer'> = decided;
+    const statusOf = (d: typeof decision): RegistrationStatus => (d.outcome === 'approved' ? 'auto-approved' : d.outcome === 'rejected' ? 'rejected' : 'pending-review');
+    const customerNameNorm = normalizeCompanyName(input.customerName) || null;
+    const customerDomain = normalizeDomain(input.website) ?? null;
+    const key = customerKey({ domainNorm: customerDomain, nameNorm: customerNameNorm });
+    const fields = (d: typeof decision): LedgerRegistrationInput & { submittedAt: string } => {
+      const status = statusOf(d);
+      const details: RegistrationDetails = {
+        linkId: rt.link.id,
+        decision: { outcome: d.outcome, ruleId: d.ruleId, reason: d.reason, matches: d.matches },
+        decidedOn: this.factsOf(input),
+        registeredAtSource: c.createdAt ? 'partner-crm' : 'first-seen',
+        ...(status === 'auto-approved' ? { approvedAt: now } : {}),
+      };
+      return {
+        partner: rt.partnerId,
+        sourceId: r.sourceId,
+        customerName: input.customerName,
+        customerNameNorm,
+        customerDomain,
+        customerKey: key,
+        country: input.country ?? null,
+        amount: input.amount ?? null,
+        currency: policy.currency,
+        status,
+        reason: d.reason,
+        decidedBy: status === 'pending-review' ? null : 'rules',
+        decidedAt: status === 'pending-review' ? null : now,
+        submittedAt: registeredAt,
+        expiresAt: status === 'auto-approved' ? new Date(Date.parse(now) + policy.lifecycle.exclusivityMs).toISOString() : null,
+        details: details as unknown as Record<string, unknown>,
+      };
+    };
+
+    let reg: Registration;
+    let superseded: Registration | undefined;
+    if (decision.outcome === 'rejected') {
+      reg = await rt.ledger.registrations.upsert(fields(decision));
+    } else {
+      const wanted = fields(decision);
+      const claim = await rt.ledger.registrations.claim({
+        registration: { ...wanted, status: statusOf(decision), customerKey: key },
+        lost: (holder) => ({ ...fields(duplicateOf(decided, holder, key!)), status: 'rejected' }),
+        superseded: (holder, winner) => supersededPatch(holder, winner.id, registeredAt, now),
+      });
+      if (claim.outcome === 'exists') return claim.registration; // the same deal decided by a duplicated page
+      if (claim.outcome === 'lost') decision = duplicateOf(decided, claim.holder!, key!);
+      reg = claim.registration;
+      superseded = claim.superseded;
+    }
+    const status = reg.status as RegistrationStatus;
+    await rt.ledger.audit.append([
+      {
+        linkId: rt.link.id,
+        sourceId: r.sourceId,
+        action: 'registration.decided',
+        decisions: [{ rule: decision.ruleId, outcome: decision.outcome, reason: decision.reason, matches: decision.matches, checks: decision.checks }],
+        details: { registrationId: id, status, customer: decision.customer, customerKey: key, registeredAt },
+        actor: 'rules',
+        eventKey: `registration:${id}:decided`,
+      },
+      ...(superseded
+        ? [
+            {
+              linkId: detailsOf(superseded).linkId ?? rt.link.id,
+              sourceId: superseded.sourceId,
+              action: 'registration.superseded',
+              decisions: [{ rule: 'first-to-register', outcome: 'rejected', reason: superseded.reason }],
+              details: { registrationId: superseded.id, supersededBy: id, customerKey: key },
+              actor: 'rules',
+              eventKey: `registration:${superseded.id}:superseded`,
+            },
+          ]
+        : []),
+    ]);
+    if (status !== 'rejected') this.feed.trackRegistration(reg);
+    if (superseded) {
+      this.feed.trackRegistration(superseded);
+      await this.tellSuperseded(superseded);
+    }
+    return reg;
+  }
+
+  /**
+   * The demoted registration's workflow learns it lost its customer (signal `superseded`; it rejects
+   * itself while pending review, writing the status back to the partner). Signal-with-start: if its
+   * workflow was not started yet, it starts already rejected.
+   */
+  private async tellSuperseded(reg: Registration): Promise<void> {
+    const client = temporalClient(this.opts.client);
+    if (!client) return;
+    const d = detailsOf(reg);
+    const decision = d.decision ?? { outcome: 'rejected' as const, ruleId: 'first-to-register' as const, reason: reg.reason ?? '' };
+    const input: RegistrationWorkflowInput = {
+      id: reg.id,
+      partnerId: reg.partner,
+      sourceId: reg.sourceId,
+      linkId: d.linkId ?? this.rt.link.id,
+      submittedAt: reg.submittedAt,
+      decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason },
+    };
+    try {
+      await client.workflow.signalWithStart('registration', {
+        workflowId: registrationWorkflowId(reg.id),
+        taskQueue: this.opts.taskQueue ?? currentTaskQueue(),
+        args: [input],
+        signal: 'superseded',
+        signalArgs: [{ by: 'rules', reason: reg.reason ?? 'an earlier-created registration of the same customer arrived' }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
+      });
+      if (!d.workflowStarted) await this.rt.ledger.registrations.update(reg.id, { details: { ...d, workflowStarted: true } as unknown as Record<string, unknown> });
+    } catch (e) {
+      // Its workflow already ended (a person decided it meanwhile): nothing left to tell.
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    }
   }
 
   /** Start the registration's workflow once (idempotent by id; remembered in the ledger). */
@@ -500,6 +605,8 @@ export interface Customer {
   name: string | null;
   domain: string | null;
   country: string | null;
+  /** When the partner created the deal in its own CRM (HubSpot `createdate`, Salesforce `CreatedDate`). */
+  createdAt: string | null;
 }
 
 const COUNTRY_NAMES: Record<string, string> = {
@@ -516,37 +623,82 @@ export function countryCode(v: unknown): string | null {
 }
 
 /**
- * The end customer of each partner deal: its associated company / account (name, domain, country),
- * read in one batch per page from the partner's own CRM. HubSpot: the deal → company association
- * (v4 batch read); Salesforce: Opportunity.AccountId → Account. Deals without one fall back to the
- * mapped fields (Customer_Domain__c, the deal name).
+ * The end customer of each partner deal — its associated company / account (name, domain, country),
+ * read in one batch per page from the partner's own CRM: HubSpot the deal → company association (v4
+ * batch read), Salesforce `Opportunity.AccountId` → Account; deals without one fall back to the mapped
+ * fields (Customer_Domain__c, the deal name) — and when the partner created the deal there, read from
+ * the source record (`createdate` / `CreatedDate`), the time first-to-register compares.
+ * A failed read throws COSELL_RULES_DATA_UNAVAILABLE (retryable): deciding on the mapped fields
+ * alone would match a different customer key than the company the partner linked.
  */
-async function resolveCustomers(rt: Omit<LinkRuntime, 'gate'>, records: Array<{ sourceId: string }>): Promise<Map<string, Customer>> {
+async function resolveCustomers(rt: Omit<LinkRuntime, 'gate'>, records: Array<{ sourceId: string; source: Fields }>): Promise<Map<string, Customer>> {
   const out = new Map<string, Customer>();
   const ids = records.map((r) => r.sourceId);
+  const created = new Map<string, string>();
+  const customer = (id: string): Customer => {
+    let c = out.get(id);
+    if (!c) out.set(id, (c = { name: null, domain: null, country: null, createdAt: null }));
+    return c;
+  };
   try {
     if (rt.sourceOrg.kind === 'hubspot') {
+      // Search and batch reads always return `createdate`; read it only for records that lack it.
+      for (const r of records) if (isoOrNull(r.source.createdate)) created.set(r.sourceId, isoOrNull(r.source.createdate)!);
+      const missing = ids.filter((id) => !created.has(id));
+      if (missing.length) for (const d of await rt.source.readByIds(rt.sourceObject, missing, ['createdate'])) if (isoOrNull(d.fields.createdate)) created.set(d.id, isoOrNull(d.fields.createdate)!);
       const links = await hubspotDealCompanies(rt, ids);
       const companies = links.size ? await rt.source.readByIds('companies', [...new Set(links.values())], ['name', 'domain', 'website', 'country']) : [];
       const byId = new Map(companies.map((c) => [c.id, c]));
       for (const [deal, company] of links) {
         const c = byId.get(company);
-        if (c) out.set(deal, { name: str(c.fields.name), domain: str(c.fields.domain) ?? str(c.fields.website), country: countryCode(c.fields.country) });
+        if (c) Object.assign(customer(deal), { name: str(c.fields.name), domain: str(c.fields.domain) ?? str(c.fields.website), country: countryCode(c.fields.country) });
       }
-    } else if (rt.sourceOrg.kind === 'salesforce' && rt.sourceObject === 'Opportunity') {
-      const opps = await rt.source.readByIds('Opportunity', ids, ['AccountId']);
-      const accountOf = new Map(opps.filter((o) => str(o.fields.AccountId)).map((o) => [o.id, String(o.fields.AccountId)]));
+    } else if (rt.sourceOrg.kind === 'salesforce') {
+      const opportunity = rt.sourceObject === 'Opportunity';
+      const opps = await rt.source.readByIds(rt.sourceObject, ids, opportunity ? ['CreatedDate', 'AccountId'] : ['CreatedDate']);
+      for (const o of opps) if (isoOrNull(o.fields.CreatedDate)) created.set(o.id, isoOrNull(o.fields.CreatedDate)!);
+      const accountOf = new Map(opps.filter((o) => opportunity && str(o.fields.AccountId)).map((o) => [o.id, String(o.fields.AccountId)]));
       const accounts: CrmRecord[] = accountOf.size ? await rt.source.readByIds('Account', [...new Set(accountOf.values())], ['Name', 'Website', 'BillingCountry']) : [];
       const byId = new Map(accounts.map((a) => [a.id, a]));
       for (const [opp, acc] of accountOf) {
         const a = byId.get(acc);
-        if (a) out.set(opp, { name: str(a.fields.Name), domain: str(a.fields.Website), country: countryCode(a.fields.BillingCountry) });
+        if (a) Object.assign(customer(opp), { name: str(a.fields.Name), domain: str(a.fields.Website), country: countryCode(a.fields.BillingCountry) });
       }
     }
   } catch (e) {
-    log.warn({ err: e, link: rt.link.id }, 'could not read the customers of partner deals; deciding on the mapped fields');
+    throw rulesDataUnavailable(`the customers of ${ids.length} partner deal(s) could not be read from ${rt.sourceOrg.id}`, rt, e);
   }
+  for (const [id, at] of created) customer(id).createdAt = at;
   return out;
+}
+
+/** The retryable error of a decision that cannot see what it needs (fail closed: nothing is decided). */
+function rulesDataUnavailable(what: string, rt: Omit<LinkRuntime, 'gate'>, cause: unknown): CosellError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  log.warn({ err: cause, link: rt.link.id }, `${what}; nothing decided, the page will be retried`);
+  return new CosellError('COSELL_RULES_DATA_UNAVAILABLE', `${what}: ${reason}`, { cause, details: { link: rt.link.id, retryable: true }, hint: 'the page is retried; check the CRM connection if this persists' });
+}
+
+/** The registration a lost claim was a duplicate of, as the decision (the rules' own first-to-register wording). */
+function duplicateOf<D extends Pick<Decision, 'outcome' | 'ruleId' | 'reason' | 'matches'>>(d: D, holder: Registration, key: string): D {
+  const reason = `"${holder.customerName ?? key}" was registered first by ${holder.partner} at ${holder.submittedAt} (registration ${holder.id}, ${holder.status}; matched on ${key.startsWith('domain:') ? 'domain' : 'name'})`;
+  const match = { kind: 'registration' as const, id: holder.id, name: holder.customerName ?? '', domain: holder.customerDomain, score: 1, matchedOn: key.startsWith('domain:') ? ('domain' as const) : ('name' as const), partnerId: holder.partner, registeredAt: holder.submittedAt };
+  return { ...d, outcome: 'rejected', ruleId: 'first-to-register', reason, matches: [match, ...d.matches.filter((m) => m.id !== holder.id)] };
+}
+
+/** How a pending holder is stored when an earlier-created registration of its customer takes over. */
+function supersededPatch(holder: Registration, winnerId: string, winnerRegisteredAt: string, now: string) {
+  const reason = `registration ${winnerId} of the same customer was created earlier (${winnerRegisteredAt}, this one ${holder.submittedAt}); first to register wins while no decision is made`;
+  const d = detailsOf(holder);
+  const details: RegistrationDetails = { ...d, decision: { outcome: 'rejected', ruleId: 'first-to-register', reason, matches: d.decision?.matches ?? [] }, supersededBy: winnerId };
+  return { status: 'rejected', reason, decidedBy: 'rules', decidedAt: now, expiresAt: null, details: details as unknown as Record<string, unknown> };
+}
+
+function isoOrNull(v: unknown): string | null {
+  const s = str(v);
+  if (!s) return null;
+  const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  return Number.isFinite(t) ? new Date(t).toISOString() : null;
 }
 
 /** deal id → company id through HubSpot's v4 batch association read (token auth only). */

@@ -51,6 +51,11 @@ export const redecideUpdate = defineUpdate<RegistrationState, [Redecision]>('red
 /** The vendor opportunity closed (seen by the vendor-account index feed). */
 export const vendorClosedSignal = defineSignal<[{ outcome: 'won' | 'lost'; vendorOpportunityId?: string }]>('vendorClosed');
 export const registrationStatusQuery = defineQuery<RegistrationState>('status');
+/**
+ * An earlier-created registration of the same customer took the customer over while this one was
+ * pending (the ledger already says rejected): reject it, telling the partner. Sent by the gate.
+ */
+export const supersededSignal = defineSignal<[{ by: string; reason: string }]>('superseded');
 
 /**
  * One workflow per deal registration (id `registration:<partner>:<source-id>`), started by the
@@ -125,6 +130,8 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     },
   );
   setHandler(vendorClosedSignal, (ev) => void (closeRequest = ev));
+  let supersede: { by: string; reason: string } | undefined;
+  setHandler(supersededSignal, (ev) => void (supersede = ev));
 
   publish();
   await take(applyCheck(state, input.decision, settings, Date.now()), false);
@@ -133,12 +140,18 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     const before = state;
     const dueAt = state.status === 'pending-review' ? state.reviewDueAt : isExclusive(state.status) ? state.expiresAt : undefined;
     const waitMs = dueAt ? Math.max(1, Date.parse(dueAt) - Date.now()) : undefined;
-    const changed = () => state !== before || closeRequest !== undefined;
+    const changed = () => state !== before || closeRequest !== undefined || (supersede !== undefined && state.status === 'pending-review');
     const woke = waitMs === undefined ? (await condition(changed), true) : await condition(changed, waitMs);
     if (closeRequest) {
       const req = closeRequest;
       closeRequest = undefined;
       await take(close(state, req.outcome, { by: 'vendor', reason: `vendor opportunity ${req.vendorOpportunityId ?? ''} closed ${req.outcome}`.replace('  ', ' ') }, Date.now()), false);
+      continue;
+    }
+    if (supersede && state.status === 'pending-review') {
+      const req = supersede;
+      supersede = undefined;
+      await take(decideReview(state, { action: 'reject', by: req.by, reason: req.reason }, settings, Date.now()), false);
       continue;
     }
     if (woke) continue; // an update changed the state: recompute the timer
