@@ -7,6 +7,7 @@ import {
   defaultSplits,
   loadPolicy,
   partnerProfile,
+  partnerSafeReason,
   summarizeAttribution,
   validateAttribution,
   type AttributionRole,
@@ -82,8 +83,8 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     return f;
   }
 
-  /** Put status, reason and expiry on the partner's own deal, in the partner's CRM. */
-  async function writeBack(linkId: string, sourceId: string, e: Extract<Effect, { type: 'write-back' }>): Promise<void> {
+  /** Put status, a partner-safe reason (rules/partnerReasons.ts) and expiry on the partner's own deal, in the partner's CRM. */
+  async function writeBack(linkId: string, sourceId: string, e: Extract<Effect, { type: 'write-back' }>, state: RegistrationState): Promise<void> {
     const rt = await engine.link(linkId);
     const spec = WRITE_BACK[rt.source.kind];
     const key = `${rt.sourceOrg.id}/${rt.sourceObject}`;
@@ -96,7 +97,8 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     await ensure;
     const fields: Fields = {
       [spec.status]: partnerStatus(e.status),
-      [spec.reason]: (e.reason ?? '').slice(0, 255) || null,
+      // Never the internal reason: it can name another partner, the vendor's accounts or people.
+      [spec.reason]: partnerSafeReason(e.status, { ruleId: state.check?.ruleId, decidedBy: state.decidedBy, reason: e.reason }),
       [spec.expiry]: e.expiresAt ? e.expiresAt.slice(0, 10) : null,
     };
     const [res] = await rt.source.update(rt.sourceObject, [{ id: sourceId, fields }]);
@@ -172,7 +174,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
             eventKey: `registration:${state.id}:${step}:${state.status}:${i}:${e.type}`,
           })),
       );
-      for (const e of effects) if (e.type === 'write-back') await writeBack(linkId, sourceId, e);
+      for (const e of effects) if (e.type === 'write-back') await writeBack(linkId, sourceId, e, state);
       const f = await feed();
       if (effects.some((e) => e.type === 'index')) f.trackRegistration(reg);
       const attributed = effects.some((e) => e.type === 'vendor-pipeline' && e.mode === 'attributed');

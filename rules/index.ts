@@ -7,4 +7,5 @@ export * from './attribution.js';
 export * from './stageGuard.js';
 export * from './lifecycle.js';
 export * from './redecision.js';
+export * from './partnerReasons.js';
 export { parsePolicyDuration } from './duration.js';

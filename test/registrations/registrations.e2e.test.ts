@@ -267,7 +267,9 @@ describe('deal registrations on the real dev server and sandbox CRMs', () => {
     const s = await waitStatus('acme', ids.small, (x) => x.status === 'rejected');
     expect(s.check?.ruleId).toBe('min-deal-size');
     const deal = await eventually('write-back', async () => ((await partnerDeal('acme', ids.small)).cosell_registration_status === 'rejected' ? partnerDeal('acme', ids.small) : undefined));
-    expect(deal.cosell_registration_reason).toMatch(/below the minimum deal size/);
+    // The partner reads a fixed sentence for the rule; the internal reason (with the figures) stays in the ledger.
+    expect(deal.cosell_registration_reason).toBe('The deal is below the minimum size for registration.');
+    expect(s.reason).toMatch(/below the minimum deal size/);
     expect(await vendorOpp('acme', ids.small)).toBeUndefined();
     expect(await handle('acme', ids.small).result()).toMatchObject({ status: 'rejected' });
   });
@@ -291,7 +293,11 @@ describe('deal registrations on the real dev server and sandbox CRMs', () => {
     await syncLink(globexLink);
     const s = await waitStatus('globex', ids.conflict, (x) => x.status === 'rejected');
     expect(s.check?.ruleId).toBe('first-to-register');
-    expect(s.reason).toContain(`acme:${ids.auto}`);
+    expect(s.reason).toContain(`acme:${ids.auto}`); // internal: names the first registration
+    // Written back to globex: neither the other partner, its registration, nor the customer as acme typed it.
+    const deal = await eventually('write-back', async () => ((await partnerDeal('globex', ids.conflict)).cosell_registration_status === 'rejected' ? partnerDeal('globex', ids.conflict) : undefined));
+    expect(deal.cosell_registration_reason).toBe('The customer is already covered; the registration cannot be accepted.');
+    for (const leak of ['acme', 'Acme', `acme:${ids.auto}`, 'Alpha Widgets Inc.', 'Alpha rollout']) expect(JSON.stringify(deal)).not.toContain(leak);
     expect(await vendorOpp('globex', ids.conflict)).toBeUndefined();
   });
 
@@ -307,7 +313,9 @@ describe('deal registrations on the real dev server and sandbox CRMs', () => {
     expect(await ledger.audit.list({ action: 'registration.escalated', recordId: ids.territory })).toHaveLength(1);
     const done = await handle('acme', ids.territory).executeUpdate(decideUpdate, { args: [{ action: 'reject', by: 'cam@contoso.example', reason: 'Germany is covered by Globex' }] });
     expect(done).toMatchObject({ status: 'rejected', decidedBy: 'cam@contoso.example' });
-    await eventually('rejected write-back', async () => (await partnerDeal('acme', ids.territory)).cosell_registration_reason === 'Germany is covered by Globex');
+    // A person's free-text reason names another partner: the partner reads the neutral sentence, the ledger keeps the text.
+    await eventually('rejected write-back', async () => (await partnerDeal('acme', ids.territory)).cosell_registration_reason === 'The vendor did not accept the registration.');
+    expect((await ledger.registrations.get(`acme:${ids.territory}`))?.reason).toBe('Germany is covered by Globex');
     expect(await vendorOpp('acme', ids.territory)).toBeUndefined();
   });
 
