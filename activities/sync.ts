@@ -6,6 +6,7 @@ import { parseDuration, splitEndpoint } from '../lib/config.js';
 import { isCosellError } from '../lib/errors.js';
 import type { Engine } from '../sync/build.js';
 import { SCOPE_UNSETTLED } from '../sync/partnerScope.js';
+import { backfillMappingPage } from '../sync/mappingChange.js';
 import { PARKED_PARENT, replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
 import type { LinkInfo, PageReport } from '../sync/types.js';
 
@@ -55,7 +56,11 @@ export function createSyncActivities(engine: Engine) {
       });
     },
     async syncPage(linkId: string): Promise<PageReport> {
-      return guarded(async () => syncChangesPage(await engine.link(linkId), heartbeat));
+      return guarded(async () => {
+        const rt = await engine.link(linkId);
+        // A changed mapping is first re-applied to the existing pairs, a page per call (sync/mappingChange.ts).
+        return (await backfillMappingPage(rt)) ?? syncChangesPage(rt, heartbeat);
+      });
     },
     async syncDeletions(linkId: string): Promise<PageReport> {
       return guarded(async () => {

@@ -4,6 +4,7 @@ import { connectClient } from '../lib/client.js';
 import { loadNetwork } from '../lib/config.js';
 import { linkStatuses, linkWorkflowId, startLinks } from '../lib/links.js';
 import { openEngine } from '../lib/engine.js';
+import { backfillMappingPage } from '../sync/mappingChange.js';
 import { replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
 import { pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../workflows/sync.js';
 
@@ -75,7 +76,7 @@ export function registerSync(program: Command): void {
         const rt = await engine.link(linkId);
         bar.start(1, 0, totals);
         for (let pages = 1; ; pages++) {
-          const r = await syncChangesPage(rt);
+          const r = (await backfillMappingPage(rt)) ?? (await syncChangesPage(rt));
           for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += r.counts[k] ?? 0;
           bar.setTotal(r.caughtUp ? pages : pages + 1);
           bar.update(pages, totals);

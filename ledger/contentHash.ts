@@ -1,29 +1,20 @@
 import { createHash } from 'node:crypto';
+import type { FieldType } from '../connectors/types.js';
+import { normalizeValue } from '../sync/values.js';
 
 type Value = string | number | boolean | null | undefined;
 
-const NUMERIC = /^-?(0|[1-9]\d*)(\.\d+)?$/;
-const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-
 /**
  * The canonical text of one field value, so that the same content hashes the same on both CRMs even
- * though they spell it differently (HubSpot returns every property as a string, Salesforce returns
- * numbers and booleans; datetimes come with or without milliseconds and offsets):
- * null / undefined / '' → null; numbers and plain numeric strings → the shortest number text
- * ('1000.00' → '1000', but '0123' stays text); booleans and 'true'/'false' → 'true'/'false';
- * ISO datetimes → UTC with ms; other strings are kept as they are.
+ * though they spell it differently. It is the sync's own canonicaliser (`normalizeValue` in
+ * sync/values.ts) written as text — one set of rules, so the ledger and the engine never disagree on
+ * whether two values are equal: blank → null; with the field's type the form is exact (text stays text,
+ * '00123' ≠ '123'); without one, only plain decimals without leading zeros are numbers ('1000.00' →
+ * '1000', '0123' stays text); booleans → 'true'/'false'; ISO datetimes → UTC with ms.
  */
-export function canonicalValue(v: Value): string | null {
-  if (v === null || v === undefined || v === '') return null;
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : null;
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (NUMERIC.test(v)) return String(Number(v));
-  if (v === 'true' || v === 'false') return v;
-  if (ISO_DATETIME.test(v)) {
-    const t = Date.parse(v);
-    if (!Number.isNaN(t)) return new Date(t).toISOString();
-  }
-  return v;
+export function canonicalValue(v: Value, type?: FieldType): string | null {
+  const n = normalizeValue(v, type);
+  return n === null ? null : String(n);
 }
 
 /**
@@ -31,8 +22,8 @@ export function canonicalValue(v: Value): string | null {
  * does not matter, nor do the CRM spellings `canonicalValue` folds together. With `keys`, only those
  * fields count (e.g. the fields a link writes), and a missing key counts as null.
  */
-export function contentHash(fields: Record<string, Value>, keys?: readonly string[]): string {
+export function contentHash(fields: Record<string, Value>, keys?: readonly string[], types: Readonly<Record<string, FieldType | undefined>> = {}): string {
   const names = [...(keys ?? Object.keys(fields))].sort();
-  const canonical = names.map((k) => [k, canonicalValue(fields[k])]);
+  const canonical = names.map((k) => [k, canonicalValue(fields[k], types[k])]);
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 32);
 }

@@ -8,4 +8,5 @@ export { connectLedger, DEFAULT_LEDGER_FILE, type LedgerConnection, type LedgerC
 export { CLAIMING_STATUSES, PENDING_CLAIM_STATUSES, customerKey, registrationId } from './registrations.js';
 export { canonicalValue, contentHash } from './contentHash.js';
 export type { DeadLetterQuery } from './deadLetters.js';
+export type { LinkMappingState } from './linkMappings.js';
 export type * from './types.js';

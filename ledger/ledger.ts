@@ -8,6 +8,7 @@ import { Cursors } from './cursors.js';
 import { DeadLetters } from './deadLetters.js';
 import { ledgerMigrations, type DialectName } from './migrations.js';
 import { Overlaps } from './overlaps.js';
+import { LinkMappings } from './linkMappings.js';
 import { Pairs } from './pairs.js';
 import { Registrations } from './registrations.js';
 import { Snapshots } from './snapshots.js';
@@ -29,6 +30,7 @@ export class Ledger {
   readonly accounts: AccountIndex;
   readonly overlaps: Overlaps;
   readonly snapshots: Snapshots;
+  readonly linkMappings: LinkMappings;
 
   constructor(
     /** The Kysely instance, for ad-hoc reads (reports, tests). Write through the methods. */
@@ -46,6 +48,7 @@ export class Ledger {
     this.accounts = new AccountIndex(db);
     this.overlaps = new Overlaps(db, dialect);
     this.snapshots = new Snapshots(db, dialect);
+    this.linkMappings = new LinkMappings(db);
   }
 
   /** Write one page's results and advance its cursor in one transaction (see commitPage.ts). */

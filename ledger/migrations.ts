@@ -12,6 +12,7 @@ export function ledgerMigrations(dialect: DialectName): MigrationProvider {
     '0001_initial': { up: (db) => initial(db, dialect) },
     '0002_record_snapshots': { up: (db) => recordSnapshots(db) },
     '0003_registration_claims': { up: (db) => registrationClaims(db) },
+    '0004_pair_base_link_mappings': { up: (db) => pairBaseAndLinkMappings(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -195,4 +196,23 @@ async function registrationClaims(db: Kysely<any>): Promise<void> {
   await sql`create unique index registrations_active_customer on registrations (customer_key) where status in (${active})`.execute(db);
   await db.schema.createIndex('registrations_customer_key').on('registrations').columns(['customer_key', 'status']).execute();
   await db.schema.createIndex('vendor_accounts_updated').on('vendor_accounts').columns(['org_id', 'updated_at', 'account_id']).execute();
+}
+
+/**
+ * Three-way sync and mapping back-fills: each pair's base (the mapped values last synced, so a plan can
+ * tell who changed a field since), when its target was deleted under it (the link's `targetDeletes`
+ * policy), and the fingerprint of the mapping each link last applied (with a back-fill's progress).
+ */
+async function pairBaseAndLinkMappings(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('record_pairs').addColumn('base', 'text').execute();
+  await db.schema.alterTable('record_pairs').addColumn('target_deleted_at', 'text').execute();
+  await db.schema
+    .createTable('link_mappings')
+    .addColumn('link_id', 'text', (c) => c.primaryKey())
+    .addColumn('fingerprint', 'text', (c) => c.notNull())
+    .addColumn('pending_fingerprint', 'text')
+    .addColumn('after_source_id', 'text')
+    .addColumn('progress', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
 }

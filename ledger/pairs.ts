@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { LedgerTables, RecordPairRow } from './schema.js';
 import type { HashWrite, PairWrite, RecordPair } from './types.js';
-import { chunks, lastByKey, nowIso, sortedBy } from './util.js';
+import { chunks, fromJson, lastByKey, nowIso, sortedBy, toJson } from './util.js';
 
 function toPair(r: RecordPairRow): RecordPair {
   return {
@@ -11,6 +11,8 @@ function toPair(r: RecordPairRow): RecordPair {
     matchKey: r.match_key,
     sourceHash: r.source_hash,
     targetHash: r.target_hash,
+    base: fromJson(r.base),
+    targetDeletedAt: r.target_deleted_at,
     deletedAt: r.deleted_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
@@ -19,7 +21,8 @@ function toPair(r: RecordPairRow): RecordPair {
 
 /**
  * Upsert pairs by (link, source id): a retried or duplicated page updates the same rows, never adds
- * new ones. A null/omitted match key or hash keeps the stored value; re-pairing clears a deletion.
+ * new ones. A null/omitted match key, hash or base keeps the stored value; re-pairing clears a deletion
+ * (and, with another target id, a target-side deletion).
  */
 export async function writePairs(db: Kysely<LedgerTables>, linkId: string, pairs: readonly PairWrite[]): Promise<void> {
   const now = nowIso();
@@ -35,6 +38,8 @@ export async function writePairs(db: Kysely<LedgerTables>, linkId: string, pairs
           match_key: p.matchKey ?? null,
           source_hash: p.sourceHash ?? null,
           target_hash: p.targetHash ?? null,
+          base: toJson(p.base),
+          target_deleted_at: p.targetDeleted ? now : null,
           deleted_at: null,
           created_at: now,
           updated_at: now,
@@ -46,6 +51,9 @@ export async function writePairs(db: Kysely<LedgerTables>, linkId: string, pairs
           match_key: eb.fn.coalesce('excluded.match_key', 'record_pairs.match_key'),
           source_hash: eb.fn.coalesce('excluded.source_hash', 'record_pairs.source_hash'),
           target_hash: eb.fn.coalesce('excluded.target_hash', 'record_pairs.target_hash'),
+          base: eb.fn.coalesce('excluded.base', 'record_pairs.base'),
+          // Marked once (the first time seen); a pair re-written with another target (re-created) is live again.
+          target_deleted_at: sql<string | null>`case when excluded.target_id <> record_pairs.target_id then excluded.target_deleted_at else coalesce(record_pairs.target_deleted_at, excluded.target_deleted_at) end`,
           deleted_at: null,
           updated_at: eb.ref('excluded.updated_at'),
         })),

@@ -14,6 +14,16 @@ export interface LedgerTables {
   vendor_accounts: VendorAccountRow;
   account_overlaps: OverlapRow;
   record_snapshots: RecordSnapshotRow;
+  link_mappings: LinkMappingRow;
+}
+
+export interface LinkMappingRow {
+  link_id: string;
+  fingerprint: string; // of the mapping the link last applied to all its pairs (sync/mappingChange.ts)
+  pending_fingerprint: string | null; // a changed mapping being back-filled onto the existing pairs
+  after_source_id: string | null; // the back-fill's position (pairs in source id order)
+  progress: string | null; // JSON counts of the back-fill so far
+  updated_at: string;
 }
 
 export interface RecordSnapshotRow {
@@ -42,6 +52,8 @@ export interface RecordPairRow {
   match_key: string | null;
   source_hash: string | null; // hash of the source content we last read and synced
   target_hash: string | null; // hash of what we last wrote to the target
+  base: string | null; // JSON of the mapped fields last synced (the three-way plan's base)
+  target_deleted_at: string | null; // the target record was found deleted in the target CRM (not by us)
   deleted_at: string | null;
   created_at: string;
   updated_at: string;

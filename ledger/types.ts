@@ -19,6 +19,10 @@ export interface RecordPair {
   sourceHash: string | null;
   /** Hash of what we last wrote to the target (echo check for the paired reverse link). */
   targetHash: string | null;
+  /** The mapped (target) field values this link last synced for the pair: the base of the three-way plan. */
+  base: Record<string, string | number | boolean | null> | null;
+  /** When the target record was found deleted in the target CRM (someone else deleted it); null otherwise. */
+  targetDeletedAt: string | null;
   deletedAt: string | null;
   createdAt: string;
   updatedAt: string;
@@ -31,6 +35,10 @@ export interface PairWrite {
   matchKey?: string | null;
   sourceHash?: string | null;
   targetHash?: string | null;
+  /** The mapped values just synced (replaces the stored base; omitted/null keeps it). */
+  base?: Record<string, string | number | boolean | null> | null;
+  /** The target record was found deleted in the target CRM and the link leaves it so (`targetDeletes: leave`). */
+  targetDeleted?: boolean;
 }
 
 /** Hash-only update of an existing pair (e.g. an echo that was skipped); no-op when the pair is unknown. */

@@ -88,6 +88,12 @@ const link = z.strictObject({
   share: z.enum(['scoped', 'all']).default('scoped'),
   /** What a delete/archive/merge in the source does to the target. */
   deletes: z.enum(['archive', 'flag', 'ignore']).default('flag'),
+  /**
+   * What the sync does when the record it would update was deleted in the target by someone else:
+   * `leave` (default) respects the deletion — nothing is re-created, the pair is marked and audited
+   * (`target-deleted`); `recreate` writes the record again from the source, audited as `recreated`.
+   */
+  targetDeletes: z.enum(['leave', 'recreate']).default('leave'),
   /** Link that must have synced a record's parent first (e.g. accounts before opportunities); without targetField the target models it as an association (HubSpot deal → company). */
   parent: z.strictObject({ link: z.string(), sourceField: z.string(), targetField: z.string().optional() }).optional(),
   enabled: z.boolean().default(true),

@@ -9,6 +9,7 @@ import type { Ledger } from '../ledger/index.js';
 import { loadMappingFile, readSchemaSnapshot } from '../mappings/index.js';
 import { formatProblem } from '../mappings/problems.js';
 import { loadPolicy } from '../rules/policy.js';
+import { mappingFingerprint } from './mappingChange.js';
 import { registrationGateFor } from './registrationGate.js';
 import { ReadAhead } from './readAhead.js';
 import type { LinkRuntime, RecordGate } from './runtime.js';
@@ -118,6 +119,8 @@ export class Engine {
         return to.org === sourceOrgId && to.object === sourceObject;
       }),
       readAhead: new ReadAhead(),
+      linkRuntime: (id) => this.link(id),
+      mappingFingerprint: mappingFingerprint(mappingFile, link),
     };
     const gate = link.registration ? await (this.deps.gateFor ?? this.rulesGate(link))(rt) : undefined;
     return { ...rt, gate };

@@ -4,10 +4,13 @@ import { log } from '../lib/logger.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
 import type { SnapshotWrite } from '../ledger/types.js';
 import { applyPartnerScope } from './partnerScope.js';
-import { planWrite } from './plan.js';
+import type { CompiledMapping, MappingContext } from '../mappings/types.js';
+import type { ObjectSchema } from '../connectors/types.js';
+import type { RecordPair } from '../ledger/types.js';
+import { planWrite, type FieldPolicy, type WritePlan } from './plan.js';
 import type { LinkRuntime } from './runtime.js';
 import type { PageReport, SyncCounts } from './types.js';
-import { hashFields, pick } from './values.js';
+import { fieldTypes, hashFields, pick, sameValue, type FieldTypes } from './values.js';
 
 /** Dead-letter codes the engine itself assigns (CRM rejections keep the CRM's own code). */
 export const PARKED_PARENT = 'PARENT_NOT_SYNCED';
@@ -25,12 +28,73 @@ function inc(c: Partial<SyncCounts>, k: keyof SyncCounts, n = 1) {
   c[k] = (c[k] ?? 0) + n;
 }
 
+/** Where a pair's base keeps the parent an association-modelled parent last pointed at (not a field name). */
+export const PARENT_BASE_KEY = '@parent';
+
+const policyCache = new WeakMap<CompiledMapping, Record<string, FieldPolicy>>();
+function policiesOf(mapping: CompiledMapping): Record<string, FieldPolicy> {
+  let p = policyCache.get(mapping);
+  if (!p) policyCache.set(mapping, (p = Object.fromEntries(Object.entries(mapping.policies).map(([k, v]) => [k, { owner: v.owner }]))));
+  return p;
+}
+const typeCache = new WeakMap<ObjectSchema, FieldTypes>();
+function typesOf(schema: ObjectSchema): FieldTypes {
+  let t = typeCache.get(schema);
+  if (!t) typeCache.set(schema, (t = fieldTypes(schema)));
+  return t;
+}
+
+/**
+ * The base of a pair's three-way plan: what its fields were when last synced, in target terms. The
+ * pair keeps the mapped values this link last synced; on a two-way pair the source record may since
+ * have been written by the reverse link (which cannot update this link's mapped values), so when the
+ * source's last-synced snapshot holds every field the mapping reads, the mapping applied to it is the
+ * base. A mapping back-fill plans against what the *old* mapping synced: the pair's own values.
+ */
+function baseOf(rt: LinkRuntime, pair: RecordPair, snapshot: Fields | undefined, ctx: MappingContext, backfill?: boolean): Fields | undefined {
+  const own = pair.base ?? undefined;
+  if (backfill || !snapshot || !rt.mapping.sourceFields.every((f) => f in snapshot)) return own;
+  const synced = rt.mapping.apply(snapshot, ctx);
+  const errored = new Set(synced.errors.map((e) => e.field));
+  const derived = Object.fromEntries(Object.entries(synced.fields).filter(([k]) => !errored.has(k)));
+  // Fields the source lost last time were not synced, whatever the snapshot says (see withLosers).
+  const lost = lostFields(own);
+  return { ...own, ...derived, ...Object.fromEntries(Object.entries(own ?? {}).filter(([k]) => lost.has(k))) };
+}
+
+/** Where a pair's base lists the fields whose source value lost a conflict (comma-separated names). */
+const LOST_BASE_KEY = '@lost';
+const lostFields = (base: Fields | undefined | null) => new Set(String(base?.[LOST_BASE_KEY] ?? '').split(',').filter(Boolean));
+
+/**
+ * A source value that lost a conflict was not synced: the next base keeps the field's old value, so
+ * the value is weighed again on the next change (and wins once the target's value is gone) instead of
+ * counting as "no news" for ever.
+ */
+function withLosers(next: Fields, planBase: Fields | undefined, plan: WritePlan): Fields {
+  const lost = plan.conflicts.filter((c) => c.winner === 'target').map((c) => c.field);
+  if (lost.length === 0) return next;
+  const out: Fields = { ...next, [LOST_BASE_KEY]: lost.join(',') };
+  for (const f of lost) {
+    if (planBase && f in planBase) out[f] = planBase[f];
+    else delete out[f];
+  }
+  return out;
+}
+
+function sameFields(a: Fields | null | undefined, b: Fields, types: FieldTypes): boolean {
+  if (!a) return false;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (!(k in a) || !(k in b) || !sameValue(a[k], b[k], types[k])) return false;
+  return true;
+}
+
 /**
  * Move a batch of source records end to end: map → gate (rules) → plan against what the target has →
  * write in the CRM's batch size → collect what the ledger must record. Writes nothing to the ledger:
  * the caller commits the outcome together with the cursor, in one transaction.
  */
-export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts: { replay?: boolean } = {}): Promise<Outcome> {
+export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts: { replay?: boolean; backfill?: boolean; details?: Record<string, unknown> } = {}): Promise<Outcome> {
   const out: Outcome = { counts: {}, pairs: [], snapshots: [], deadLetters: [], resolved: [], audits: [] };
   if (records.length === 0) return out;
   const { mapping, ledger, link } = rt;
@@ -38,8 +102,10 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
   const linkId = link.id;
   const readFields = new Set([...mapping.sourceFields, mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])]);
 
-  // What the source looks like now, for the reverse link's echo check.
-  if (rt.sourceIsATarget) for (const r of records) out.snapshots.push({ orgId: rt.sourceOrg.id, object: rt.sourceObject, recordId: r.id, fields: pick(r.fields, readFields), modifiedAt: r.modifiedAt });
+  // Two-way: the source records as last synced (read by this link, or written by the reverse one), for
+  // the plans' base; stored again below for the records this page syncs.
+  const sourceSnaps = rt.sourceIsATarget ? await ledger.snapshots.get(rt.sourceOrg.id, rt.sourceObject, records.map((r) => r.id)) : undefined;
+  const notSynced = new Set<string>();
 
   // Partner scope: a vendor record reaches a partner only if that partner is on it (sync/partnerScope.ts).
   const scope = await applyPartnerScope(rt, records);
@@ -107,7 +173,9 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
   // Rules of Engagement (registration links).
   const gated = rt.gate ? await rt.gate.check(candidates.map((c) => ({ sourceId: c.rec.id, source: c.rec.fields, mapped: c.mapped }))) : undefined;
 
-  // Plan against what the target has.
+  // Plan against what the target has (see sync/plan.ts): its snapshot and the pair's base first; then
+  // the records whose plan would write are planned again against the target as it is now (one batched
+  // read), so an edit made there since the sync last looked is weighed, never overwritten blind.
   const pairs = await ledger.pairs.bySource(linkId, candidates.map((c) => c.rec.id));
   // Two-way links: a record that came *from* the target over the paired link is already paired with
   // its origin — update that record rather than creating a second one.
@@ -115,18 +183,21 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     const unpaired = candidates.filter((c) => !pairs.has(c.rec.id)).map((c) => c.rec.id);
     const reverse = unpaired.length ? await ledger.pairs.byTarget(link.pairedWith, unpaired) : new Map();
     for (const [recordId, p] of reverse) {
-      if (!p.deletedAt) pairs.set(recordId, { ...p, linkId, sourceId: recordId, targetId: p.sourceId, matchKey: null });
+      if (!p.deletedAt && !p.targetDeletedAt) pairs.set(recordId, { ...p, linkId, sourceId: recordId, targetId: p.sourceId, matchKey: null, base: null, targetDeletedAt: null });
     }
   }
-  const targetIds = [...pairs.values()].filter((p) => !p.deletedAt).map((p) => p.targetId);
+  const targetIds = [...pairs.values()].filter((p) => !p.deletedAt && !p.targetDeletedAt).map((p) => p.targetId);
   const targetSnaps = await ledger.snapshots.get(rt.targetOrg.id, rt.targetObject, targetIds);
-  type Write = Candidate & { targetId?: string; write: Fields; before: Fields; decisions: unknown[] };
-  const creates: Write[] = [];
-  const updates: Write[] = [];
+  const policies = policiesOf(mapping);
+  const types = typesOf(rt.targetSchema);
+  const assocParent = rt.parent && !rt.parent.targetField;
+  type Planned = Candidate & { pair?: RecordPair; plan: WritePlan; gateDecisions: unknown[]; base: Fields; planBase?: Fields };
+  const planned: Planned[] = [];
   for (const c of candidates) {
     const decision = gated?.get(c.rec.id);
     if (decision && decision.action !== 'write') {
       inc(out.counts, 'skipped');
+      notSynced.add(c.rec.id);
       out.audits.push({ linkId, sourceId: c.rec.id, action: decision.action === 'hold' ? 'held' : 'rejected', decisions: decision.decisions ?? [], details: { reason: decision.reason ?? null }, eventKey: `${linkId}:${c.rec.id}:${c.rec.modifiedAt}:${decision.action}` });
       out.resolved.push(c.rec.id);
       continue;
@@ -135,31 +206,90 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     for (const f of decision?.protect ?? []) delete mapped[f];
     const pair = pairs.get(c.rec.id);
     const live = pair && !pair.deletedAt ? pair : undefined;
-    const snap = live ? (targetSnaps.get(live.targetId) ?? { fields: {} }) : undefined;
-    const plan = planWrite(mapped, snap, Object.fromEntries(Object.entries(mapping.policies).map(([k, v]) => [k, { owner: v.owner }])), c.rec.modifiedAt);
-    const decisions: unknown[] = [...(decision?.decisions ?? []), ...plan.conflicts.map((x) => ({ rule: 'field-owner', ...x }))];
-    if (live && Object.keys(plan.write).length === 0) {
-      inc(out.counts, 'unchanged');
+    if (live?.targetDeletedAt && link.targetDeletes !== 'recreate') {
+      // Deleted in the target by someone else and left so (audited when found): nothing to write.
+      inc(out.counts, 'skipped');
       out.resolved.push(c.rec.id);
-      if (plan.conflicts.length) out.audits.push({ linkId, sourceId: c.rec.id, targetId: live.targetId, action: 'conflict', decisions, eventKey: `${linkId}:${c.rec.id}:${c.rec.modifiedAt}:conflict` });
       continue;
     }
-    (live ? updates : creates).push({ ...c, mapped, targetId: live?.targetId, write: plan.write, before: plan.before, decisions });
+    // What this plan syncs becomes the pair's next base (a field the mapping leaves out this time, e.g.
+    // a false `when`, is no longer known as synced).
+    const base: Fields = { ...mapped, ...(assocParent && c.parentTargetId ? { [PARENT_BASE_KEY]: c.parentTargetId } : {}) };
+    const current = live && !live.targetDeletedAt ? (targetSnaps.get(live.targetId) ?? { fields: {} }) : undefined;
+    const planBase = live ? baseOf(rt, live, sourceSnaps?.get(c.rec.id)?.fields, ctx, opts.backfill) : undefined;
+    const plan = planWrite(mapped, current, policies, c.rec.modifiedAt, { base: planBase, types });
+    planned.push({ ...c, mapped, pair: live, plan, gateDecisions: decision?.decisions ?? [], base, planBase });
   }
 
-  // Write in the CRM's batch size (the connector chunks). Updates of records deleted in the target fall back to an upsert.
+  const fresh = planned.filter((p) => p.pair && !p.pair.targetDeletedAt && (Object.keys(p.plan.write).length > 0 || p.plan.conflicts.length > 0));
+  const targetGone = new Set<string>();
+  if (fresh.length) {
+    const readFieldsT = [...new Set([...mapping.targetFields, mapping.match.target, ...(rt.parent?.targetField ? [rt.parent.targetField] : [])])];
+    const now = new Map((await rt.target.readByIds(rt.targetObject, fresh.map((p) => p.pair!.targetId), readFieldsT)).map((r) => [r.id, r]));
+    for (const p of fresh) {
+      const r = now.get(p.pair!.targetId);
+      if (!r) {
+        targetGone.add(p.rec.id);
+        continue;
+      }
+      const fields = pick(r.fields, readFieldsT);
+      const synced = targetSnaps.get(r.id)?.fields;
+      p.plan = planWrite(p.mapped, { fields: { ...synced, ...fields }, modifiedAt: r.modifiedAt }, policies, p.rec.modifiedAt, { base: p.planBase, targetBase: synced, types });
+      // The snapshot says what was last *synced*, so only the fields seen to agree with the source go in
+      // (a target edit not synced yet must stay news for the reverse link).
+      const agreed = Object.fromEntries(Object.entries(fields).filter(([k, v]) => k in p.mapped && sameValue(v, p.mapped[k], types[k])));
+      if (Object.keys(agreed).length) out.snapshots.push({ orgId: rt.targetOrg.id, object: rt.targetObject, recordId: r.id, fields: agreed, modifiedAt: r.modifiedAt });
+    }
+  }
+
+  type Write = Planned & { targetId?: string; write: Fields; before: Fields; decisions: unknown[]; recreatedFrom?: string };
+  const creates: Write[] = [];
+  const updates: Write[] = [];
+  const reassociate: Planned[] = [];
+  /** The target record is gone (deleted there, not by us): the link's `targetDeletes` policy decides. */
+  const onTargetGone = (p: Planned, targetId: string): Write | undefined => {
+    if (link.targetDeletes === 'recreate') {
+      const plan = planWrite(p.mapped, undefined, policies);
+      return { ...p, base: { ...p.mapped, ...(assocParent && p.parentTargetId ? { [PARENT_BASE_KEY]: p.parentTargetId } : {}) }, write: plan.write, before: {}, decisions: p.gateDecisions, recreatedFrom: targetId };
+    }
+    inc(out.counts, 'skipped');
+    out.resolved.push(p.rec.id);
+    out.pairs.push({ sourceId: p.rec.id, targetId, targetDeleted: true });
+    out.audits.push({ linkId, sourceId: p.rec.id, targetId, action: 'target-deleted', details: { policy: 'leave', reason: `the ${rt.targetObject} record was deleted in ${rt.targetOrg.id}; the link leaves it deleted (targetDeletes: leave)` }, eventKey: `${linkId}:${p.rec.id}:${targetId}:target-deleted` });
+    return undefined;
+  };
+  for (const p of planned) {
+    p.base = withLosers(p.base, p.planBase, p.plan);
+    const decisions: unknown[] = [...p.gateDecisions, ...p.plan.conflicts.map((x) => ({ rule: 'field-owner', ...x }))];
+    if (p.pair && (targetGone.has(p.rec.id) || p.pair.targetDeletedAt)) {
+      const w = onTargetGone(p, p.pair.targetId);
+      if (w) creates.push(w);
+      continue;
+    }
+    if (p.pair && Object.keys(p.plan.write).length === 0) {
+      inc(out.counts, 'unchanged');
+      out.resolved.push(p.rec.id);
+      // The base follows the source even when nothing is written: the same value next time is no news.
+      if (!sameFields(p.pair.base, p.base, types)) out.pairs.push({ sourceId: p.rec.id, targetId: p.pair.targetId, base: p.base });
+      if (assocParent && p.parentTargetId && p.pair.base?.[PARENT_BASE_KEY] !== p.parentTargetId) reassociate.push(p);
+      if (p.plan.conflicts.length) out.audits.push({ linkId, sourceId: p.rec.id, targetId: p.pair.targetId, action: 'conflict', decisions, eventKey: `${linkId}:${p.rec.id}:${p.rec.modifiedAt}:conflict` });
+      continue;
+    }
+    (p.pair ? updates : creates).push({ ...p, targetId: p.pair?.targetId, write: p.plan.write, before: p.plan.before, decisions });
+  }
+
+  // Write in the CRM's batch size (the connector chunks).
   const writeStart = performance.now();
   const upsertResults = creates.length ? await rt.target.upsert(rt.targetObject, mapping.match.target, creates.map((w) => ({ key: w.key, fields: w.write }))) : [];
-  let updateResults = updates.length ? await rt.target.update(rt.targetObject, updates.map((w) => ({ id: w.targetId!, fields: w.write }))) : [];
-  const gone = updates.map((w, i) => ({ w, r: updateResults[i] })).filter((x) => x.r?.status === 'failed' && x.r.error?.kind === 'not_found');
-  if (gone.length) {
-    const again = await rt.target.upsert(rt.targetObject, mapping.match.target, gone.map((x) => ({ key: x.w.key, fields: x.w.mapped })));
-    updateResults = updateResults.slice();
-    gone.forEach((x, i) => (updateResults[updates.indexOf(x.w)] = again[i]));
-  }
+  const updateResults = updates.length ? await rt.target.update(rt.targetObject, updates.map((w) => ({ id: w.targetId!, fields: w.write }))) : [];
+  // Deleted in the target between the read and the write: the same policy as above.
+  const lateGone = updates.map((w, i) => ({ w, i, r: updateResults[i] })).filter((x) => x.r?.status === 'failed' && x.r.error?.kind === 'not_found');
+  const again = lateGone.map((x) => ({ ...x, re: onTargetGone(x.w, x.w.targetId!) }));
+  const recreate = again.filter((x) => x.re);
+  const recreated = recreate.length ? await rt.target.upsert(rt.targetObject, mapping.match.target, recreate.map((x) => ({ key: x.re!.key, fields: x.re!.write }))) : [];
 
   log.debug({ link: linkId, creates: creates.length, updates: updates.length, writeMs: Math.round(performance.now() - writeStart) }, 'sync: writes');
-  const landed: Array<{ w: Write; id: string }> = [];
+  const landed: Array<{ w: Planned; id: string }> = [];
   const settle = (w: Write, r: WriteResult | undefined) => {
     if (!r || r.status === 'failed' || !r.id) {
       const err = r?.error;
@@ -174,26 +304,46 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     inc(out.counts, r.status === 'created' ? 'created' : 'updated');
     landed.push({ w, id: r.id });
     out.resolved.push(w.rec.id);
-    out.pairs.push({ sourceId: w.rec.id, targetId: r.id, matchKey: w.key, sourceHash: hashFields(pick(w.rec.fields, readFields)), targetHash: hashFields(w.mapped) });
+    out.pairs.push({ sourceId: w.rec.id, targetId: r.id, matchKey: w.key, sourceHash: hashFields(pick(w.rec.fields, readFields)), targetHash: hashFields(w.mapped), base: w.base });
     out.snapshots.push({ orgId: rt.targetOrg.id, object: rt.targetObject, recordId: r.id, fields: { ...w.write, [mapping.match.target]: w.key }, merge: true });
+    const action = w.recreatedFrom ? 'recreated' : r.status;
     out.audits.push({
       linkId,
       sourceId: w.rec.id,
       targetId: r.id,
-      action: r.status,
+      action,
       before: w.before,
       after: w.write,
       decisions: w.decisions.length ? w.decisions : null,
-      details: opts.replay ? { replay: true } : null,
-      eventKey: `${linkId}:${w.rec.id}:${w.rec.modifiedAt}:${hashFields(w.write)}`,
+      details: w.recreatedFrom || opts.replay || opts.details ? { ...opts.details, ...(opts.replay ? { replay: true } : {}), ...(w.recreatedFrom ? { previousTargetId: w.recreatedFrom, policy: 'recreate', reason: `the ${rt.targetObject} record was deleted in ${rt.targetOrg.id}; re-created from the source (targetDeletes: recreate)` } : {}) } : null,
+      eventKey: `${linkId}:${w.rec.id}:${w.rec.modifiedAt}:${w.recreatedFrom ? 'recreated:' : ''}${hashFields(w.write)}`,
     });
   };
   creates.forEach((w, i) => settle(w, upsertResults[i]));
-  updates.forEach((w, i) => settle(w, updateResults[i]));
+  const late = new Map(recreate.map((x, j) => [x.i, { w: x.re!, r: recreated[j] }]));
+  updates.forEach((w, i) => {
+    if (lateGone.some((x) => x.i === i)) {
+      const re = late.get(i);
+      if (re) settle(re.w, re.r);
+      return;
+    }
+    settle(w, updateResults[i]);
+  });
 
-  // Associations the target models as links rather than fields (HubSpot deal → company).
+  // What the source looks like now, for the reverse link (its view of its target) and the next base.
+  // Records not synced (dead-lettered, parked, held) keep their old snapshot: their change is still news.
+  if (rt.sourceIsATarget) {
+    for (const d of out.deadLetters) notSynced.add(d.sourceId);
+    const mine = records.filter((r) => !notSynced.has(r.id)).map((r) => ({ orgId: rt.sourceOrg.id, object: rt.sourceObject, recordId: r.id, fields: pick(r.fields, readFields), modifiedAt: r.modifiedAt }));
+    out.snapshots.unshift(...mine);
+  }
+
+  // Associations the target models as links rather than fields (HubSpot deal → company), also when
+  // only the parent changed (a deal moved to another company).
   if (rt.parent && !rt.parent.targetField) {
-    const assoc = landed.filter((l) => l.w.parentTargetId).map((l) => ({ fromObject: rt.targetObject, fromId: l.id, toObject: rt.parent!.targetObject, toId: l.w.parentTargetId! }));
+    const assoc = [...landed.filter((l) => l.w.parentTargetId).map((l) => ({ id: l.id, to: l.w.parentTargetId! })), ...reassociate.map((p) => ({ id: p.pair!.targetId, to: p.parentTargetId! }))].map(
+      (a) => ({ fromObject: rt.targetObject, fromId: a.id, toObject: rt.parent!.targetObject, toId: a.to }),
+    );
     if (assoc.length) {
       const res = await rt.target.associate(assoc);
       const bad = res.find((r) => r.status === 'failed');
@@ -275,6 +425,9 @@ export async function syncDeletionsPage(rt: LinkRuntime): Promise<PageReport> {
   const pairs = await ledger.pairs.bySource(link.id, page.records.map((r) => r.id));
   const live = page.records.filter((r) => pairs.get(r.id) && !pairs.get(r.id)!.deletedAt);
   const audits: AuditInput[] = [];
+  // Merged away: first re-point the children (on the links whose parent is this one) at the survivor.
+  const merged = live.filter((r) => r.mergedInto).map((r) => ({ gone: r.id, goneTarget: pairs.get(r.id)!.targetId, into: r.mergedInto! }));
+  if (merged.length) inc(counts, 'updated', await repointChildren(rt, merged));
   if (live.length && link.deletes !== 'ignore') {
     const targetIds = live.map((r) => pairs.get(r.id)!.targetId);
     const results =
@@ -302,6 +455,44 @@ export async function syncDeletionsPage(rt: LinkRuntime): Promise<PageReport> {
   });
   return { counts, caughtUp: page.caughtUp };
 }
+
+/**
+ * A parent record merged into another (HubSpot merge, Salesforce MasterRecordId): its children on the
+ * links whose `parent` is this link still point at the merged-away record's target. Find them in the
+ * target by their parent field, re-read their sources (which the source CRM has re-parented to the
+ * survivor) and sync them again, so the parent field follows to the survivor's target; each re-pointed
+ * child is audited (`reparented`). Children modelled as associations (no `targetField`) follow through
+ * their own change feed instead (processRecords re-associates when a record's parent changed).
+ */
+async function repointChildren(rt: LinkRuntime, merged: Array<{ gone: string; goneTarget: string; into: string }>): Promise<number> {
+  const children = rt.network.network.links.filter((l) => l.enabled !== false && l.parent?.link === rt.link.id && l.parent.targetField);
+  if (children.length === 0 || !rt.linkRuntime) return 0;
+  const into = new Map(merged.map((m) => [m.goneTarget, m]));
+  let repointed = 0;
+  for (const child of children) {
+    const crt = await rt.linkRuntime(child.id);
+    const field = crt.parent!.targetField!;
+    const found = await crt.target.readByField(crt.targetObject, field, [...into.keys()], [field]);
+    const childPairs = await rt.ledger.pairs.byTarget(child.id, found.map((r) => r.id));
+    const parentOf = new Map(found.map((r) => [r.id, String(r.fields[field])]));
+    const bySource = new Map([...childPairs.values()].filter((p) => !p.deletedAt).map((p) => [p.sourceId, p]));
+    if (bySource.size === 0) continue;
+    const records = await crt.source.readByIds(crt.sourceObject, [...bySource.keys()], sourceFieldsOf(crt));
+    const outcome = await processRecords(crt, records);
+    const written = new Map(outcome.pairs.filter((p) => p.sourceHash !== undefined).map((p) => [p.sourceId, p.targetId]));
+    for (const [sourceId, p] of bySource) {
+      const m = into.get(parentOf.get(p.targetId) ?? '');
+      if (!m || !written.has(sourceId)) continue;
+      repointed++;
+      outcome.audits.push({ linkId: child.id, sourceId, targetId: p.targetId, action: 'reparented', details: { parentLink: rt.link.id, mergedFrom: m.gone, mergedInto: m.into, field, from: m.goneTarget }, eventKey: `${child.id}:${sourceId}:reparented:${m.gone}` });
+    }
+    await rt.ledger.commitPage({ linkId: child.id, feed: 'changes', pairs: outcome.pairs, snapshots: outcome.snapshots, deadLetters: outcome.deadLetters, resolvedDeadLetters: outcome.resolved, audits: outcome.audits });
+  }
+  return repointed;
+}
+
+/** The source fields a link reads: the mapping's, its match field and the parent reference. */
+export const sourceFieldsOf = (rt: LinkRuntime) => [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
 
 /** Dead letters replayed per page (one source read, one ledger transaction). */
 export const REPLAY_PAGE_SIZE = 500;

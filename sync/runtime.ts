@@ -48,4 +48,8 @@ export interface LinkRuntime {
   sourceIsATarget: boolean;
   /** The change feed's next page, read while this one is written (see sync/readAhead.ts). */
   readAhead: ReadAhead;
+  /** What the link's mapping means, hashed (sync/mappingChange.ts): a change re-applies it to existing pairs. */
+  mappingFingerprint?: string;
+  /** Another link's runtime from the same engine (a merged parent re-points the children on its child links). */
+  linkRuntime?: (linkId: string) => Promise<LinkRuntime>;
 }

@@ -22,7 +22,7 @@ describe('contentHash: one hash for the same content however each CRM spells it'
     expect(canonicalValue('0123')).toBe('0123');
     expect(canonicalValue('12.50')).toBe('12.5');
     expect(canonicalValue('1e3')).toBe('1e3');
-    expect(canonicalValue('  spaced ')).toBe('  spaced ');
+    expect(canonicalValue('  spaced ')).toBe('spaced'); // the sync's rule: CRMs trim text, so surrounding blanks are no change
     expect(canonicalValue(Number.NaN)).toBeNull();
     expect(canonicalValue('2026-03-01T10:00+01:00')).toBe('2026-03-01T09:00:00.000Z');
   });
