@@ -1,11 +1,14 @@
+import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { connectClient } from '../lib/client.js';
 import { loadNetwork } from '../lib/config.js';
+import { CosellError } from '../lib/errors.js';
 import { linkStatuses, linkWorkflowId, startLinks } from '../lib/links.js';
 import { openEngine } from '../lib/engine.js';
 import { backfillMappingPage } from '../sync/mappingChange.js';
 import { replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
+import { resyncFromProblem } from '../sync/resync.js';
 import { pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../workflows/sync.js';
 
 export const configOption = ['-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml'] as const;
@@ -113,10 +116,19 @@ export function registerSync(program: Command): void {
     .description('re-read the source and re-apply the mapping to existing records (back-fill)')
     .option('--from <time>', 'ISO time to re-read from (default: everything)')
     .action(async (linkId: string, opts: { from?: string }) => {
+      const from = opts.from ?? 'full';
+      // Checked here first (the link workflow's update validator checks it again for any other client).
+      const problem = resyncFromProblem(from);
+      if (problem) throw new CosellError('COSELL_INPUT_INVALID', problem);
       const client = await connectClient();
       try {
-        const status = await client.workflow.getHandle(linkWorkflowId(linkId)).executeUpdate(resyncUpdate, { args: [{ from: opts.from ?? 'full' }] });
+        const status = await client.workflow.getHandle(linkWorkflowId(linkId)).executeUpdate(resyncUpdate, { args: [{ from }] });
         process.stdout.write(`resync of ${linkId} from ${opts.from ?? 'the beginning'} started (state ${status.state})\n`);
+      } catch (e) {
+        if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure) {
+          throw new CosellError(e.cause.type === 'COSELL_INPUT_INVALID' ? 'COSELL_INPUT_INVALID' : 'COSELL_UNKNOWN', `resync of ${linkId} refused: ${e.cause.message}`);
+        }
+        throw e;
       } finally {
         await client.connection.close();
       }

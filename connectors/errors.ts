@@ -1,4 +1,4 @@
-import { CosellError, type ErrorCode } from '../lib/errors.js';
+import { CosellError, retryOf, type ErrorCode } from '../lib/errors.js';
 import type { ErrorKind, NormalisedError } from './types.js';
 
 const CODE_BY_KIND: Record<ErrorKind, ErrorCode> = {
@@ -39,8 +39,9 @@ export class ConnectorError extends CosellError {
     this.status = opts.status;
   }
 
+  /** From the catalogue (lib/errors.ts `retryOf`): transient and rate-limited errors only. */
   get retryable(): boolean {
-    return this.kind === 'transient' || this.kind === 'rate_limited';
+    return retryOf(this.code) === 'retry';
   }
 
   toNormalised(): NormalisedError {

@@ -10,6 +10,7 @@ export const ErrorCodes = {
   COSELL_CONFIG_INVALID: 'A configuration file is invalid',
   COSELL_SECRET_MISSING: 'A referenced secret (environment variable or file) is missing',
   COSELL_UNKNOWN: 'Unexpected error',
+  COSELL_INPUT_INVALID: 'A command argument or request is invalid',
   // Connectors (the one taxonomy every CRM error is mapped onto; see connectors/errors.ts)
   COSELL_CRM_RATE_LIMITED: 'The CRM rate limit was hit; retry after the given delay',
   COSELL_CRM_QUOTA_EXHAUSTED: 'The CRM daily API quota is exhausted until it resets',
@@ -34,6 +35,46 @@ export const ErrorCodes = {
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
+
+/**
+ * What retrying does for a code — decided here, once, for every caller (connector retries, Temporal
+ * activity retries via lib/failures.ts, a link's `error` state):
+ *  - `retry`: transient; try again with back-off.
+ *  - `wait`: nothing to do until a known time (a daily quota resets); the link sleeps until then.
+ *  - `fix`: trying again cannot help until someone fixes credentials, configuration, data or input;
+ *    the activity fails at once and the link shows state `error` with the reason until it is fixed.
+ * A code not listed (e.g. one just added) is `retry`: activities retry it a bounded number of times,
+ * then it surfaces as `error` like the rest — a new failure never spins silently, nor stops a link
+ * that would have recovered on its own.
+ */
+export type Retry = 'retry' | 'wait' | 'fix';
+
+const RETRY: Partial<Record<ErrorCode, Retry>> = {
+  COSELL_TEMPORAL_CLI_NOT_FOUND: 'fix',
+  COSELL_CONFIG_INVALID: 'fix',
+  COSELL_SECRET_MISSING: 'fix',
+  COSELL_INPUT_INVALID: 'fix',
+  COSELL_CRM_RATE_LIMITED: 'retry',
+  COSELL_CRM_QUOTA_EXHAUSTED: 'wait',
+  COSELL_CRM_AUTH: 'fix',
+  COSELL_CRM_VALIDATION: 'fix',
+  COSELL_CRM_NOT_FOUND: 'fix',
+  COSELL_CRM_CONFLICT: 'fix',
+  COSELL_CRM_TRANSIENT: 'retry',
+  COSELL_CRM_PROTOCOL: 'fix',
+  COSELL_MAPPING_INVALID: 'fix',
+  COSELL_RULES_INVALID: 'fix',
+  COSELL_LINK_UNKNOWN: 'fix',
+  // the feed would re-read the same page for ever: retrying cannot help, the link shows `error`
+  COSELL_FEED_STALLED: 'fix',
+  COSELL_REGISTRATION_UNKNOWN: 'fix',
+  COSELL_REGISTRATION_STATE: 'fix',
+};
+
+/** How to treat a failure with this code (any string: codes from other versions or components are `retry`). */
+export function retryOf(code: string): Retry {
+  return Object.hasOwn(RETRY, code) ? RETRY[code as ErrorCode]! : 'retry';
+}
 
 export class CosellError extends Error {
   readonly code: ErrorCode;

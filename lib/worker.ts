@@ -5,6 +5,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, Runtime, Worker, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { connectWorkerConnection, TASK_QUEUE } from './client.js';
+import { classifyActivityFailures } from './failures.js';
 import { log } from './logger.js';
 import { PROJECT_ROOT } from './temporalCli.js';
 
@@ -64,6 +65,8 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
     namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     activities: opts.activities ?? createActivities(),
+    // Every activity error becomes a failure typed and classified by the error catalogue (lib/failures.ts).
+    interceptors: { activity: [classifyActivityFailures] },
     ...(opts.maxTaskQueueActivitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: opts.maxTaskQueueActivitiesPerSecond } : {}),
     ...workflowSource,
   });

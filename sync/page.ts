@@ -1,5 +1,5 @@
 import type { CrmRecord, FeedCursor, Fields, WriteResult } from '../connectors/types.js';
-import { isConnectorError } from '../connectors/errors.js';
+import { ConnectorError, isConnectorError } from '../connectors/errors.js';
 import { log } from '../lib/logger.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
 import type { SnapshotWrite } from '../ledger/types.js';
@@ -295,7 +295,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
       const err = r?.error;
       if (err && (err.kind === 'transient' || err.kind === 'rate_limited' || err.kind === 'auth' || err.kind === 'quota_exhausted')) {
         // Not the record's fault: fail the activity so Temporal retries the page (writes are upserts).
-        throw Object.assign(new Error(`${err.kind}: ${err.message}`), { connectorKind: err.kind });
+        throw new ConnectorError(err.kind, err.message, { crmCode: err.crmCode, fields: err.fields });
       }
       out.deadLetters.push({ sourceId: w.rec.id, payload: w.rec, reason: err?.message ?? 'write failed without a reason', code: err?.crmCode ?? null, kind: err?.kind ?? null, fields: err?.fields ?? null });
       inc(out.counts, 'failed');

@@ -23,11 +23,15 @@ export interface PageReport {
 
 export interface LinkStatus {
   linkId: string;
+  /** `error`: the last cycle failed with something retrying cannot fix (or retries ran out); see lastError. */
   state: 'running' | 'idle' | 'paused' | 'waiting-quota' | 'error';
   cursor?: FeedCursor;
   lagMs?: number;
   counts: SyncCounts;
+  /** `CODE: message (hint: …)` of the last failed cycle, cleared by the next good one. */
   lastError?: string;
+  /** The error catalogue code of lastError (lib/errors.ts). */
+  errorCode?: string;
   lastCaughtUpAt?: string;
   quotaResetsAt?: string;
 }

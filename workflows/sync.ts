@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  allHandlersFinished,
   condition,
   continueAsNew,
   defineQuery,
@@ -13,20 +14,26 @@ import {
   ActivityFailure,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { LinkStatus, PageReport, SyncCounts } from '../sync/types.js';
+import type { FailureDetails } from '../lib/failures.js';
+import { resyncFromProblem, type ResyncFrom } from '../sync/resync.js';
+import type { LinkInfo, LinkStatus, PageReport, SyncCounts } from '../sync/types.js';
 
 const { syncPage, syncDeletions, replayParked, resetLinkCursor, describeLink } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   // Short: a page heartbeats every few seconds while it works, and a dead worker's page is retried after this.
   heartbeatTimeout: '15 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['QUOTA_EXHAUSTED', 'COSELL_CONFIG_INVALID', 'COSELL_LINK_UNKNOWN'] },
+  // Which failures are worth retrying is the error catalogue's call (lib/errors.ts retryOf, applied to
+  // every activity by lib/failures.ts): auth, validation, configuration and input fail at once. The rest
+  // are retried a bounded number of times (about 3 minutes), then the link shows `error` and tries
+  // again later — never a silent, endless retry while the status says running.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
 export const syncNowSignal = defineSignal('syncNow');
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 /** Resync: re-read the source from a time (ISO) or from the beginning ('full'), re-applying the mapping (back-fill). */
-export const resyncUpdate = defineUpdate<LinkStatus, [{ from: string | 'full' }]>('resync');
+export const resyncUpdate = defineUpdate<LinkStatus, [{ from: ResyncFrom }]>('resync');
 export const statusQuery = defineQuery<LinkStatus>('status');
 
 export interface LinkSyncInput {
@@ -34,9 +41,16 @@ export interface LinkSyncInput {
   /** Carried across continue-as-new. */
   counts?: SyncCounts;
   paused?: boolean;
+  /** Carried across continue-as-new: a syncNow that arrived while the previous run was ending. */
+  syncNow?: boolean;
+  lastCaughtUpAt?: string;
+  /** Continue as new once history is longer than this (default 5,000 events; tests force it small). */
+  maxHistoryEvents?: number;
 }
 
 const ZERO: SyncCounts = { read: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0, deleted: 0, pages: 0 };
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 function add(a: SyncCounts, b: Partial<SyncCounts>): SyncCounts {
   const out = { ...a };
@@ -52,12 +66,17 @@ function add(a: SyncCounts, b: Partial<SyncCounts>): SyncCounts {
 export async function linkSync(input: LinkSyncInput): Promise<void> {
   let counts = input.counts ?? { ...ZERO };
   let paused = input.paused ?? false;
-  let syncNow = false;
+  let syncNow = input.syncNow ?? false;
   let state: LinkStatus['state'] = paused ? 'paused' : 'running';
   let last: PageReport | undefined;
   let lastError: string | undefined;
-  let lastCaughtUpAt: string | undefined;
-  let resync: { from: string | 'full' } | undefined;
+  let errorCode: string | undefined;
+  let lastCaughtUpAt = input.lastCaughtUpAt;
+  let resync: { from: ResyncFrom } | undefined;
+  let resyncFailure: { code: string; message: string } | undefined;
+  let link: LinkInfo | undefined;
+  let failures = 0; // consecutive failed cycles: how long to wait before the next try
+  const maxHistory = input.maxHistoryEvents ?? 5000;
 
   const status = (): LinkStatus => ({
     linkId: input.linkId,
@@ -66,6 +85,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
     lagMs: last?.lagMs,
     counts,
     lastError,
+    errorCode,
     lastCaughtUpAt,
     quotaResetsAt: state === 'waiting-quota' ? last?.quotaResetsAt : undefined,
   });
@@ -73,20 +93,65 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
     upsertSearchAttributes({ CosellState: [state] });
     upsertMemo({ state, lastError: lastError ?? null, counts });
   };
+  const steered = () => syncNow || paused || resync !== undefined;
 
   // Handlers first, so ops can query and steer the link from its first moment.
   setHandler(statusQuery, status);
   setHandler(syncNowSignal, () => void (syncNow = true));
   setHandler(pauseSignal, () => void (paused = true));
-  setHandler(resumeSignal, () => void (paused = false));
-  setHandler(resyncUpdate, async (req) => {
-    resync = req;
-    syncNow = true;
-    await condition(() => resync === undefined);
-    return status();
-  });
+  // Resume also re-tries a link in `error` (after the credentials or configuration were fixed).
+  setHandler(resumeSignal, () => void ((paused = false), (syncNow = true)));
+  setHandler(
+    resyncUpdate,
+    async (req) => {
+      resync = req;
+      syncNow = true;
+      await condition(() => resync === undefined);
+      const failure = resyncFailure;
+      resyncFailure = undefined;
+      if (failure) throw ApplicationFailure.create({ type: failure.code, message: `resync failed: ${failure.message}`, nonRetryable: true });
+      return status();
+    },
+    {
+      // Rejected before it enters history: nothing changes, and the caller sees why.
+      validator: (req) => {
+        const problem = resyncFromProblem(req?.from);
+        if (problem) throw ApplicationFailure.create({ type: 'COSELL_INPUT_INVALID', message: problem, nonRetryable: true });
+      },
+    },
+  );
 
-  const link = await describeLink(input.linkId);
+  /** Show a failed cycle as state `error` with its reason, then wait for a steer or a back-off that grows with each failure. */
+  const failed = async (err: unknown) => {
+    const f = failureOf(err);
+    state = 'error';
+    errorCode = f.code;
+    lastError = `${f.code}: ${f.message}`;
+    publish();
+    failures++;
+    await condition(steered, Math.min(HOUR, Math.max(link?.scheduleMs ?? MINUTE, MINUTE) * 2 ** Math.min(failures - 1, 6)));
+    syncNow = false;
+  };
+
+  /**
+   * Continue as new only when no handler is in flight: a resync waits for this loop to reset the
+   * cursor, so continuing now would drop it. Returns false (carry on, the loop serves it first) when
+   * one is pending.
+   */
+  const continueAsNewWhenIdle = async (): Promise<boolean> => {
+    await condition(() => allHandlersFinished() || resync !== undefined);
+    if (resync !== undefined) return false;
+    return continueAsNew<typeof linkSync>({ linkId: input.linkId, counts, paused, syncNow, lastCaughtUpAt, maxHistoryEvents: input.maxHistoryEvents });
+  };
+  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory;
+
+  while (!link) {
+    try {
+      link = await describeLink(input.linkId);
+    } catch (err) {
+      await failed(err);
+    }
+  }
   upsertSearchAttributes({ CosellKind: ['link'], CosellLink: [input.linkId], CosellPartner: [link.partner], CosellObject: [link.object], CosellState: [state] });
   upsertMemo({ from: link.from, to: link.to, mapping: link.mapping, schedule: link.schedule });
 
@@ -96,20 +161,26 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
       publish();
       await condition(() => !paused);
     }
-    if (resync) {
-      await resetLinkCursor(input.linkId, resync.from);
-      resync = undefined;
-    }
     state = 'running';
     publish();
     try {
+      if (resync) {
+        try {
+          await resetLinkCursor(input.linkId, resync.from);
+        } catch (err) {
+          resyncFailure = failureOf(err); // the resync update fails with this reason
+          throw err;
+        } finally {
+          resync = undefined;
+        }
+      }
       // Catch up, one page per activity.
       for (;;) {
         last = await syncPage(input.linkId);
         counts = add(counts, last.counts);
-        lastError = undefined;
         if (last.caughtUp || paused || resync) break;
-        if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof linkSync>({ linkId: input.linkId, counts, paused });
+        // false: a resync arrived while waiting for handlers — the loop serves it first.
+        if (historyFull() && !(await continueAsNewWhenIdle())) break;
       }
       if (!paused && !resync) {
         const del = await syncDeletions(input.linkId);
@@ -119,31 +190,30 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
         lastCaughtUpAt = new Date().toISOString();
         state = 'idle';
       }
+      lastError = undefined;
+      errorCode = undefined;
+      failures = 0;
     } catch (err) {
       const quota = quotaFailure(err);
       if (quota) {
         // Daily quota spent: pause until it resets rather than fail or spin.
         state = 'waiting-quota';
+        errorCode = 'COSELL_CRM_QUOTA_EXHAUSTED';
         lastError = quota.message;
         last = { ...(last ?? emptyReport()), quotaResetsAt: quota.resetsAt };
         publish();
-        const waitMs = Math.max(1000, Date.parse(quota.resetsAt ?? '') - Date.now() || 60_000);
-        await condition(() => syncNow || paused, Math.min(waitMs, 3_600_000));
+        const waitMs = Math.max(1000, Date.parse(quota.resetsAt ?? '') - Date.now() || MINUTE);
+        await condition(steered, Math.min(waitMs, HOUR));
         syncNow = false;
         continue;
       }
-      state = 'error';
-      lastError = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-      publish();
-      await condition(() => syncNow || paused || resync !== undefined, link.scheduleMs);
-      syncNow = false;
+      await failed(err);
       continue;
     }
     publish();
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5000) {
-      await continueAsNew<typeof linkSync>({ linkId: input.linkId, counts, paused });
-    }
-    await condition(() => syncNow || paused || resync !== undefined, link.scheduleMs);
+    if (historyFull() && (await continueAsNewWhenIdle())) return;
+    if (resync) continue;
+    await condition(steered, link.scheduleMs);
     syncNow = false;
   }
 }
@@ -152,11 +222,21 @@ function emptyReport(): PageReport {
   return { counts: {}, caughtUp: true };
 }
 
+/** The catalogue code and message (with its hint) of a failed activity (lib/failures.ts shaped it). */
+function failureOf(err: unknown): { code: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const d = (cause.details?.[0] ?? {}) as Partial<FailureDetails>;
+    return { code: d.code ?? cause.type ?? 'COSELL_UNKNOWN', message: cause.message };
+  }
+  if (cause instanceof Error) return { code: 'COSELL_UNKNOWN', message: cause.message };
+  return { code: 'COSELL_UNKNOWN', message: String(cause) };
+}
+
 function quotaFailure(err: unknown): { message: string; resetsAt?: string } | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'QUOTA_EXHAUSTED') {
-    const d = (err.cause.details?.[0] ?? {}) as { resetsAt?: string };
-    return { message: err.cause.message, resetsAt: d.resetsAt };
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
+    const d = (err.cause.details?.[0] ?? {}) as Partial<FailureDetails>;
+    if (d.retry === 'wait' || err.cause.type === 'COSELL_CRM_QUOTA_EXHAUSTED') return { message: err.cause.message, resetsAt: d.resetsAt };
   }
   return undefined;
 }
-
