@@ -38,6 +38,7 @@ export const orgConfigSchema = z.strictObject({
   schema: z.record(z.string(), z.unknown()).optional(),
   credentials: z.record(z.string(), z.string()).optional(),
   port: z.number().int().min(0).max(65535).optional(),
+  idOffset: z.number().int().min(0).max(1e12).optional(),
 });
 
 export const sandboxConfigSchema = z.strictObject({

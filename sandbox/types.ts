@@ -61,6 +61,12 @@ export interface OrgConfig {
   credentials?: Record<string, string>;
   /** Preferred port (0 = any free port). */
   port?: number;
+  /**
+   * HubSpot: added to every object id the portal hands out (seeded and created). Test files that share
+   * one Temporal server give their portals distinct ids, so `registration:<partner>:<deal id>`
+   * workflow ids of two files never collide. Default 0 (deals from 300000001).
+   */
+  idOffset?: number;
 }
 
 export interface SandboxConfig {

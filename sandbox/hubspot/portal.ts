@@ -86,7 +86,7 @@ export class HubspotPortal {
     for (const meta of Object.values(OBJECT_TYPES)) {
       const defs = new Map(builtInProperties(meta.name).map((p) => [p.name, p]));
       this.props[meta.name] = defs;
-      this.stores[meta.name] = new ObjectStore(meta, () => this.faults.searchLagMs, [...defs.values()].filter((p) => p.hasUniqueValue).map((p) => p.name));
+      this.stores[meta.name] = new ObjectStore({ ...meta, idBase: meta.idBase + (config.idOffset ?? 0) }, () => this.faults.searchLagMs, [...defs.values()].filter((p) => p.hasUniqueValue).map((p) => p.name));
     }
     // Extra properties from the org's config: `schema.properties: {companies: [PropertyCreate...], deals: [...]}`.
     const extra = (schema.properties ?? {}) as Record<string, unknown>;

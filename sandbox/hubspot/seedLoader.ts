@@ -1,5 +1,4 @@
 import { mapStage, type SeedData } from '../seed.js';
-import { OBJECT_TYPES } from './meta.js';
 import { DEFAULT_PIPELINE, isLost, isWon } from './pipelines.js';
 import { iso, type HubspotPortal, type Owner } from './portal.js';
 import type { HsRecord } from './store.js';
@@ -45,7 +44,7 @@ export function loadSeed(portal: HubspotPortal, seed: SeedData): void {
   const ownerId = (i: number) => portal.owners[Math.min(i, portal.owners.length - 1)].id;
 
   const companies: HsRecord[] = [];
-  const cMeta = OBJECT_TYPES.companies;
+  const cMeta = portal.stores.companies.meta;
   let i = 0;
   for (const c of seed.companies()) {
     const idNum = cMeta.idBase + i;
@@ -64,7 +63,7 @@ export function loadSeed(portal: HubspotPortal, seed: SeedData): void {
   }
 
   const deals: HsRecord[] = [];
-  const dMeta = OBJECT_TYPES.deals;
+  const dMeta = portal.stores.deals.meta;
   const links: Array<[string, string]> = [];
   i = 0;
   for (const d of seed.deals()) {

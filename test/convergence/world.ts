@@ -80,7 +80,7 @@ export class World {
         { id: 'acme', kind: 'hubspot', role: 'partner', seed: { accounts: 0, opportunities: 0, owners: 1 } },
         { id: 'globex', kind: 'hubspot', role: 'partner', seed: { accounts: 0, opportunities: 0, owners: 1 } },
       ],
-    });
+    }, { uniqueIds: true });
     const conn = sandboxEnv(sb, `CONV${tag.toUpperCase()}`);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-convergence-'));
     const connection = await Connection.connect({ address: opts.temporalAddress });

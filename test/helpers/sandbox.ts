@@ -32,8 +32,21 @@ export interface TestSandbox extends Sandbox {
 
 const SMALL_SEED = { accounts: 20, opportunities: 30, owners: 3 };
 
-export async function startTestSandbox(config: Partial<SandboxConfig> & { orgs: Array<Partial<OrgConfig> & Pick<OrgConfig, 'id' | 'kind'>> }, opts: { seed?: number } = {}): Promise<TestSandbox> {
-  const orgs = config.orgs.map((o) => ({ ...o, seed: o.seed ?? SMALL_SEED })) as OrgConfig[];
+/**
+ * A HubSpot id offset of this test file's own. Every test sandbox numbers deals alike (300000001…), and
+ * registration workflows are named `registration:<partner>:<deal id>` on the ONE shared dev server —
+ * test files running registration links side by side must not start each other's workflows.
+ */
+export function uniqueIdOffset(): number {
+  return (1 + Math.floor(Math.random() * 99_999)) * 1_000_000;
+}
+
+export async function startTestSandbox(
+  config: Partial<SandboxConfig> & { orgs: Array<Partial<OrgConfig> & Pick<OrgConfig, 'id' | 'kind'>> },
+  opts: { seed?: number; /** Give every HubSpot portal ids of this file's own (see uniqueIdOffset). */ uniqueIds?: boolean } = {},
+): Promise<TestSandbox> {
+  const offset = opts.uniqueIds ? uniqueIdOffset() : undefined;
+  const orgs = config.orgs.map((o) => ({ ...o, seed: o.seed ?? SMALL_SEED, ...(offset !== undefined && o.kind === 'hubspot' && o.idOffset === undefined ? { idOffset: offset } : {}) })) as OrgConfig[];
   const sb = await startSandbox({ config: { ...config, orgs }, seed: opts.seed ?? 7 });
   const admin = async (orgId: string, path: string, body: unknown) => {
     const res = await fetch(`${sb.baseUrls[orgId]}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -70,7 +70,7 @@ beforeAll(async () => {
       { id: 'globex', kind: 'hubspot', role: 'partner', seed: empty },
       { id: 'initech', kind: 'hubspot', role: 'partner', seed: empty },
     ],
-  });
+  }, { uniqueIds: true });
   const conn = sandboxEnv(sb, `RACE${tag.toUpperCase()}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-race-'));
   writeFileSync(path.join(dir, 'roe.yaml'), POLICY);

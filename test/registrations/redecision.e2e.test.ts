@@ -63,7 +63,7 @@ beforeAll(async () => {
       { id: 'acme', kind: 'hubspot', role: 'partner', seed: EMPTY },
       { id: 'globex', kind: 'hubspot', role: 'partner', seed: EMPTY },
     ],
-  });
+  }, { uniqueIds: true });
   const conn = sandboxEnv(sb, `RED${suffix.toUpperCase()}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-roe-'));
   writeFileSync(path.join(dir, 'roe.yaml'), POLICY);

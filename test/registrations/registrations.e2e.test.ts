@@ -78,7 +78,7 @@ beforeAll(async () => {
       { id: 'globex', kind: 'hubspot', role: 'partner', seed: EMPTY },
       { id: 'initech', kind: 'hubspot', role: 'partner', seed: EMPTY },
     ],
-  });
+  }, { uniqueIds: true });
   const conn = sandboxEnv(sb, `REG${suffix.toUpperCase()}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-roe-'));
   writeFileSync(path.join(dir, 'roe.yaml'), POLICY);

@@ -62,7 +62,7 @@ beforeAll(async () => {
       { id: 'acme', kind: 'hubspot', role: 'partner', seed: { accounts: 0, opportunities: 0, owners: 1 } },
       { id: 'globex', kind: 'hubspot', role: 'partner', seed: { accounts: 0, opportunities: 0, owners: 1 } },
     ],
-  });
+  }, { uniqueIds: true });
   const conn = sandboxEnv(sb, 'SCOPE');
   const dir = tempDir('cosell-scope-');
   writeFileSync(path.join(dir, 'roe.yaml'), POLICY);
