@@ -41,7 +41,7 @@ beforeAll(async () => {
       { id: 'vendor', kind: 'salesforce', role: 'vendor', seed: { accounts: 1, opportunities: 0, owners: 1 } },
       { id: 'acme', kind: 'hubspot', role: 'partner', seed: { accounts: 0, opportunities: 0, owners: 1 } },
     ],
-  });
+  }, { uniqueIds: true });
   const conn = sandboxEnv(sb, 'REGONCE');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-reg-once-'));
   writeFileSync(path.join(dir, 'roe.yaml'), POLICY);
