@@ -41,6 +41,7 @@ export function registerUp(program: Command): void {
           `  Links syncing      ${demo.links.join(', ')}`,
           `  Account mapping    ${demo.overlaps.map((p) => `overlap:${p}`).join(', ')}  (Partner_Overlaps__c on vendor accounts; try \`cosell overlaps acme\`)`,
           `  Ledger             ${demo.engine.ledger.location}`,
+          `  History            encrypted (AES-256-GCM; key from ${process.env.COSELL_PAYLOAD_KEY_FILE ? path.relative(process.cwd(), process.env.COSELL_PAYLOAD_KEY_FILE) || process.env.COSELL_PAYLOAD_KEY_FILE : 'COSELL_PAYLOAD_KEY(S)'}; the Web UI shows ciphertext)`,
           '',
           '  Use the CLI from another terminal:',
           `    source ${path.relative(process.cwd(), DEMO_ENV_FILE) || DEMO_ENV_FILE}`,

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { payloadDataConverter } from './payloadCodec.js';
 
 /**
  * Connection settings come from the standard Temporal environment (TEMPORAL_ADDRESS,
@@ -22,7 +23,9 @@ function envStrings(): Record<string, string> {
 export async function connectClient(address?: string): Promise<Client> {
   const { namespace, connectionOptions } = connectConfig(address);
   const connection = await Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]);
-  return new Client({ connection, namespace });
+  // Encrypts/decrypts history payloads when a COSELL_PAYLOAD_KEY* is set (see lib/payloadCodec.ts).
+  const dataConverter = payloadDataConverter()?.client;
+  return new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
 }
 
 export async function connectWorkerConnection(address?: string): Promise<{ connection: NativeConnection; namespace: string }> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -57,6 +57,7 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     const ledgerFile = path.join(PROJECT_ROOT, '.cosell', 'demo-ledger.sqlite');
     if (!opts.persistFile) for (const f of [ledgerFile, `${ledgerFile}-wal`, `${ledgerFile}-shm`]) rmSync(f, { force: true });
     process.env.COSELL_LEDGER_FILE = ledgerFile;
+    ensureDemoPayloadKey();
     const network = loadNetwork(DEMO_NETWORK);
     writeDemoEnv(server.address);
     const engine = await openEngine(network);
@@ -77,6 +78,22 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     await stop();
     throw e;
   }
+}
+
+export const DEMO_PAYLOAD_KEY_FILE = path.join(PROJECT_ROOT, '.cosell', 'payload.key');
+
+/**
+ * The demo encrypts Temporal history like production should: a key generated once into a git-ignored,
+ * owner-only file (kept across restarts so older history still decodes), named by COSELL_PAYLOAD_KEY_FILE
+ * for the worker and, through demo.env, for the CLI in another terminal. A key the user set wins.
+ */
+function ensureDemoPayloadKey(): void {
+  if (process.env.COSELL_PAYLOAD_KEY || process.env.COSELL_PAYLOAD_KEYS || process.env.COSELL_PAYLOAD_KEY_FILE) return;
+  if (!existsSync(DEMO_PAYLOAD_KEY_FILE)) {
+    mkdirSync(path.dirname(DEMO_PAYLOAD_KEY_FILE), { recursive: true });
+    writeFileSync(DEMO_PAYLOAD_KEY_FILE, `demo-${Date.now().toString(36)}:${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  process.env.COSELL_PAYLOAD_KEY_FILE = DEMO_PAYLOAD_KEY_FILE;
 }
 
 export const DEMO_ENV_FILE = path.join(PROJECT_ROOT, '.cosell', 'demo.env');

@@ -9,6 +9,8 @@ export const ErrorCodes = {
   COSELL_TEMPORAL_SERVER_START: 'The local Temporal dev server did not start',
   COSELL_CONFIG_INVALID: 'A configuration file is invalid',
   COSELL_SECRET_MISSING: 'A referenced secret (environment variable or file) is missing',
+  COSELL_PAYLOAD_KEY: 'The Temporal payload encryption key (COSELL_PAYLOAD_KEY, COSELL_PAYLOAD_KEYS, COSELL_PAYLOAD_KEY_FILE) is missing, unreadable or malformed',
+  COSELL_PAYLOAD_DECRYPT: 'An encrypted Temporal payload failed to decrypt (altered, or sealed with another key)',
   COSELL_UNKNOWN: 'Unexpected error',
   COSELL_INPUT_INVALID: 'A command argument or request is invalid',
   // Connectors (the one taxonomy every CRM error is mapped onto; see connectors/errors.ts)

@@ -7,6 +7,7 @@ import { createActivities } from '../activities/index.js';
 import { connectWorkerConnection, TASK_QUEUE } from './client.js';
 import { classifyActivityFailures } from './failures.js';
 import { log } from './logger.js';
+import { payloadDataConverter } from './payloadCodec.js';
 import { PROJECT_ROOT } from './temporalCli.js';
 
 export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
@@ -58,6 +59,8 @@ export interface WorkerOptions {
 
 export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
   quietRuntime();
+  // Read the key before connecting: a bad key fails fast with COSELL_PAYLOAD_KEY.
+  const dataConverter = payloadDataConverter()?.worker;
   const { connection, namespace } = await connectWorkerConnection(opts.address);
   const workflowSource = opts.codePath ? { workflowBundle: { codePath: opts.codePath } } : { workflowBundle: await workflowBundle() };
   return Worker.create({
@@ -68,6 +71,7 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
     // Every activity error becomes a failure typed and classified by the error catalogue (lib/failures.ts).
     interceptors: { activity: [classifyActivityFailures] },
     ...(opts.maxTaskQueueActivitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: opts.maxTaskQueueActivitiesPerSecond } : {}),
+    ...(dataConverter ? { dataConverter } : {}),
     ...workflowSource,
   });
 }
