@@ -24,7 +24,7 @@ export async function connectClient(address?: string): Promise<Client> {
   const { namespace, connectionOptions } = connectConfig(address);
   const connection = await Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]);
   // Encrypts/decrypts history payloads when a COSELL_PAYLOAD_KEY* is set (see lib/payloadCodec.ts).
-  const dataConverter = payloadDataConverter()?.client;
+  const dataConverter = payloadDataConverter();
   return new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
 }
 

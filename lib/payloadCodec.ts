@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultFailureConverter, type DataConverter, type Payload, type PayloadCodec, METADATA_ENCODING_KEY } from '@temporalio/common';
+import { type DataConverter, type Payload, type PayloadCodec, METADATA_ENCODING_KEY } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { CosellError } from './errors.js';
 
@@ -113,20 +113,16 @@ function decodeKey(b64: string, where: string): Buffer {
   return key;
 }
 
-/** Plain CommonJS so the worker can `require` it (the SDK loads failure converters by path). */
+/** Plain CommonJS so the SDK can `require` it (it loads failure converters by path). */
 export const ENCODED_FAILURE_CONVERTER_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'encodedFailureConverter.cjs');
 
 /**
- * The data converter options for clients (failure converter as an instance) and the worker (as a path),
- * or undefined when no key is configured: then nothing changes. `encodeCommonAttributes` moves failure
- * messages and stack traces into a payload, so the codec encrypts them too.
+ * The data converter options for the worker and every client, or undefined when no key is configured:
+ * then nothing changes. The failure converter (loaded by path, as the SDK requires) sets
+ * `encodeCommonAttributes`, moving failure messages and stack traces into a payload the codec encrypts.
  */
-export function payloadDataConverter(env: NodeJS.ProcessEnv = process.env): { client: DataConverter; worker: DataConverter } | undefined {
+export function payloadDataConverter(env: NodeJS.ProcessEnv = process.env): DataConverter | undefined {
   const keys = payloadKeysFromEnv(env);
   if (!keys) return undefined;
-  const payloadCodecs = [new AesGcmPayloadCodec(keys)];
-  return {
-    client: { payloadCodecs, failureConverter: new DefaultFailureConverter({ encodeCommonAttributes: true }) },
-    worker: { payloadCodecs, failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH },
-  };
+  return { payloadCodecs: [new AesGcmPayloadCodec(keys)], failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH };
 }

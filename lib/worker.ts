@@ -60,7 +60,7 @@ export interface WorkerOptions {
 export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
   quietRuntime();
   // Read the key before connecting: a bad key fails fast with COSELL_PAYLOAD_KEY.
-  const dataConverter = payloadDataConverter()?.worker;
+  const dataConverter = payloadDataConverter();
   const { connection, namespace } = await connectWorkerConnection(opts.address);
   const workflowSource = opts.codePath ? { workflowBundle: { codePath: opts.codePath } } : { workflowBundle: await workflowBundle() };
   return Worker.create({

@@ -93,8 +93,8 @@ describe('payload keys from the environment', () => {
     expect(payloadKeysFromEnv({ COSELL_PAYLOAD_KEY_FILE: file('keys', `${entry(good)}\n${entry(old)}\n`) })).toEqual([good, old]);
     expect(payloadKeysFromEnv({ COSELL_PAYLOAD_KEY_FILE: file('bare', `${good.key.toString('base64')}\n`) })).toEqual([{ id: 'default', key: good.key }]);
     const dc = payloadDataConverter({ COSELL_PAYLOAD_KEYS: entry(good) });
-    expect(dc?.client.payloadCodecs).toHaveLength(1);
-    expect(dc?.worker.failureConverterPath).toMatch(/encodedFailureConverter\.cjs$/);
+    expect(dc?.payloadCodecs).toHaveLength(1);
+    expect(dc?.failureConverterPath).toMatch(/encodedFailureConverter\.cjs$/);
   });
 
   it.each([

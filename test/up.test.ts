@@ -31,6 +31,7 @@ describe('npm start (cosell up)', () => {
     expect(pages).toHaveLength(4);
     for (const p of pages) expect((await fetch(p)).status).toBe(200);
     expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
+    expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
 
     const connection = await Connection.connect({ address: grpc });
     const client = new Client({ connection });
