@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DataConverter, type Payload, type PayloadCodec, METADATA_ENCODING_KEY } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto'; // CommonJS: no named ESM exports under plain node
 import { CosellError } from './errors.js';
 
 /**
@@ -16,7 +16,7 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const Proto = temporal.api.common.v1.Payload;
+const Proto = proto.temporal.api.common.v1.Payload;
 
 export interface PayloadKey {
   id: string;

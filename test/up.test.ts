@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { payloadDataConverter } from '../lib/payloadCodec.js';
+import { PROJECT_ROOT } from '../lib/temporalCli.js';
 
 const bin = new URL('../bin/cosell.js', import.meta.url).pathname;
 
@@ -34,7 +37,8 @@ describe('npm start (cosell up)', () => {
     expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
 
     const connection = await Connection.connect({ address: grpc });
-    const client = new Client({ connection });
+    // The demo encrypts history with the key it wrote into .cosell/: read it the way the CLI does (demo.env).
+    const client = new Client({ connection, dataConverter: payloadDataConverter({ COSELL_PAYLOAD_KEY_FILE: path.join(PROJECT_ROOT, '.cosell', 'payload.key') }) });
     expect((await client.workflow.getHandle('hello-cosell').describe()).status.name).toBe('COMPLETED');
     expect((await client.workflow.getHandle('sync:acme-deals').describe()).status.name).toBe('RUNNING');
     await connection.close();
