@@ -310,7 +310,12 @@ describe('deal registrations on the real dev server and sandbox CRMs', () => {
     await eventually('pending write-back', async () => (await partnerDeal('acme', ids.territory)).cosell_registration_status === 'pending_review');
     const escalated = await waitStatus('acme', ids.territory, (x) => x.escalated, 20_000);
     expect(escalated.status).toBe('pending-review');
-    expect(await ledger.audit.list({ action: 'registration.escalated', recordId: ids.territory })).toHaveLength(1);
+    // The workflow's state shows escalation before its effects activity has appended the audit: wait for it.
+    const escalations = await eventually('escalation audit', async () => {
+      const rows = await ledger.audit.list({ action: 'registration.escalated', recordId: ids.territory });
+      return rows.length ? rows : undefined;
+    });
+    expect(escalations).toHaveLength(1);
     const done = await handle('acme', ids.territory).executeUpdate(decideUpdate, { args: [{ action: 'reject', by: 'cam@contoso.example', reason: 'Germany is covered by Globex' }] });
     expect(done).toMatchObject({ status: 'rejected', decidedBy: 'cam@contoso.example' });
     // A person's free-text reason names another partner: the partner reads the neutral sentence, the ledger keeps the text.
