@@ -41,20 +41,28 @@ interface FeedState {
   at?: [string, string];
   /** Start (ms) of the look-back the next scan re-reads. */
   rescanFrom?: number;
+  /** When (ms, worker clock) the scan in progress began: its look-back is measured from there. */
+  startedAt?: number;
   seen?: Record<string, string>;
 }
 
 export async function salesforceChangesPage(cursor: FeedCursor, o: SalesforceFeedOptions): Promise<ChangePage> {
   const st = readState(cursor);
   let hwm = { modifiedAt: new Date(Date.parse(cursor.modifiedAt)).toISOString(), id: cursor.id };
-  const hwmMs = Date.parse(hwm.modifiedAt);
   const scan = st.at
     ? { modifiedAt: st.at[0], id: st.at[1] }
-    : st.rescanFrom !== undefined && st.rescanFrom < hwmMs
-      ? { modifiedAt: new Date(st.rescanFrom).toISOString(), id: '' }
+    : st.rescanFrom !== undefined && comparePositions({ modifiedAt: new Date(st.rescanFrom).toISOString(), id: '' }, hwm) < 0
+      ? // '' sorts before every id: a rescan from the high-water mark's own millisecond still re-reads
+        // the records on it with a smaller id (a late commit tied with the newest record).
+        { modifiedAt: new Date(st.rescanFrom).toISOString(), id: '' }
       : hwm;
   const seen = SeenSet.decode(st.seen);
-  const keepFrom = o.now() - o.lookBackMs;
+  // A scan can span many pages (and a crash: a resumed cursor may be hours old). A record committed
+  // while it ran is stamped at least lookBackMs before its commit, so at least lookBackMs before the
+  // scan *began* — measuring the next look-back from the scan's end would miss it.
+  // Only an unfinished scan's cursor carries `startedAt`.
+  const startedAt = st.startedAt ?? o.now();
+  const keepFrom = startedAt - o.lookBackMs;
   const records: CrmRecord[] = [];
   // Fill the page: a re-read of the look-back skips what it delivered before, so keep reading from
   // the last row seen (delivered or skipped) — bounded, the rest goes on in the next page.
@@ -82,10 +90,10 @@ export async function salesforceChangesPage(cursor: FeedCursor, o: SalesforceFee
     // This scan goes on from its last row — `at`, or the high-water mark itself; `rescanFrom`
     // only ever starts a new scan.
     const at: FeedState['at'] = comparePositions(pos, hwm) === 0 ? undefined : [pos.modifiedAt, pos.id];
-    return { records, next: cursorWith({ ...(at ? { at } : {}), seen: seen.encode(o.maxSeenChars) }), caughtUp: false };
+    return { records, next: cursorWith({ ...(at ? { at } : {}), startedAt, seen: seen.encode(o.maxSeenChars) }), caughtUp: false };
   }
-  // The scan reached the present: the next one re-reads the look-back before now.
-  const end = o.until ? Math.min(o.now(), Date.parse(o.until)) : o.now();
+  // The scan reached the present: the next one re-reads the look-back before this one began.
+  const end = o.until ? Math.min(startedAt, Date.parse(o.until)) : startedAt;
   const rescanFrom = end - o.lookBackMs;
   seen.prune(Math.min(rescanFrom, Date.parse(hwm.modifiedAt)));
   return { records, next: cursorWith({ rescanFrom, seen: seen.encode(o.maxSeenChars) }), caughtUp: true };
@@ -99,6 +107,7 @@ function readState(cursor: FeedCursor): FeedState {
     v: 1,
     ...(at ? { at } : {}),
     ...(typeof s.rescanFrom === 'number' && Number.isFinite(s.rescanFrom) ? { rescanFrom: s.rescanFrom } : {}),
+    ...(typeof s.startedAt === 'number' && Number.isFinite(s.startedAt) ? { startedAt: s.startedAt } : {}),
     ...(s.seen && typeof s.seen === 'object' ? { seen: s.seen } : {}),
   };
 }
