@@ -6,6 +6,7 @@ import { CosellError } from '../lib/errors.js';
 import { formatProblem as formatMappingProblem, loadMappingFile } from '../mappings/index.js';
 import { loadPolicy } from '../rules/policy.js';
 import { mappingSnapshots } from '../sync/build.js';
+import { linkFilterProblems } from '../sync/linkFilter.js';
 import { configOption } from './sync.js';
 
 /**
@@ -54,7 +55,8 @@ export function registerValidate(program: Command): void {
               targetSchema: withSnapshot(targetSchema, snaps.target, [...probe.mapping.targetFields, probe.mapping.match.target]),
             });
           }
-          const errs = result.problems.filter((p) => p.severity === 'error');
+          const sourceSchema = opts.offline ? mappingSnapshots(file).source : await live(link.from);
+          const errs = [...result.problems, ...linkFilterProblems(loaded, link, sourceSchema)].filter((p) => p.severity === 'error');
           errors += errs.length;
           lines.push(`${errs.length ? '✗' : '✓'} link ${link.id}: ${link.from} → ${link.to} (${link.mapping})`);
           for (const p of errs) lines.push(`  ${formatMappingProblem(p)}`);

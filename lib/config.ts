@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { visit } from 'yaml';
+import { isScalar, visit } from 'yaml';
 import { z } from 'zod';
 import { CosellError } from './errors.js';
 import { formatProblem, YamlSource, type Problem } from './yamlSource.js';
@@ -121,6 +121,8 @@ export interface LoadedNetwork {
   org(id: string): OrgConfig;
   partner(id: string): PartnerConfig | undefined;
   link(id: string): LinkConfig;
+  /** Where the text of the value at `path` starts (inside its quotes), for problems in expressions. */
+  valuePosition(path: ReadonlyArray<string | number>): { line: number; col: number };
 }
 
 /** Parse and check a network file; returns every problem at once. */
@@ -167,6 +169,11 @@ export function parseNetwork(text: string, file: string, env: NodeJS.ProcessEnv 
         return o;
       },
       partner: (id) => network.partners.find((p) => p.id === id),
+      valuePosition: (p) => {
+        const pos = src.position(p);
+        const node = src.doc.getIn(p, true);
+        return isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') ? { ...pos, col: pos.col + 1 } : pos;
+      },
       link: (id) => {
         const l = links.get(id);
         if (!l) throw new CosellError('COSELL_LINK_UNKNOWN', `no link "${id}" in ${file}`, { hint: `links: ${[...links.keys()].join(', ')}` });

@@ -5,6 +5,7 @@
  * fields; newest: only when the source record is at least as recent).
  */
 import { START_CURSOR, type Connector, type CrmRecord, type FieldValue } from '../connectors/types.js';
+import { fieldTypes, sameValue } from '../sync/values.js';
 import { EvalError } from './lang/runtime.js';
 import type { CompiledMapping, FieldError, MappingContext, Owner } from './types.js';
 
@@ -54,6 +55,8 @@ export async function previewMapping(mapping: CompiledMapping, source: Connector
   const keys = [...new Set(mapped.flatMap((m) => ('key' in m && m.key ? [m.key] : [])))];
   const existing = new Map<string, CrmRecord>();
   const readFields = [...new Set([...mapping.targetFields, mapping.match.target])];
+  // Compared by the target field's type, as the sync compares them ("00123" is not "123" in a text field).
+  const types = fieldTypes(await target.describe(mapping.targetObject));
   for (let i = 0; i < keys.length; i += target.batchSize) {
     const found = await target.readByField(mapping.targetObject, mapping.match.target, keys.slice(i, i + target.batchSize), readFields);
     for (const r of found) {
@@ -69,7 +72,7 @@ export async function previewMapping(mapping: CompiledMapping, source: Connector
     const changes: PreviewChange[] = [];
     for (const [field, next] of Object.entries(m.result.fields)) {
       const cur = current?.fields[field];
-      if (current && sameValue(cur, next)) continue;
+      if (current && sameValue(cur, next, types[field])) continue;
       const owner = mapping.policies[field]?.owner ?? 'source';
       const change: PreviewChange = { field, current: cur, next };
       if (current) {
@@ -84,22 +87,4 @@ export async function previewMapping(mapping: CompiledMapping, source: Connector
     const errors = m.key === null ? [{ field: mapping.match.target, message: `match key ${mapping.match.source} is empty` }, ...m.result.errors] : m.result.errors;
     return { sourceId: m.rec.id, key: m.key, targetId: current?.id, action, changes, errors };
   });
-}
-
-/** CRMs return numbers and dates in their own spellings (HubSpot: strings); compare by meaning. */
-export function sameValue(a: FieldValue | undefined, b: FieldValue | undefined): boolean {
-  const blank = (v: FieldValue | undefined): boolean => v === null || v === undefined || v === '';
-  if (blank(a) || blank(b)) return blank(a) && blank(b);
-  if (a === b) return true;
-  const na = Number(a);
-  const nb = Number(b);
-  if (typeof a !== 'boolean' && typeof b !== 'boolean' && Number.isFinite(na) && Number.isFinite(nb) && String(a).trim() !== '' && String(b).trim() !== '') return na === nb;
-  const sa = String(a);
-  const sb = String(b);
-  if (/^\d{4}-\d{2}-\d{2}/.test(sa) && /^\d{4}-\d{2}-\d{2}/.test(sb)) {
-    const ta = Date.parse(sa.length === 10 ? sa + 'T00:00:00Z' : sa.replace(/\+0000$/, 'Z'));
-    const tb = Date.parse(sb.length === 10 ? sb + 'T00:00:00Z' : sb.replace(/\+0000$/, 'Z'));
-    if (Number.isFinite(ta) && ta === tb) return true;
-  }
-  return sa === sb;
 }

@@ -9,6 +9,7 @@ import type { Ledger } from '../ledger/index.js';
 import { loadMappingFile, readSchemaSnapshot } from '../mappings/index.js';
 import { formatProblem } from '../mappings/problems.js';
 import { loadPolicy } from '../rules/policy.js';
+import { withLinkFilter } from './linkFilter.js';
 import { mappingFingerprint } from './mappingChange.js';
 import { registrationGateFor } from './registrationGate.js';
 import { ReadAhead } from './readAhead.js';
@@ -87,6 +88,8 @@ export class Engine {
     const [sourceSchema, targetSchema] = await Promise.all([source.describe(sourceObject), target.describe(targetObject)]);
     const loaded = loadMappingFile(mappingFile, { sourceSchema, targetSchema });
     if (!loaded.mapping) throw invalid(loaded.problems);
+    const filtered = withLinkFilter(loaded.mapping, this.network, link, sourceSchema);
+    if (!filtered.mapping) throw invalid(filtered.problems);
 
     const partnerId = this.partnerOf(link);
     const partner = this.network.partner(partnerId);
@@ -108,7 +111,7 @@ export class Engine {
       source,
       target,
       targetSchema,
-      mapping: loaded.mapping,
+      mapping: filtered.mapping,
       context: () => ({ partner: partnerCtx, vendor: { id: vendor.id, name: vendor.name }, link: { id: link.id, from: link.from, to: link.to }, now: new Date() }),
       ledger: this.ledger,
       parent,

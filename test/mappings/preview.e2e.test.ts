@@ -117,6 +117,18 @@ describe('mapping preview on the sandbox', () => {
     expect(unchanged[0].action).toBe('unchanged');
   });
 
+  it('compares by the target field\'s type: "00123" and "123" differ in a text field', async () => {
+    const deal = await sb.hubspot('acme').crm.deals.basicApi.create({ properties: { dealname: '123', amount: '900', dealstage: 'appointmentscheduled', pipeline: 'default', closedate: '2027-03-01T00:00:00.000Z' }, associations: [] });
+    const row = async () => (await previewMapping(mapping, source, target, 1000, { context: { partner } })).find((r) => r.sourceId === deal.id)!;
+    const first = await row();
+    const fields = Object.fromEntries(first.changes.map((c) => [c.field, c.next]));
+    const [written] = await target.upsert('Opportunity', mapping.match.target, [{ key: first.key!, fields: { ...fields, Name: '00123' } }]);
+    expect(written.status).toBe('created');
+    const again = await row();
+    expect(again.changes.find((c) => c.field === 'Name')).toMatchObject({ current: '00123', next: '123' });
+    expect(again.action).toBe('update');
+  });
+
   // The sandbox runs inside this test process, so the CLI must run asynchronously (spawnSync would block
   // the event loop that answers its requests).
   it('cosell mapping validate --org checks against the live schemas; preview prints the diff table', async () => {
