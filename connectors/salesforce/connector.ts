@@ -21,7 +21,7 @@ import { normaliseDatetime, normaliseDescribe, normaliseRow, type SfDescribe } f
 import { ensureCustomFields } from './ensureFields.js';
 import { salesforceChangesPage } from './feed.js';
 import { queryAll } from './query.js';
-import { fieldPath, ident, inQuery, keysetQuery } from './soql.js';
+import { fieldPath, ident, inQuery } from './soql.js';
 import { COLLECTION_LIMIT, removeRecords, updateRecords, upsertRecords, type WriteContext } from './writes.js';
 
 const MAX_PAGE = 2000;
@@ -64,33 +64,38 @@ export class SalesforceConnector implements Connector {
 
   /** See feed.ts: a keyset on (SystemModstamp, Id) with a look-back for late-committed transactions. */
   async changes(object: string, cursor: FeedCursor, opts: ChangeOptions = {}): Promise<ChangePage> {
-    const limit = this.pageSize(opts);
     const fields = opts.fields ?? (await this.selectableFields(object));
+    return this.feedPage(object, cursor, opts, { fields });
+  }
+
+  /**
+   * The same feed over the Recycle Bin (queryAll, `IsDeleted = true`): a mass delete is a long
+   * transaction too, so deletions get the same look-back as changes.
+   */
+  async deletions(object: string, cursor: FeedCursor, opts: ChangeOptions = {}): Promise<DeletionPage> {
+    const schema = await this.describe(object);
+    const merged = 'MasterRecordId' in schema.fields;
+    const page = await this.feedPage(object, cursor, opts, { fields: ['IsDeleted', ...(merged ? ['MasterRecordId'] : [])], where: [{ field: 'IsDeleted', value: true }], includeDeleted: true });
+    const records = page.records.map((rec) => {
+      const master = rec.fields.MasterRecordId;
+      return { id: rec.id, deletedAt: rec.modifiedAt, ...(typeof master === 'string' && master ? { mergedInto: master } : {}) };
+    });
+    return { records, next: page.next, caughtUp: page.caughtUp };
+  }
+
+  private feedPage(object: string, cursor: FeedCursor, opts: ChangeOptions, q: { fields: string[]; where?: Array<{ field: string; value: boolean }>; includeDeleted?: boolean }): Promise<ChangePage> {
+    const limit = this.pageSize(opts);
     return salesforceChangesPage(cursor, {
       object,
-      fields,
+      fields: q.fields,
+      where: q.where,
       limit,
       until: opts.until,
       lookBackMs: this.cfg.feed?.lookBackMs ?? DEFAULT_LOOK_BACK_MS,
       maxSeenChars: 256 * 1024,
       now: this.cfg.now ?? Date.now,
-      query: async (soql) => (await queryAll(this.api, soql, { batchSize: limit })).map((r) => this.toRecord(r)),
+      query: async (soql) => (await queryAll(this.api, soql, { batchSize: limit, includeDeleted: q.includeDeleted })).map((r) => this.toRecord(r)),
     });
-  }
-
-  async deletions(object: string, cursor: FeedCursor, opts: ChangeOptions = {}): Promise<DeletionPage> {
-    const limit = this.pageSize(opts);
-    const schema = await this.describe(object);
-    const merged = 'MasterRecordId' in schema.fields;
-    const soql = keysetQuery({ object, fields: ['IsDeleted', ...(merged ? ['MasterRecordId'] : [])], after: cursor, until: opts.until, limit, where: [{ field: 'IsDeleted', value: true }] });
-    const rows = await queryAll(this.api, soql, { includeDeleted: true, batchSize: limit });
-    const records = rows.map((r) => {
-      const rec = this.toRecord(r);
-      const master = rec.fields.MasterRecordId;
-      return { id: rec.id, deletedAt: rec.modifiedAt, ...(typeof master === 'string' && master ? { mergedInto: master } : {}) };
-    });
-    const next = records.length ? { modifiedAt: records[records.length - 1].deletedAt, id: records[records.length - 1].id } : cursor;
-    return { records, next, caughtUp: records.length < limit };
   }
 
   async readByIds(object: string, ids: string[], fields?: string[]): Promise<CrmRecord[]> {

@@ -25,6 +25,8 @@ export interface SalesforceFeedOptions {
   limit: number;
   until?: string;
   lookBackMs: number;
+  /** Extra equality filters (the deletion feed reads `IsDeleted = true` rows with the same keyset). */
+  where?: Array<{ field: string; value: string | boolean }>;
   /** Cap on the serialised `seen` memory in the cursor (it lives in the ledger, not in workflow history). */
   maxSeenChars: number;
   now: () => number;
@@ -70,7 +72,7 @@ export async function salesforceChangesPage(cursor: FeedCursor, o: SalesforceFee
   let complete = false;
   for (let q = 0; q < MAX_QUERIES_PER_PAGE && records.length < o.limit; q++) {
     const want = o.limit - records.length;
-    const rows = await o.query(keysetQuery({ object: o.object, fields: o.fields, after: pos, until: o.until, limit: want }));
+    const rows = await o.query(keysetQuery({ object: o.object, fields: o.fields, after: pos, until: o.until, limit: want, where: o.where }));
     for (const r of rows) {
       pos = { modifiedAt: r.modifiedAt, id: r.id };
       const ms = Date.parse(r.modifiedAt);

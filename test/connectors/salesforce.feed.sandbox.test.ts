@@ -75,6 +75,33 @@ describe('Salesforce change feed: late-committed records (long transactions)', (
     for (const [a, b] of [[cursor, second.cursor], [second.cursor, third.cursor], [third.cursor, fourth.cursor]]) expect(Date.parse(b.modifiedAt)).toBeGreaterThanOrEqual(Date.parse(a.modifiedAt));
   });
 
+  it('a deletion committed late (a mass delete is a long transaction too) is still delivered — once', async () => {
+    const c = connector();
+    const conn = sb.jsforce('sf');
+    const [a, b] = (await conn.sobject('Opportunity').create([opp('Deleted late'), opp('Deleted quickly')])) as Array<{ id: string }>;
+    const drainDeleted = async (cursor: FeedCursor) => {
+      const ids: string[] = [];
+      for (;;) {
+        const page = await c.deletions('Opportunity', cursor, { pageSize: 2000 });
+        cursor = JSON.parse(JSON.stringify(page.next)) as FeedCursor;
+        ids.push(...page.records.map((r) => r.id));
+        if (page.caughtUp) return { ids, cursor };
+      }
+    };
+    const { cursor } = await drainDeleted(START_CURSOR);
+    await sb.faults('sf', { commitLagMs: 1500 });
+    const late = conn.sobject('Opportunity').destroy(a.id);
+    await sleep(200);
+    await sb.faults('sf', {});
+    await conn.sobject('Opportunity').destroy(b.id);
+    const first = await drainDeleted(cursor);
+    expect(first.ids).toEqual([b.id]);
+    await late;
+    const second = await drainDeleted(first.cursor);
+    expect(second.ids).toEqual([a.id]);
+    expect((await drainDeleted(second.cursor)).ids).toEqual([]);
+  });
+
   it('paged: a look-back re-read of several pages delivers only what is new (no needless duplicates)', async () => {
     const c = connector();
     const conn = sb.jsforce('sf');
