@@ -2,6 +2,7 @@ import os from 'node:os';
 import { CosellError } from '../lib/errors.js';
 import type { Engine } from '../sync/build.js';
 import { createSyncActivities } from './sync.js';
+import { createStreamActivities } from './stream.js';
 import { createOverlapActivities } from './overlap.js';
 import { createRegistrationActivities } from './registration.js';
 import type { Client } from '@temporalio/client';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps = {}) {
       return `${os.hostname()} (node ${process.version}, pid ${process.pid})`;
     },
     ...createSyncActivities(engine),
+    ...createStreamActivities(engine),
     ...createOverlapActivities(engine),
     ...createRegistrationActivities({ engine, policy: deps.policy, client: deps.client }),
   };

@@ -42,8 +42,10 @@ export function createSyncActivities(engine: Engine) {
     },
     async syncDeletions(linkId: string): Promise<PageReport> {
       const rt = await engine.link(linkId);
-      let report: PageReport;
       const total: PageReport = { counts: {}, caughtUp: true };
+      // On a change stream, deletions arrive as tombstones in the stream's log, with the changes.
+      if (rt.stream) return total;
+      let report: PageReport;
       do {
         report = await syncDeletionsPage(rt);
         total.counts.deleted = (total.counts.deleted ?? 0) + (report.counts.deleted ?? 0);
@@ -63,6 +65,9 @@ export function createSyncActivities(engine: Engine) {
       const problem = resyncFromProblem(from);
       if (problem) throw new CosellError('COSELL_INPUT_INVALID', problem);
       await engine.ledger.cursors.reset(linkId, 'changes', resyncCursor(from));
+      const rt = await engine.link(linkId);
+      // On a change stream: back to the start of its log (entries modified since `from`, for a time).
+      if (rt.stream) await engine.ledger.streams.reset(rt.stream.id, rt.stream.consumer, from === 'full' ? undefined : from);
     },
   };
 }

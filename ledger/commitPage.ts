@@ -8,6 +8,7 @@ import { markPairsDeleted, writeHashes, writePairs } from './pairs.js';
 import type { LedgerTables } from './schema.js';
 import type { CommitResult, PageCommit } from './types.js';
 import { writeSnapshots } from './snapshots.js';
+import { advanceConsumer } from './streams.js';
 import { withRetry } from './util.js';
 
 /**
@@ -44,7 +45,8 @@ export async function commitPage(db: Kysely<LedgerTables>, dialect: DialectName,
       if (page.resolvedDeadLetters?.length) await resolveDeadLetters(tx, linkId, page.resolvedDeadLetters);
       if (page.audits?.length) await writeAudits(tx, page.audits.map((a) => ({ ...a, linkId: a.linkId ?? linkId })));
       if (page.snapshots?.length) await writeSnapshots(tx, page.snapshots, dialect);
-      if (!page.cursor) return { cursorAdvanced: false, cursor: undefined };
+      const positionAdvanced = page.stream ? await advanceConsumer(tx, page.stream.streamId, page.stream.consumer, page.stream.seq, page.stream.generation) : undefined;
+      if (!page.cursor) return { cursorAdvanced: false, cursor: undefined, ...(page.stream ? { positionAdvanced } : {}) };
       const stored = await advanceCursor(tx, linkId, page.feed, page.cursor, page.generation, page.from);
       if (stored) return { cursorAdvanced: true, cursor: stored };
       const current = await tx.selectFrom('link_cursors').selectAll().where('link_id', '=', linkId).where('feed', '=', page.feed).executeTakeFirst();

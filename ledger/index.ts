@@ -10,3 +10,4 @@ export { canonicalValue, contentHash } from './contentHash.js';
 export type { DeadLetterQuery } from './deadLetters.js';
 export type { LinkMappingState } from './linkMappings.js';
 export type * from './types.js';
+export { streamCursorId, streamIdOf, type AppendResult, type ConsumerFloor, type ConsumerPosition, type Reconciled, type StreamAppend, type StreamEntry, type StreamInfo } from './streams.js';

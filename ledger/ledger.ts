@@ -12,6 +12,7 @@ import { LinkMappings } from './linkMappings.js';
 import { Pairs } from './pairs.js';
 import { Registrations } from './registrations.js';
 import { Snapshots } from './snapshots.js';
+import { Streams } from './streams.js';
 import type { LedgerTables } from './schema.js';
 import type { CommitResult, PageCommit } from './types.js';
 
@@ -31,6 +32,7 @@ export class Ledger {
   readonly overlaps: Overlaps;
   readonly snapshots: Snapshots;
   readonly linkMappings: LinkMappings;
+  readonly streams: Streams;
 
   constructor(
     /** The Kysely instance, for ad-hoc reads (reports, tests). Write through the methods. */
@@ -49,6 +51,7 @@ export class Ledger {
     this.overlaps = new Overlaps(db, dialect);
     this.snapshots = new Snapshots(db, dialect);
     this.linkMappings = new LinkMappings(db);
+    this.streams = new Streams(db, dialect);
   }
 
   /** Write one page's results and advance its cursor in one transaction (see commitPage.ts). */

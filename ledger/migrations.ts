@@ -13,6 +13,7 @@ export function ledgerMigrations(dialect: DialectName): MigrationProvider {
     '0002_record_snapshots': { up: (db) => recordSnapshots(db) },
     '0003_registration_claims': { up: (db) => registrationClaims(db) },
     '0004_pair_base_link_mappings': { up: (db) => pairBaseAndLinkMappings(db) },
+    '0005_change_streams': { up: (db) => changeStreams(db, dialect) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -214,5 +215,56 @@ async function pairBaseAndLinkMappings(db: Kysely<any>): Promise<void> {
     .addColumn('after_source_id', 'text')
     .addColumn('progress', 'text')
     .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+}
+
+/**
+ * Change streams (sync/stream.ts): one per (org, object). `streams` holds each stream's head (the last
+ * sequence number handed out) and the fields it reads; `stream_records` is its log, compacted on write
+ * — one row per record, its latest version (or tombstone), re-numbered to the head each time it
+ * changes; `stream_consumers` is each consumer's own position in it. New tables only: existing ledgers
+ * upgrade in place and every link keeps its own cursor until it switches to a stream.
+ */
+async function changeStreams(db: Kysely<any>, dialect: DialectName): Promise<void> {
+  const pg = dialect === 'postgres';
+  const idText = pg ? sql`text collate "C"` : sql`text`;
+  const seq = pg ? 'bigint' : 'integer';
+  await db.schema
+    .createTable('streams')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('object', 'text', (c) => c.notNull())
+    .addColumn('head', seq, (c) => c.notNull().defaultTo(0))
+    .addColumn('fields', 'text', (c) => c.notNull())
+    .addColumn('mode', 'text', (c) => c.notNull().defaultTo('poll'))
+    .addColumn('last_event_at', 'text')
+    .addColumn('last_poll_at', 'text')
+    .addColumn('reconciled', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('stream_records')
+    .addColumn('stream_id', 'text', (c) => c.notNull())
+    .addColumn('record_id', idText, (c) => c.notNull())
+    .addColumn('seq', seq, (c) => c.notNull())
+    .addColumn('modified_at', 'text', (c) => c.notNull())
+    .addColumn('fields', 'text')
+    .addColumn('deleted_at', 'text')
+    .addColumn('merged_into', 'text')
+    .addColumn('appended_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('stream_records_pk', ['stream_id', 'record_id'])
+    .execute();
+  await db.schema.createIndex('stream_records_seq').on('stream_records').columns(['stream_id', 'seq']).unique().execute();
+  await db.schema
+    .createTable('stream_consumers')
+    .addColumn('stream_id', 'text', (c) => c.notNull())
+    .addColumn('consumer', 'text', (c) => c.notNull())
+    .addColumn('seq', seq, (c) => c.notNull().defaultTo(0))
+    .addColumn('generation', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('floor_kind', 'text')
+    .addColumn('floor_modified_at', 'text')
+    .addColumn('floor_id', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('stream_consumers_pk', ['stream_id', 'consumer'])
     .execute();
 }

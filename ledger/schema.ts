@@ -15,6 +15,44 @@ export interface LedgerTables {
   account_overlaps: OverlapRow;
   record_snapshots: RecordSnapshotRow;
   link_mappings: LinkMappingRow;
+  streams: StreamRow;
+  stream_records: StreamRecordRow;
+  stream_consumers: StreamConsumerRow;
+}
+
+export interface StreamRow {
+  id: string; // '<org>:<object>'
+  org_id: string;
+  object: string;
+  head: number; // the last sequence number handed out
+  fields: string; // JSON array: the union of the fields every consumer reads (only grows)
+  mode: string; // 'poll' | 'push'
+  last_event_at: string | null; // last push notification
+  last_poll_at: string | null; // last time the feed was read to the present
+  reconciled: string | null; // JSON: what the last poll found that push had not said
+  updated_at: string;
+}
+
+export interface StreamRecordRow {
+  stream_id: string;
+  record_id: string;
+  seq: number; // position in the log: re-numbered to the head each time the record changes
+  modified_at: string;
+  fields: string | null; // JSON of Fields (null for a tombstone)
+  deleted_at: string | null; // a tombstone: deleted / archived / merged away
+  merged_into: string | null;
+  appended_at: string;
+}
+
+export interface StreamConsumerRow {
+  stream_id: string;
+  consumer: string; // 'link:<id>', 'rules-index:<org>', 'overlap:<partner>'
+  seq: number; // the last entry this consumer committed
+  generation: number; // bumped by a reset (resync)
+  floor_kind: string | null; // 'handoff' (came from its own feed) | 'since' (resync from a time)
+  floor_modified_at: string | null;
+  floor_id: string | null;
+  updated_at: string;
 }
 
 export interface LinkMappingRow {

@@ -170,11 +170,18 @@ export interface PageCommit {
   audits?: Array<Omit<AuditInput, 'linkId'> & { linkId?: string }>;
   /** Last known field values of the records read and written (see ledger/snapshots.ts). */
   snapshots?: SnapshotWrite[];
+  /**
+   * A stream consumer's page (sync/streamConsumer.ts): its position in the stream's log moves to `seq`
+   * in this transaction — compare-and-set, forward only, within `generation` (ledger/streams.ts).
+   */
+  stream?: { streamId: string; consumer: string; seq: number; generation: number };
 }
 
 export interface CommitResult {
   /** False when the stored cursor was already at or past `cursor`, or its generation changed. */
   cursorAdvanced: boolean;
+  /** For a stream consumer's page: whether its position moved (false: a duplicate, or a reset since it read). */
+  positionAdvanced?: boolean;
   /**
    * Why a cursor was not stored — both harmless: `resync` (the generation was bumped since the page
    * was read) or `overtaken` (another activity, e.g. a duplicate of this one, already moved it on).

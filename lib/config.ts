@@ -106,6 +106,19 @@ export const networkSchema = z.strictObject({
   links: z.array(link).default([]),
   ledger: z.strictObject({ url: secretRef.optional(), file: z.string().optional() }).optional(),
   rules: z.string().optional(),
+  /**
+   * Change streams (sync/stream.ts): one feed read per (org, object), fanned out to every link, the
+   * rules index and the overlap passes that read it. Off by default: each link then follows its own feed.
+   */
+  streams: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** How often a stream polls its org's feed when no push source is configured (default: the fastest schedule of the links it feeds, else 30s). */
+      poll: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h').optional(),
+      /** With push: how often the reconciler polls for what push missed. */
+      reconcile: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h').default('15m'),
+    })
+    .optional(),
 });
 
 export type Network = z.infer<typeof networkSchema>;

@@ -3,6 +3,7 @@ import type { LinkStatus } from '../sync/types.js';
 import { linkSync, statusQuery } from '../workflows/sync.js';
 import type { LoadedNetwork } from './config.js';
 import { TASK_QUEUE } from './client.js';
+import { startStreams } from './streams.js';
 
 export const linkWorkflowId = (linkId: string) => `sync:${linkId}`;
 
@@ -19,6 +20,8 @@ export async function startLinks(client: Client, loaded: LoadedNetwork, opts: { 
     });
     started.push(link.id);
   }
+  // With change streams on, the links read their source objects' streams: start those too.
+  await startStreams(client, loaded, { taskQueue: opts.taskQueue, forLinks: opts.only ? started : undefined });
   return started;
 }
 

@@ -35,6 +35,16 @@ async function existingFields(connector: Connector, object: string, wanted: read
   return wanted.filter((f) => f in schema.fields);
 }
 
+/** The fields an overlap pass reads of one object on one side (what a change stream must carry for it). */
+export async function overlapReadFields(connector: Connector, side: Side, object: string): Promise<string[]> {
+  const target = WRITEBACK_TARGETS[side][connector.kind];
+  if (connector.kind === 'salesforce') {
+    if (object === 'Opportunity') return existingFields(connector, 'Opportunity', READ_FIELDS.salesforce.opportunity);
+    return object === target.object ? existingFields(connector, object, [...READ_FIELDS.salesforce.account, target.field]) : [];
+  }
+  return object === target.object ? existingFields(connector, object, [...READ_FIELDS.hubspot.account, target.field]) : [];
+}
+
 export async function readSide(connector: Connector, side: Side, progress?: ReadProgress): Promise<SideAccount[]> {
   const target = WRITEBACK_TARGETS[side][connector.kind];
   const object = target.object;

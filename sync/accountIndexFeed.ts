@@ -126,6 +126,12 @@ export class AccountIndexFeed {
     return run;
   }
 
+  /** The fields the index reads of a vendor object (what a change stream must carry for it). */
+  async fieldsOf(object: string): Promise<string[]> {
+    await this.refreshFields();
+    return object === 'Account' ? this.fields.Account : object === 'Opportunity' ? this.fields.Opportunity : [];
+  }
+
   /** Read only what the vendor has (the registration fields appear once a registration link is built). */
   private async refreshFields(): Promise<void> {
     if (this.fields.Opportunity.length === opportunityFields().length) return;

@@ -13,6 +13,8 @@ import { withLinkFilter } from './linkFilter.js';
 import { mappingFingerprint } from './mappingChange.js';
 import { registrationGateFor } from './registrationGate.js';
 import { ReadAhead } from './readAhead.js';
+import { streamIdOf, type StreamEntry } from '../ledger/streams.js';
+import { linkConsumerId, streamsEnabled } from './streamPlan.js';
 import type { LinkRuntime, RecordGate } from './runtime.js';
 
 export const DELETED_FLAG_FIELD = { salesforce: 'Cosell_Source_Deleted__c', hubspot: 'cosell_source_deleted' } as const;
@@ -122,6 +124,7 @@ export class Engine {
         return to.org === sourceOrgId && to.object === sourceObject;
       }),
       readAhead: new ReadAhead(),
+      ...(streamsEnabled(this.network) ? { stream: { id: streamIdOf(sourceOrgId, sourceObject), consumer: linkConsumerId(link.id), readAhead: new ReadAhead<StreamEntry[]>() } } : {}),
       linkRuntime: (id) => this.link(id),
       mappingFingerprint: mappingFingerprint(mappingFile, link),
     };

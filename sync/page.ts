@@ -1,9 +1,10 @@
-import type { CrmRecord, FeedCursor, Fields, WriteResult } from '../connectors/types.js';
+import type { CrmRecord, DeletedRecord, FeedCursor, Fields, WriteResult } from '../connectors/types.js';
 import { ConnectorError, isConnectorError } from '../connectors/errors.js';
 import { log } from '../lib/logger.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
 import type { SnapshotWrite } from '../ledger/types.js';
 import { applyPartnerScope } from './partnerScope.js';
+import { syncStreamPage } from './streamConsumer.js';
 import type { CompiledMapping, MappingContext } from '../mappings/types.js';
 import type { ObjectSchema } from '../connectors/types.js';
 import type { RecordPair } from '../ledger/types.js';
@@ -15,7 +16,7 @@ import { fieldTypes, hashFields, pick, sameValue, type FieldTypes } from './valu
 /** Dead-letter codes the engine itself assigns (CRM rejections keep the CRM's own code). */
 export const PARKED_PARENT = 'PARENT_NOT_SYNCED';
 
-interface Outcome {
+export interface Outcome {
   counts: Partial<SyncCounts>;
   pairs: PairWrite[];
   snapshots: SnapshotWrite[];
@@ -355,6 +356,8 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
 
 /** One page of the change feed, end to end; the cursor moves in the same transaction as the page's writes. */
 export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) => void = () => {}): Promise<PageReport> {
+  // On a change stream the page comes from the stream's log in the ledger, not from the CRM.
+  if (rt.stream) return syncStreamPage(rt, heartbeat);
   const { ledger, link, mapping } = rt;
   const cur = await ledger.cursors.getOrStart(link.id, 'changes');
   const fields = [...new Set([...mapping.sourceFields, mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
@@ -421,10 +424,32 @@ export async function syncDeletionsPage(rt: LinkRuntime): Promise<PageReport> {
   } catch (e) {
     throw withQuota(e);
   }
-  const counts: Partial<SyncCounts> = { pages: 1 };
-  const pairs = await ledger.pairs.bySource(link.id, page.records.map((r) => r.id));
-  const live = page.records.filter((r) => pairs.get(r.id) && !pairs.get(r.id)!.deletedAt);
+  const applied = await applyDeletions(rt, page.records);
+  await ledger.commitPage({
+    linkId: link.id,
+    feed: 'deletions',
+    cursor: page.next,
+    generation: cur.generation,
+    from: cur,
+    caughtUp: page.caughtUp,
+    deletedPairs: applied.deletedPairs,
+    audits: applied.audits,
+  });
+  return { counts: { ...applied.counts, pages: 1 }, caughtUp: page.caughtUp };
+}
+
+/**
+ * Apply source deletions to the target per the link's delete policy (merged parents first re-point
+ * their children). Writes nothing to the ledger: the caller commits `deletedPairs` and `audits` with
+ * its position. Records without a live pair are ignored, so applying a deletion twice changes nothing.
+ */
+export async function applyDeletions(rt: LinkRuntime, records: DeletedRecord[]): Promise<{ counts: Partial<SyncCounts>; deletedPairs: string[]; audits: AuditInput[] }> {
+  const { ledger, link } = rt;
+  const counts: Partial<SyncCounts> = {};
   const audits: AuditInput[] = [];
+  if (records.length === 0) return { counts, deletedPairs: [], audits };
+  const pairs = await ledger.pairs.bySource(link.id, records.map((r) => r.id));
+  const live = records.filter((r) => pairs.get(r.id) && !pairs.get(r.id)!.deletedAt);
   // Merged away: first re-point the children (on the links whose parent is this one) at the survivor.
   const merged = live.filter((r) => r.mergedInto).map((r) => ({ gone: r.id, goneTarget: pairs.get(r.id)!.targetId, into: r.mergedInto! }));
   if (merged.length) inc(counts, 'updated', await repointChildren(rt, merged));
@@ -443,17 +468,7 @@ export async function syncDeletionsPage(rt: LinkRuntime): Promise<PageReport> {
       audits.push({ linkId: link.id, sourceId: r.id, targetId, action: link.deletes === 'archive' ? 'archived' : 'flagged-deleted', details: { deletedAt: r.deletedAt, mergedInto: r.mergedInto ?? null }, eventKey: `${link.id}:${r.id}:delete` });
     }
   }
-  await ledger.commitPage({
-    linkId: link.id,
-    feed: 'deletions',
-    cursor: page.next,
-    generation: cur.generation,
-    from: cur,
-    caughtUp: page.caughtUp,
-    deletedPairs: link.deletes === 'ignore' ? [] : live.map((r) => r.id),
-    audits,
-  });
-  return { counts, caughtUp: page.caughtUp };
+  return { counts, deletedPairs: link.deletes === 'ignore' ? [] : live.map((r) => r.id), audits };
 }
 
 /**
@@ -533,7 +548,7 @@ export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[
 }
 
 /** Quota exhaustion is not an error to retry: it becomes a typed failure the workflow waits out. */
-function withQuota(e: unknown): unknown {
+export function withQuota(e: unknown): unknown {
   if (isConnectorError(e, 'quota_exhausted')) return Object.assign(e, { quotaResetsAt: e.resetsAt });
   return e;
 }

@@ -11,15 +11,15 @@ const MAX_AGE_MS = 30_000;
  * forgotten (the activity reads again and sees the error itself). One slot per link per worker: on
  * another worker, or after a resync, the slot simply goes unused.
  */
-export class ReadAhead {
-  private slot?: { key: string; at: number; page: Promise<ChangePage | undefined> };
+export class ReadAhead<P = ChangePage> {
+  private slot?: { key: string; at: number; page: Promise<P | undefined> };
 
-  start(cursor: FeedCursor, generation: number, read: () => Promise<ChangePage>): void {
+  start(cursor: FeedCursor, generation: number, read: () => Promise<P>): void {
     this.slot = { key: keyOf(cursor, generation), at: Date.now(), page: read().catch(() => undefined) };
   }
 
   /** The page read ahead from this cursor, if any (the slot is emptied either way). */
-  async take(cursor: FeedCursor, generation: number): Promise<ChangePage | undefined> {
+  async take(cursor: FeedCursor, generation: number): Promise<P | undefined> {
     const s = this.slot;
     this.slot = undefined;
     if (!s || s.key !== keyOf(cursor, generation) || Date.now() - s.at > MAX_AGE_MS) return undefined;

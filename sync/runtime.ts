@@ -2,6 +2,7 @@ import type { Connector, Fields, ObjectSchema } from '../connectors/types.js';
 import type { LinkConfig, LoadedNetwork, OrgConfig } from '../lib/config.js';
 import type { Ledger } from '../ledger/index.js';
 import type { CompiledMapping, MappingContext } from '../mappings/types.js';
+import type { StreamEntry } from '../ledger/streams.js';
 import type { ReadAhead } from './readAhead.js';
 
 /** A decision the registration gate (rules/) takes about one partner record on a registration link. */
@@ -48,6 +49,11 @@ export interface LinkRuntime {
   sourceIsATarget: boolean;
   /** The change feed's next page, read while this one is written (see sync/readAhead.ts). */
   readAhead: ReadAhead;
+  /**
+   * Set when the network's change streams are on: the link reads its source object's stream (its log
+   * in the ledger) instead of the CRM's feed, as consumer `consumer` (sync/streamConsumer.ts).
+   */
+  stream?: { id: string; consumer: string; readAhead: ReadAhead<StreamEntry[]> };
   /** What the link's mapping means, hashed (sync/mappingChange.ts): a change re-applies it to existing pairs. */
   mappingFingerprint?: string;
   /** Another link's runtime from the same engine (a merged parent re-points the children on its child links). */

@@ -4,3 +4,4 @@ export { helloCosell } from './hello.js';
 export { linkSync, syncNowSignal, pauseSignal, resumeSignal, resyncUpdate, statusQuery } from './sync.js';
 export { overlapWorkflow, overlapNowSignal, overlapStatusQuery } from './overlap.js';
 export { registration, rulesIndex, decideUpdate, extendUpdate, attributeUpdate, redecideUpdate, vendorClosedSignal, supersededSignal, registrationStatusQuery, refreshRulesIndexSignal } from './registration.js';
+export { changeStream, streamNotifySignal, streamPollNowSignal, streamStatusQuery } from './stream.js';

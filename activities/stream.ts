@@ -1,0 +1,41 @@
+import { Context } from '@temporalio/activity';
+import type { Engine } from '../sync/build.js';
+import { appendByIds, pumpStream, specOf, type PumpReport } from '../sync/stream.js';
+
+function heartbeat(details: unknown) {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    /* outside an activity */
+  }
+}
+
+/** What the stream workflow needs to know about its stream (from the network file). */
+export interface StreamDescription {
+  streamId: string;
+  orgId: string;
+  object: string;
+  pollMs: number;
+  reconcileMs: number;
+  consumers: string[];
+}
+
+/** Thin wrappers over sync/stream.ts for `stream:<org>:<object>`; counts only, never records. */
+export function createStreamActivities(engine: Engine) {
+  return {
+    async describeStream(streamId: string): Promise<StreamDescription> {
+      const s = specOf(engine, streamId);
+      return { streamId, orgId: s.orgId, object: s.object, pollMs: s.pollMs, reconcileMs: s.reconcileMs, consumers: s.consumers.map((c) => c.id) };
+    },
+    /** Poll the org object's feeds (changes, then deletions) and append to the stream's log. */
+    async pumpStream(streamId: string): Promise<PumpReport> {
+      return pumpStream(engine, streamId, { heartbeat });
+    },
+    /** Push: read the notified ids and append them. */
+    async appendStreamIds(streamId: string, ids: string[]): Promise<PumpReport> {
+      return appendByIds(engine, streamId, ids);
+    },
+  };
+}
+
+export type StreamActivities = ReturnType<typeof createStreamActivities>;

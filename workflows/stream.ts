@@ -1,0 +1,156 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { StreamActivities } from '../activities/stream.js';
+
+const { describeStream, pumpStream, appendStreamIds } = proxyActivities<StreamActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+/** A push source (webhook receiver, CDC subscriber) tells the stream which records changed. */
+export const streamNotifySignal = defineSignal<[{ ids: string[] }]>('streamNotify');
+/** Poll the feed now (the reconciler, or the whole mechanism without push). */
+export const streamPollNowSignal = defineSignal('streamPollNow');
+export const streamStatusQuery = defineQuery<StreamStatus>('status');
+
+export interface StreamStatus {
+  streamId: string;
+  /** `push` once a push source has notified the stream (the poll is then the reconciler); else `poll`. */
+  mode: 'poll' | 'push';
+  state: 'starting' | 'reading' | 'idle' | 'error';
+  /** The log's head: the last sequence number appended. */
+  head: number;
+  /** Now minus the newest modification the last read returned. */
+  lagMs?: number;
+  appended: number;
+  read: number;
+  lastPollAt?: string;
+  lastEventAt?: string;
+  /** What the last poll found that the log did not have (with push on: what push missed — should be 0). */
+  reconciled?: { at: string; polled: number; missed: number };
+  consumers: string[];
+  pollMs?: number;
+  reconcileMs?: number;
+  lastError?: string;
+}
+
+export interface StreamWorkflowInput {
+  streamId: string;
+  carried?: Omit<StreamStatus, 'state' | 'consumers'> & { pending?: string[] };
+}
+
+const MAX_IDS_PER_READ = 500;
+
+/**
+ * One long-running workflow per change stream (id `stream:<org>:<object>`): it reads the org object's
+ * feed ONCE for every consumer and appends to the stream's log in the ledger (activities; records never
+ * enter this history), then signals the consumers' workflows to read it. Without push it polls every
+ * `pollMs`; a push source signals `streamNotify` with ids, which are read by id at once, and polling
+ * becomes the reconciler (every `reconcileMs`, default 15 min) whose findings are what push missed.
+ */
+export async function changeStream(input: StreamWorkflowInput): Promise<void> {
+  const c = input.carried;
+  const status: StreamStatus = {
+    streamId: input.streamId,
+    mode: c?.mode ?? 'poll',
+    state: 'starting',
+    head: c?.head ?? 0,
+    lagMs: c?.lagMs,
+    appended: c?.appended ?? 0,
+    read: c?.read ?? 0,
+    lastPollAt: c?.lastPollAt,
+    lastEventAt: c?.lastEventAt,
+    reconciled: c?.reconciled,
+    consumers: [],
+  };
+  const pending: string[] = [...(c?.pending ?? [])];
+  let pollNow = false;
+  let failures = 0;
+  setHandler(streamStatusQuery, () => status);
+  setHandler(streamNotifySignal, ({ ids }) => {
+    pending.push(...ids);
+    status.mode = 'push';
+    status.lastEventAt = new Date().toISOString();
+  });
+  setHandler(streamPollNowSignal, () => void (pollNow = true));
+  const publish = () => {
+    upsertSearchAttributes({ CosellState: [status.state] });
+    upsertMemo({ mode: status.mode, head: status.head, lagMs: status.lagMs ?? null, lastPollAt: status.lastPollAt ?? null, lastEventAt: status.lastEventAt ?? null, reconciled: status.reconciled ?? null });
+  };
+
+  const desc = await describeStream(input.streamId);
+  status.consumers = desc.consumers;
+  status.pollMs = desc.pollMs;
+  status.reconcileMs = desc.reconcileMs;
+  upsertSearchAttributes({ CosellKind: ['stream'], CosellObject: [desc.object], CosellPartner: [desc.orgId], CosellState: ['starting'] });
+
+  const wake = async (targets: Array<{ workflowId: string; signal: string }>) => {
+    // A consumer that is not running (paused link not started, overlap off) simply is not woken.
+    await Promise.all(targets.map((t) => getExternalWorkflowHandle(t.workflowId).signal(t.signal).catch(() => undefined)));
+  };
+
+  let dueToPoll = true;
+  for (;;) {
+    status.state = 'reading';
+    try {
+      if (pending.length) {
+        const ids = pending.splice(0, MAX_IDS_PER_READ);
+        const r = await appendStreamIds(input.streamId, ids);
+        status.appended += r.appended;
+        status.read += r.read;
+        status.head = r.head;
+        status.lagMs = r.lagMs ?? status.lagMs;
+        await wake(r.wake);
+        if (pending.length) continue;
+      }
+      if (dueToPoll || pollNow) {
+        pollNow = false;
+        const r = await pumpStream(input.streamId);
+        const missed = r.appended;
+        status.appended += r.appended;
+        status.read += r.read;
+        status.head = r.head;
+        status.lagMs = r.lagMs;
+        await wake(r.wake);
+        if (!r.caughtUp) continue;
+        const at = new Date().toISOString();
+        status.lastPollAt = at;
+        status.reconciled = { at, polled: r.read, missed: status.mode === 'push' ? missed : 0 };
+      }
+      status.state = 'idle';
+      status.lastError = undefined;
+      failures = 0;
+    } catch (err) {
+      status.state = 'error';
+      status.lastError = describe(err);
+      failures++;
+    }
+    publish();
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5000) {
+      const { state: _s, consumers: _c, ...carried } = status;
+      await continueAsNew<typeof changeStream>({ streamId: input.streamId, carried: { ...carried, pending } });
+    }
+    const every = status.state === 'error' ? Math.min(3_600_000, 1000 * 2 ** Math.min(failures, 12)) : status.mode === 'push' ? desc.reconcileMs : desc.pollMs;
+    dueToPoll = !(await condition(() => pending.length > 0 || pollNow, every));
+    if (status.state === 'error') dueToPoll = true;
+  }
+}
+
+function describe(e: unknown): string {
+  const cause = e instanceof ActivityFailure ? e.cause : e;
+  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
+  return cause instanceof Error ? cause.message : String(cause);
+}
