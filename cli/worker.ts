@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { createActivities } from '../activities/index.js';
-import { loadNetwork } from '../lib/config.js';
+import { assertConfig } from '../lib/configCheck.js';
 import { openEngine } from '../lib/engine.js';
+import { log } from '../lib/logger.js';
 import { runWorkerUntilSignal } from '../lib/worker.js';
+import { formatProblem } from '../mappings/index.js';
 
 export function registerWorker(program: Command): void {
   program
@@ -12,8 +14,12 @@ export function registerWorker(program: Command): void {
     .option('--max-activities-per-second <n>', 'cap for the whole task queue across all workers (server-enforced): keeps a shared CRM budget when you scale out', Number)
     .option('-c, --config <file>', 'network file: run its links (sync engine + ledger) in this worker')
     .action(async (opts: { taskQueue: string; config?: string; maxActivitiesPerSecond?: number }) => {
+      // The whole configuration is checked offline first (network, mappings against their snapshots,
+      // rules policy, credentials): any problem exits 2 with every file:line:col before anything connects.
+      const checked = opts.config ? assertConfig(opts.config) : undefined;
+      for (const w of checked?.warnings ?? []) log.warn(formatProblem(w));
       // Without a network file the worker runs the activities that need none (e.g. hello/overlaps).
-      const engine = opts.config ? await openEngine(loadNetwork(opts.config)) : undefined;
+      const engine = checked ? await openEngine(checked.loaded) : undefined;
       try {
         await runWorkerUntilSignal({ taskQueue: opts.taskQueue, maxTaskQueueActivitiesPerSecond: opts.maxActivitiesPerSecond, ...(engine ? { activities: createActivities({ engine }) } : {}) });
       } finally {

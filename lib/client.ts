@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { CosellError } from './errors.js';
 import { payloadDataConverter } from './payloadCodec.js';
 
 /**
@@ -22,7 +23,9 @@ function envStrings(): Record<string, string> {
 
 export async function connectClient(address?: string): Promise<Client> {
   const { namespace, connectionOptions } = connectConfig(address);
-  const connection = await Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]);
+  const connection = await Connection.connect(connectionOptions as Parameters<typeof Connection.connect>[0]).catch((e) => {
+    throw unreachable(connectionOptions.address, namespace, e);
+  });
   // Encrypts/decrypts history payloads when a COSELL_PAYLOAD_KEY* is set (see lib/payloadCodec.ts).
   const dataConverter = payloadDataConverter();
   return new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
@@ -30,7 +33,21 @@ export async function connectClient(address?: string): Promise<Client> {
 
 export async function connectWorkerConnection(address?: string): Promise<{ connection: NativeConnection; namespace: string }> {
   const { namespace, connectionOptions } = connectConfig(address);
-  return { connection: await NativeConnection.connect(connectionOptions), namespace };
+  try {
+    return { connection: await NativeConnection.connect(connectionOptions), namespace };
+  } catch (e) {
+    throw unreachable(connectionOptions.address, namespace, e);
+  }
+}
+
+/** The SDK's transport error (`tonic::transport::Error(...)`) says nothing about where or what to do. */
+function unreachable(address: string, namespace: string, cause: unknown): CosellError {
+  const detail = String((cause as Error)?.message ?? cause);
+  const reason = /Connection refused|ConnectionRefused/i.test(detail) ? 'connection refused' : detail.length > 200 ? `${detail.slice(0, 200)}…` : detail;
+  return new CosellError('COSELL_TEMPORAL_UNREACHABLE', `cannot connect to Temporal at ${address} (namespace ${namespace}): ${reason}`, {
+    cause,
+    hint: 'start a server (`npm start`, or `temporal server start-dev`), or point TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY (or a TEMPORAL_PROFILE) at yours',
+  });
 }
 
 export const TASK_QUEUE = process.env.COSELL_TASK_QUEUE ?? 'cosell';

@@ -136,6 +136,8 @@ export interface LoadedNetwork {
   link(id: string): LinkConfig;
   /** Where the text of the value at `path` starts (inside its quotes), for problems in expressions. */
   valuePosition(path: ReadonlyArray<string | number>): { line: number; col: number };
+  /** Where the value at `path` (e.g. ['links', 0, 'mapping']) is written in the network file. */
+  position(path: ReadonlyArray<string | number>): { line: number; col: number };
 }
 
 /** Parse and check a network file; returns every problem at once. */
@@ -187,6 +189,7 @@ export function parseNetwork(text: string, file: string, env: NodeJS.ProcessEnv 
         const node = src.doc.getIn(p, true);
         return isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') ? { ...pos, col: pos.col + 1 } : pos;
       },
+      position: (p) => src.position(p),
       link: (id) => {
         const l = links.get(id);
         if (!l) throw new CosellError('COSELL_LINK_UNKNOWN', `no link "${id}" in ${file}`, { hint: `links: ${[...links.keys()].join(', ')}` });

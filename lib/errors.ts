@@ -7,6 +7,7 @@ export const ErrorCodes = {
   // Foundation
   COSELL_TEMPORAL_CLI_NOT_FOUND: 'The temporal CLI binary could not be found or installed',
   COSELL_TEMPORAL_SERVER_START: 'The local Temporal dev server did not start',
+  COSELL_TEMPORAL_UNREACHABLE: 'The Temporal server cannot be reached (address, namespace, credentials or TLS)',
   COSELL_CONFIG_INVALID: 'A configuration file is invalid',
   COSELL_SECRET_MISSING: 'A referenced secret (environment variable or file) is missing',
   COSELL_PAYLOAD_KEY: 'The Temporal payload encryption key (COSELL_PAYLOAD_KEY, COSELL_PAYLOAD_KEYS, COSELL_PAYLOAD_KEY_FILE) is missing, unreadable or malformed',

@@ -26,6 +26,28 @@ export function resolveSecret(ref: SecretRef, where = 'config'): string {
   return value;
 }
 
+/**
+ * What is wrong with a credential reference, without reading more than it must and without returning
+ * the value: for checking a whole configuration before anything connects (lib/configCheck.ts).
+ */
+export function secretProblem(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): { message: string; hint: string } | undefined {
+  let r: { env: string } | { file: string };
+  try {
+    r = typeof ref === 'string' ? parseRef(ref, 'config') : ref;
+  } catch {
+    return { message: 'a credential must be a reference like env:NAME or file:/path, never the secret itself', hint: 'put the secret in an environment variable or a file and write env:NAME or file:/path here' };
+  }
+  if ('env' in r) {
+    return env[r.env] ? undefined : { message: `environment variable ${r.env} is not set`, hint: `export ${r.env}=... before starting cosell` };
+  }
+  try {
+    if (readFileSync(r.file, 'utf8').trim() === '') return { message: `secret file ${r.file} is empty`, hint: 'write the secret into the file' };
+  } catch (e) {
+    return { message: `cannot read secret file ${r.file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, hint: 'check the path and its permissions' };
+  }
+  return undefined;
+}
+
 function parseRef(ref: string, where: string): { env: string } | { file: string } {
   if (ref.startsWith('env:')) return { env: ref.slice(4) };
   if (ref.startsWith('file:')) return { file: ref.slice(5) };

@@ -2,21 +2,27 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, Runtime, Worker, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, Worker, DefaultLogger, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { connectWorkerConnection, TASK_QUEUE } from './client.js';
 import { classifyActivityFailures } from './failures.js';
 import { log } from './logger.js';
-import { payloadDataConverter } from './payloadCodec.js';
+import { ENCODED_FAILURE_CONVERTER_PATH, payloadDataConverter } from './payloadCodec.js';
 import { PROJECT_ROOT } from './temporalCli.js';
 
 export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 
-/** Bundle the workflow code once per process (webpack takes a few seconds). */
+/**
+ * Bundle the workflow code once per process (webpack takes a few seconds). The bundle always carries
+ * the encoded failure converter: a failure raised by workflow code is converted inside the workflow
+ * sandbox, with the converter compiled into the bundle (the worker's dataConverter never sees it), so
+ * without it a workflow's failure message would reach history in plaintext even with a payload key.
+ * Without a key the message travels in a json/plain payload that every client and the Web UI decode.
+ */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
   return bundlePromise;
 }
 
@@ -57,11 +63,11 @@ export interface WorkerOptions {
   maxTaskQueueActivitiesPerSecond?: number;
 }
 
-export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
+export async function createWorker(opts: WorkerOptions = {}, connected?: { connection: NativeConnection; namespace: string }): Promise<Worker> {
   quietRuntime();
   // Read the key before connecting: a bad key fails fast with COSELL_PAYLOAD_KEY.
   const dataConverter = payloadDataConverter();
-  const { connection, namespace } = await connectWorkerConnection(opts.address);
+  const { connection, namespace } = connected ?? (await connectWorkerConnection(opts.address));
   const workflowSource = opts.codePath ? { workflowBundle: { codePath: opts.codePath } } : { workflowBundle: await workflowBundle() };
   return Worker.create({
     connection,
@@ -78,9 +84,19 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
 
 /** Run a worker until SIGINT/SIGTERM, then drain and exit cleanly. */
 export async function runWorkerUntilSignal(opts: WorkerOptions = {}): Promise<void> {
-  const bundled = opts.codePath ? undefined : await workflowBundleFile();
-  // The worker reads the bundle once, at creation.
-  const worker = await createWorker({ ...opts, codePath: opts.codePath ?? bundled }).finally(() => bundled && rmSync(path.dirname(bundled), { recursive: true, force: true }));
+  quietRuntime();
+  payloadDataConverter(); // a bad key fails before anything connects
+  // Connect before bundling: an unreachable Temporal fails in a second, not after webpack.
+  const connected = await connectWorkerConnection(opts.address);
+  let worker: Worker;
+  try {
+    const bundled = opts.codePath ? undefined : await workflowBundleFile();
+    // The worker reads the bundle once, at creation.
+    worker = await createWorker({ ...opts, codePath: opts.codePath ?? bundled }, connected).finally(() => bundled && rmSync(path.dirname(bundled), { recursive: true, force: true }));
+  } catch (e) {
+    await connected.connection.close().catch(() => undefined);
+    throw e;
+  }
   const stop = () => worker.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -250,6 +250,9 @@ function zodProblems(src: YamlSource, data: unknown, issues: z.core.$ZodIssue[])
       } else {
         src.problem(issue.path, 'RULES_TYPE', `${where} must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}, not ${describeType(got)}`);
       }
+    } else if (issue.code === 'invalid_value' && where === 'version') {
+      // A newer (or older) policy format: say so, rather than "did you mean 1?".
+      src.problem(issue.path, 'RULES_VERSION', `unsupported policy version ${JSON.stringify(valueAt(data, issue.path))}: this cosell reads policy version ${issue.values.map(String).join(', ')}`, `write version: ${String(issue.values[0])} and the rules/README.md format, or upgrade cosell`);
     } else if (issue.code === 'invalid_value') {
       const got = valueAt(data, issue.path);
       const values = issue.values.map(String);

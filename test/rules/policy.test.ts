@@ -88,7 +88,7 @@ describe('policy file: every problem at once, with positions and fix hints (gold
     } catch (e) {
       expect(isCosellError(e, 'COSELL_RULES_INVALID')).toBe(true);
       expect((e as Error).message.split('\n')).toEqual([
-        'x.yaml:1:10: RULES_BAD_VALUE: version: 2 is not allowed (did you mean "1"?)',
+        'x.yaml:1:10: RULES_VERSION: unsupported policy version 2: this cosell reads policy version 1 (write version: 1 and the rules/README.md format, or upgrade cosell)',
         'x.yaml:2:8: RULES_MISSING: tiers must define at least one partner tier (e.g. gold: { autoApproveUpTo: 100000 })',
       ]);
     }

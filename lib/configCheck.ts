@@ -1,0 +1,150 @@
+/**
+ * The whole configuration checked offline, before anything connects (Temporal, the CRMs, the ledger):
+ * the network file, every mapping file it names (parsed and type-checked against the mapping's schema
+ * snapshots — the live schemas are checked later, when the link is built), the Rules-of-Engagement
+ * policy, and every credential reference. Every problem at once, each at its file:line:col with how to
+ * fix it. `cosell worker` refuses to start on any error (exit 2); `cosell validate` prints the same list.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { splitEndpoint, parseNetwork, type LoadedNetwork, type Network } from './config.js';
+import { CosellError } from './errors.js';
+import { secretProblem } from './secrets.js';
+import { loadMappingFile } from '../mappings/index.js';
+import { formatProblem, hasErrors } from '../mappings/problems.js';
+import type { Problem } from '../mappings/types.js';
+import { parsePolicy, type Policy } from '../rules/policy.js';
+import { mappingSnapshots } from '../sync/build.js';
+import { linkFilterProblems } from '../sync/linkFilter.js';
+
+export interface ConfigCheckOptions {
+  /** Check that every env:/file: credential resolves (default true; `cosell validate --offline` skips it, e.g. in CI without secrets). */
+  credentials?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ConfigCheck {
+  /** The network, when the network file itself is valid (mapping/policy/credential problems may remain). */
+  loaded?: LoadedNetwork;
+  /** Every problem, errors and warnings; a mapping's problems name the mapping file (once, however many links share it). */
+  problems: Problem[];
+  /** The problems of each link's own `filter:` (also in `problems`), checked against its mapping's source snapshot. */
+  filterProblems: Map<string, Problem[]>;
+}
+
+type Path = Array<string | number>;
+
+export function checkConfig(file: string, opts: ConfigCheckOptions = {}): ConfigCheck {
+  const env = opts.env ?? process.env;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return { filterProblems: new Map(), problems: [{ file, line: 1, col: 1, severity: 'error', code: 'CONFIG_FILE', message: `cannot read network file ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, hint: 'pass --config FILE, or create cosell.yaml' }] };
+  }
+  const parsed = parseNetwork(text, file, env);
+  if (!parsed.loaded) return { filterProblems: new Map(), problems: parsed.problems.map((p) => ({ ...p, severity: 'error' as const })) };
+  const loaded = parsed.loaded;
+  const problems: ConfigCheck['problems'] = [];
+  const filterProblems: ConfigCheck['filterProblems'] = new Map();
+  const reported = new Set<string>();
+  const at = (path: Path, code: string, message: string, hint?: string): void => {
+    const key = `${path.join('.')}|${code}`;
+    if (reported.has(key)) return; // e.g. one partner on two registration links
+    reported.add(key);
+    problems.push({ file, ...loaded.position(path), severity: 'error', code, message, ...(hint ? { hint } : {}) });
+  };
+  const network = loaded.network;
+
+  if (opts.credentials !== false) checkCredentials(network, at, env);
+  const policy = checkPolicy(loaded, at, problems);
+
+  // Each mapping file is loaded once, however many links use it; its problems are reported once.
+  const seen = new Map<string, ReturnType<typeof loadMappingFile>>();
+  network.links.forEach((link, i) => {
+    if (!link.enabled) return;
+    const mappingFile = loaded.resolve(link.mapping);
+    if (!existsSync(mappingFile)) {
+      at(['links', i, 'mapping'], 'CONFIG_MAPPING_MISSING', `link "${link.id}": mapping file ${mappingFile} does not exist`, `fix the path (it is relative to ${file})`);
+      return;
+    }
+    let result = seen.get(mappingFile);
+    if (!result) {
+      result = loadMappingFile(mappingFile, {});
+      seen.set(mappingFile, result);
+      problems.push(...result.problems);
+    }
+    // The link's own filter, against the source snapshot when the mapping is sound (else its syntax only).
+    const found = linkFilterProblems(loaded, link, result.mapping ? mappingSnapshots(mappingFile).source : undefined);
+    filterProblems.set(link.id, found);
+    problems.push(...found);
+    // The link says which objects it connects; its mapping must read and write the same ones.
+    for (const side of ['from', 'to'] as const) {
+      const object = splitEndpoint(link[side]).object;
+      const declared = result.objects?.[side === 'from' ? 'source' : 'target'];
+      if (declared && declared !== object) {
+        at(['links', i, side], 'CONFIG_MAPPING_OBJECT', `link "${link.id}" ${side === 'from' ? 'reads' : 'writes'} ${object}, but its mapping ${link.mapping} ${side === 'from' ? 'reads' : 'writes'} ${declared}`, `use a mapping for ${object}, or change ${side}: to ORG.${declared}`);
+      }
+    }
+    if (link.registration) {
+      if (!network.rules) at(['links', i, 'registration'], 'CONFIG_RULES_MISSING', `link "${link.id}" is a registration link but the network file has no rules: policy`, 'add `rules: roe.yaml` (see rules/README.md) or set registration: false');
+      else if (policy) checkTier(loaded, policy, link.from, link.to, at);
+    }
+  });
+  return { loaded, problems, filterProblems };
+}
+
+/** Throws COSELL_CONFIG_INVALID listing every error (warnings are returned for the caller to log). */
+export function assertConfig(file: string, opts: ConfigCheckOptions = {}): { loaded: LoadedNetwork; warnings: Problem[] } {
+  const { loaded, problems } = checkConfig(file, opts);
+  const errors = problems.filter((p) => p.severity === 'error');
+  if (!loaded || hasErrors(errors)) {
+    throw new CosellError('COSELL_CONFIG_INVALID', `${errors.length} problem(s) in ${file} and the files it names:\n${errors.map(formatProblem).join('\n')}`, { details: { problems: errors } });
+  }
+  return { loaded, warnings: problems.filter((p) => p.severity === 'warning') };
+}
+
+function checkCredentials(network: Network, at: (path: Path, code: string, message: string, hint?: string) => void, env: NodeJS.ProcessEnv): void {
+  const check = (path: Path, ref: unknown) => {
+    if (typeof ref !== 'string') return;
+    const problem = secretProblem(ref, env);
+    if (problem) at(path, 'CONFIG_SECRET_MISSING', `${path.join('.')}: ${problem.message}`, problem.hint);
+  };
+  const orgs: Array<[Path, Network['vendor'] | Network['partners'][number]]> = [[['vendor'], network.vendor], ...network.partners.map((p, i): [Path, typeof p] => [['partners', i], p])];
+  for (const [path, org] of orgs) {
+    for (const [key, ref] of Object.entries(org.connection.auth)) if (key !== 'username') check([...path, 'connection', 'auth', key], ref);
+    if ('sharing' in org && org.sharing) check([...path, 'sharing', 'secret'], org.sharing.secret);
+  }
+  if (network.ledger?.url) check(['ledger', 'url'], network.ledger.url);
+}
+
+function checkPolicy(loaded: LoadedNetwork, at: (path: Path, code: string, message: string, hint?: string) => void, problems: ConfigCheck['problems']): Policy | undefined {
+  const rules = loaded.network.rules;
+  if (!rules) return undefined;
+  const file = loaded.resolve(rules);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    at(['rules'], 'CONFIG_RULES_MISSING', `cannot read the rules policy ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, `fix the path (it is relative to ${loaded.file}) or remove rules:`);
+    return undefined;
+  }
+  const { policy, problems: found } = parsePolicy(text, file);
+  problems.push(...found.map((p) => ({ ...p, severity: 'error' as const })));
+  return policy;
+}
+
+/** A registration link's partner needs a tier and regions the policy defines (else every decision would fail). */
+function checkTier(loaded: LoadedNetwork, policy: Policy, from: string, to: string, at: (path: Path, code: string, message: string, hint?: string) => void): void {
+  const vendor = loaded.network.vendor.id;
+  const partnerId = splitEndpoint(from).org === vendor ? splitEndpoint(to).org : splitEndpoint(from).org;
+  const i = loaded.network.partners.findIndex((p) => p.id === partnerId);
+  if (i < 0) return;
+  const tier = policy.partners.get(partnerId)?.tier ?? loaded.network.partners[i].tier;
+  if (!policy.tiers.has(tier)) {
+    at(['partners', i, 'tier'], 'CONFIG_TIER_UNKNOWN', `partner "${partnerId}" has tier "${tier}", which the rules policy ${loaded.network.rules} does not define`, `use one of: ${[...policy.tiers.keys()].join(', ')}, or add the tier to the policy`);
+  }
+  const regions = policy.partners.get(partnerId)?.territories?.regions ? [] : (loaded.network.partners[i].territories?.regions ?? []);
+  regions.forEach((r, j) => {
+    if (!policy.regions.has(r)) at(['partners', i, 'territories', 'regions', j], 'CONFIG_REGION_UNKNOWN', `partner "${partnerId}" works region "${r}", which the rules policy ${loaded.network.rules} does not define`, `use one of: ${[...policy.regions.keys()].join(', ') || '(none defined)'}, or add it under regions: in the policy`);
+  });
+}
