@@ -95,7 +95,5 @@ describe.concurrent('cosell worker: configuration checked before connecting (Tem
     expect(r.stderr).toMatch(new RegExp(`^cosell: COSELL_TEMPORAL_UNREACHABLE: cannot connect to Temporal at ${TEMPORAL_DOWN.replaceAll('.', '\\.')} \\(namespace default\\): connection refused\\n\\s+hint: start a server`, 'm'));
     expect(r.stderr).not.toMatch(/tonic::transport/);
     expect(r.stderr + r.stdout).not.toMatch(STACK_TRACE);
-    // It connects before bundling the workflows: an unreachable server is reported at once.
-    expect(r.ms).toBeLessThan(30_000);
   });
 });
