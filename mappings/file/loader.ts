@@ -273,13 +273,18 @@ class MappingLoader {
     const when = spec.when !== undefined ? this.expression([...base, 'when'], spec.when, env, fieldsRead) : undefined;
 
     const produced: Checked | undefined = value ? value.checked : constant !== undefined ? { mask: maskOf(constant), values: new Set([constant]) } : undefined;
-    if (tf && produced) this.checkTarget(valuePath, tf, produced, 'value');
-    if (tf && spec.default !== undefined && spec.default !== null) this.checkTarget([...base, 'default'], tf, { mask: maskOf(spec.default), values: new Set([spec.default]) }, 'default');
+    const allowNew = spec.allowNewValues === true;
+    if (tf && produced) this.checkTarget(valuePath, tf, produced, 'value', allowNew);
+    if (tf && spec.default !== undefined && spec.default !== null) this.checkTarget([...base, 'default'], tf, { mask: maskOf(spec.default), values: new Set([spec.default]) }, 'default', allowNew);
+    if (tf && allowNew && !(isPicklist(tf) && tf.restrictedPicklist === false)) {
+      const why = isPicklist(tf) ? `${tf.name} is a restricted picklist: the CRM rejects values outside its list whatever the mapping says` : `${tf.name} is ${tf.type}, not a picklist`;
+      this.report([...base, 'allowNewValues'], 'MAP_PICKLIST', `allowNewValues has no effect: ${why}`, 'remove allowNewValues', 'warning', true);
+    }
 
     return { name, value: value?.expr, constant, when: when?.expr, whenText: spec.when, owner, default: spec.default ?? undefined, mask: produced?.mask, values: produced?.values };
   }
 
-  private checkTarget(p: PathKey[], tf: FieldSchema, r: Checked, what: string): void {
+  private checkTarget(p: PathKey[], tf: FieldSchema, r: Checked, what: string, allowNewValues = false): void {
     const accepted = acceptedByTarget(tf.type);
     const dynamic = (r.mask & T.object) !== 0; // context data: checked per record at run time
     const offending = r.mask & ~accepted;
@@ -288,13 +293,18 @@ class MappingLoader {
       return;
     }
     // an empty option list means the options live elsewhere (HubSpot pipelines, external options): unknowable here
-    if ((tf.type === 'picklist' || tf.type === 'multipicklist') && tf.picklistValues && tf.picklistValues.length > 0) {
+    if (isPicklist(tf) && tf.picklistValues && tf.picklistValues.length > 0) {
       const legal = new Set(tf.picklistValues);
       const restricted = tf.restrictedPicklist !== false;
-      const severity: Severity = restricted ? 'error' : 'warning';
+      // An unrestricted picklist (Salesforce restrictedPicklist: false) takes a value outside its list and
+      // quietly adds it: almost always a typo or an unmapped source value, so it is an error too — unless
+      // the field says allowNewValues: true. A restricted picklist never takes one (the CRM rejects it).
+      if (!restricted && allowNewValues) return;
+      const severity: Severity = 'error';
+      const optIn = restricted ? '' : ` — or, if ${tf.name} should gain new values, set allowNewValues: true on the field`;
       if (!r.values) {
         if ((r.mask & ~T.null) !== 0) {
-          this.report(p, 'MAP_PICKLIST', `${tf.name} is a ${restricted ? 'restricted ' : ''}picklist, but this ${what} can produce any text`, `map it through a value map (values:) and a fallback: mymap[x] ?? "${tf.picklistValues[0] ?? ''}"`, severity);
+          this.report(p, 'MAP_PICKLIST', `${tf.name} is ${restricted ? 'a restricted' : 'an unrestricted'} picklist, but this ${what} can produce any text`, `map it through a value map (values:) and a fallback: mymap[x] ?? "${tf.picklistValues[0] ?? ''}"${optIn}`, severity);
         }
         return;
       }
@@ -306,7 +316,7 @@ class MappingLoader {
       }
       if (bad.length) {
         const hint = bad.length === 1 ? (didYouMean(bad[0], tf.picklistValues) ?? `allowed: ${listValues(tf.picklistValues)}`) : `allowed: ${listValues(tf.picklistValues, 10)}`;
-        this.report(p, 'MAP_PICKLIST', `${tf.name} does not allow ${listValues(bad)}`, hint, severity);
+        this.report(p, 'MAP_PICKLIST', `${tf.name} ${restricted ? 'does not allow' : 'has no value'} ${listValues(bad)}`, hint + optIn, severity);
       }
     }
   }
@@ -333,6 +343,8 @@ class MappingLoader {
     }
   }
 }
+
+const isPicklist = (tf: FieldSchema) => tf.type === 'picklist' || tf.type === 'multipicklist';
 
 function maskOf(v: Scalar): number {
   if (v === null) return T.null;
@@ -387,7 +399,7 @@ function knownKeys(p: PathKey[]): string[] {
   if (p[0] === 'source' || p[0] === 'target') return ['object', 'schema'];
   if (p[0] === 'match') return ['source', 'target', 'key'];
   if (p[0] === 'defaults') return ['owner'];
-  if (p[0] === 'fields') return ['value', 'const', 'when', 'owner', 'default'];
+  if (p[0] === 'fields') return ['value', 'const', 'when', 'owner', 'default', 'allowNewValues'];
   return [];
 }
 

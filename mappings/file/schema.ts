@@ -24,6 +24,13 @@ export const fieldSpecSchema = z
     when: expression.optional().meta({ description: 'Write this field only when the condition is true for the source record.' }),
     owner: owner.optional(),
     default: scalar.optional().meta({ description: 'Used when the value is null.' }),
+    allowNewValues: z
+      .boolean()
+      .optional()
+      .meta({
+        description:
+          'Unrestricted picklist targets only: allow values outside the field\'s value list (the CRM adds them). Without it, a value outside the list is an error, as it is for restricted picklists, which never accept one.',
+      }),
   })
   .superRefine((f, ctx) => {
     const n = Number(f.value !== undefined) + Number(f.const !== undefined);

@@ -64,4 +64,34 @@ describe('cosell validate', () => {
     const after = await sb.jsforce('vendor').describe('Opportunity');
     expect(after.fields.length).toBe(before.fields.length); // validate never creates fields
   });
+
+  // Opportunity.LeadSource is an unrestricted picklist in the (sandbox) org: Salesforce would accept any
+  // value and add it, which is almost always a typo. validate passed it with exit 0.
+  it('a value outside an unrestricted picklist is an error (exit 2, file:line:col) unless the field says allowNewValues: true', async () => {
+    const stockText = readFileSync(`${stock}/hubspot-deal-to-salesforce-opportunity.yaml`, 'utf8').replaceAll('../schemas/', `${stock}/../schemas/`);
+    expect(stockText).toContain('    const: Partner Referral\n');
+    const typo = path.join(dir, 'typo.yaml');
+    const text = stockText.replace('    const: Partner Referral\n', '    const: Partner Referal\n');
+    writeFileSync(typo, text);
+    const lines = text.split('\n');
+    const line = lines.findIndex((l) => l.includes('const: Partner Referal')) + 1;
+    const col = lines[line - 1].indexOf('Partner Referal') + 1;
+    for (const args of [[], ['--offline']]) {
+      const r = await cosell(['validate', ...args, '--config', network(typo)]);
+      expect(r.status, r.stdout + r.stderr).toBe(2);
+      expect(r.stdout).toContain(`${typo}:${line}:${col}: MAP_PICKLIST: LeadSource has no value "Partner Referal"`);
+      expect(r.stdout).toMatch(/hint: did you mean "Partner Referral"\? — or, if LeadSource should gain new values, set allowNewValues: true on the field/);
+    }
+    const optedIn = path.join(dir, 'opted-in.yaml');
+    writeFileSync(optedIn, text.replace('    const: Partner Referal\n', '    const: Partner Referal\n    allowNewValues: true\n'));
+    const ok = await cosell(['validate', '--config', network(optedIn)]);
+    expect(ok.stdout + ok.stderr).not.toMatch(/MAP_PICKLIST/);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    // a restricted picklist stays closed whatever the mapping says
+    const restricted = path.join(dir, 'restricted.yaml');
+    writeFileSync(restricted, text.replace('    const: Partner Referal\n', '    const: Partner Referral\n').replace('  Partner_Priority__c: priorities[hs_priority]\n', '  Partner_Priority__c: { const: Urgent, allowNewValues: true }\n'));
+    const closed = await cosell(['validate', '--config', network(restricted)]);
+    expect(closed.status, closed.stdout + closed.stderr).toBe(2);
+    expect(closed.stdout).toMatch(/restricted\.yaml:\d+:\d+: MAP_PICKLIST: Partner_Priority__c does not allow "Urgent"/);
+  });
 });

@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatProblem, loadMappingFile, parseMapping } from '../../mappings/index.js';
 import { CTX, SCHEMAS, snapshot, STOCK } from './helpers.js';
@@ -160,6 +161,55 @@ values:
   it('flags comparisons with values a picklist never has', () => {
     const r = load(`filter: dealstage == "closed_won"\n${valid}`);
     expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message} ${p.hint}`)).toEqual(['5:22 dealstage never has the value "closed_won" did you mean "closedwon"?']);
+  });
+
+  // Opportunity.LeadSource is an unrestricted picklist (restrictedPicklist: false, 5 values); Partner_Priority__c a restricted one.
+  it('a value outside an unrestricted picklist is an error unless the field opts in with allowNewValues', () => {
+    const leadSource = (spec: string) => load(valid.replace('fields:', `fields:\n  LeadSource: ${spec}`));
+    expect(opp.fields.LeadSource).toMatchObject({ restrictedPicklist: false, picklistValues: expect.arrayContaining(['Partner Referral']) });
+    const literal = leadSource(`'"Partner Referal"'`);
+    expect(literal.mapping).toBeUndefined();
+    expect(lines(literal)).toEqual([
+      'test.yaml:6:15: MAP_PICKLIST: LeadSource has no value "Partner Referal"\n    hint: did you mean "Partner Referral"? — or, if LeadSource should gain new values, set allowNewValues: true on the field',
+    ]);
+    const anyText = leadSource('dealname');
+    expect(anyText.problems.map((p) => `${p.severity} ${p.code} ${p.message}`)).toEqual(['error MAP_PICKLIST LeadSource is an unrestricted picklist, but this value can produce any text']);
+    const constant = leadSource('{ const: Trade Show }');
+    expect(constant.problems.map((p) => `${p.line}:${p.col} ${p.severity} ${p.message}`)).toEqual(['6:24 error LeadSource has no value "Trade Show"']);
+    // opting in: no problem, the mapping compiles and writes the new value
+    for (const optedIn of [leadSource(`{ value: '"Partner Referal"', allowNewValues: true }`), leadSource('{ value: dealname, allowNewValues: true }')]) {
+      expect(lines(optedIn)).toEqual([]);
+      expect(optedIn.mapping).toBeDefined();
+    }
+    expect(leadSource('{ value: dealname, allowNewValues: true }').mapping!.apply({ dealname: 'Webinar', closedate: null, dealstage: 'closedwon' }, CTX).fields.LeadSource).toBe('Webinar');
+  });
+
+  it('allowNewValues never opens a restricted picklist (the CRM rejects the value): still an error, and the flag is flagged', () => {
+    const r = load(valid.replace('fields:', `fields:\n  Partner_Priority__c: { const: Urgent, allowNewValues: true }`));
+    expect(r.mapping).toBeUndefined();
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.severity} ${p.message}`)).toEqual([
+      '6:33 error Partner_Priority__c does not allow "Urgent"',
+      '6:41 warning allowNewValues has no effect: Partner_Priority__c is a restricted picklist: the CRM rejects values outside its list whatever the mapping says',
+    ]);
+    expect(load(valid.replace('Name: dealname', '{ value: dealname, allowNewValues: true }'.replace(/^/, 'Name: '))).problems.map((p) => p.message)).toEqual(['allowNewValues has no effect: Name is string, not a picklist']);
+  });
+
+  it('property: a literal written to any picklist passes exactly when it is in the list, or the picklist is unrestricted and allowNewValues is set', () => {
+    const picklists = Object.values(opp.fields).filter((f) => (f.type === 'picklist' || f.type === 'multipicklist') && f.picklistValues?.length && (f.createable || f.updateable));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...picklists),
+        fc.oneof(fc.string({ minLength: 1, maxLength: 20 }).filter((v) => !v.includes(';')), fc.constantFrom(...picklists.flatMap((f) => f.picklistValues!))),
+        fc.boolean(),
+        (tf, v, allowNew) => {
+          const r = load(valid.replace('fields:', `fields:\n  ${tf.name}: { const: ${JSON.stringify(v)}${allowNew ? ', allowNewValues: true' : ''} }`).replace(tf.name === 'StageName' ? /\n  StageName: stages\[dealstage\] \?\? "Prospecting"/ : /$^/, ''));
+          const picklistErrors = r.problems.filter((p) => p.code === 'MAP_PICKLIST' && p.severity === 'error');
+          const allowed = tf.picklistValues!.includes(v) || (tf.restrictedPicklist === false && allowNew);
+          expect(picklistErrors.length === 0, `${tf.name} ← ${JSON.stringify(v)} allowNewValues=${allowNew}: ${lines(r).join('; ')}`).toBe(allowed);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('checks match keys, read-only targets and create-only targets', () => {
