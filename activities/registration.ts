@@ -75,7 +75,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
 
   async function feed(): Promise<AccountIndexFeed> {
     const vendorId = engine.network.network.vendor.id;
-    const f = sharedAccountIndexFeed(engine.ledger, await engine.connector(vendorId), vendorId, deps.client);
+    const f = sharedAccountIndexFeed(engine.ledger, await engine.connector(vendorId), vendorId, deps.client, { network: engine.network });
     f.expectedAttribution ??= (reg) => {
       const p = engine.network.partner(reg.partner);
       return attributionFields(reg, p?.name ?? reg.partner, policy(), p?.roles);

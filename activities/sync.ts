@@ -43,8 +43,6 @@ export function createSyncActivities(engine: Engine) {
     async syncDeletions(linkId: string): Promise<PageReport> {
       const rt = await engine.link(linkId);
       const total: PageReport = { counts: {}, caughtUp: true };
-      // On a change stream, deletions arrive as tombstones in the stream's log, with the changes.
-      if (rt.stream) return total;
       let report: PageReport;
       do {
         report = await syncDeletionsPage(rt);

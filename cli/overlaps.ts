@@ -38,7 +38,7 @@ export function registerOverlaps(program: Command): void {
       if (opts.refresh) {
         const engine = await openEngine(loaded);
         try {
-          const { overlaps, summary } = await runOverlapPass(engine, partner, { writeBack: !opts.dryRun, store: !opts.dryRun });
+          const { overlaps, summary } = await runOverlapPass(engine, partner, { writeBack: !opts.dryRun, store: !opts.dryRun, force: true });
           rows = rowsFromEngine(overlaps);
           source = `computed now in ${summary.durationMs} ms${opts.dryRun ? ' (dry run: nothing written)' : ''}`;
         } finally {

@@ -5,6 +5,8 @@ import { connectClient } from '../lib/client.js';
 import { loadNetwork } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
 import { linkStatuses, linkWorkflowId, startLinks } from '../lib/links.js';
+import { streamStatuses } from '../lib/streams.js';
+import { pumpStream } from '../sync/stream.js';
 import { openEngine } from '../lib/engine.js';
 import { backfillMappingPage } from '../sync/mappingChange.js';
 import { replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
@@ -23,13 +25,32 @@ function fmtLag(ms?: number): string {
 export function registerSync(program: Command): void {
   program
     .command('status')
-    .description("print every link's state, lag and counts (from the running link workflows)")
+    .description("print every link's state, lag and counts, and every change stream's mode, position, lag and reconciler results (from the running workflows)")
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
       const client = await connectClient();
       try {
         const rows = await linkStatuses(client);
-        if (opts.json) return void process.stdout.write(JSON.stringify(rows) + '\n');
+        const streams = await streamStatuses(client);
+        if (opts.json) return void process.stdout.write(JSON.stringify(streams.length ? { links: rows, streams } : rows) + '\n');
+        if (streams.length) {
+          process.stdout.write('change streams\n');
+          console.table(
+            streams.map((r) => ({
+              stream: r.workflowId.replace(/^stream:/, ''),
+              mode: r.status?.mode ?? 'unknown',
+              state: r.status?.state ?? 'unknown',
+              position: r.status?.head ?? '-',
+              lag: fmtLag(r.status?.lagMs),
+              'last poll': r.status?.lastPollAt ?? '-',
+              'last event': r.status?.lastEventAt ?? '-',
+              reconciler: r.status?.reconciled ? `${r.status.reconciled.polled} read, ${r.status.reconciled.missed} missed by push` : '-',
+              consumers: r.status?.consumers.length ?? 0,
+              'last error': r.status?.lastError ?? r.error ?? '',
+            })),
+          );
+          process.stdout.write('links\n');
+        }
         if (rows.length === 0) return void process.stdout.write('no running links (start them with `cosell sync start` or `cosell up`)\n');
         const table = rows.map((r) => ({
           link: r.workflowId.replace(/^sync:/, ''),
@@ -77,6 +98,8 @@ export function registerSync(program: Command): void {
       const totals = { read: 0, created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0 };
       try {
         const rt = await engine.link(linkId);
+        // On a change stream the link reads the stream's log: bring the stream to the present first.
+        if (rt.stream) while (!(await pumpStream(engine, rt.stream.id)).caughtUp);
         bar.start(1, 0, totals);
         for (let pages = 1; ; pages++) {
           const r = (await backfillMappingPage(rt)) ?? (await syncChangesPage(rt));

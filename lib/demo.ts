@@ -13,6 +13,7 @@ import { loadNetwork, type LoadedNetwork } from './config.js';
 import { startDevServer, type DevServer } from './devServer.js';
 import { openEngine } from './engine.js';
 import { startLinks } from './links.js';
+import { startStreams } from './streams.js';
 import { log, registerSecret } from './logger.js';
 import { exportSandboxEnv } from './sandboxEnv.js';
 import { PROJECT_ROOT } from './temporalCli.js';
@@ -28,6 +29,8 @@ export interface Demo {
   client: Client;
   worker: Worker;
   links: string[];
+  /** Change streams (`stream:<org>:<object>`) running, when the network has them on. */
+  streams: string[];
   /** Partners whose account-mapping workflow (`overlap:<partner>`) runs. */
   overlaps: string[];
   stop(): Promise<void>;
@@ -70,10 +73,11 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     });
     const client = await connectClient(server.address);
     stops.push(() => client.connection.close());
-    const links = await startLinks(client, network, { taskQueue: TASK_QUEUE });
+    const links = await startLinks(client, network, { taskQueue: TASK_QUEUE }); // and their change streams
+    const streams = await startStreams(client, network, { taskQueue: TASK_QUEUE });
     await startRulesIndex(client, network, { taskQueue: TASK_QUEUE }); // registrations: vendor-account index, closes, protection
     const overlaps = await startOverlapWorkflows(client, network, { taskQueue: TASK_QUEUE });
-    return { server, sandbox, network, engine, client, worker, links, overlaps, stop };
+    return { server, sandbox, network, engine, client, worker, links, streams, overlaps, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -7,6 +7,8 @@ import { computeOverlapsAsync, type OverlapStats } from './engine.js';
 import { createKeyHasher } from './hashing.js';
 import { partnershipOf, type Partnership } from './partnership.js';
 import { readSide } from './read.js';
+import { memoHasher, openStreamSide } from './incremental.js';
+import { streamsEnabled } from '../sync/streamPlan.js';
 import type { Overlap, Relation, Side, SideAccount } from './types.js';
 import { parseVendorField, planPartnerWriteback, planVendorWriteback, withPartnerSegment, WRITEBACK_TARGETS, type WritebackPlan } from './writeback.js';
 
@@ -28,7 +30,11 @@ export interface OverlapPassOptions {
   /** Record the overlaps in the ledger (default true when a ledger is given). */
   store?: boolean;
   heartbeat?: (details: Record<string, unknown>) => void;
+  /** On change streams: run even when nothing changed since the last pass (`cosell overlaps --refresh`). */
+  force?: boolean;
 }
+
+const EMPTY_STATS: OverlapStats = { vendorRecords: 0, partnerRecords: 0, vendorShared: 0, partnerShared: 0, vendorKeys: 0, partnerKeys: 0, overlaps: 0, byPair: {}, byMatch: {}, vendorAccountsOverlapping: 0, partnerAccountsOverlapping: 0 };
 
 export interface WritebackCounts {
   set: number;
@@ -38,6 +44,10 @@ export interface WritebackCounts {
 
 export interface OverlapPassSummary {
   partner: string;
+  /** On change streams: nothing either side reads changed since the last pass, so nothing was recomputed. */
+  skipped?: boolean;
+  /** On change streams: match keys hashed in this pass (keys seen in earlier passes are not hashed again). */
+  hashedKeys?: number;
   finishedAt: string;
   durationMs: number;
   stats: OverlapStats;
@@ -60,16 +70,26 @@ export async function runOverlapPass(deps: OverlapDeps, partnerId: string, opts:
   const partnerTarget = WRITEBACK_TARGETS.partner[partnerConn.kind];
   const writeBack = opts.writeBack !== false;
   if (writeBack) {
-    await vendorConn.ensureFields(vendorTarget.object, [vendorTarget.spec]);
-    await partnerConn.ensureFields(partnerTarget.object, [partnerTarget.spec]);
+    // Only when missing: ensureFields forgets the cached describe, which would cost a call every pass.
+    for (const [conn, t] of [[vendorConn, vendorTarget], [partnerConn, partnerTarget]] as const) {
+      if (!(t.field in (await conn.describe(t.object)).fields)) await conn.ensureFields(t.object, [t.spec]);
+    }
   }
+
+  // On change streams each side is read from its org's streams in the ledger, and only when one moved.
+  const streamed = deps.ledger && streamsEnabled(deps.network) ? { vendor: await openStreamSide(deps.ledger, vendorConn, p.vendor.orgId, 'vendor', partnerId), partner: await openStreamSide(deps.ledger, partnerConn, p.partner.orgId, 'partner', partnerId) } : undefined;
+  if (streamed && !streamed.vendor.changed && !streamed.partner.changed && !opts.force) {
+    const summary: OverlapPassSummary = { partner: partnerId, skipped: true, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, stats: EMPTY_STATS, writes: null, ledger: null, hashedKeys: 0 };
+    return { summary, overlaps: [] };
+  }
+  const memo = streamed ? memoHasher(partnerId, hasher) : undefined;
 
   // Each side is read (and, in computeOverlaps, hashed) on its own; only hashes meet.
   const progress = (info: { side: Side; object: string; records: number }) => beat({ phase: 'read', ...info });
-  const vendorAccounts = await readSide(vendorConn, 'vendor', progress);
-  const partnerAccounts = await readSide(partnerConn, 'partner', progress);
+  const vendorAccounts = await readSide(vendorConn, 'vendor', progress, streamed?.vendor.source);
+  const partnerAccounts = await readSide(partnerConn, 'partner', progress, streamed?.partner.source);
   beat({ phase: 'match', vendor: vendorAccounts.length, partner: partnerAccounts.length });
-  const { overlaps, stats } = await computeOverlapsAsync({ vendor: vendorAccounts, partner: partnerAccounts, sharing: p.sharing, hasher }, (phase) => beat({ phase }));
+  const { overlaps, stats } = await computeOverlapsAsync({ vendor: vendorAccounts, partner: partnerAccounts, sharing: p.sharing, hasher: memo?.hasher ?? hasher }, (phase) => beat({ phase }));
 
   let writes: OverlapPassSummary['writes'] = null;
   if (writeBack) {
@@ -97,7 +117,12 @@ export async function runOverlapPass(deps: OverlapDeps, partnerId: string, opts:
     ledger = { added: diff.added.length, removed: diff.removed.length, changed: diff.changed.length, unchanged: diff.unchanged };
   }
 
-  const summary: OverlapPassSummary = { partner: partnerId, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, stats, writes, ledger };
+  // Only a pass that wrote its result counts as "passed" (a dry run leaves the next pass due).
+  if (writeBack && opts.store !== false) {
+    await streamed?.vendor.commit();
+    await streamed?.partner.commit();
+  }
+  const summary: OverlapPassSummary = { partner: partnerId, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, stats, writes, ledger, ...(memo ? { hashedKeys: memo.misses() } : {}) };
   log.info({ partner: partnerId, overlaps: stats.overlaps, byPair: stats.byPair, writes, ledger, ms: summary.durationMs }, 'overlap pass done');
   return { summary, overlaps };
 }

@@ -18,7 +18,7 @@ export interface ReadProgress {
 }
 
 /** Page through an object's full change feed (up to now), handing each page to `onPage`. */
-export async function forEachPage(connector: Connector, object: string, fields: string[], onPage: (records: CrmRecord[]) => void, pageSize = 2000): Promise<void> {
+export async function forEachFeedPage(connector: Connector, object: string, fields: string[], onPage: (records: CrmRecord[]) => void, pageSize = 2000): Promise<void> {
   let cursor: FeedCursor = START_CURSOR;
   const until = new Date().toISOString();
   for (;;) {
@@ -45,7 +45,11 @@ export async function overlapReadFields(connector: Connector, side: Side, object
   return object === target.object ? existingFields(connector, object, [...READ_FIELDS.hubspot.account, target.field]) : [];
 }
 
-export async function readSide(connector: Connector, side: Side, progress?: ReadProgress): Promise<SideAccount[]> {
+/** Where a side's records come from: the CRM's full feed (default) or a change stream's log (overlaps/pass.ts). */
+export type RecordSource = (object: string, fields: string[], onPage: (records: CrmRecord[]) => void) => Promise<void>;
+
+export async function readSide(connector: Connector, side: Side, progress?: ReadProgress, source?: RecordSource): Promise<SideAccount[]> {
+  const forEachPage = (_c: Connector, object: string, fields: string[], onPage: (records: CrmRecord[]) => void) => (source ? source(object, fields, onPage) : forEachFeedPage(connector, object, fields, onPage));
   const target = WRITEBACK_TARGETS[side][connector.kind];
   const object = target.object;
   if (connector.kind === 'salesforce') {

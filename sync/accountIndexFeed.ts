@@ -4,6 +4,9 @@ import type { LoadedNetwork } from '../lib/config.js';
 import type { Connector, CrmRecord, Fields } from '../connectors/types.js';
 import type { Ledger, Registration } from '../ledger/index.js';
 import { log } from '../lib/logger.js';
+import { streamIdOf } from '../ledger/streams.js';
+import { pumpFeeds } from './stream.js';
+import { rulesIndexConsumerId, streamsEnabled } from './streamPlan.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import { AccountIndex, isExclusive, type RegistrationStatus, type VendorAccount } from '../rules/index.js';
 import { ACTIVE_LEDGER_STATUSES, PROTECTED_FIELDS, countryCode, detailsOf, registrationWorkflowId, temporalClient } from './registrationGate.js';
@@ -25,6 +28,8 @@ const ACCOUNT_FIELDS = ['Name', 'Website', 'OwnerId', 'BillingCountry', NAMED_AC
 // A function, not a constant: registrationGate.ts and this file import each other.
 const opportunityFields = () => ['Name', 'AccountId', 'IsClosed', 'IsWon', 'StageName', 'Partner_Deal_Id__c', ...PROTECTED_FIELDS];
 const CURSOR_PREFIX = 'rules-index';
+/** On change streams: a decision polls the vendor's stream itself when its last poll is older than this. */
+export const RULES_INDEX_MAX_STALENESS_MS = 10_000;
 /** How far back `refreshFromLedger` re-reads: worker clock skew plus a late-committing write. */
 export const LEDGER_LOOKBACK_MS = 15_000;
 
@@ -44,6 +49,11 @@ export class AccountIndexFeed {
   private running: Promise<unknown> = Promise.resolve();
   /** Set by whoever knows the policy and partner names (activities / gate). */
   expectedAttribution?: ExpectedAttribution;
+  /**
+   * Set when the network's change streams are on: the index reads the vendor's Account and Opportunity
+   * streams (their logs in the ledger) instead of the CRM's feeds (see followStream).
+   */
+  streams?: { maxStalenessMs: number };
 
   constructor(
     readonly ledger: Ledger,
@@ -156,6 +166,7 @@ export class AccountIndexFeed {
   }
 
   private async follow(object: string, fields: string[], maxPages: number, apply: (recs: CrmRecord[]) => Promise<void>): Promise<number> {
+    if (this.streams) return this.followStream(object, fields, maxPages, apply);
     const feedId = `${CURSOR_PREFIX}:${this.vendorOrgId}:${object}`;
     let n = 0;
     for (let i = 0; i < maxPages; i++) {
@@ -166,6 +177,42 @@ export class AccountIndexFeed {
       await this.ledger.commitPage({ linkId: feedId, feed: 'changes', cursor: page.next, generation: cur.generation, from: cur, caughtUp: page.caughtUp });
       n += page.records.length;
       if (page.caughtUp) break;
+    }
+    return n;
+  }
+
+  /**
+   * The same from the vendor object's change stream: entries after this index's position in the log
+   * (consumer `rules-index:<vendor>`), applied, then the position moves (applying is idempotent: upserts
+   * and re-assertions, so a crash between the two re-applies a page, harmlessly). A decision must not
+   * run on a stale index: when the stream has not polled within `maxStalenessMs`, this polls it first
+   * (one poll of the org object, shared with every consumer of the stream), and a stream that cannot be
+   * read fails the catch-up like the direct feed would.
+   */
+  private async followStream(object: string, fields: string[], maxPages: number, apply: (recs: CrmRecord[]) => Promise<void>): Promise<number> {
+    const streamId = streamIdOf(this.vendorOrgId, object);
+    const consumer = rulesIndexConsumerId(this.vendorOrgId);
+    const { info } = await this.ledger.streams.ensure(streamId, this.vendorOrgId, object, fields);
+    const polled = info.lastPollAt ? Date.parse(info.lastPollAt) : 0;
+    if (Date.now() - polled > this.streams!.maxStalenessMs) {
+      for (let i = 0; i < maxPages; i++) if ((await pumpFeeds(this.ledger, this.vendor, (await this.ledger.streams.get(streamId))!, { maxPages: 5 })).caughtUp) break;
+    }
+    let pos = await this.ledger.streams.position(streamId, consumer);
+    if (!pos) {
+      // Switching over from its own feed: start at the log's start; re-applying what it had is harmless.
+      pos = await this.ledger.streams.attach(streamId, consumer);
+    }
+    let n = 0;
+    for (let i = 0; i < maxPages; i++) {
+      const entries = await this.ledger.streams.read(streamId, pos.seq, 2000);
+      if (entries.length === 0) break;
+      const records = entries.filter((e) => !e.deletedAt && e.fields && fields.every((f) => f in e.fields!)).map((e) => ({ id: e.id, modifiedAt: e.modifiedAt, fields: e.fields! }));
+      if (records.length) await apply(records);
+      const seq = entries[entries.length - 1].seq;
+      await this.ledger.streams.advance(streamId, consumer, seq, pos.generation);
+      pos = { ...pos, seq };
+      n += records.length;
+      if (entries.length < 2000) break;
     }
     return n;
   }
@@ -290,11 +337,12 @@ export class AccountIndexFeed {
 const feeds = new WeakMap<Ledger, Map<string, AccountIndexFeed>>();
 
 /** One feed per (ledger, vendor org) in this process, shared by every registration link and activity. */
-export function sharedAccountIndexFeed(ledger: Ledger, vendor: Connector, vendorOrgId: string, client?: Client): AccountIndexFeed {
+export function sharedAccountIndexFeed(ledger: Ledger, vendor: Connector, vendorOrgId: string, client?: Client, opts: { network?: LoadedNetwork } = {}): AccountIndexFeed {
   let byOrg = feeds.get(ledger);
   if (!byOrg) feeds.set(ledger, (byOrg = new Map()));
   let feed = byOrg.get(vendorOrgId);
   if (!feed) byOrg.set(vendorOrgId, (feed = new AccountIndexFeed(ledger, vendor, vendorOrgId, client)));
+  if (opts.network && streamsEnabled(opts.network)) feed.streams ??= { maxStalenessMs: RULES_INDEX_MAX_STALENESS_MS };
   return feed;
 }
 

@@ -416,6 +416,8 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
 
 /** Deleted / archived / merged source records, applied per the link's delete policy. */
 export async function syncDeletionsPage(rt: LinkRuntime): Promise<PageReport> {
+  // On a change stream, deletions arrive as tombstones in the stream's log, with the changes.
+  if (rt.stream) return { counts: {}, caughtUp: true };
   const { ledger, link } = rt;
   const cur = await ledger.cursors.getOrStart(link.id, 'deletions');
   let page;

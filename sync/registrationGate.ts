@@ -168,7 +168,7 @@ export interface RegistrationGateOptions {
 export function registrationGateFor(opts: RegistrationGateOptions): (rt: Omit<LinkRuntime, 'gate'>) => Promise<RecordGate> {
   return async (rt) => {
     await rt.target.ensureFields(rt.targetObject, ATTRIBUTION_FIELDS);
-    const feed = sharedAccountIndexFeed(rt.ledger, rt.target, rt.targetOrg.id, opts.client);
+    const feed = sharedAccountIndexFeed(rt.ledger, rt.target, rt.targetOrg.id, opts.client, { network: rt.network });
     feed.expectedAttribution ??= (reg) => {
       const p = rt.network.partner(reg.partner);
       return attributionFields(reg, p?.name ?? reg.partner, opts.policy, p?.roles);

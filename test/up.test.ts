@@ -35,12 +35,14 @@ describe('npm start (cosell up)', () => {
     for (const p of pages) expect((await fetch(p)).status).toBe(200);
     expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
     expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
+    expect(out).toMatch(/Change streams\s+.*stream:vendor:Opportunity/);
 
     const connection = await Connection.connect({ address: grpc });
     // The demo encrypts history with the key it wrote into .cosell/: read it the way the CLI does (demo.env).
     const client = new Client({ connection, dataConverter: payloadDataConverter({ COSELL_PAYLOAD_KEY_FILE: path.join(PROJECT_ROOT, '.cosell', 'payload.key') }) });
     expect((await client.workflow.getHandle('hello-cosell').describe()).status.name).toBe('COMPLETED');
     expect((await client.workflow.getHandle('sync:acme-deals').describe()).status.name).toBe('RUNNING');
+    expect((await client.workflow.getHandle('stream:vendor:Opportunity').describe()).status.name).toBe('RUNNING');
     await connection.close();
 
     child.kill('SIGINT');

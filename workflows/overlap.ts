@@ -72,7 +72,9 @@ export async function overlapWorkflow(input: OverlapWorkflowInput): Promise<Over
     setState('running');
     now = false;
     try {
-      status.last = await overlapPass(input.partnerId);
+      const summary = await overlapPass(input.partnerId);
+      // On change streams a pass with nothing changed is skipped: the last real pass's counts stay.
+      if (!summary.skipped || !status.last) status.last = summary;
       status.lastError = undefined;
     } catch (e) {
       status.failures++;
