@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, Runtime, Worker, DefaultLogger, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, Worker, DefaultLogger, type BundleOptions, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { connectWorkerConnection, TASK_QUEUE } from './client.js';
 import { classifyActivityFailures } from './failures.js';
@@ -22,8 +22,13 @@ let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
  * Without a key the message travels in a json/plain payload that every client and the Web UI decode.
  */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
+  bundlePromise ??= bundleWorkflowCode(workflowBundleOptions());
   return bundlePromise;
+}
+
+/** How cosell bundles workflow code (exported so a test can bundle its own workflows the same way). */
+export function workflowBundleOptions(workflowsPath = WORKFLOWS_PATH): BundleOptions {
+  return { workflowsPath, failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') };
 }
 
 /**

@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import type { Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import { connectClient } from '../lib/client.js';
 import { KEY_ID_METADATA } from '../lib/payloadCodec.js';
+import { createWorker, workflowBundleOptions } from '../lib/worker.js';
 import { helloCosell } from '../workflows/index.js';
 import { temporalAddress, testClient, testWorker, uniqueQueue } from './helpers/temporal.js';
 
@@ -96,6 +101,32 @@ describe('encrypted Temporal history on the real dev server', () => {
     const { bytes } = await rawHistory(failId);
     expect(bytes.includes(Buffer.from('Encoded failure'))).toBe(true);
     expect(bytes.includes(Buffer.from('duplicate value'))).toBe(false);
+  });
+
+  it('a failure thrown by workflow code itself (an ApplicationFailure naming the customer) is encrypted too', async () => {
+    // Bundled exactly as cosell bundles its own workflows (lib/worker.ts workflowBundleOptions).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-codec-bundle-'));
+    const codePath = path.join(dir, 'bundle.js');
+    writeFileSync(codePath, (await bundleWorkflowCode(workflowBundleOptions(fileURLToPath(new URL('./helpers/failingWorkflow.ts', import.meta.url))))).code);
+    const queue = uniqueQueue('codec-wf');
+    const id = `codec-wf-fail-${queue}`;
+    process.env.COSELL_PAYLOAD_KEYS = oldKey;
+    const worker = await createWorker({ address: temporalAddress(), taskQueue: queue, codePath, activities: {} });
+    const client = await connectClient(temporalAddress());
+    try {
+      const failure = await worker.runUntil(client.workflow.execute('failInWorkflowCode', { taskQueue: queue, workflowId: id, args: [marker] }).catch((e) => e));
+      // the product's client decodes it
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      expect(failure.cause?.message).toBe(`registration refused: ${marker} is already registered by another partner`);
+    } finally {
+      await client.connection.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const { bytes } = await rawHistory(id);
+    expect(bytes.includes(Buffer.from('Encoded failure'))).toBe(true);
+    expect(bytes.includes(Buffer.from(marker))).toBe(false);
+    expect(bytes.includes(Buffer.from('already registered'))).toBe(false);
+    expect(bytes.includes(Buffer.from('failInWorkflowCode'))).toBe(true); // the raw read did see the history
   });
 
   it('after rotation the new key encrypts and history sealed with the old key still decodes', async () => {
