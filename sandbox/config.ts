@@ -21,6 +21,30 @@ const faultsSchema = z.strictObject({
   dailyLimit: z.number().int().positive().optional(),
   tenSecondLimit: z.number().int().nonnegative().optional(),
   searchPerSecond: z.number().int().nonnegative().optional(),
+  webhookDropRate: z.number().min(0).max(1).optional(),
+  webhookDuplicateRate: z.number().min(0).max(1).optional(),
+  webhookDelayMs: z.number().int().nonnegative().optional(),
+  webhookReorder: z.boolean().optional(),
+});
+
+/** A HubSpot app's webhook settings (sandbox/hubspot/webhooks.ts). */
+export const webhookSettingsSchema = z.strictObject({
+  targetUrl: z.url(),
+  appId: z.number().int().nonnegative().optional(),
+  clientSecret: z.string().min(1).optional(),
+  subscriptions: z.array(
+    z.strictObject({
+      object: z.enum(['contact', 'company', 'deal']),
+      event: z.enum(['creation', 'propertyChange', 'deletion', 'merge', 'restore', 'associationChange']),
+      propertyName: z.string().min(1).optional(),
+      active: z.boolean().optional(),
+    }).refine((s) => s.event !== 'propertyChange' || !!s.propertyName, { message: 'a propertyChange subscription names its propertyName (or * for every property)', path: ['propertyName'] }),
+  ),
+  maxConcurrentRequests: z.number().int().positive().optional(),
+  batchSize: z.number().int().min(1).max(100).optional(),
+  batchWindowMs: z.number().int().nonnegative().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+  retry: z.strictObject({ maxAttempts: z.number().int().positive().optional(), initialDelayMs: z.number().int().nonnegative().optional(), maxDelayMs: z.number().int().nonnegative().optional() }).optional(),
 });
 
 export const orgConfigSchema = z.strictObject({
@@ -39,6 +63,7 @@ export const orgConfigSchema = z.strictObject({
   credentials: z.record(z.string(), z.string()).optional(),
   port: z.number().int().min(0).max(65535).optional(),
   idOffset: z.number().int().min(0).max(1e12).optional(),
+  webhooks: webhookSettingsSchema.optional(),
 });
 
 export const sandboxConfigSchema = z.strictObject({

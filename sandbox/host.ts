@@ -2,7 +2,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CosellError } from '../lib/errors.js';
-import { loadSandboxConfig, sandboxConfigSchema } from './config.js';
+import { loadSandboxConfig, sandboxConfigSchema, webhookSettingsSchema } from './config.js';
 import { generateSeed, SEED_DEFAULTS, type SeedData } from './seed.js';
 import { createSalesforceOrg } from './salesforce/index.js';
 import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, SandboxConfig, SandboxOrg } from './types.js';
@@ -133,6 +133,7 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
         writeFileSync(`${persistFile}.tmp`, JSON.stringify(snap));
         renameSync(`${persistFile}.tmp`, persistFile);
       }
+      for (const o of orgs.values()) o.close?.();
       await Promise.all(apps.map((a) => a.close()));
     },
   };
@@ -169,4 +170,26 @@ function registerAdmin(app: FastifyInstance, org: SandboxOrg, info: () => OrgCon
     }
   });
   app.get('/__sandbox/info', async () => ({ id: org.id, kind: org.kind, name: org.name, ...info() }));
+  if (org.setWebhooks && org.webhooks) {
+    const setWebhooks = org.setWebhooks.bind(org);
+    const webhooks = org.webhooks.bind(org);
+    app.get('/__sandbox/webhooks', async () => webhooks());
+    app.post('/__sandbox/webhooks', async (req, reply) => {
+      if (req.body === null || req.body === undefined || (typeof req.body === 'object' && Object.keys(req.body).length === 0)) {
+        setWebhooks(undefined);
+        return webhooks();
+      }
+      const parsed = webhookSettingsSchema.safeParse(req.body);
+      if (!parsed.success) return reply.code(400).send({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      setWebhooks(parsed.data);
+      return webhooks();
+    });
+  }
+  const restoreRecord = (org as { restoreRecord?: (type: string, id: string) => boolean }).restoreRecord;
+  if (restoreRecord) {
+    app.post<{ Params: { type: string; id: string } }>('/__sandbox/restore/:type/:id', async (req, reply) => {
+      if (!restoreRecord(req.params.type, req.params.id)) return reply.code(404).send({ error: `no archived ${req.params.type} ${req.params.id} to restore` });
+      return { restored: true };
+    });
+  }
 }

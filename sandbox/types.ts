@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { WebhookSettings, WebhookStats } from './hubspot/webhooks.js';
 
 /**
  * The contract between the sandbox host (sandbox/host.ts: one process, several orgs, each on its own
@@ -37,6 +38,14 @@ export interface FaultConfig {
   tenSecondLimit?: number;
   /** HubSpot: search requests per second (0/undefined = unlimited). */
   searchPerSecond?: number;
+  /** HubSpot webhooks: fraction of events never sent (lost before delivery). */
+  webhookDropRate?: number;
+  /** HubSpot webhooks: fraction of events delivered a second time, in a later batch. */
+  webhookDuplicateRate?: number;
+  /** HubSpot webhooks: ms every delivery waits before it goes out. */
+  webhookDelayMs?: number;
+  /** HubSpot webhooks: batches take events in random order and overtake each other. */
+  webhookReorder?: boolean;
 }
 
 export interface SeedSpec {
@@ -67,6 +76,8 @@ export interface OrgConfig {
    * workflow ids of two files never collide. Default 0 (deals from 300000001).
    */
   idOffset?: number;
+  /** HubSpot: the app's webhook settings (target URL, subscriptions, …; see sandbox/hubspot/webhooks.ts). */
+  webhooks?: WebhookSettings;
 }
 
 export interface SandboxConfig {
@@ -106,6 +117,11 @@ export interface SandboxOrg {
   /** Serialise / restore all data (optional persistence). */
   snapshot(): unknown;
   restore(snapshot: unknown): void;
+  /** HubSpot: replace the app's webhook settings (undefined stops deliveries); read them with their counters. */
+  setWebhooks?(settings: WebhookSettings | undefined): void;
+  webhooks?(): { settings: WebhookSettings | undefined; stats: WebhookStats };
+  /** Stop background work (webhook deliveries) when the host stops. */
+  close?(): void;
 }
 
 /** Body of `POST {baseUrl}/__sandbox/clock`: freeze or release the org's clock, move it, or jump it. */

@@ -40,7 +40,20 @@ export const BUILT_IN_ASSOC_TYPES: AssocType[] = [
 
 const OBJECT_NAMES: ObjectTypeName[] = ['contacts', 'companies', 'deals'];
 
+/** One directed association change (webhooks' associationChange events): which pair, and whether it is gone. */
+export interface AssociationChange {
+  from: ObjectTypeName;
+  fromId: string;
+  to: ObjectTypeName;
+  toId: string;
+  /** The type ids present after the change (empty when the association was removed). */
+  typeIds: number[];
+  removed: boolean;
+}
+
 export class AssociationStore {
+  /** Told of every change made through add/remove/moveAll (not of bulk loads); the portal's webhooks listen. */
+  onChange: ((c: AssociationChange) => void) | undefined;
   private readonly types: AssocType[] = [...BUILT_IN_ASSOC_TYPES];
   /** `from|fromId|to|toId` → type ids (both directions stored). Flat maps keep 100k+ links cheap. */
   private readonly pairs = new Map<string, number[]>();
@@ -106,7 +119,9 @@ export class AssociationStore {
       if (list) list.push(toId);
       else this.adj.set(a, [toId]);
     }
+    const before = ids.length;
     for (const id of typeIds) if (!ids.includes(id)) ids.push(id);
+    if (ids.length !== before) this.onChange?.({ from, fromId, to, toId, typeIds: [...ids], removed: false });
     return [...ids];
   }
 
@@ -124,9 +139,11 @@ export class AssociationStore {
     const keep = typeIds ? ids.filter((id) => !typeIds.includes(id)) : [];
     if (keep.length > 0) {
       this.pairs.set(k, keep);
+      if (keep.length !== ids.length) this.onChange?.({ from, fromId, to, toId, typeIds: [...keep], removed: false });
       return;
     }
     this.pairs.delete(k);
+    this.onChange?.({ from, fromId, to, toId, typeIds: [], removed: true });
     const a = `${from}|${fromId}|${to}`;
     const list = this.adj.get(a);
     if (!list) return;
@@ -178,6 +195,12 @@ export class AssociationStore {
       this.types.push(t);
       this.nextUserType = Math.max(this.nextUserType, t.typeId + 1);
     }
-    for (const [from, fromId, to, toId, ids] of entries) this.addDirected(from, fromId, to, toId, ids);
+    const listener = this.onChange;
+    this.onChange = undefined; // a restore is not a change anyone made
+    try {
+      for (const [from, fromId, to, toId, ids] of entries) this.addDirected(from, fromId, to, toId, ids);
+    } finally {
+      this.onChange = listener;
+    }
   }
 }

@@ -9,6 +9,7 @@ import { OBJECT_TYPES, alwaysReturned, type ObjectTypeMeta, type ObjectTypeName 
 import { isLost, isWon, pipelinesFromSchema, type PipelineDef } from './pipelines.js';
 import { builtInProperties, defaultGroupName, normaliseValue, parseInstant, type PropertyDef, type PropertyType } from './properties.js';
 import { ObjectStore, type HsRecord } from './store.js';
+import type { PortalChange } from './webhooks.js';
 
 /**
  * One emulated HubSpot portal: data, schema, tokens, limits and faults, with the write rules of a real
@@ -72,6 +73,8 @@ export class HubspotPortal {
   owners: Owner[] = [];
   searchLimits: SearchLimits = { maxGroups: 5, maxFiltersPerGroup: 6, maxTotalFilters: 18 };
   private clockFrozen = false;
+  /** Told of every committed change (creations, property changes, deletions, merges, restores, associations). */
+  private readonly changeListeners = new Set<(c: PortalChange) => void>();
 
   constructor(readonly config: OrgConfig) {
     this.id = config.id;
@@ -88,6 +91,10 @@ export class HubspotPortal {
       this.props[meta.name] = defs;
       this.stores[meta.name] = new ObjectStore({ ...meta, idBase: meta.idBase + (config.idOffset ?? 0) }, () => this.faults.searchLagMs, [...defs.values()].filter((p) => p.hasUniqueValue).map((p) => p.name));
     }
+    this.assoc.onChange = (c) => {
+      if (this.changeListeners.size === 0) return;
+      this.emit({ kind: 'associationChange', object: c.from, id: c.fromId, at: this.now(), to: c.to, toId: c.toId, typeIds: c.typeIds, removed: c.removed });
+    };
     // Extra properties from the org's config: `schema.properties: {companies: [PropertyCreate...], deals: [...]}`.
     const extra = (schema.properties ?? {}) as Record<string, unknown>;
     for (const [type, list] of Object.entries(extra)) {
@@ -145,6 +152,16 @@ export class HubspotPortal {
 
   setFaults(f: FaultConfig): void {
     this.faults.set(f);
+  }
+
+  /** Listen to committed changes (webhooks); returns the unsubscribe function. */
+  onChange(listener: (c: PortalChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private emit(c: PortalChange): void {
+    for (const l of this.changeListeners) l(c);
   }
 
   // ---------- lookups ----------
@@ -361,6 +378,7 @@ export class HubspotPortal {
     props[meta.modifiedProp] = iso(now);
     const rec: HsRecord = { id, idNum, props, createdAt: created, updatedAt: now, archived: false };
     store.insert(rec);
+    this.emit({ kind: 'creation', object: meta.name, id, at: now });
     for (const l of prepared.links) this.assoc.add(meta.name, id, l.to, l.toId, l.typeIds);
     return rec;
   }
@@ -379,12 +397,38 @@ export class HubspotPortal {
   /** Commit an update; a write that changes nothing does not bump the modification date. */
   commitUpdate(meta: ObjectTypeMeta, rec: HsRecord, props: Record<string, string> | null, now: number): void {
     if (!props) return;
+    const before = rec.props;
     props[meta.modifiedProp] = iso(now);
     this.store(meta).update(rec, props, now);
+    this.emitPropertyChanges(meta, rec.id, before, props, now);
+  }
+
+  /** One propertyChange per property whose value changed (a cleared value changes to ''), as HubSpot sends them. */
+  private emitPropertyChanges(meta: ObjectTypeMeta, id: string, before: Record<string, string>, after: Record<string, string>, now: number): void {
+    if (this.changeListeners.size === 0) return;
+    for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      if (before[name] === after[name]) continue;
+      this.emit({ kind: 'propertyChange', object: meta.name, id, at: now, propertyName: name, propertyValue: after[name] ?? '' });
+    }
   }
 
   archive(meta: ObjectTypeMeta, rec: HsRecord, now: number): void {
+    if (rec.archived) return;
     this.store(meta).archive(rec, now);
+    this.emit({ kind: 'deletion', object: meta.name, id: rec.id, at: now });
+  }
+
+  /**
+   * Restore an archived record (HubSpot: from the recycle bin, in the UI; there is no v3 endpoint, so the
+   * sandbox offers `POST /__sandbox/restore/{type}/{id}`). A merged-away record cannot be restored.
+   */
+  restore(meta: ObjectTypeMeta, rec: HsRecord, now: number): boolean {
+    if (!rec.archived || rec.mergedInto) return false;
+    if (this.uniqueConflict(meta, rec.props, rec.id)) return false;
+    const props = { ...rec.props, [meta.modifiedProp]: iso(now) };
+    this.store(meta).restore(rec, props, now);
+    this.emit({ kind: 'restore', object: meta.name, id: rec.id, at: now });
+    return true;
   }
 
   /**
@@ -402,11 +446,13 @@ export class HubspotPortal {
     props.hs_merged_object_ids = [...ids].join(';');
     const next = this.nextProps(meta, {}, props);
     const finalProps = 'props' in next ? next.props : props;
+    const moved = Object.keys(finalProps).filter((k) => primary.props[k] === undefined && k !== 'hs_merged_object_ids' && k !== meta.modifiedProp).length;
     this.assoc.moveAll(meta.name, merged.id, primary.id);
     merged.mergedInto = primary.id;
     this.store(meta).archive(merged, now);
     finalProps[meta.modifiedProp] = iso(now);
     this.store(meta).update(primary, finalProps, now);
+    this.emit({ kind: 'merge', object: meta.name, id: primary.id, at: now, mergedIds: [merged.id], propertiesMoved: moved });
     return primary;
   }
 }

@@ -121,6 +121,24 @@ export class ObjectStore {
     this.unindex(rec.idNum);
   }
 
+  /**
+   * Un-archive a record (HubSpot's restore from the recycle bin): back in lists, unique indexes and search,
+   * its modification time bumped. Rare, so it compacts the live index rather than tracking its tombstone.
+   */
+  restore(rec: HsRecord, props: Record<string, string>, now: number): void {
+    if (!rec.archived) return;
+    this.live.compact(); // drops rec's tombstone, so the insert below cannot list it twice
+    rec.archived = false;
+    delete rec.archivedAt;
+    delete rec.mergedInto;
+    this.archivedList.noteRemoved();
+    rec.props = props;
+    rec.updatedAt = now;
+    this.live.insert(rec);
+    this.indexUnique(rec, undefined, props);
+    this.schedule(rec);
+  }
+
   /** Load many records at once (seed, restore): one sort instead of n inserts. */
   bulkLoad(recs: HsRecord[]): void {
     const live: HsRecord[] = [...this.live.alive()];
