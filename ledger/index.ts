@@ -9,5 +9,6 @@ export { CLAIMING_STATUSES, PENDING_CLAIM_STATUSES, customerKey, registrationId 
 export { canonicalValue, contentHash } from './contentHash.js';
 export type { DeadLetterQuery } from './deadLetters.js';
 export type { LinkMappingState } from './linkMappings.js';
+export type { PushEventInput, PushTarget, ClaimedPushEvent, PushEventCounts } from './pushEvents.js';
 export type * from './types.js';
 export { streamCursorId, streamIdOf, type AppendResult, type ConsumerFloor, type ConsumerPosition, type Reconciled, type StreamAppend, type StreamEntry, type StreamInfo } from './streams.js';

@@ -10,6 +10,7 @@ import { ledgerMigrations, type DialectName } from './migrations.js';
 import { Overlaps } from './overlaps.js';
 import { LinkMappings } from './linkMappings.js';
 import { Pairs } from './pairs.js';
+import { PushEvents } from './pushEvents.js';
 import { Registrations } from './registrations.js';
 import { Snapshots } from './snapshots.js';
 import { Streams } from './streams.js';
@@ -33,6 +34,7 @@ export class Ledger {
   readonly snapshots: Snapshots;
   readonly linkMappings: LinkMappings;
   readonly streams: Streams;
+  readonly pushEvents: PushEvents;
 
   constructor(
     /** The Kysely instance, for ad-hoc reads (reports, tests). Write through the methods. */
@@ -52,6 +54,7 @@ export class Ledger {
     this.snapshots = new Snapshots(db, dialect);
     this.linkMappings = new LinkMappings(db);
     this.streams = new Streams(db, dialect);
+    this.pushEvents = new PushEvents(db, dialect);
   }
 
   /** Write one page's results and advance its cursor in one transaction (see commitPage.ts). */
@@ -66,6 +69,9 @@ export class Ledger {
       provider: ledgerMigrations(this.dialect),
       migrationTableName: 'cosell_migrations',
       migrationLockTableName: 'cosell_migrations_lock',
+      // Migrations are developed on parallel branches (each adds a new key): one that lands with a
+      // lower number than one a database already ran must still apply, not fail the open.
+      allowUnorderedMigrations: true,
     });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {

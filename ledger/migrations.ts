@@ -14,6 +14,7 @@ export function ledgerMigrations(dialect: DialectName): MigrationProvider {
     '0003_registration_claims': { up: (db) => registrationClaims(db) },
     '0004_pair_base_link_mappings': { up: (db) => pairBaseAndLinkMappings(db) },
     '0005_change_streams': { up: (db) => changeStreams(db, dialect) },
+    '0006_push_events': { up: (db) => pushEvents(db, dialect) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -267,4 +268,34 @@ async function changeStreams(db: Kysely<any>, dialect: DialectName): Promise<voi
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('stream_consumers_pk', ['stream_id', 'consumer'])
     .execute();
+}
+
+/**
+ * Push sources (push/): every change event a CRM pushed to us (HubSpot webhooks) is written here before
+ * it is acknowledged, deduplicated by (org, dedupe key), and stays `pending` until the change notifier
+ * took it (`notified`); events we could not use are kept as `rejected` with the reason. New table only.
+ */
+async function pushEvents(db: Kysely<any>, dialect: DialectName): Promise<void> {
+  const serialId = (t: any) =>
+    dialect === 'postgres' ? t.addColumn('id', 'serial', (c: any) => c.primaryKey()) : t.addColumn('id', 'integer', (c: any) => c.primaryKey().autoIncrement());
+  await serialId(db.schema.createTable('push_events'))
+    .addColumn('org_id', 'text', (c: any) => c.notNull())
+    .addColumn('source', 'text', (c: any) => c.notNull())
+    .addColumn('dedupe_key', 'text', (c: any) => c.notNull())
+    .addColumn('event_id', 'text', (c: any) => c.notNull())
+    .addColumn('event_type', 'text', (c: any) => c.notNull())
+    .addColumn('occurred_at', 'text', (c: any) => c.notNull())
+    .addColumn('received_at', 'text', (c: any) => c.notNull())
+    .addColumn('targets', 'text', (c: any) => c.notNull())
+    .addColumn('payload', 'text', (c: any) => c.notNull())
+    .addColumn('status', 'text', (c: any) => c.notNull())
+    .addColumn('reason', 'text')
+    .addColumn('attempts', 'integer', (c: any) => c.notNull().defaultTo(0))
+    .addColumn('next_attempt_at', 'text', (c: any) => c.notNull())
+    .addColumn('lease_until', 'text')
+    .addColumn('last_error', 'text')
+    .addColumn('notified_at', 'text')
+    .addUniqueConstraint('push_events_dedupe', ['org_id', 'dedupe_key'])
+    .execute();
+  await db.schema.createIndex('push_events_due').on('push_events').columns(['status', 'next_attempt_at']).execute();
 }

@@ -18,6 +18,7 @@ export interface LedgerTables {
   streams: StreamRow;
   stream_records: StreamRecordRow;
   stream_consumers: StreamConsumerRow;
+  push_events: PushEventRow;
 }
 
 export interface StreamRow {
@@ -53,6 +54,26 @@ export interface StreamConsumerRow {
   floor_modified_at: string | null;
   floor_id: string | null;
   updated_at: string;
+}
+
+export interface PushEventRow {
+  id: Generated<number>;
+  org_id: string;
+  source: string; // 'hubspot-webhook'
+  dedupe_key: string; // unique per org: a redelivered or duplicated event is stored once
+  event_id: string;
+  event_type: string; // e.g. deal.propertyChange
+  occurred_at: string;
+  received_at: string;
+  targets: string; // JSON [{object, ids}]: the records this event says changed
+  payload: string; // the event as received (JSON)
+  status: string; // 'pending' | 'notified' | 'rejected'
+  reason: string | null; // why rejected
+  attempts: number; // notify attempts that failed
+  next_attempt_at: string;
+  lease_until: string | null; // a forwarder is notifying it until then
+  last_error: string | null;
+  notified_at: string | null;
 }
 
 export interface LinkMappingRow {

@@ -38,6 +38,24 @@ const hubspotConnection = z.strictObject({
   searchPerSecond: z.number().positive().optional(),
 });
 
+/**
+ * Push sources of a HubSpot org: its app's webhooks, delivered to an endpoint the worker serves
+ * (push/hubspot/receiver.ts). The client secret signs every delivery; it is a reference, never a value.
+ */
+const hubspotPush = z.strictObject({
+  webhooks: z.strictObject({
+    /** host:port the worker listens on (port 0: any free port — for tests and the demo). */
+    listen: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'host:port, e.g. 127.0.0.1:8790 or 0.0.0.0:8790'),
+    /** URL path of the endpoint (default /hubspot/<org id>/webhooks). */
+    path: z.string().regex(/^\/[A-Za-z0-9/_.~-]*$/, 'a URL path starting with /, e.g. /hubspot/acme/webhooks').optional(),
+    /** The Target URL exactly as set in the HubSpot app (what HubSpot signs), when a proxy stands in front. */
+    publicUrl: z.url().optional(),
+    clientSecret: secretRef,
+    /** Accept only events of this HubSpot app. */
+    appId: z.number().int().nonnegative().optional(),
+  }),
+});
+
 const orgBase = {
   id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
   name: z.string().min(1),
@@ -45,7 +63,7 @@ const orgBase = {
 
 const org = z.discriminatedUnion('kind', [
   z.strictObject({ ...orgBase, kind: z.literal('salesforce'), connection: salesforceConnection }),
-  z.strictObject({ ...orgBase, kind: z.literal('hubspot'), connection: hubspotConnection }),
+  z.strictObject({ ...orgBase, kind: z.literal('hubspot'), connection: hubspotConnection, push: hubspotPush.optional() }),
 ]);
 
 const population = z.enum(['customers', 'opportunities', 'prospects']);
@@ -62,7 +80,7 @@ const partnerExtras = {
 
 const partner = z.discriminatedUnion('kind', [
   z.strictObject({ ...orgBase, kind: z.literal('salesforce'), connection: salesforceConnection, ...partnerExtras }),
-  z.strictObject({ ...orgBase, kind: z.literal('hubspot'), connection: hubspotConnection, ...partnerExtras }),
+  z.strictObject({ ...orgBase, kind: z.literal('hubspot'), connection: hubspotConnection, push: hubspotPush.optional(), ...partnerExtras }),
 ]);
 
 const endpoint = z.string().regex(/^[a-z][a-z0-9-]*\.[A-Za-z_][A-Za-z0-9_]*$/, 'write it as ORG.OBJECT, e.g. acme.deals or vendor.Opportunity');
@@ -151,6 +169,7 @@ export function parseNetwork(text: string, file: string, env: NodeJS.ProcessEnv 
     if (orgs.has(p.id)) src.problem(['partners', i, 'id'], 'CONFIG_DUPLICATE', `org id "${p.id}" is used twice`);
     orgs.set(p.id, p);
   });
+  checkPush(src, network);
   const links = new Map<string, LinkConfig>();
   network.links.forEach((l, i) => {
     if (links.has(l.id)) src.problem(['links', i, 'id'], 'CONFIG_DUPLICATE', `link id "${l.id}" is used twice`);
@@ -197,6 +216,36 @@ export function parseNetwork(text: string, file: string, env: NodeJS.ProcessEnv 
       },
     },
   };
+}
+
+/** Where each org's webhooks are received (listen address + path), with its default path filled in. */
+export function pushEndpoints(network: Network): Array<{ org: string; listen: string; path: string; publicUrl?: string; clientSecret: string; appId?: number }> {
+  const out: Array<{ org: string; listen: string; path: string; publicUrl?: string; clientSecret: string; appId?: number }> = [];
+  for (const o of [network.vendor, ...network.partners]) {
+    if (o.kind !== 'hubspot' || !o.push?.webhooks) continue;
+    const w = o.push.webhooks;
+    out.push({ org: o.id, listen: w.listen, path: w.path ?? `/hubspot/${o.id}/webhooks`, publicUrl: w.publicUrl, clientSecret: w.clientSecret, appId: w.appId });
+  }
+  return out;
+}
+
+/** Two orgs cannot receive on one listen address and path; ports are 0–65535. */
+function checkPush(src: YamlSource, network: Network): void {
+  const seen = new Map<string, string>();
+  const orgs = [{ o: network.vendor, at: ['vendor'] as Array<string | number> }, ...network.partners.map((o, i) => ({ o, at: ['partners', i] as Array<string | number> }))];
+  for (const { o, at } of orgs) {
+    if (o.kind !== 'hubspot' || !o.push?.webhooks) continue;
+    const w = o.push.webhooks;
+    const port = Number(w.listen.slice(w.listen.lastIndexOf(':') + 1));
+    if (port > 65535) src.problem([...at, 'push', 'webhooks', 'listen'], 'CONFIG_INVALID', `port ${port} is out of range`, 'use a port from 0 to 65535');
+    const path = w.path ?? `/hubspot/${o.id}/webhooks`;
+    const key = `${w.listen} ${path}`;
+    const other = seen.get(key);
+    if (other) {
+      src.problem([...at, 'push', 'webhooks', w.path ? 'path' : 'listen'], 'CONFIG_DUPLICATE', `org "${o.id}" receives webhooks on ${w.listen}${path}, as org "${other}" does`, 'give each org its own path');
+    }
+    seen.set(key, o.id);
+  }
 }
 
 /**
