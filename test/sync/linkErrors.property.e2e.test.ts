@@ -100,6 +100,9 @@ async function clearFault(r: Real, fault: Fault): Promise<void> {
     process.env[`${r.envPrefix}_ACME_TOKEN`] = await mintHubspotToken(r.h, 'acme');
     await r.h.restart();
   }
+  // A raised allocation: the worker's rate budget keeps its reserved pause until the reset it was
+  // told (connectors/rateBudget.ts), so only a restarted worker sees the new limit before then.
+  if (fault === 'quota') await r.h.restart();
 }
 
 const handle = (r: Real) => r.h.client.workflow.getHandle(linkWorkflowId(r.linkId));
