@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isCosellError, toCosellError } from '../lib/errors.js';
+import { registerCodecServer } from './codecServer.js';
 import { registerMapping } from './mapping.js';
 import { registerSync } from './sync.js';
 import { registerUp } from './up.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerSandbox(program);
   registerOverlaps(program);
   registerRegistrations(program);
+  registerCodecServer(program);
   return program;
 }
 

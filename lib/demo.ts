@@ -9,6 +9,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { startRulesIndex } from '../sync/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
 import { connectClient, TASK_QUEUE } from './client.js';
+import { startCodecServer, type CodecServer } from './codecServer.js';
 import { loadNetwork, type LoadedNetwork } from './config.js';
 import { startDevServer, type DevServer } from './devServer.js';
 import { openEngine } from './engine.js';
@@ -23,6 +24,8 @@ export const DEMO_NETWORK = path.join(PROJECT_ROOT, 'examples', 'network.yaml');
 
 export interface Demo {
   server: DevServer;
+  /** The codec server the Web UI reads encrypted history through. */
+  codec: CodecServer;
   sandbox: Sandbox;
   network: LoadedNetwork;
   engine: Engine;
@@ -47,8 +50,14 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     for (const s of stops.reverse()) await s().catch((e) => log.warn({ err: e }, 'while stopping'));
   };
   try {
-    const [server, sandbox] = await Promise.all([startDevServer({ ui: true, uiPort: opts.uiPort ?? 8233 }), startSandbox({ persistFile: opts.persistFile })]);
+    ensureDemoPayloadKey();
+    // The Web UI decodes the encrypted history through a codec server holding the demo's key (loopback only).
+    const codec = await startCodecServer();
+    stops.push(() => codec.stop());
+    const [server, sandbox] = await Promise.all([startDevServer({ ui: true, uiPort: opts.uiPort ?? 8233, uiCodecEndpoint: codec.url }), startSandbox({ persistFile: opts.persistFile })]);
     stops.push(() => server.stop(), () => sandbox.stop());
+    const uiPort = new URL(server.uiUrl!).port;
+    for (const host of ['127.0.0.1', 'localhost']) codec.allow(`http://${host}:${uiPort}`);
     exportSandboxEnv(sandbox.orgs, 'COSELL');
     for (const p of ['ACME', 'GLOBEX', 'INITECH']) {
       const k = `COSELL_${p}_OVERLAP_KEY`;
@@ -60,7 +69,6 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     const ledgerFile = path.join(PROJECT_ROOT, '.cosell', 'demo-ledger.sqlite');
     if (!opts.persistFile) for (const f of [ledgerFile, `${ledgerFile}-wal`, `${ledgerFile}-shm`]) rmSync(f, { force: true });
     process.env.COSELL_LEDGER_FILE = ledgerFile;
-    ensureDemoPayloadKey();
     const network = loadNetwork(DEMO_NETWORK);
     writeDemoEnv(server.address);
     const engine = await openEngine(network);
@@ -77,7 +85,7 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     const streams = await startStreams(client, network, { taskQueue: TASK_QUEUE });
     await startRulesIndex(client, network, { taskQueue: TASK_QUEUE }); // registrations: vendor-account index, closes, protection
     const overlaps = await startOverlapWorkflows(client, network, { taskQueue: TASK_QUEUE });
-    return { server, sandbox, network, engine, client, worker, links, streams, overlaps, stop };
+    return { server, codec, sandbox, network, engine, client, worker, links, streams, overlaps, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -18,6 +18,8 @@ export interface DevServerOptions {
   uiPort?: number; // preferred UI port (any free port when absent)
   dbFile?: string; // persist to a SQLite file instead of memory
   namespace?: string;
+  /** The Web UI decodes payloads through this codec server (`--ui-codec-endpoint`, lib/codecServer.ts). */
+  uiCodecEndpoint?: string;
   log?: (line: string) => void;
 }
 
@@ -35,6 +37,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   if (opts.ui) {
     uiPort = await freePort(opts.uiPort);
     args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+    if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   } else {
     args.push('--headless');
   }

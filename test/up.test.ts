@@ -35,14 +35,28 @@ describe('npm start (cosell up)', () => {
     for (const p of pages) expect((await fetch(p)).status).toBe(200);
     expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
     expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
+    expect(out).toMatch(/Codec server\s+http:\/\/127\.0\.0\.1:\d+\s+\(the Web UI decodes history through it/);
     expect(out).toMatch(/Change streams\s+.*stream:vendor:Opportunity/);
 
     const connection = await Connection.connect({ address: grpc });
+    let codecUrl = '';
     // The demo encrypts history with the key it wrote into .cosell/: read it the way the CLI does (demo.env).
     const client = new Client({ connection, dataConverter: payloadDataConverter({ COSELL_PAYLOAD_KEY_FILE: path.join(PROJECT_ROOT, '.cosell', 'payload.key') }) });
     expect((await client.workflow.getHandle('hello-cosell').describe()).status.name).toBe('COMPLETED');
     expect((await client.workflow.getHandle('sync:acme-deals').describe()).status.name).toBe('RUNNING');
     expect((await client.workflow.getHandle('stream:vendor:Opportunity').describe()).status.name).toBe('RUNNING');
+    // The Web UI reads history through the demo's codec server: its settings name it, and it decodes
+    // the hello workflow's encrypted input for a request from the UI's origin.
+    codecUrl = /Codec server\s+(\S+)/.exec(out)![1];
+    const uiOrigin = new URL(ui).origin;
+    expect(((await (await fetch(`${uiOrigin}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } }).Codec?.Endpoint).toBe(codecUrl);
+    const history = await connection.workflowService.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: 'hello-cosell' } });
+    const input = history.history!.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+    expect(Buffer.from(input.metadata!.encoding!).toString()).toBe('binary/encrypted');
+    const sealed = { metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(input.data!).toString('base64') };
+    const decoded = await fetch(`${codecUrl}/decode`, { method: 'POST', headers: { Origin: uiOrigin, 'Content-Type': 'application/json', 'X-Namespace': 'default' }, body: JSON.stringify({ payloads: [sealed] }) });
+    expect(decoded.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+    expect(Buffer.from(((await decoded.json()) as { payloads: Array<{ data: string }> }).payloads[0].data, 'base64').toString()).toBe('"ops"');
     await connection.close();
 
     child.kill('SIGINT');
@@ -51,5 +65,6 @@ describe('npm start (cosell up)', () => {
     const uiPort = Number(new URL(ui).port);
     expect(await portOpen(grpcPort)).toBe(false);
     expect(await portOpen(uiPort)).toBe(false);
+    expect(await portOpen(Number(new URL(codecUrl).port))).toBe(false);
   }, 180_000);
 });
