@@ -103,18 +103,21 @@ export function assertConfig(file: string, opts: ConfigCheckOptions = {}): { loa
   return { loaded, warnings: problems.filter((p) => p.severity === 'warning') };
 }
 
+/**
+ * Every credential reference in the network, wherever the schema allows one (connections, sharing
+ * secrets, push webhooks, the ledger URL, and any added later): the schema accepts a secret only as
+ * `env:NAME` / `file:PATH`, and nothing else in a network file is written that way.
+ */
 function checkCredentials(network: Network, at: (path: Path, code: string, message: string, hint?: string) => void, env: NodeJS.ProcessEnv): void {
-  const check = (path: Path, ref: unknown) => {
-    if (typeof ref !== 'string') return;
-    const problem = secretProblem(ref, env);
-    if (problem) at(path, 'CONFIG_SECRET_MISSING', `${path.join('.')}: ${problem.message}`, problem.hint);
+  const walk = (v: unknown, path: Path): void => {
+    if (typeof v === 'string') {
+      if (!/^(env|file):./.test(v)) return;
+      const problem = secretProblem(v, env);
+      if (problem) at(path, 'CONFIG_SECRET_MISSING', `${path.join('.')}: ${problem.message}`, problem.hint);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
   };
-  const orgs: Array<[Path, Network['vendor'] | Network['partners'][number]]> = [[['vendor'], network.vendor], ...network.partners.map((p, i): [Path, typeof p] => [['partners', i], p])];
-  for (const [path, org] of orgs) {
-    for (const [key, ref] of Object.entries(org.connection.auth)) if (key !== 'username') check([...path, 'connection', 'auth', key], ref);
-    if ('sharing' in org && org.sharing) check([...path, 'sharing', 'secret'], org.sharing.secret);
-  }
-  if (network.ledger?.url) check(['ledger', 'url'], network.ledger.url);
+  walk(network, []);
 }
 
 function checkPolicy(loaded: LoadedNetwork, at: (path: Path, code: string, message: string, hint?: string) => void, problems: ConfigCheck['problems']): Policy | undefined {
