@@ -50,14 +50,23 @@ function typesOf(schema: ObjectSchema): FieldTypes {
  * pair keeps the mapped values this link last synced; on a two-way pair the source record may since
  * have been written by the reverse link (which cannot update this link's mapped values), so when the
  * source's last-synced snapshot holds every field the mapping reads, the mapping applied to it is the
- * base. A mapping back-fill plans against what the *old* mapping synced: the pair's own values.
+ * base — but only for the fields whose value the target holds as last synced (`targetSynced`, its
+ * snapshot). Those are the round-trip fields (`amount` ⇄ `Amount`): the reverse link's write came from
+ * the target's own value. A one-way copy of a round-trip field (`cosell_vendor_amount ← Amount`) was
+ * never written by the reverse link: the mapped snapshot claims a value the target does not hold, and
+ * taken as the base it made the new value "no news" for ever (convergence seed 1144309237). For those
+ * the pair's own base (what this link last wrote) stands. A mapping back-fill plans against what the
+ * *old* mapping synced: the pair's own values.
  */
-function baseOf(rt: LinkRuntime, pair: RecordPair, snapshot: Fields | undefined, ctx: MappingContext, backfill?: boolean): Fields | undefined {
+function baseOf(rt: LinkRuntime, pair: RecordPair, snapshot: Fields | undefined, ctx: MappingContext, backfill: boolean | undefined, targetSynced: Fields | undefined, types: FieldTypes): Fields | undefined {
   const own = pair.base ?? undefined;
   if (backfill || !snapshot || !rt.mapping.sourceFields.every((f) => f in snapshot)) return own;
   const synced = rt.mapping.apply(snapshot, ctx);
   const errored = new Set(synced.errors.map((e) => e.field));
-  const derived = Object.fromEntries(Object.entries(synced.fields).filter(([k]) => !errored.has(k)));
+  // A field the target is not known to hold as derived keeps the pair's own base, or none (then the
+  // plan compares the target with its own synced state).
+  const heldByTarget = (k: string, v: unknown) => !!targetSynced && k in targetSynced && sameValue(targetSynced[k], v, types[k]);
+  const derived = Object.fromEntries(Object.entries(synced.fields).filter(([k, v]) => !errored.has(k) && heldByTarget(k, v)));
   // Fields the source lost last time were not synced, whatever the snapshot says (see withLosers).
   const lost = lostFields(own);
   return { ...own, ...derived, ...Object.fromEntries(Object.entries(own ?? {}).filter(([k]) => lost.has(k))) };
@@ -217,7 +226,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     // a false `when`, is no longer known as synced).
     const base: Fields = { ...mapped, ...(assocParent && c.parentTargetId ? { [PARENT_BASE_KEY]: c.parentTargetId } : {}) };
     const current = live && !live.targetDeletedAt ? (targetSnaps.get(live.targetId) ?? { fields: {} }) : undefined;
-    const planBase = live ? baseOf(rt, live, sourceSnaps?.get(c.rec.id)?.fields, ctx, opts.backfill) : undefined;
+    const planBase = live ? baseOf(rt, live, sourceSnaps?.get(c.rec.id)?.fields, ctx, opts.backfill, current?.fields, types) : undefined;
     const plan = planWrite(mapped, current, policies, c.rec.modifiedAt, { base: planBase, types });
     planned.push({ ...c, mapped, pair: live, plan, gateDecisions: decision?.decisions ?? [], base, planBase });
   }

@@ -172,8 +172,15 @@ export class Operations {
 
   private value(field: NewestField): number | string {
     if (field === 'amount') return this.rnd.int(10, 180) * 500; // 5,000 … 90,000: within the tier limit
-    return `2027-${String(this.rnd.int(1, 12)).padStart(2, '0')}-${String(this.rnd.int(1, 28)).padStart(2, '0')}`;
+    // 2 to 40 weeks from today: within the policy's `closeDate.farOut` (365 days by default), as the
+    // model assumes. Fixed 2027 dates were a model bug: from December 2026 on, some lay more than 365
+    // days after the registration, the rules sent those deals to review (correctly) and the model
+    // still expected an approved opportunity (seed 1181339356). The seed fixes the offset.
+    return new Date(this.today + this.rnd.int(14, 280) * 86_400_000).toISOString().slice(0, 10);
   }
+
+  /** Midnight UTC of the day the sequence started (close dates count from it). */
+  private readonly today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
 
   private domain(n: number): string {
     return `customer${n}-${this.world.tag}.example`;
