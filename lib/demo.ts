@@ -10,7 +10,8 @@ import { startRulesIndex } from '../sync/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
 import { connectClient, TASK_QUEUE } from './client.js';
 import { startCodecServer, type CodecServer } from './codecServer.js';
-import { loadNetwork, type LoadedNetwork } from './config.js';
+import type { LoadedNetwork } from './config.js';
+import { assertConfig } from './configCheck.js';
 import { startDevServer, type DevServer } from './devServer.js';
 import { openEngine } from './engine.js';
 import { startLinks } from './links.js';
@@ -69,7 +70,8 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     const ledgerFile = path.join(PROJECT_ROOT, '.cosell', 'demo-ledger.sqlite');
     if (!opts.persistFile) for (const f of [ledgerFile, `${ledgerFile}-wal`, `${ledgerFile}-shm`]) rmSync(f, { force: true });
     process.env.COSELL_LEDGER_FILE = ledgerFile;
-    const network = loadNetwork(DEMO_NETWORK);
+    // The same offline check as `cosell worker` (every problem at file:line:col) before anything runs.
+    const network = assertConfig(DEMO_NETWORK).loaded;
     writeDemoEnv(server.address);
     const engine = await openEngine(network);
     stops.push(() => engine.close());
