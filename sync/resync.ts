@@ -21,3 +21,13 @@ export function resyncFromProblem(from: unknown): string | undefined {
 export function resyncCursor(from: ResyncFrom): FeedCursor {
   return from === 'full' ? START_CURSOR : { modifiedAt: new Date(from).toISOString(), id: '' };
 }
+
+/**
+ * Of two resync starts, the one that re-reads more (`full`, else the earlier time): resyncs that
+ * arrive before the link serves them are merged into one reset that carries out every one of them.
+ */
+export function widerResync(a: ResyncFrom | undefined, b: ResyncFrom): ResyncFrom {
+  if (a === undefined) return b;
+  if (a === 'full' || b === 'full') return 'full';
+  return Date.parse(a) <= Date.parse(b) ? a : b;
+}

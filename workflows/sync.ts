@@ -12,10 +12,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   ActivityFailure,
+  ContinueAsNew,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { FailureDetails } from '../lib/failures.js';
-import { resyncFromProblem, type ResyncFrom } from '../sync/resync.js';
+import { resyncFromProblem, widerResync, type ResyncFrom } from '../sync/resync.js';
 import type { LinkInfo, LinkStatus, PageReport, SyncCounts } from '../sync/types.js';
 
 const { syncPage, syncDeletions, replayParked, resetLinkCursor, describeLink } = proxyActivities<Activities>({
@@ -46,6 +47,8 @@ export interface LinkSyncInput {
   lastCaughtUpAt?: string;
   /** Continue as new once history is longer than this (default 5,000 events; tests force it small). */
   maxHistoryEvents?: number;
+  /** Carried across continue-as-new: the previous run ended after a finished cycle, so this one waits for the schedule before polling. */
+  betweenCycles?: boolean;
 }
 
 const ZERO: SyncCounts = { read: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0, deleted: 0, pages: 0 };
@@ -72,8 +75,14 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
   let lastError: string | undefined;
   let errorCode: string | undefined;
   let lastCaughtUpAt = input.lastCaughtUpAt;
+  // Resyncs not served yet, merged into the one that re-reads the most (a later, narrower request
+  // must never shrink an accepted wider one). Requests are numbered; a reset serves every request
+  // numbered up to the count taken when it started, and only those (one arriving meanwhile waits
+  // for the next reset).
   let resync: { from: ResyncFrom } | undefined;
-  let resyncFailure: { code: string; message: string } | undefined;
+  let resyncRequested = 0;
+  let resyncServed = 0;
+  let resyncFailure: { after: number; upTo: number; code: string; message: string } | undefined;
   let link: LinkInfo | undefined;
   let failures = 0; // consecutive failed cycles: how long to wait before the next try
   const maxHistory = input.maxHistoryEvents ?? 5000;
@@ -104,11 +113,11 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
   setHandler(
     resyncUpdate,
     async (req) => {
-      resync = req;
+      resync = { from: widerResync(resync?.from, req.from) };
+      const mine = ++resyncRequested;
       syncNow = true;
-      await condition(() => resync === undefined);
-      const failure = resyncFailure;
-      resyncFailure = undefined;
+      await condition(() => resyncServed >= mine);
+      const failure = resyncFailure && mine > resyncFailure.after && mine <= resyncFailure.upTo ? resyncFailure : undefined;
       if (failure) throw ApplicationFailure.create({ type: failure.code, message: `resync failed: ${failure.message}`, nonRetryable: true });
       return status();
     },
@@ -138,10 +147,10 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
    * cursor, so continuing now would drop it. Returns false (carry on, the loop serves it first) when
    * one is pending.
    */
-  const continueAsNewWhenIdle = async (): Promise<boolean> => {
+  const continueAsNewWhenIdle = async (betweenCycles: boolean): Promise<boolean> => {
     await condition(() => allHandlersFinished() || resync !== undefined);
     if (resync !== undefined) return false;
-    return continueAsNew<typeof linkSync>({ linkId: input.linkId, counts, paused, syncNow, lastCaughtUpAt, maxHistoryEvents: input.maxHistoryEvents });
+    return continueAsNew<typeof linkSync>({ linkId: input.linkId, counts, paused, syncNow, lastCaughtUpAt, maxHistoryEvents: input.maxHistoryEvents, betweenCycles });
   };
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory;
 
@@ -155,6 +164,18 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
   upsertSearchAttributes({ CosellKind: ['link'], CosellLink: [input.linkId], CosellPartner: [link.partner], CosellObject: [link.object], CosellState: [state] });
   upsertMemo({ from: link.from, to: link.to, mapping: link.mapping, schedule: link.schedule });
 
+  // Continued as new after a finished cycle: that run just polled, so this one waits out the rest of
+  // the schedule (polling at once made every continue-as-new an extra poll — a busy loop when
+  // history fills every cycle).
+  if (input.betweenCycles && !steered()) {
+    state = 'idle';
+    publish();
+    const sinceMs = lastCaughtUpAt ? Date.now() - Date.parse(lastCaughtUpAt) : 0;
+    const waitMs = link.scheduleMs - sinceMs;
+    if (waitMs > 0) await condition(steered, waitMs);
+    syncNow = false;
+  }
+
   for (;;) {
     if (paused) {
       state = 'paused';
@@ -162,16 +183,24 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
       await condition(() => !paused);
     }
     state = 'running';
+    // This cycle serves every syncNow sent before it started (one sent during it asks for another).
+    // Left set, it was carried into each continued run, which then polled at once and carried it
+    // again: a busy loop.
+    syncNow = false;
     publish();
     try {
       if (resync) {
+        const serving = resync;
+        const after = resyncServed;
+        const upTo = resyncRequested;
+        resync = undefined; // a resync arriving during the reset is kept for the next one
         try {
-          await resetLinkCursor(input.linkId, resync.from);
+          await resetLinkCursor(input.linkId, serving.from);
         } catch (err) {
-          resyncFailure = failureOf(err); // the resync update fails with this reason
+          resyncFailure = { after, upTo, ...failureOf(err) }; // those resync updates fail with this reason
           throw err;
         } finally {
-          resync = undefined;
+          resyncServed = upTo;
         }
       }
       // Catch up, one page per activity.
@@ -180,7 +209,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
         counts = add(counts, last.counts);
         if (last.caughtUp || paused || resync) break;
         // false: a resync arrived while waiting for handlers — the loop serves it first.
-        if (historyFull() && !(await continueAsNewWhenIdle())) break;
+        if (historyFull() && !(await continueAsNewWhenIdle(false))) break;
       }
       if (!paused && !resync) {
         const del = await syncDeletions(input.linkId);
@@ -194,6 +223,9 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
       errorCode = undefined;
       failures = 0;
     } catch (err) {
+      // Continuing as new between pages is how this run ends, not a failed cycle (it once showed as
+      // `error: COSELL_UNKNOWN: Workflow continued as new`, and the link never moved on).
+      if (err instanceof ContinueAsNew) throw err;
       const quota = quotaFailure(err);
       if (quota) {
         // Daily quota spent: pause until it resets rather than fail or spin.
@@ -211,7 +243,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
       continue;
     }
     publish();
-    if (historyFull() && (await continueAsNewWhenIdle())) return;
+    if (historyFull() && (await continueAsNewWhenIdle(true))) return;
     if (resync) continue;
     await condition(steered, link.scheduleMs);
     syncNow = false;
