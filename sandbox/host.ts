@@ -15,6 +15,9 @@ import { registerUi } from './ui.js';
  * Admin endpoints on every org (not part of any CRM API, never subject to faults):
  *   GET/POST {baseUrl}/__sandbox/faults   read / replace the org's FaultConfig (`{}` clears)
  *   POST     {baseUrl}/__sandbox/clock    {freeze?, at?, advanceMs?} (Salesforce orgs)
+ *   POST     {baseUrl}/__sandbox/restore/{type}/{id}   bring a deleted record back with the same id, as a
+ *                                         user does in the CRM's UI (Salesforce Recycle Bin undelete, HubSpot
+ *                                         recycle-bin restore); 404 when it is not deleted or cannot be restored
  *   GET      {baseUrl}/__sandbox/info     the org's connection info
  *   GET      {baseUrl}/__sandbox/stats    API calls answered so far: {requests, writes, writesByRoute} (writes:
  *                                         successful POST/PATCH/PUT/DELETE that change data — not searches, batch reads,

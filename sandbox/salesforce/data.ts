@@ -403,6 +403,36 @@ export class SalesforceData {
     return rec;
   }
 
+  /**
+   * Undelete from the Recycle Bin (the UI's Restore; the SOAP API's `undelete()`): the record comes
+   * back with the SAME Id, IsDeleted false, LastModifiedDate and SystemModstamp bumped (so change
+   * feeds see it again) and out of `getDeleted`. An Account brings back the Opportunities its delete
+   * cascaded to (deleted in the same transaction), as Salesforce does. Refused as Salesforce refuses:
+   * a record that is not deleted (UNDELETE_FAILED), one merged away (MasterRecordId set), or one whose
+   * unique field value another record took meanwhile (DUPLICATE_VALUE).
+   */
+  undelete(type: string, id: string, ctx: WriteContext): Rec[] {
+    const o = this.object(type);
+    if (!o) throw new ApiError(404, 'NOT_FOUND', `The requested resource does not exist: sObject type '${type}' is not supported`);
+    const norm = normalizeId(id);
+    const rec = norm ? this.table(o.name).byId.get(norm) : undefined;
+    if (!rec) throw RecordFailure.of('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', []);
+    if (!rec.IsDeleted) throw RecordFailure.of('UNDELETE_FAILED', 'Entity is not in the recycle bin', []);
+    if (rec.MasterRecordId) throw RecordFailure.of('UNDELETE_FAILED', `Entity was merged into ${String(rec.MasterRecordId)} and cannot be undeleted`, []);
+    const deletedAt = rec.$deletedAt;
+    const back = [rec];
+    if (o.name === 'Account') for (const opp of this.table('Opportunity').byId.values()) if (opp.IsDeleted && opp.AccountId === rec.Id && opp.$deletedAt === deletedAt) back.push(opp);
+    for (const r of back) {
+      const def = this.object(r.Id === rec.Id ? o.name : 'Opportunity')!;
+      const unique = Object.fromEntries([...def.fields.values()].filter((f) => f.unique && r[f.name] !== null && r[f.name] !== undefined).map((f) => [f.name, r[f.name]]));
+      this.checkUnique(def, r.Id, r, unique);
+    }
+    for (const r of back) {
+      this.table(r.Id === rec.Id ? o.name : 'Opportunity').update(r, { IsDeleted: false, $deletedAt: undefined, LastModifiedDate: ctx.now, LastModifiedById: ctx.userId, SystemModstamp: ctx.now });
+    }
+    return back;
+  }
+
   private softDelete(o: ObjectDef, rec: Rec, ctx: WriteContext, undo?: Undo): void {
     const before = { IsDeleted: rec.IsDeleted, SystemModstamp: rec.SystemModstamp, $deletedAt: rec.$deletedAt };
     this.table(o.name).update(rec, { IsDeleted: true, SystemModstamp: ctx.now, $deletedAt: ctx.now });

@@ -6,7 +6,7 @@ import { mapStage, type SeedData } from '../seed.js';
 import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, OrgListView, SandboxOrg } from '../types.js';
 import { createAuthServer, defaultCredentials } from './auth.js';
 import { SalesforceData, type ValidationRule } from './data.js';
-import { ApiError } from './errors.js';
+import { ApiError, RecordFailure } from './errors.js';
 import { makeId } from './ids.js';
 import { registerRoutes, sendError } from './routes.js';
 import { OPPORTUNITY_STAGES, type CustomFieldMetadata } from './schema.js';
@@ -30,6 +30,8 @@ const DAY = 86_400_000;
 export interface SalesforceOrg extends SandboxOrg {
   readonly data: SalesforceData;
   readonly clock: SandboxClock;
+  /** Undelete from the Recycle Bin (same Id, SystemModstamp bumped); false when Salesforce would refuse it. */
+  restoreRecord(type: string, id: string): boolean;
 }
 
 export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): SalesforceOrg {
@@ -131,6 +133,15 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
     },
     faults: () => faults.get(),
     setClock: (cmd: ClockCommand) => clock.apply(cmd),
+    /** `POST /__sandbox/restore/{type}/{id}`: Recycle Bin undelete (false when Salesforce would refuse it). */
+    restoreRecord(type: string, id: string): boolean {
+      try {
+        return data.undelete(type, id, { now: clock.now(), userId: integrationUserId }).length > 0;
+      } catch (e) {
+        if (e instanceof RecordFailure || e instanceof ApiError) return false;
+        throw e;
+      }
+    },
     listView: () => salesforceListView(data),
     snapshot: () => ({
       version: 1,

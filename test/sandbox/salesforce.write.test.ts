@@ -231,3 +231,44 @@ describe('faults', () => {
     await expect(conn.query('SELECT Id FROM Account LIMIT 1')).resolves.toMatchObject({ done: true });
   });
 });
+
+describe('Recycle Bin undelete (POST /__sandbox/restore/{type}/{id}, the UI\'s Restore)', () => {
+  const restore = async (type: string, id: string) => {
+    const info = sb.orgs.vendor as SfInfo;
+    return fetch(`${info.instanceUrl}/__sandbox/restore/${type}/${id}`, { method: 'POST' });
+  };
+
+  it('brings the record back with the same Id, IsDeleted false, SystemModstamp bumped; gone from getDeleted', async () => {
+    const id = ((await conn.sobject('Opportunity').create(opp({ Name: 'Restore me', Partner_Deal_Id__c: 'restore-1' }))) as { id: string }).id;
+    const before: any = await conn.sobject('Opportunity').retrieve(id);
+    await new Promise((r) => setTimeout(r, 5));
+    await conn.sobject('Opportunity').destroy(id);
+    expect((await conn.query(`SELECT Id FROM Opportunity WHERE Id = '${id}'`)).totalSize).toBe(0);
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await restore('Opportunity', id)).status).toBe(200);
+    const after: any = await conn.sobject('Opportunity').retrieve(id);
+    expect(after).toMatchObject({ Id: id, Name: 'Restore me', IsDeleted: false });
+    expect(after.SystemModstamp > before.SystemModstamp).toBe(true);
+    const all = await conn.query<{ Id: string; IsDeleted: boolean }>(`SELECT Id, IsDeleted FROM Opportunity WHERE Id = '${id}'`, { scanAll: true });
+    expect(all.records.map((r) => r.IsDeleted)).toEqual([false]);
+    const end = new Date(Date.now() + 120_000);
+    const del = await conn.sobject('Opportunity').deleted(new Date(Date.now() - 3_600_000), end);
+    expect(del.deletedRecords.map((d) => d.id)).not.toContain(id);
+    // Restoring what is not deleted is refused; so is a record whose unique value was taken meanwhile.
+    expect((await restore('Opportunity', id)).status).toBe(404);
+    await conn.sobject('Opportunity').destroy(id);
+    await conn.sobject('Opportunity').create(opp({ Name: 'Took the key', Partner_Deal_Id__c: 'restore-1' }));
+    expect((await restore('Opportunity', id)).status).toBe(404);
+  });
+
+  it('an Account brings back the Opportunities its delete cascaded to, not ones deleted before', async () => {
+    const acc = ((await conn.sobject('Account').create({ Name: 'Cascade Co' })) as { id: string }).id;
+    const [a, b] = (await conn.sobject('Opportunity').create([opp({ Name: 'A', AccountId: acc }), opp({ Name: 'B', AccountId: acc })])) as Array<{ id: string }>;
+    await conn.sobject('Opportunity').destroy(b!.id); // deleted on its own, earlier
+    await new Promise((r) => setTimeout(r, 5));
+    await conn.sobject('Account').destroy(acc);
+    expect((await restore('Account', acc)).status).toBe(200);
+    const back = await conn.query<{ Id: string }>(`SELECT Id FROM Opportunity WHERE AccountId = '${acc}'`);
+    expect(back.records.map((r) => r.Id)).toEqual([a!.id]);
+  });
+});
