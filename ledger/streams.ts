@@ -294,6 +294,16 @@ export class Streams {
     return rows.map(toEntry);
   }
 
+  /** The log's entries (latest version or tombstone) of these records, where it has them. */
+  async entries(streamId: string, ids: readonly string[]): Promise<Map<string, StreamEntry>> {
+    const out = new Map<string, StreamEntry>();
+    for (const part of chunks([...new Set(ids)])) {
+      const rows = await this.db.selectFrom('stream_records').selectAll().where('stream_id', '=', streamId).where('record_id', 'in', part).execute();
+      for (const r of rows) out.set(r.record_id, toEntry(r));
+    }
+    return out;
+  }
+
   /** Every record's latest live version (the current state of the object as the stream knows it). */
   async *current(streamId: string, pageSize = 2000): AsyncGenerator<StreamEntry[]> {
     let after = '';

@@ -539,7 +539,7 @@ export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[
     const pending = await ledger.deadLetters.list({ linkId: link.id, status: 'pending', codes: opts.codes, ids: opts.ids, afterId, limit: opts.pageSize ?? REPLAY_PAGE_SIZE });
     if (pending.length === 0) break;
     afterId = pending[pending.length - 1].id;
-    const records = await rt.source.readByIds(rt.sourceObject, pending.map((d) => d.sourceId), fields);
+    const records = await readSourceByIds(rt, pending.map((d) => d.sourceId), fields);
     const outcome = await processRecords(rt, records, { replay: true });
     const stillFailing = new Set(outcome.deadLetters.map((d) => d.sourceId));
     await ledger.commitPage({
@@ -556,6 +556,26 @@ export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[
     opts.heartbeat?.({ replayedThrough: afterId });
   }
   return { counts, caughtUp: true };
+}
+
+/**
+ * Source records by id, as they are now. On a change stream, from the stream's log (every record's
+ * latest version, no CRM call — replays after every catch-up would otherwise read the source once per
+ * link); records the log lacks, or holds without these fields, are read from the CRM.
+ */
+async function readSourceByIds(rt: LinkRuntime, ids: string[], fields: string[]): Promise<CrmRecord[]> {
+  if (!rt.stream) return rt.source.readByIds(rt.sourceObject, ids, fields);
+  const logged = await rt.ledger.streams.entries(rt.stream.id, ids);
+  const out: CrmRecord[] = [];
+  const missing: string[] = [];
+  for (const id of ids) {
+    const e = logged.get(id);
+    if (e?.deletedAt) continue; // deleted: as readByIds, it is not returned
+    if (e?.fields && fields.every((f) => f in e.fields!)) out.push({ id, modifiedAt: e.modifiedAt, fields: pick(e.fields, fields) });
+    else missing.push(id);
+  }
+  if (missing.length) out.push(...(await rt.source.readByIds(rt.sourceObject, missing, fields)));
+  return out;
 }
 
 /** Quota exhaustion is not an error to retry: it becomes a typed failure the workflow waits out. */

@@ -8,6 +8,7 @@ import { startLinks } from '../../lib/links.js';
 import { streamStatuses } from '../../lib/streams.js';
 import { Engine } from '../../sync/build.js';
 import { pumpStream } from '../../sync/stream.js';
+import { replayDeadLetters } from '../../sync/page.js';
 import type { LinkStatus } from '../../sync/types.js';
 import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
@@ -96,6 +97,16 @@ describe('a link switching from its own feed to the stream', () => {
     const fresh = await drain(streamed, 'opps-to-globex');
     expect(fresh).toMatchObject({ read: 8, created: 8 });
     expect((await drain(streamed, 'opps-to-acme')).read ?? 0).toBe(0);
+    // Replays (parked records, after every catch-up) read the log, not the vendor: no call per link.
+    await sb.jsforce('vendor').sobject('Opportunity').update({ Id: opps.records[5].Id, Amount: 5151 });
+    for (let i = 0; !(await pumpStream(streamed, 'vendor:Opportunity')).caughtUp; i++) expect(i).toBeLessThan(50);
+    await ledger.commitPage({ linkId: 'opps-to-globex', feed: 'changes', deadLetters: [{ sourceId: opps.records[5].Id, payload: {}, reason: 'parked for the test', code: 'PARENT_NOT_SYNCED', kind: 'not_found' }] });
+    const calls = async () => ((await (await fetch(`${sb.baseUrls.vendor}/__sandbox/stats`)).json()) as { requests: number }).requests;
+    const before = await calls();
+    const replayed = await replayDeadLetters(await streamed.link('opps-to-globex'), { codes: ['PARENT_NOT_SYNCED'] });
+    expect(replayed.counts.updated).toBe(1);
+    expect(await calls()).toBe(before);
+    expect(await dealAmount(sb, 'globex', opps.records[5].Id)).toBe(5151);
     await streamed.close();
   });
 });

@@ -1,0 +1,230 @@
+/**
+ * `npm run bench:fanout`: what the vendor's CRM pays for N partners — vendor API calls per hour at 1, 10
+ * and 100 partners, idle and at 1 change/s, with change streams (one read of vendor.Opportunity for
+ * every link) and, in the same run, today's per-link polling (each link reads the vendor itself) as the
+ * baseline. Real Temporal dev server, the sandbox CRMs in one child process (a vendor Salesforce org and
+ * 100 HubSpot portals), the real `cosell worker` in another (its RSS sampled from /proc), one
+ * vendor.Opportunity → partner.deals link per partner on a 10 s schedule (the stream polls as often as
+ * its fastest link). Calls are what the vendor sandbox answered (`/__sandbox/stats`), less the bench's
+ * own writes; per hour = per second measured × 3,600.
+ *
+ * Env: BENCH_FANOUT_PARTNERS (default "1,10,100"), BENCH_FANOUT_SECONDS (each measured phase, default 60),
+ * BENCH_FANOUT_SCHEDULE_S (default 10), BENCH_FANOUT_MODES (default "per-link,stream").
+ * Writes bench/results/fanout.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import jsforce from 'jsforce';
+import { loadNetwork } from '../lib/config.js';
+import { startDevServer } from '../lib/devServer.js';
+import { linkWorkflowId, startLinks } from '../lib/links.js';
+import { exportSandboxEnv } from '../lib/sandboxEnv.js';
+import type { Sandbox } from '../sandbox/index.js';
+import { statusQuery, streamStatusQuery } from '../workflows/index.js';
+
+const PARTNERS = (process.env.BENCH_FANOUT_PARTNERS ?? '1,10,100').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_FANOUT_SECONDS ?? 60);
+const SCHEDULE_S = Number(process.env.BENCH_FANOUT_SCHEDULE_S ?? 10);
+const MODES = (process.env.BENCH_FANOUT_MODES ?? 'per-link,stream').split(',') as Array<'per-link' | 'stream'>;
+const MAX_PARTNERS = Math.max(...PARTNERS);
+const BIG = 1_000_000_000;
+const WORKER_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=256';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-bench-fanout-'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mb = (b: number) => Math.round(b / 1024 / 1024);
+type Orgs = Sandbox['orgs'];
+
+function spawnCosell(args: string[], env: NodeJS.ProcessEnv, ready: (output: string) => boolean, log?: string): Promise<{ child: ChildProcess; output: string }> {
+  const child = spawn(process.execPath, [path.join(root, 'bin/cosell.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  if (log) child.stdout!.pipe(createWriteStream(log, { flags: 'a' }));
+  return new Promise((resolve, reject) => {
+    let output: string | null = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      if (output === null) return;
+      output += d.toString();
+      if (ready(output)) {
+        resolve({ child, output });
+        output = null;
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`cosell ${args[0]} exited (${code})`)));
+  });
+}
+
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/** Every API call the vendor org has answered so far (the sandbox counts them). */
+async function vendorCalls(orgs: Orgs): Promise<number> {
+  const o = orgs.vendor;
+  if (o.kind !== 'salesforce') throw new Error('vendor is Salesforce');
+  return ((await (await fetch(`${o.instanceUrl}/__sandbox/stats`)).json()) as { requests: number }).requests;
+}
+
+interface Measured {
+  partners: number;
+  mode: 'per-link' | 'stream';
+  idleCallsPerHour: number;
+  changingCallsPerHour: number;
+  changesApplied: number;
+  workerRssPeakMb: number;
+  workerRssHwmMb: number;
+  warmupS: number;
+}
+
+async function runOne(server: { address: string }, orgs: Orgs, conn: Record<string, string>, partners: number, mode: 'per-link' | 'stream'): Promise<Measured> {
+  const tag = `${mode === 'stream' ? 's' : 'l'}${partners}`;
+  const ids = Array.from({ length: partners }, (_, i) => `p${i + 1}`);
+  const mapping = path.join(root, 'mappings/stock/salesforce-opportunity-to-hubspot-deal.yaml');
+  const config = path.join(dir, `cosell-${tag}.yaml`);
+  writeFileSync(
+    config,
+    `vendor: { id: vendor, name: Vendor, kind: salesforce, connection: ${conn.vendor} }
+partners:
+${ids.map((id) => `  - { id: ${id}, name: Partner ${id}, kind: hubspot, tier: gold, connection: ${conn[id].replace(/ }$/, ', tenSecondLimit: 1000000 }')} }`).join('\n')}
+ledger: { file: ${path.join(dir, `ledger-${tag}.sqlite`)} }
+links:
+${ids.map((id) => `  - { id: opps-to-${id}-${tag}, from: vendor.Opportunity, to: ${id}.deals, mapping: ${mapping}, schedule: ${SCHEDULE_S}s }`).join('\n')}
+streams: { enabled: ${mode === 'stream'} }
+`,
+  );
+  const taskQueue = `bench-fanout-${tag}-${Date.now().toString(36)}`;
+  const { child: worker } = await spawnCosell(
+    ['worker', '-c', config, '--task-queue', taskQueue],
+    { NODE_OPTIONS: WORKER_NODE_OPTIONS, TEMPORAL_ADDRESS: server.address, LOG_LEVEL: 'info', COSELL_LOG_FORMAT: 'json' },
+    (out) => out.includes('worker started'),
+    path.join(dir, `worker-${tag}.log`),
+  );
+  const client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: 'default' });
+  const network = loadNetwork(config);
+  const linkIds = network.network.links.map((l) => l.id);
+  const t0 = performance.now();
+  try {
+    await startLinks(client, network, { taskQueue });
+    // Warm-up: every link has caught up once (built, fields ensured, its first read done).
+    for (;;) {
+      const states = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery).then((s) => s.state, () => 'starting')));
+      const idle = states.filter((s) => s === 'idle').length;
+      if (idle === linkIds.length) break;
+      if (performance.now() - t0 > 15 * 60_000) throw new Error(`${tag}: only ${idle}/${linkIds.length} links idle after 15 min`);
+      await sleep(1000);
+    }
+    const warmupS = Math.round((performance.now() - t0) / 1000);
+    await sleep(SCHEDULE_S * 1000); // one full schedule for everything to settle into its rhythm
+    let peak = 0;
+    const sample = setInterval(() => (peak = Math.max(peak, memoryOf(worker.pid!).rss)), 1000);
+    try {
+      // Idle.
+      const i0 = await vendorCalls(orgs);
+      const it0 = performance.now();
+      await sleep(SECONDS * 1000);
+      const idleCalls = (await vendorCalls(orgs)) - i0; // admin routes (/__sandbox/) are not counted
+      const idleS = (performance.now() - it0) / 1000;
+      // 1 change/s: a vendor opportunity changes every second.
+      const sf = new jsforce.Connection({ instanceUrl: (orgs.vendor as { instanceUrl: string }).instanceUrl, accessToken: (orgs.vendor as { accessToken: string }).accessToken, version: '62.0' });
+      const opps = (await sf.query<{ Id: string }>('SELECT Id FROM Opportunity LIMIT 200')).records.map((r) => r.Id);
+      const c0 = await vendorCalls(orgs);
+      const ct0 = performance.now();
+      let changes = 0;
+      while (performance.now() - ct0 < SECONDS * 1000) {
+        const next = ct0 + (changes + 1) * 1000;
+        await sf.sobject('Opportunity').update({ Id: opps[changes % opps.length], Amount: 1000 + changes });
+        changes++;
+        await sleep(Math.max(0, next - performance.now()));
+      }
+      const changingCalls = (await vendorCalls(orgs)) - c0 - changes; // less the bench's own writes
+      const changeS = (performance.now() - ct0) / 1000;
+      const hwm = memoryOf(worker.pid!).hwm;
+      return {
+        partners,
+        mode,
+        idleCallsPerHour: Math.round((idleCalls / idleS) * 3600),
+        changingCallsPerHour: Math.round((changingCalls / changeS) * 3600),
+        changesApplied: changes,
+        workerRssPeakMb: mb(peak),
+        workerRssHwmMb: mb(hwm),
+        warmupS,
+      };
+    } finally {
+      clearInterval(sample);
+    }
+  } finally {
+    if (mode === 'stream') {
+      const s = await client.workflow.getHandle('stream:vendor:Opportunity').query(streamStatusQuery).catch(() => undefined);
+      if (s) process.stdout.write(`[stream head ${s.head}, ${s.consumers.length} consumers] `);
+    }
+    for (const id of [...linkIds.map(linkWorkflowId), 'stream:vendor:Opportunity']) {
+      await client.workflow.getHandle(id).terminate('bench over').catch(() => undefined);
+    }
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+    await client.connection.close();
+  }
+}
+
+async function main() {
+  console.log(`bench:fanout — vendor API calls per hour for 1…${MAX_PARTNERS} partners; per-link polling (today) vs one change stream; ${SECONDS} s per phase, links every ${SCHEDULE_S} s; ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const cfg = {
+    orgs: [
+      { id: 'vendor', kind: 'salesforce', role: 'vendor', seed: { accounts: 100, opportunities: 300, owners: 5 }, faults: { dailyLimit: BIG } },
+      ...Array.from({ length: MAX_PARTNERS }, (_, i) => ({ id: `p${i + 1}`, kind: 'hubspot', role: 'partner', seed: { accounts: 0, opportunities: 0, owners: 1 }, faults: { dailyLimit: BIG } })),
+    ],
+  };
+  const sandboxFile = path.join(dir, 'sandbox.json');
+  writeFileSync(sandboxFile, JSON.stringify(cfg));
+  const [server, sandbox] = await Promise.all([
+    startDevServer({ ui: false }),
+    spawnCosell(['sandbox', '--config', sandboxFile, '--json'], { LOG_LEVEL: 'error' }, (out) => out.split('\n').some((l) => l.startsWith('{'))),
+  ]);
+  const orgs = (JSON.parse(sandbox.output.split('\n').find((l) => l.startsWith('{'))!) as { orgs: Orgs }).orgs;
+  const conn = exportSandboxEnv(orgs, 'BENCHFAN');
+  const results: Measured[] = [];
+  try {
+    for (const n of PARTNERS) {
+      for (const mode of MODES) {
+        process.stdout.write(`  ${n} partner(s), ${mode}: `);
+        const r = await runOne(server, orgs, conn, n, mode);
+        results.push(r);
+        console.log(`idle ${r.idleCallsPerHour.toLocaleString()} calls/h, at 1 change/s ${r.changingCallsPerHour.toLocaleString()} calls/h, worker RSS peak ${r.workerRssPeakMb} MB (warm-up ${r.warmupS} s)`);
+      }
+    }
+  } finally {
+    sandbox.child.kill('SIGTERM');
+    await server.stop();
+  }
+  const at = (n: number, mode: string) => results.find((r) => r.partners === n && r.mode === mode);
+  const lo = Math.min(...PARTNERS);
+  const hi = Math.max(...PARTNERS);
+  const ratios = Object.fromEntries(
+    MODES.map((mode) => {
+      const a = at(lo, mode);
+      const b = at(hi, mode);
+      return [mode, a && b ? { idle: round2(b.idleCallsPerHour / a.idleCallsPerHour), changing: round2(b.changingCallsPerHour / a.changingCallsPerHour) } : null];
+    }),
+  );
+  console.log('');
+  console.table(results.map((r) => ({ partners: r.partners, mode: r.mode, 'idle calls/h': r.idleCallsPerHour, '1 change/s calls/h': r.changingCallsPerHour, 'worker RSS peak MB': r.workerRssPeakMb })));
+  for (const [mode, r] of Object.entries(ratios)) if (r) console.log(`  ${mode}: ${hi} vs ${lo} partner(s) = ${r.idle}× idle, ${r.changing}× at 1 change/s${mode === 'stream' ? `  (goal ≤ 1.1×: ${r.idle <= 1.1 && r.changing <= 1.1 ? 'met' : 'NOT met'})` : ''}`);
+  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  writeFileSync(
+    path.join(root, 'bench/results/fanout.json'),
+    JSON.stringify({ at: new Date().toISOString(), secondsPerPhase: SECONDS, scheduleS: SCHEDULE_S, cores: os.cpus().length, loadAvg: os.loadavg(), results, ratios, goal: { flatRatio: 1.1 } }, null, 2) + '\n',
+  );
+  console.log('wrote bench/results/fanout.json');
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+await main();
+process.exit(0);
