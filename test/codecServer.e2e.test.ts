@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import { connectClient } from '../lib/client.js';
@@ -115,6 +116,35 @@ describe('cosell codec server', () => {
       await other.stop();
     }
     expect((await fetch(`${codec.url}/elsewhere`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('property: any payloads round-trip through /encode and /decode; any body gets JSON 200 or 400, never a crash', async () => {
+    const bytes = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a).toString('base64'));
+    const payload = fc.record({ metadata: fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '__proto__'), bytes, { maxKeys: 3 }), data: bytes });
+    await fc.assert(
+      fc.asyncProperty(fc.array(payload, { maxLength: 4 }), async (payloads) => {
+        const enc = await post('encode', { payloads });
+        expect(enc.status).toBe(200);
+        const dec = await post('decode', await enc.json());
+        expect(dec.status).toBe(200);
+        expect(((await dec.json()) as { payloads: unknown[] }).payloads).toEqual(payloads);
+      }),
+      { numRuns: 60 },
+    );
+    const junk = fc.oneof(fc.string({ maxLength: 40 }), fc.json({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ payloads: v })), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ payloads: [v] })));
+    await fc.assert(
+      fc.asyncProperty(junk, fc.constantFrom('decode', 'encode'), async (body, op) => {
+        const r = await post(op, body);
+        expect([200, 400]).toContain(r.status);
+        expect(r.headers.get('content-type')).toBe('application/json');
+        const parsed = (await r.json()) as { error?: string; payloads?: unknown[] };
+        if (r.status === 400) expect(parsed.error).toMatch(/\S/);
+        else expect(Array.isArray(parsed.payloads)).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+    // still serving after all that
+    expect((await post('decode', { payloads: [] })).status).toBe(200);
   });
 
   it('`cosell codec-server` serves on 127.0.0.1 with the environment\'s keys and COSELL_CODEC_TOKEN', async () => {
