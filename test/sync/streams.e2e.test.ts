@@ -24,19 +24,23 @@ import { copyStockMapping, drain, tempDir } from './helpers.js';
  * without losing or re-delivering anything.
  */
 
-function network(sb: TestSandbox, prefix: string, streams: boolean, suffix = ''): LoadedNetwork {
+/**
+ * `vendor` is the network's id of the sandbox's vendor org: workflows on the shared dev server are named
+ * after it (`stream:<vendor>:Opportunity`), so the workflow test gives it an id of its own.
+ */
+function network(sb: TestSandbox, prefix: string, streams: boolean, suffix = '', vendor = 'vendor'): LoadedNetwork {
   const conn = sandboxEnv(sb, prefix);
   const dir = tempDir('cosell-streams-');
   // Every vendor opportunity goes to every partner (share: all, no partner filter): the fan-out is the point.
   const opps = copyStockMapping(dir, 'salesforce-opportunity-to-hubspot-deal.yaml', [[/^filter: .*$/m, '']]);
   return testNetwork(`
-vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
+vendor: { id: ${vendor}, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
 partners:
   - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
   - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, connection: ${conn.globex} }
 links:
-  - { id: opps-to-acme${suffix}, from: vendor.Opportunity, to: acme.deals, mapping: ${opps}, share: all, schedule: 1h }
-  - { id: opps-to-globex${suffix}, from: vendor.Opportunity, to: globex.deals, mapping: ${opps}, share: all, schedule: 1h }
+  - { id: opps-to-acme${suffix}, from: ${vendor}.Opportunity, to: acme.deals, mapping: ${opps}, share: all, schedule: 1h }
+  - { id: opps-to-globex${suffix}, from: ${vendor}.Opportunity, to: globex.deals, mapping: ${opps}, share: all, schedule: 1h }
 ${streams ? 'streams: { enabled: true, poll: 1s }' : ''}
 `);
 }
@@ -121,11 +125,12 @@ describe('links on one stream, on the real dev server', () => {
   let net: LoadedNetwork;
   const taskQueue = uniqueQueue('streams');
   const suffix = `-${taskQueue.replace(/[^a-z0-9]/g, '').slice(-6)}`;
+  const vendorId = `vendor${suffix}`;
   const status = (link: string) => client.workflow.getHandle(`sync:${link}${suffix}`).query(statusQuery);
 
   beforeAll(async () => {
     sb = await partnerSandbox();
-    net = network(sb, 'STRE2E', true, suffix);
+    net = network(sb, 'STRE2E', true, suffix, vendorId);
     ledger = await openLedger({ file: tempLedgerFile() });
     engine = new Engine({ network: net, ledger });
     client = await testClient();
@@ -135,7 +140,7 @@ describe('links on one stream, on the real dev server', () => {
   });
 
   afterAll(async () => {
-    for (const id of [`sync:opps-to-acme${suffix}`, `sync:opps-to-globex${suffix}`, 'stream:vendor:Opportunity']) {
+    for (const id of [`sync:opps-to-acme${suffix}`, `sync:opps-to-globex${suffix}`, `stream:${vendorId}:Opportunity`]) {
       await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
     }
     worker?.shutdown();
@@ -149,7 +154,7 @@ describe('links on one stream, on the real dev server', () => {
   it('both links fill from the one stream, and a vendor change reaches both through its wake-up', async () => {
     for (const l of ['opps-to-acme', 'opps-to-globex']) await eventually(`${l} idle`, () => status(l), (s: LinkStatus) => s.state === 'idle' && s.counts.created === 8);
     const streams = await streamStatuses(client);
-    const mine = streams.find((s) => s.workflowId === 'stream:vendor:Opportunity' && s.status?.consumers.includes(`link:opps-to-acme${suffix}`));
+    const mine = streams.find((s) => s.workflowId === `stream:${vendorId}:Opportunity`);
     expect(mine?.status).toMatchObject({ mode: 'poll', consumers: expect.arrayContaining([`link:opps-to-acme${suffix}`, `link:opps-to-globex${suffix}`]) });
     expect(mine!.status!.head).toBeGreaterThanOrEqual(8);
 
