@@ -43,6 +43,12 @@ export function registerUp(program: Command): void {
           ...(demo.streams.length
             ? [`  Change streams     ${demo.streams.map((s) => `stream:${s}`).join(', ')}`, `                     (mode poll: one read per org object for every link, the rules index and the overlap passes; \`cosell status\`)`]
             : []),
+          ...(demo.push
+            ? [
+                `  Push (webhooks)    ${demo.push.endpoints.map((e) => `${e.org} → ${e.url}`).join(', ')}`,
+                `                     (the HubSpot portals deliver signed webhooks; each event is stored in the ledger, then ${demo.streams.length ? 'told to its change stream' : 'wakes the links'}; polling reconciles)`,
+              ]
+            : []),
           `  Account mapping    ${demo.overlaps.map((p) => `overlap:${p}`).join(', ')}  (Partner_Overlaps__c on vendor accounts; try \`cosell overlaps acme\`)`,
           `  Ledger             ${demo.engine.ledger.location}`,
           `  History            encrypted (AES-256-GCM; key from ${process.env.COSELL_PAYLOAD_KEY_FILE ? path.relative(process.cwd(), process.env.COSELL_PAYLOAD_KEY_FILE) || process.env.COSELL_PAYLOAD_KEY_FILE : 'COSELL_PAYLOAD_KEY(S)'})`,

@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
 import { createActivities } from '../activities/index.js';
+import { connectClient } from '../lib/client.js';
+import { pushEndpoints } from '../lib/config.js';
 import { assertConfig } from '../lib/configCheck.js';
 import { openEngine } from '../lib/engine.js';
 import { log } from '../lib/logger.js';
 import { runWorkerUntilSignal } from '../lib/worker.js';
+import { defaultNotifier } from '../push/notifiers.js';
+import { startPushReceivers } from '../push/start.js';
 import { formatProblem } from '../mappings/index.js';
 
 export function registerWorker(program: Command): void {
@@ -20,9 +24,16 @@ export function registerWorker(program: Command): void {
       for (const w of checked?.warnings ?? []) log.warn(formatProblem(w));
       // Without a network file the worker runs the activities that need none (e.g. hello/overlaps).
       const engine = checked ? await openEngine(checked.loaded) : undefined;
+      // Push sources (the network's push: sections): webhook endpoints served by this process, their
+      // events stored in the ledger before they are acknowledged and handed to the streams / links.
+      const client = checked && pushEndpoints(checked.loaded.network).length > 0 ? await connectClient() : undefined;
+      const push = engine && client ? await startPushReceivers({ network: checked!.loaded, ledger: engine.ledger, notifier: defaultNotifier(client, checked!.loaded) }) : undefined;
+      for (const e of push?.endpoints ?? []) log.info({ org: e.org, url: e.url }, 'receiving HubSpot webhooks');
       try {
         await runWorkerUntilSignal({ taskQueue: opts.taskQueue, maxTaskQueueActivitiesPerSecond: opts.maxActivitiesPerSecond, ...(engine ? { activities: createActivities({ engine }) } : {}) });
       } finally {
+        await push?.stop();
+        await client?.connection.close();
         await engine?.close();
       }
     });

@@ -16,6 +16,8 @@ import { startDevServer, type DevServer } from './devServer.js';
 import { openEngine } from './engine.js';
 import { startLinks } from './links.js';
 import { startStreams } from './streams.js';
+import { defaultNotifier } from '../push/notifiers.js';
+import { startPushReceivers, type PushReceivers } from '../push/start.js';
 import { log, registerSecret } from './logger.js';
 import { exportSandboxEnv } from './sandboxEnv.js';
 import { PROJECT_ROOT } from './temporalCli.js';
@@ -35,6 +37,8 @@ export interface Demo {
   links: string[];
   /** Change streams (`stream:<org>:<object>`) running, when the network has them on. */
   streams: string[];
+  /** The webhook endpoints the worker serves (HubSpot partners push their changes to them). */
+  push?: PushReceivers;
   /** Partners whose account-mapping workflow (`overlap:<partner>`) runs. */
   overlaps: string[];
   stop(): Promise<void>;
@@ -70,6 +74,8 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     const ledgerFile = path.join(PROJECT_ROOT, '.cosell', 'demo-ledger.sqlite');
     if (!opts.persistFile) for (const f of [ledgerFile, `${ledgerFile}-wal`, `${ledgerFile}-shm`]) rmSync(f, { force: true });
     process.env.COSELL_LEDGER_FILE = ledgerFile;
+    // The worker's webhook endpoint for the HubSpot partners (push.webhooks in examples/network.yaml).
+    process.env.COSELL_PUSH_LISTEN ??= '127.0.0.1:0';
     // The same offline check as `cosell worker` (every problem at file:line:col) before anything runs.
     const network = assertConfig(DEMO_NETWORK).loaded;
     writeDemoEnv(server.address);
@@ -87,11 +93,36 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     const streams = await startStreams(client, network, { taskQueue: TASK_QUEUE });
     await startRulesIndex(client, network, { taskQueue: TASK_QUEUE }); // registrations: vendor-account index, closes, protection
     const overlaps = await startOverlapWorkflows(client, network, { taskQueue: TASK_QUEUE });
-    return { server, codec, sandbox, network, engine, client, worker, links, streams, overlaps, stop };
+    const push = await startDemoPush(sandbox, network, engine, client);
+    if (push) stops.push(() => push.stop());
+    return { server, codec, sandbox, network, engine, client, worker, links, streams, overlaps, push, stop };
   } catch (e) {
     await stop();
     throw e;
   }
+}
+
+/** The app id the demo's HubSpot portals sign their webhooks for. */
+export const DEMO_HUBSPOT_APP_ID = 1_000_123;
+
+/**
+ * Push in the demo: the worker serves each HubSpot partner's webhook endpoint, and each sandbox portal
+ * is set up the way an admin sets up a HubSpot app — target URL, subscriptions to every deal and
+ * company event — so partner changes arrive signed within milliseconds instead of at the next poll.
+ */
+async function startDemoPush(sandbox: Sandbox, network: LoadedNetwork, engine: Engine, client: Client): Promise<PushReceivers | undefined> {
+  const push = await startPushReceivers({ network, ledger: engine.ledger, notifier: defaultNotifier(client, network) });
+  if (!push) return undefined;
+  const events = ['creation', 'propertyChange', 'deletion', 'merge', 'restore', 'associationChange'] as const;
+  const subscriptions = (['deal', 'company'] as const).flatMap((object) => events.map((event) => ({ object, event, ...(event === 'propertyChange' ? { propertyName: '*' } : {}) })));
+  for (const e of push.endpoints) sandbox.org(e.org).setWebhooks?.({ targetUrl: e.url, appId: DEMO_HUBSPOT_APP_ID, subscriptions });
+  return {
+    ...push,
+    stop: async () => {
+      for (const e of push.endpoints) sandbox.org(e.org).setWebhooks?.(undefined);
+      await push.stop();
+    },
+  };
 }
 
 export const DEMO_PAYLOAD_KEY_FILE = path.join(PROJECT_ROOT, '.cosell', 'payload.key');

@@ -2,7 +2,7 @@ import type { OrgConnectionInfo } from '../sandbox/types.js';
 
 /**
  * Export a sandbox's connection details as environment variables — `<PREFIX>_<ORG>_URL`, and the
- * credentials as `_CLIENT_ID`/`_CLIENT_SECRET` (Salesforce) or `_TOKEN` (HubSpot) — exactly what an
+ * credentials as `_CLIENT_ID`/`_CLIENT_SECRET` (Salesforce) or `_TOKEN` and the app's webhook-signing `_CLIENT_SECRET` (HubSpot) — exactly what an
  * admin would export for real orgs, so a network file references them the same way (`${…}` and
  * `env:…`). Returns each org's `connection:` block as flow YAML.
  */
@@ -18,6 +18,8 @@ export function exportSandboxEnv(orgs: Record<string, OrgConnectionInfo>, prefix
     } else {
       env[`${v}_URL`] = info.basePath;
       env[`${v}_TOKEN`] = info.accessToken;
+      // The app's client secret: what signs its webhooks (push.webhooks.clientSecret).
+      if (info.clientSecret) env[`${v}_CLIENT_SECRET`] = info.clientSecret;
       yaml[id] = `{ basePath: "\${${v}_URL}", auth: { accessToken: env:${v}_TOKEN } }`;
     }
   }

@@ -68,13 +68,17 @@ export class PushForwarder {
     });
   }
 
-  /** Resolves when no pass is running and no stored event is due (tests, shutdown). */
+  /** Resolves once no event is pending any more (tests, benchmarks); never while the notifier keeps failing. */
   async idle(): Promise<void> {
     for (;;) {
-      if (this.running) await new Promise<void>((r) => this.idleWaiters.push(r));
+      if (this.running) {
+        await new Promise<void>((r) => this.idleWaiters.push(r));
+        continue;
+      }
+      if ((await this.opts.ledger.pushEvents.counts()).pending === 0 && !this.running) return;
       const due = await this.opts.ledger.pushEvents.nextDueAt();
-      if (!this.running && (!due || due.getTime() > Date.now())) return;
-      if (!this.running) this.kick();
+      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, (due?.getTime() ?? Date.now()) - Date.now())) + 5));
+      if (!this.running && !this.stopped) this.kick();
     }
   }
 

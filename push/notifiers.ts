@@ -1,0 +1,43 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { LoadedNetwork } from '../lib/config.js';
+import { streamIdOf } from '../ledger/streams.js';
+import { streamsEnabled, streamSpec, streamWorkflowId } from '../sync/streamPlan.js';
+import { streamNotifySignal } from '../workflows/stream.js';
+import { SyncNowNotifier } from './syncNowNotifier.js';
+import type { ChangeInfo, ChangeNotifier } from './types.js';
+
+/** Ids per signal: keeps each signal's payload small in the stream's history. */
+const IDS_PER_SIGNAL = 500;
+
+/**
+ * With change streams on (`streams.enabled`), a pushed change goes to the org object's stream
+ * (`stream:<org>:<object>`, signal `streamNotify` with the ids): the stream reads those records by id
+ * and wakes every consumer — the links, the rules index and the overlap passes. An org object no
+ * stream reads has no consumer and is skipped, as is a stream whose workflow is not running.
+ */
+export class StreamNotifier implements ChangeNotifier {
+  readonly signals = new Map<string, number>();
+
+  constructor(
+    private readonly client: Client,
+    private readonly network: LoadedNetwork,
+  ) {}
+
+  async notify(org: string, object: string, ids: string[], _info: ChangeInfo): Promise<void> {
+    const id = streamIdOf(org, object);
+    if (!streamSpec(this.network, id)) return;
+    const handle = this.client.workflow.getHandle(streamWorkflowId(id));
+    try {
+      for (let i = 0; i < ids.length; i += IDS_PER_SIGNAL) await handle.signal(streamNotifySignal, { ids: ids.slice(i, i + IDS_PER_SIGNAL) });
+      this.signals.set(id, (this.signals.get(id) ?? 0) + 1);
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return;
+      throw e;
+    }
+  }
+}
+
+/** The notifier a worker uses: the org object's change stream when streams are on, else the links' syncNow. */
+export function defaultNotifier(client: Client, network: LoadedNetwork): ChangeNotifier {
+  return streamsEnabled(network) ? new StreamNotifier(client, network) : new SyncNowNotifier(client, network);
+}
