@@ -37,6 +37,14 @@ describe('npm start (cosell up)', () => {
     expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
     expect(out).toMatch(/Codec server\s+http:\/\/127\.0\.0\.1:\d+\s+\(the Web UI decodes history through it/);
     expect(out).toMatch(/Change streams\s+.*stream:vendor:Opportunity/);
+    // Push: the HubSpot partners' portals deliver signed webhooks to the worker's endpoints.
+    const hooks = Object.fromEntries([...out.matchAll(/(acme|globex) → (http:\/\/127\.0\.0\.1:\d+\/hubspot\/\w+\/webhooks)/g)].map((m) => [m[1], m[2]]));
+    expect(Object.keys(hooks).sort()).toEqual(['acme', 'globex']);
+    const unsigned = await fetch(hooks.acme!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+    expect(unsigned.status).toBe(401);
+    const portals = await Promise.all(pages.map(async (p) => (await fetch(p.replace("/__sandbox/ui", "/__sandbox/webhooks"))).json().catch(() => undefined) as Promise<{ settings?: { targetUrl: string } } | undefined>));
+    const targets = portals.flatMap((w) => (w?.settings ? [w.settings.targetUrl] : [])).sort();
+    expect(targets).toEqual([hooks.acme, hooks.globex].sort());
 
     const connection = await Connection.connect({ address: grpc });
     let codecUrl = '';

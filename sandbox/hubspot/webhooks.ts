@@ -89,6 +89,8 @@ export interface DeliveryRecord {
   attempt: number;
   /** HTTP status, or 0 when the connection failed / timed out. */
   status: number;
+  /** How long the target took to answer (or to fail). */
+  ms: number;
   eventIds: number[];
   error?: string;
 }
@@ -323,7 +325,7 @@ export class WebhookDispatcher {
     const controller = new AbortController();
     this.controllers.add(controller);
     const timer = setTimeout(() => controller.abort(), s.timeoutMs ?? 5000);
-    const record: DeliveryRecord = { sentAt: Date.now(), attempt, status: 0, eventIds: batch.map((e) => e.eventId) };
+    const record: DeliveryRecord = { sentAt: Date.now(), attempt, status: 0, ms: 0, eventIds: batch.map((e) => e.eventId) };
     this.stats.requests++;
     try {
       const res = await fetch(s.targetUrl, {
@@ -351,6 +353,7 @@ export class WebhookDispatcher {
       return false;
     } finally {
       clearTimeout(timer);
+      record.ms = Date.now() - record.sentAt;
       this.controllers.delete(controller);
       if (this.log.length >= MAX_LOG) this.log.shift();
       this.log.push(record);
