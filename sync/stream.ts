@@ -60,6 +60,8 @@ async function prepare(engine: Engine, streamId: string): Promise<{ spec: Stream
 }
 
 const PAGE_SIZE = 2000;
+/** How long a tombstone every consumer has passed stays in the log (a consumer resyncing from the start still sees recent deletions). */
+export const TOMBSTONE_RETENTION_MS = 30 * 24 * 3_600_000;
 
 /**
  * Poll: read the change feed, then the deletion feed, a page at a time (at most `maxPages` each), and
@@ -69,6 +71,8 @@ export async function pumpStream(engine: Engine, streamId: string, opts: { maxPa
   const { spec, conn, info } = await prepare(engine, streamId);
   const report = await pumpFeeds(engine.ledger, conn, info, opts);
   if (report.appended > 0) report.wake = spec.consumers.flatMap((c) => (c.wake ? [c.wake] : []));
+  // Tombstones every consumer has passed are kept for a retention period, then dropped.
+  if (report.caughtUp) await engine.ledger.streams.compactTombstones(streamId, new Date(Date.now() - TOMBSTONE_RETENTION_MS).toISOString());
   return report;
 }
 

@@ -10,7 +10,7 @@ import { Engine } from '../../sync/build.js';
 import { pumpStream } from '../../sync/stream.js';
 import { replayDeadLetters } from '../../sync/page.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { statusQuery } from '../../workflows/index.js';
+import { statusQuery, streamNotifySignal, streamStatusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
@@ -174,5 +174,16 @@ describe('links on one stream, on the real dev server', () => {
       await sb.faults('globex', {});
     }
     await eventually('globex deal amount', () => dealAmount(sb, 'globex', opp), (a) => a === 888, 90_000);
+  });
+
+  // Last: once pushed to, the stream polls only every `reconcile` (15 min).
+  it('a push notification (ids) is read by id and appended; the stream shows mode push and its last event', async () => {
+    const opp = (await sb.jsforce('vendor').query<{ Id: string }>('SELECT Id FROM Opportunity ORDER BY Id')).records[2].Id;
+    await sb.jsforce('vendor').sobject('Opportunity').update({ Id: opp, Amount: 999 });
+    await client.workflow.getHandle(`stream:${vendorId}:Opportunity`).signal(streamNotifySignal, { ids: [opp] });
+    for (const p of ['acme', 'globex']) await eventually(`${p} deal amount`, () => dealAmount(sb, p, opp), (a) => a === 999, 20_000);
+    const s = await eventually('stream status', () => client.workflow.getHandle(`stream:${vendorId}:Opportunity`).query(streamStatusQuery), (x) => x.mode === 'push' && !!x.lastEventAt);
+    expect(s.state).not.toBe('error');
+    expect(await ledger.streams.get(`${vendorId}:Opportunity`)).toMatchObject({ mode: 'push' });
   });
 });
