@@ -110,13 +110,13 @@ streams: { enabled: ${mode === 'stream'} }
   const t0 = performance.now();
   try {
     await startLinks(client, network, { taskQueue });
-    // Warm-up: every link has caught up once (built, fields ensured, its first read done).
+    // Warm-up: every link has caught up at least once (built, fields ensured, its first read done).
     for (;;) {
-      const states = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery).then((s) => s.state, () => 'starting')));
-      const idle = states.filter((s) => s === 'idle').length;
-      if (idle === linkIds.length) break;
-      if (performance.now() - t0 > 15 * 60_000) throw new Error(`${tag}: only ${idle}/${linkIds.length} links idle after 15 min`);
-      await sleep(1000);
+      const done = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery).then((s) => !!s.lastCaughtUpAt, () => false)));
+      const n = done.filter(Boolean).length;
+      if (n === linkIds.length) break;
+      if (performance.now() - t0 > 15 * 60_000) throw new Error(`${tag}: only ${n}/${linkIds.length} links caught up after 15 min`);
+      await sleep(2000);
     }
     const warmupS = Math.round((performance.now() - t0) / 1000);
     await sleep(SCHEDULE_S * 1000); // one full schedule for everything to settle into its rhythm
