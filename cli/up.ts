@@ -3,6 +3,8 @@ import path from 'node:path';
 import { DEMO_ENV_FILE, startDemo } from '../lib/demo.js';
 import { helloCosell } from '../workflows/index.js';
 import { TASK_QUEUE } from '../lib/client.js';
+import { linksReading } from '../lib/cdc.js';
+import { streamsEnabled } from '../sync/streamPlan.js';
 
 /**
  * `cosell up` (npm start): the whole product on embedded defaults, in one process tree. Everything it
@@ -21,7 +23,19 @@ export function registerUp(program: Command): void {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      const demo = await startDemo({ uiPort: Number(opts.uiPort), persistFile: opts.persist });
+      let printEvents = false;
+      const demo = await startDemo({
+        uiPort: Number(opts.uiPort),
+        persistFile: opts.persist,
+        // Each change event the vendor org pushes, once the banner is out.
+        onCdcEvent: (e) => {
+          if (!printEvents) return;
+          const lag = e.commitTimestamp ? ` ${e.at - e.commitTimestamp} ms after commit` : '';
+          const woke = streamsEnabled(demo.network) ? `stream:${e.org}:${e.object}` : linksReading(demo.network, e.org, e.object).join(', ') || 'no link';
+          const what = e.action === 'echo' ? "cosell's own write, not re-read" : e.action === 'notified' ? `woke ${woke}` : e.action;
+          process.stdout.write(`  push ${e.org}.${e.object} ${e.changeType} ${e.recordIds.join(',')} (replay ${e.replayId}, ${what}${lag})\n`);
+        },
+      });
       try {
         const hello = await demo.client.workflow.execute(helloCosell, { taskQueue: TASK_QUEUE, workflowId: 'hello-cosell', args: ['ops'], workflowIdConflictPolicy: 'TERMINATE_EXISTING' });
         const ui = `${demo.server.uiUrl}/namespaces/${demo.server.namespace}/workflows`;
@@ -49,6 +63,7 @@ export function registerUp(program: Command): void {
                 `                     (the HubSpot portals deliver signed webhooks; each event is stored in the ledger, then ${demo.streams.length ? 'told to its change stream' : 'wakes the links'}; polling reconciles)`,
               ]
             : []),
+          ...[...demo.cdc.subscribers.entries()].map(([org, sub]) => `  Push (CDC)         ${org}: ${sub.status().map((t) => t.topic).join(', ')} over the Pub/Sub API → ${streamsEnabled(demo.network) ? 'their change streams' : 'syncNow on the links reading them'}; change events print below`),
           `  Account mapping    ${demo.overlaps.map((p) => `overlap:${p}`).join(', ')}  (Partner_Overlaps__c on vendor accounts; try \`cosell overlaps acme\`)`,
           `  Ledger             ${demo.engine.ledger.location}`,
           `  History            encrypted (AES-256-GCM; key from ${process.env.COSELL_PAYLOAD_KEY_FILE ? path.relative(process.cwd(), process.env.COSELL_PAYLOAD_KEY_FILE) || process.env.COSELL_PAYLOAD_KEY_FILE : 'COSELL_PAYLOAD_KEY(S)'})`,
@@ -64,6 +79,7 @@ export function registerUp(program: Command): void {
           '',
         ];
         process.stdout.write(lines.join('\n'));
+        printEvents = true;
         if (!opts.exitAfterStart) await stopped;
       } finally {
         await demo.stop();

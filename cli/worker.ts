@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createActivities } from '../activities/index.js';
+import { cdcNotifier, cdcOrgIds, startChangeCapture } from '../lib/cdc.js';
 import { connectClient } from '../lib/client.js';
 import { pushEndpoints } from '../lib/config.js';
 import { assertConfig } from '../lib/configCheck.js';
@@ -26,12 +27,17 @@ export function registerWorker(program: Command): void {
       const engine = checked ? await openEngine(checked.loaded) : undefined;
       // Push sources (the network's push: sections): webhook endpoints served by this process, their
       // events stored in the ledger before they are acknowledged and handed to the streams / links.
-      const client = checked && pushEndpoints(checked.loaded.network).length > 0 ? await connectClient() : undefined;
+      const cdcOrgs = checked ? cdcOrgIds(checked.loaded) : [];
+      const client = checked && (pushEndpoints(checked.loaded.network).length > 0 || cdcOrgs.length > 0) ? await connectClient() : undefined;
       const push = engine && client ? await startPushReceivers({ network: checked!.loaded, ledger: engine.ledger, notifier: defaultNotifier(client, checked!.loaded) }) : undefined;
       for (const e of push?.endpoints ?? []) log.info({ org: e.org, url: e.url }, 'receiving HubSpot webhooks');
+      // Salesforce Change Data Capture (connection.pubsub): a long-lived subscriber per org in this
+      // process, its replay ids in the ledger (lib/cdc.ts).
+      const cdc = engine && client && cdcOrgs.length ? await startChangeCapture(checked!.loaded, { ledger: engine.ledger, notifier: cdcNotifier(client, checked!.loaded) }) : undefined;
       try {
         await runWorkerUntilSignal({ taskQueue: opts.taskQueue, maxTaskQueueActivitiesPerSecond: opts.maxActivitiesPerSecond, ...(engine ? { activities: createActivities({ engine }) } : {}) });
       } finally {
+        await cdc?.stop();
         await push?.stop();
         await client?.connection.close();
         await engine?.close();

@@ -5,6 +5,7 @@ import { AccountIndex } from './accountIndex.js';
 import { commitPage } from './commitPage.js';
 import { connectLedger, type LedgerConnectionOptions } from './connect.js';
 import { Cursors } from './cursors.js';
+import { ReplayIds } from './replayIds.js';
 import { DeadLetters } from './deadLetters.js';
 import { ledgerMigrations, type DialectName } from './migrations.js';
 import { Overlaps } from './overlaps.js';
@@ -35,6 +36,7 @@ export class Ledger {
   readonly linkMappings: LinkMappings;
   readonly streams: Streams;
   readonly pushEvents: PushEvents;
+  readonly replayIds: ReplayIds;
 
   constructor(
     /** The Kysely instance, for ad-hoc reads (reports, tests). Write through the methods. */
@@ -55,6 +57,7 @@ export class Ledger {
     this.linkMappings = new LinkMappings(db);
     this.streams = new Streams(db, dialect);
     this.pushEvents = new PushEvents(db, dialect);
+    this.replayIds = new ReplayIds(db);
   }
 
   /** Write one page's results and advance its cursor in one transaction (see commitPage.ts). */

@@ -15,6 +15,7 @@ export function ledgerMigrations(dialect: DialectName): MigrationProvider {
     '0004_pair_base_link_mappings': { up: (db) => pairBaseAndLinkMappings(db) },
     '0005_change_streams': { up: (db) => changeStreams(db, dialect) },
     '0006_push_events': { up: (db) => pushEvents(db, dialect) },
+    '0007_cdc_replay_ids': { up: (db) => cdcReplayIds(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -298,4 +299,19 @@ async function pushEvents(db: Kysely<any>, dialect: DialectName): Promise<void> 
     .addUniqueConstraint('push_events_dedupe', ['org_id', 'dedupe_key'])
     .execute();
   await db.schema.createIndex('push_events_due').on('push_events').columns(['status', 'next_attempt_at']).execute();
+}
+
+/**
+ * Salesforce Change Data Capture: where each (org, topic) subscription resumes after a restart — the
+ * replay id of the last event whose changes were handed on. A new table only (additive).
+ */
+async function cdcReplayIds(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('cdc_replay_ids')
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('topic', 'text', (c) => c.notNull())
+    .addColumn('replay_id', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('cdc_replay_ids_pk', ['org_id', 'topic'])
+    .execute();
 }

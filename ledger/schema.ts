@@ -19,6 +19,7 @@ export interface LedgerTables {
   stream_records: StreamRecordRow;
   stream_consumers: StreamConsumerRow;
   push_events: PushEventRow;
+  cdc_replay_ids: CdcReplayIdRow;
 }
 
 export interface StreamRow {
@@ -74,6 +75,15 @@ export interface PushEventRow {
   lease_until: string | null; // a forwarder is notifying it until then
   last_error: string | null;
   notified_at: string | null;
+}
+
+/** Salesforce Change Data Capture: the last replay id handed on, per (org, topic) (connectors/salesforce/cdc/). */
+export interface CdcReplayIdRow {
+  org_id: string;
+  topic: string;
+  /** Decimal text: replay ids are unsigned 64-bit; compared by (length, text). */
+  replay_id: string;
+  updated_at: string;
 }
 
 export interface LinkMappingRow {

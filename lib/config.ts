@@ -25,6 +25,23 @@ const salesforceConnection = z.strictObject({
   ]),
   /** Stop calling when this share of the daily API allocation is used (0..1). */
   dailyPauseAt: z.number().gt(0).lte(1).optional(),
+  /**
+   * Change Data Capture over the Pub/Sub API (push): change events of the objects links read from
+   * this org wake those links at once; polling stays the safety net. See connectors/salesforce/README.md.
+   */
+  pubsub: z
+    .strictObject({
+      /** host:port of the Pub/Sub API, e.g. api.pubsub.salesforce.com:7443. */
+      endpoint: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'write it as host:port, e.g. api.pubsub.salesforce.com:7443'),
+      /** A private CA (PEM) the endpoint's certificate chains to — the sandbox's; public roots when omitted. */
+      ca: secretRef.optional(),
+      /** Objects to subscribe (default: every object a link reads from this org). */
+      objects: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/)).optional(),
+      /** Events in flight per topic (1..100). */
+      batchSize: z.number().int().min(1).max(100).optional(),
+      enabled: z.boolean().default(true),
+    })
+    .optional(),
 });
 
 const hubspotConnection = z.strictObject({

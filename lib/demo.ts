@@ -8,6 +8,8 @@ import { startOverlapWorkflows } from '../overlaps/start.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { startRulesIndex } from '../sync/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
+import type { CdcEventSeen } from '../connectors/salesforce/cdc/subscriber.js';
+import { cdcNotifier, startChangeCapture, type ChangeCapture } from './cdc.js';
 import { connectClient, TASK_QUEUE } from './client.js';
 import { startCodecServer, type CodecServer } from './codecServer.js';
 import type { LoadedNetwork } from './config.js';
@@ -41,6 +43,8 @@ export interface Demo {
   push?: PushReceivers;
   /** Partners whose account-mapping workflow (`overlap:<partner>`) runs. */
   overlaps: string[];
+  /** Change Data Capture (push) from the vendor org: wakes the links reading its objects. */
+  cdc: ChangeCapture;
   stop(): Promise<void>;
 }
 
@@ -49,7 +53,7 @@ export interface Demo {
  * server with its Web UI, the SQLite ledger, one worker, and every link of examples/network.yaml
  * running. Everything started here is stopped by `stop()`, in reverse order.
  */
-export async function startDemo(opts: { uiPort?: number; persistFile?: string } = {}): Promise<Demo> {
+export async function startDemo(opts: { uiPort?: number; persistFile?: string; onCdcEvent?(e: CdcEventSeen): void } = {}): Promise<Demo> {
   const stops: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e) => log.warn({ err: e }, 'while stopping'));
@@ -95,7 +99,9 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string } 
     const overlaps = await startOverlapWorkflows(client, network, { taskQueue: TASK_QUEUE });
     const push = await startDemoPush(sandbox, network, engine, client);
     if (push) stops.push(() => push.stop());
-    return { server, codec, sandbox, network, engine, client, worker, links, streams, overlaps, push, stop };
+    const cdc = await startChangeCapture(network, { ledger: engine.ledger, notifier: cdcNotifier(client, network), onEvent: opts.onCdcEvent });
+    stops.push(() => cdc.stop());
+    return { server, codec, sandbox, network, engine, client, worker, links, streams, overlaps, push, cdc, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -2,7 +2,8 @@ import type { OrgConnectionInfo } from '../sandbox/types.js';
 
 /**
  * Export a sandbox's connection details as environment variables — `<PREFIX>_<ORG>_URL`, and the
- * credentials as `_CLIENT_ID`/`_CLIENT_SECRET` (Salesforce) or `_TOKEN` and the app's webhook-signing `_CLIENT_SECRET` (HubSpot) — exactly what an
+ * credentials as `_CLIENT_ID`/`_CLIENT_SECRET` (Salesforce, plus `_PUBSUB_ENDPOINT`/`_PUBSUB_CA` when the
+ * org serves Change Data Capture) or `_TOKEN` and the app's webhook-signing `_CLIENT_SECRET` (HubSpot) — exactly what an
  * admin would export for real orgs, so a network file references them the same way (`${…}` and
  * `env:…`). Returns each org's `connection:` block as flow YAML.
  */
@@ -14,7 +15,13 @@ export function exportSandboxEnv(orgs: Record<string, OrgConnectionInfo>, prefix
       env[`${v}_URL`] = info.instanceUrl;
       env[`${v}_CLIENT_ID`] = info.clientId;
       env[`${v}_CLIENT_SECRET`] = info.clientSecret;
-      yaml[id] = `{ instanceUrl: "\${${v}_URL}", loginUrl: "\${${v}_URL}", auth: { clientId: env:${v}_CLIENT_ID, clientSecret: env:${v}_CLIENT_SECRET } }`;
+      // With the Pub/Sub API on: its endpoint and the sandbox CA (a certificate, not a secret, but an env: reference all the same).
+      const pubsub = info.pubsub ? `, pubsub: { endpoint: "\${${v}_PUBSUB_ENDPOINT}", ca: env:${v}_PUBSUB_CA }` : '';
+      if (info.pubsub) {
+        env[`${v}_PUBSUB_ENDPOINT`] = info.pubsub.endpoint;
+        env[`${v}_PUBSUB_CA`] = info.pubsub.caPem;
+      }
+      yaml[id] = `{ instanceUrl: "\${${v}_URL}", loginUrl: "\${${v}_URL}", auth: { clientId: env:${v}_CLIENT_ID, clientSecret: env:${v}_CLIENT_SECRET }${pubsub} }`;
     } else {
       env[`${v}_URL`] = info.basePath;
       env[`${v}_TOKEN`] = info.accessToken;

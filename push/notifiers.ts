@@ -2,9 +2,9 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LoadedNetwork } from '../lib/config.js';
 import { streamIdOf } from '../ledger/streams.js';
 import { streamsEnabled, streamSpec, streamWorkflowId } from '../sync/streamPlan.js';
-import { streamNotifySignal } from '../workflows/stream.js';
+import { streamNotifySignal, streamPollNowSignal } from '../workflows/stream.js';
 import { SyncNowNotifier } from './syncNowNotifier.js';
-import type { ChangeInfo, ChangeNotifier } from './types.js';
+import type { ChangeInfo, ChangeNotifier, ReconcileReason } from './types.js';
 
 /** Ids per signal: keeps each signal's payload small in the stream's history. */
 const IDS_PER_SIGNAL = 500;
@@ -35,9 +35,21 @@ export class StreamNotifier implements ChangeNotifier {
       throw e;
     }
   }
+
+  /** Push cannot name the records (push/types.ts): the stream polls its org object now (`streamPollNow`). */
+  async reconcile(org: string, object: string, _reason: ReconcileReason): Promise<void> {
+    const id = streamIdOf(org, object);
+    if (!streamSpec(this.network, id)) return;
+    try {
+      await this.client.workflow.getHandle(streamWorkflowId(id)).signal(streamPollNowSignal);
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return;
+      throw e;
+    }
+  }
 }
 
 /** The notifier a worker uses: the org object's change stream when streams are on, else the links' syncNow. */
-export function defaultNotifier(client: Client, network: LoadedNetwork): ChangeNotifier {
+export function defaultNotifier(client: Client, network: LoadedNetwork): StreamNotifier | SyncNowNotifier {
   return streamsEnabled(network) ? new StreamNotifier(client, network) : new SyncNowNotifier(client, network);
 }

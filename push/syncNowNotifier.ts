@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LoadedNetwork } from '../lib/config.js';
 import { linkWorkflowId } from '../lib/links.js';
 import { syncNowSignal } from '../workflows/sync.js';
-import type { ChangeInfo, ChangeNotifier } from './types.js';
+import type { ChangeInfo, ChangeNotifier, ReconcileReason } from './types.js';
 
 /**
  * The notifier until change streams (issue #13) take over: every enabled link that reads the changed
@@ -22,6 +22,15 @@ export class SyncNowNotifier implements ChangeNotifier {
   ) {}
 
   async notify(org: string, object: string, _ids: string[], _info: ChangeInfo): Promise<void> {
+    await this.wake(org, object);
+  }
+
+  /** A link polls from its own cursor anyway: a reconcile is the same "look now". */
+  async reconcile(org: string, object: string, _reason: ReconcileReason): Promise<void> {
+    await this.wake(org, object);
+  }
+
+  private async wake(org: string, object: string): Promise<void> {
     const links = this.network.network.links.filter((l) => l.enabled && l.from === `${org}.${object}`);
     await Promise.all(
       links.map(async (l) => {

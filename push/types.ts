@@ -12,7 +12,16 @@ export interface ChangeNotifier {
    * or in a workflow); throw to have it retried with back-off — the events stay in the ledger meanwhile.
    */
   notify(org: string, object: string, ids: string[], info: ChangeInfo): Promise<void>;
+  /**
+   * Push cannot say which records of (org, object) changed — a Salesforce overflow event (no ids), an
+   * event that cannot be parsed, a replay id past retention, a stream lost before any position was
+   * known: read the object from its stored feed cursor (poll) instead. Idempotent like `notify`.
+   * Salesforce CDC needs it (connectors/salesforce/cdc/); webhook sources may leave it out.
+   */
+  reconcile?(org: string, object: string, reason: ReconcileReason): Promise<void>;
 }
+
+export type ReconcileReason = 'replay-id-expired' | 'overflow' | 'gap-without-ids' | 'unparseable-event' | 'resubscribed-without-position';
 
 export interface ChangeInfo {
   /** Where the hint came from, e.g. `hubspot-webhook`. */

@@ -45,6 +45,12 @@ export const webhookSettingsSchema = z.strictObject({
   batchWindowMs: z.number().int().nonnegative().optional(),
   timeoutMs: z.number().int().positive().optional(),
   retry: z.strictObject({ maxAttempts: z.number().int().positive().optional(), initialDelayMs: z.number().int().nonnegative().optional(), maxDelayMs: z.number().int().nonnegative().optional() }).optional(),
+  cdcDropRate: z.number().min(0).max(1).optional(),
+  cdcDelayMs: z.number().int().nonnegative().optional(),
+  cdcDuplicateRate: z.number().min(0).max(1).optional(),
+  cdcGapRate: z.number().min(0).max(1).optional(),
+  cdcOverflowAfter: z.number().int().positive().optional(),
+  cdcRetentionMs: z.number().int().positive().optional(),
 });
 
 export const orgConfigSchema = z.strictObject({
@@ -64,6 +70,7 @@ export const orgConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   idOffset: z.number().int().min(0).max(1e12).optional(),
   webhooks: webhookSettingsSchema.optional(),
+  pubsub: z.strictObject({ port: z.number().int().min(0).max(65535).optional(), keepaliveMs: z.number().int().positive().optional() }).optional(),
 });
 
 export const sandboxConfigSchema = z.strictObject({

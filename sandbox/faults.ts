@@ -64,6 +64,24 @@ export class FaultInjector {
     return this.config.searchLagMs ?? 0;
   }
 
+  /** Change Data Capture faults (sandbox/salesforce/cdc/). */
+  get cdc(): { dropRate: number; delayMs: number; duplicateRate: number; gapRate: number; overflowAfter?: number; retentionMs: number } {
+    const c = this.config;
+    return {
+      dropRate: c.cdcDropRate ?? 0,
+      delayMs: c.cdcDelayMs ?? 0,
+      duplicateRate: c.cdcDuplicateRate ?? 0,
+      gapRate: c.cdcGapRate ?? 0,
+      overflowAfter: c.cdcOverflowAfter,
+      retentionMs: c.cdcRetentionMs ?? 72 * 60 * 60 * 1000,
+    };
+  }
+
+  /** A random draw for a fault rate (the injector's own source, so tests can seed it). */
+  chance(rate: number): boolean {
+    return rate > 0 && this.random() < rate;
+  }
+
   /** Decide what happens to one API request. */
   decide(): FaultDecision {
     const c = this.config;

@@ -105,11 +105,13 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
       const port = typeof addr === 'object' && addr ? addr.port : 0;
       const baseUrl = `http://127.0.0.1:${port}`;
       orgs.set(oc.id, org);
+      await org.startExtras?.();
       baseUrls[oc.id] = baseUrl;
       info[oc.id] = org.connectionInfo(baseUrl);
       pages[oc.id] = `${baseUrl}/__sandbox/ui`;
     }
   } catch (e) {
+    await Promise.all([...orgs.values()].map((o) => o.stopExtras?.().catch(() => undefined)));
     await Promise.all(apps.map((a) => a.close().catch(() => undefined)));
     throw e;
   }
@@ -137,6 +139,7 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
         renameSync(`${persistFile}.tmp`, persistFile);
       }
       for (const o of orgs.values()) o.close?.();
+      await Promise.all([...orgs.values()].map((o) => o.stopExtras?.()));
       await Promise.all(apps.map((a) => a.close()));
     },
   };

@@ -46,6 +46,19 @@ export interface FaultConfig {
   webhookDelayMs?: number;
   /** HubSpot webhooks: batches take events in random order and overtake each other. */
   webhookReorder?: boolean;
+  /**
+   * Salesforce Change Data Capture (the Pub/Sub API endpoint, sandbox/salesforce/cdc/): fraction of
+   * change events lost (never published), published late (`cdcDelayMs` after the commit), delivered
+   * twice, or turned into gap events (GAP_<type>: record ids, no field data).
+   */
+  cdcDropRate?: number;
+  cdcDelayMs?: number;
+  cdcDuplicateRate?: number;
+  cdcGapRate?: number;
+  /** A transaction changing more records of one object than this sends the rest as one GAP_OVERFLOW event (Salesforce: 100,000). */
+  cdcOverflowAfter?: number;
+  /** How long change events are kept for replay (org clock; default 72 h). */
+  cdcRetentionMs?: number;
 }
 
 export interface SeedSpec {
@@ -78,6 +91,11 @@ export interface OrgConfig {
   idOffset?: number;
   /** HubSpot: the app's webhook settings (target URL, subscriptions, …; see sandbox/hubspot/webhooks.ts). */
   webhooks?: WebhookSettings;
+  /**
+   * Salesforce: serve Change Data Capture over the Pub/Sub API (gRPC + TLS with a CA the sandbox
+   * generates) on its own port. Off unless set (`{}` turns it on).
+   */
+  pubsub?: { port?: number; keepaliveMs?: number };
 }
 
 export interface SandboxConfig {
@@ -89,8 +107,17 @@ export interface SandboxConfig {
 
 /** What a client needs to connect; exactly the shape `cosell sandbox --json` prints per org. */
 export type OrgConnectionInfo =
-  | { kind: 'salesforce'; instanceUrl: string; loginUrl: string; accessToken: string; clientId: string; clientSecret: string; username?: string; password?: string; privateKeyPem?: string; refreshToken?: string }
+  | { kind: 'salesforce'; instanceUrl: string; loginUrl: string; accessToken: string; clientId: string; clientSecret: string; username?: string; password?: string; privateKeyPem?: string; refreshToken?: string; pubsub?: PubSubConnectionInfo }
   | { kind: 'hubspot'; basePath: string; accessToken: string; clientId?: string; clientSecret?: string; refreshToken?: string };
+
+/** Where a Salesforce org's Pub/Sub API listens (when `pubsub` is on), and the CA that signed its certificate. */
+export interface PubSubConnectionInfo {
+  /** host:port, as the Pub/Sub client's `pubSubEndpoint`. */
+  endpoint: string;
+  caPem: string;
+  /** The org id (`tenantid` metadata). */
+  organizationId: string;
+}
 
 /** A read-only view for the sandbox's CRM-like web pages. */
 export interface OrgListView {
@@ -122,6 +149,9 @@ export interface SandboxOrg {
   webhooks?(): { settings: WebhookSettings | undefined; stats: WebhookStats };
   /** Stop background work (webhook deliveries) when the host stops. */
   close?(): void;
+  /** Optional: servers beside the org's HTTP API (the Salesforce Pub/Sub API), started once it listens. */
+  startExtras?(): Promise<void>;
+  stopExtras?(): Promise<void>;
 }
 
 /** Body of `POST {baseUrl}/__sandbox/clock`: freeze or release the org's clock, move it, or jump it. */

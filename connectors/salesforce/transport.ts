@@ -38,6 +38,9 @@ export class SalesforceTransport extends Transport {
     const what = `${req.method} ${pathOf(req.url)}`;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers ?? {})) if (k.toLowerCase() !== 'content-length') headers[k] = v;
+    // Names cosell as the API client: Change Data Capture reports it in changeOrigin (client=cosell),
+    // so the push subscriber recognises cosell's own writes even when a person shares the integration user.
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'sforce-call-options')) headers['Sforce-Call-Options'] = 'client=cosell';
     let response: HttpResponse;
     try {
       response = await send(req.url, req.method, headers, typeof req.body === 'string' ? req.body : undefined, this.timeoutMs);

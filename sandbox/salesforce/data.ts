@@ -21,6 +21,20 @@ export interface WriteContext {
   userId: string;
   /** Fault hook: should this record fail with UNABLE_TO_LOCK_ROW? */
   lockRow?: () => boolean;
+  /**
+   * When set, every record change of the transaction is appended here (Change Data Capture reads it
+   * once the transaction commits; a rolled-back transaction clears it).
+   */
+  changes?: CapturedChange[];
+}
+
+/** One record change of a transaction, as Change Data Capture sees it. */
+export interface CapturedChange {
+  object: string;
+  id: string;
+  changeType: 'CREATE' | 'UPDATE' | 'DELETE' | 'UNDELETE';
+  /** Field values the change set (CREATE: every non-null field; UPDATE: the changed ones). */
+  values: Record<string, unknown>;
 }
 
 export interface SaveResult {
@@ -310,6 +324,7 @@ export class SalesforceData {
     } as Rec;
     this.table(o.name).insert(rec);
     undo?.push(() => this.table(o.name).purge(rec.Id));
+    ctx.changes?.push({ object: o.name, id: rec.Id, changeType: 'CREATE', values: Object.fromEntries(Object.entries(rec).filter(([k, v]) => !k.startsWith('$') && v !== null && v !== undefined)) });
     if (o.name === 'Partner') this.afterPartnerCreate(rec, ctx, undo);
     return rec;
   }
@@ -342,6 +357,7 @@ export class SalesforceData {
     changes.SystemModstamp = ctx.now;
     this.table(o.name).update(rec, changes);
     if (undo) undo.push(() => this.table(o.name).update(rec, before!));
+    ctx.changes?.push({ object: o.name, id: rec.Id, changeType: 'UPDATE', values: { ...changes } });
     return rec;
   }
 
@@ -429,6 +445,7 @@ export class SalesforceData {
     }
     for (const r of back) {
       this.table(r.Id === rec.Id ? o.name : 'Opportunity').update(r, { IsDeleted: false, $deletedAt: undefined, LastModifiedDate: ctx.now, LastModifiedById: ctx.userId, SystemModstamp: ctx.now });
+      ctx.changes?.push({ object: r.Id === rec.Id ? o.name : 'Opportunity', id: r.Id, changeType: 'UNDELETE', values: { LastModifiedDate: ctx.now, LastModifiedById: ctx.userId } });
     }
     return back;
   }
@@ -437,6 +454,7 @@ export class SalesforceData {
     const before = { IsDeleted: rec.IsDeleted, SystemModstamp: rec.SystemModstamp, $deletedAt: rec.$deletedAt };
     this.table(o.name).update(rec, { IsDeleted: true, SystemModstamp: ctx.now, $deletedAt: ctx.now });
     undo?.push(() => this.table(o.name).update(rec, before));
+    ctx.changes?.push({ object: o.name, id: rec.Id, changeType: 'DELETE', values: {} });
   }
 
   private partnerRules(changes: Record<string, unknown>): void {

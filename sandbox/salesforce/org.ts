@@ -5,7 +5,9 @@ import { FaultInjector, RollingCounter, installFaults } from '../faults.js';
 import { mapStage, type SeedData } from '../seed.js';
 import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, OrgListView, SandboxOrg } from '../types.js';
 import { createAuthServer, defaultCredentials } from './auth.js';
-import { SalesforceData, type ValidationRule } from './data.js';
+import { ChangeEventBus } from './cdc/bus.js';
+import { startPubSubServer, type PubSubServer } from './cdc/server.js';
+import { SalesforceData, type CapturedChange, type ValidationRule } from './data.js';
 import { ApiError, RecordFailure } from './errors.js';
 import { makeId } from './ids.js';
 import { registerRoutes, sendError } from './routes.js';
@@ -32,6 +34,8 @@ export interface SalesforceOrg extends SandboxOrg {
   readonly clock: SandboxClock;
   /** Undelete from the Recycle Bin (same Id, SystemModstamp bumped); false when Salesforce would refuse it. */
   restoreRecord(type: string, id: string): boolean;
+  /** Change Data Capture, when the org config turns `pubsub` on. */
+  readonly cdc?: { bus: ChangeEventBus; server(): PubSubServer | undefined };
 }
 
 export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): SalesforceOrg {
@@ -60,6 +64,8 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
     baseUrl: () => baseUrl,
   });
   const dailyLimit = () => faults.dailyLimit ?? DEFAULT_DAILY_LIMIT;
+  const bus = config.pubsub ? new ChangeEventBus({ clock, faults, object: (n) => data.object(n), objects: () => [...data.objects.values()] }) : undefined;
+  let pubsubServer: PubSubServer | undefined;
   const isApi = (req: FastifyRequest) => req.url.startsWith('/services/data/') || req.url.startsWith('/services/data?');
 
   const org: SalesforceOrg = {
@@ -68,6 +74,22 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
     name: config.name ?? config.id,
     data,
     clock,
+    ...(bus ? { cdc: { bus, server: () => pubsubServer } } : {}),
+    async startExtras() {
+      if (!bus || pubsubServer) return;
+      pubsubServer = await startPubSubServer({
+        bus,
+        authenticate: (token) => auth.authenticate(`Bearer ${token}`),
+        orgSfId,
+        instanceUrl: () => baseUrl,
+        port: config.pubsub?.port,
+        keepaliveMs: config.pubsub?.keepaliveMs,
+      });
+    },
+    async stopExtras() {
+      await pubsubServer?.stop();
+      pubsubServer = undefined;
+    },
     register(app: FastifyInstance) {
       app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
         done(null, querystring.parse(body as string));
@@ -111,7 +133,17 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
         lockRow: () => faults.lockRow(),
         commitLagMs: () => faults.commitLagMs,
         identityUrl: (req) => `${baseUrl}/id/${orgSfId}/${(req as any).sandboxUser ?? integrationUserId}`,
+        ...(bus ? {
+          committed: (ctx, req) => bus.publish({
+            changes: ctx.changes ?? [],
+            userId: ctx.userId,
+            client: /client=([^,;\s]+)/.exec(String(req.headers['sforce-call-options'] ?? ''))?.[1],
+            apiVersion: /^v(\d+\.\d)$/.exec((req.params as { v?: string }).v ?? '')?.[1],
+          }),
+        } : {}),
       });
+      // What the Pub/Sub API did: events published/dropped/gapped and each subscription's flow control.
+      app.get('/__sandbox/pubsub', async () => ({ enabled: !!bus, counts: bus?.counts, subscriptions: pubsubServer?.subscriptions() ?? [] }));
     },
     connectionInfo(url: string): OrgConnectionInfo {
       baseUrl = url;
@@ -126,6 +158,7 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
         password: credentials.password,
         privateKeyPem: credentials.privateKeyPem,
         refreshToken: credentials.refreshToken,
+        ...(pubsubServer ? { pubsub: { endpoint: pubsubServer.endpoint, caPem: pubsubServer.caPem, organizationId: orgSfId } } : {}),
       };
     },
     setFaults(f: FaultConfig) {
@@ -136,7 +169,11 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
     /** `POST /__sandbox/restore/{type}/{id}`: Recycle Bin undelete (false when Salesforce would refuse it). */
     restoreRecord(type: string, id: string): boolean {
       try {
-        return data.undelete(type, id, { now: clock.now(), userId: integrationUserId }).length > 0;
+        const ctx = { now: clock.now(), userId: integrationUserId, changes: [] as CapturedChange[] };
+        const back = data.undelete(type, id, ctx);
+        // An undelete is a committed transaction too: UNDELETE change events.
+        bus?.publish({ changes: ctx.changes, userId: integrationUserId });
+        return back.length > 0;
       } catch (e) {
         if (e instanceof RecordFailure || e instanceof ApiError) return false;
         throw e;

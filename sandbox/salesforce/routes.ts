@@ -22,6 +22,11 @@ export interface RouteDeps {
   commitLagMs?(): number;
   /** The identity URL (`{loginUrl}/id/{orgId}/{userId}`) of the request's session. */
   identityUrl(req: FastifyRequest): string;
+  /**
+   * Change Data Capture: called once a write transaction has committed, with the changes it made
+   * (none when it was rolled back), in commit order.
+   */
+  committed?(ctx: WriteContext, req: FastifyRequest): void;
 }
 
 const JSON_TYPE = 'application/json;charset=UTF-8';
@@ -61,7 +66,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
    */
   const open = new Map<number, number>();
   const begin = async (req: FastifyRequest): Promise<WriteContext> => {
-    const ctx: WriteContext = { now: deps.now(), userId: deps.userOf(req), lockRow: deps.lockRow };
+    const ctx: WriteContext = { now: deps.now(), userId: deps.userOf(req), lockRow: deps.lockRow, ...(deps.committed ? { changes: [] } : {}) };
     const lag = deps.commitLagMs?.() ?? 0;
     if (lag > 0) {
       open.set(ctx.now, (open.get(ctx.now) ?? 0) + 1);
@@ -74,6 +79,11 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }
     }
     return ctx;
+  };
+  /** The transaction commits: its changes go to Change Data Capture (after the write, before the response). */
+  const commit = <T>(ctx: WriteContext, req: FastifyRequest, result: T): T => {
+    if (ctx.changes?.length) deps.committed?.(ctx, req);
+    return result;
   };
   const coveredUntil = () => Math.min(deps.now(), ...open.keys());
   const versionOf = (req: FastifyRequest): string => {
@@ -185,7 +195,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     versionOf(req);
     const o = objectOf((req.params as { type: string }).type);
     const ctx = await begin(req);
-    const rec = single(() => data.create(o.name, (req.body ?? {}) as Record<string, unknown>, ctx));
+    const rec = commit(ctx, req, single(() => data.create(o.name, (req.body ?? {}) as Record<string, unknown>, ctx)));
     return reply.code(201).header('location', recordUrl(versionOf(req), o.name, rec.Id)).send({ id: rec.Id, success: true, errors: [] });
   });
   app.get('/services/data/:v/sobjects/:type/:id', async (req) => {
@@ -203,7 +213,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const o = objectOf(type);
     data.get(o.name, id); // 404 NOT_FOUND / ENTITY_IS_DELETED before validation, as the real API
     const ctx = await begin(req);
-    single(() => data.update(o.name, id, (req.body ?? {}) as Record<string, unknown>, ctx));
+    commit(ctx, req, single(() => data.update(o.name, id, (req.body ?? {}) as Record<string, unknown>, ctx)));
     return reply.code(204).send();
   });
   app.delete('/services/data/:v/sobjects/:type/:id', async (req, reply) => {
@@ -212,7 +222,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const o = objectOf(type);
     data.get(o.name, id);
     const ctx = await begin(req);
-    single(() => data.delete(o.name, id, ctx));
+    commit(ctx, req, single(() => data.delete(o.name, id, ctx)));
     return reply.code(204).send();
   });
 
@@ -223,7 +233,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const o = objectOf(type);
     const ctx = await begin(req);
     try {
-      const r = single(() => data.upsert(o.name, field, decodeURIComponent(value), (req.body ?? {}) as Record<string, unknown>, ctx));
+      const r = commit(ctx, req, single(() => data.upsert(o.name, field, decodeURIComponent(value), (req.body ?? {}) as Record<string, unknown>, ctx)));
       return reply.code(r.created ? 201 : 200).send({ id: r.rec.Id, success: true, errors: [], created: r.created });
     } catch (e) {
       if (e instanceof MultipleMatches) return reply.code(300).header('content-type', JSON_TYPE).send(e.ids.map((id) => recordUrl(v, o.name, id)));
@@ -295,7 +305,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return { allOrNone: body.allOrNone === true, records: body.records };
   };
   /** Run each record's write; with allOrNone, one failure rolls every write of the call back. */
-  const runCollection = <T>(items: T[], allOrNone: boolean, write: (item: T, undo: Undo) => SaveResult): SaveResult[] => {
+  const runCollection = <T>(ctx: WriteContext, req: FastifyRequest, items: T[], allOrNone: boolean, write: (item: T, undo: Undo) => SaveResult): SaveResult[] => {
     const undo = new Undo();
     const results: SaveResult[] = items.map((item) => {
       try {
@@ -306,11 +316,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     });
     if (allOrNone && results.some((r) => !r.success)) {
       undo.rollback();
+      ctx.changes?.splice(0);
       return results.map((r) => (r.success
         ? { id: null, success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', message: 'Record rolled back because not all records were valid and the request was using AllOrNone header', fields: [] }] }
         : r));
     }
-    return results;
+    return commit(ctx, req, results);
   };
   const typeOfRecord = (r: Record<string, unknown>) => {
     const t = (r.attributes as { type?: string } | undefined)?.type;
@@ -322,7 +333,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     versionOf(req);
     const { allOrNone, records } = collectionBody(req);
     const ctx = await begin(req);
-    return runCollection(records, allOrNone, (r, undo) => {
+    return runCollection(ctx, req, records, allOrNone, (r, undo) => {
       const rec = data.create(typeOfRecord(r), r, ctx, undo);
       return { id: rec.Id, success: true, errors: [] };
     });
@@ -331,7 +342,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     versionOf(req);
     const { allOrNone, records } = collectionBody(req);
     const ctx = await begin(req);
-    return runCollection(records, allOrNone, (r, undo) => {
+    return runCollection(ctx, req, records, allOrNone, (r, undo) => {
       const id = String(r.id ?? r.Id ?? '');
       if (!id) throw RecordFailure.of('MISSING_ARGUMENT', 'Id not specified in an update call', []);
       const { id: _id, ...rest } = r;
@@ -346,7 +357,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (ids.length === 0) throw new ApiError(400, 'MISSING_ARGUMENT', 'ids: at least one id is required');
     if (ids.length > MAX_COLLECTION) throw new ApiError(400, 'EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call');
     const ctx = await begin(req);
-    return runCollection(ids, q.allOrNone === 'true', (id, undo) => {
+    return runCollection(ctx, req, ids, q.allOrNone === 'true', (id, undo) => {
       const rec = data.delete('', id, ctx, undo);
       return { id: rec.Id, success: true, errors: [] };
     });
@@ -369,7 +380,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const k = keyOf(r);
       if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
     }
-    return runCollection(records, allOrNone, (r, undo) => {
+    return runCollection(ctx, req, records, allOrNone, (r, undo) => {
       const t = typeOfRecord(r);
       if (t.toLowerCase() !== o.name.toLowerCase()) throw RecordFailure.of('INVALID_TYPE', `The sObject type ${t} does not match the URL type ${o.name}`, []);
       const k = keyOf(r);
