@@ -156,6 +156,19 @@ export interface RegistrationWorkflowInput {
   decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason'>;
 }
 
+/** A registration workflow's input from the ledger row: its stored decision, else `fallback` with the row's reason. */
+function workflowInput(reg: Registration, linkId: string, fallback: Pick<Decision, 'outcome' | 'ruleId'>): RegistrationWorkflowInput {
+  const decision = detailsOf(reg).decision ?? { ...fallback, reason: reg.reason ?? '' };
+  return {
+    id: reg.id,
+    partnerId: reg.partner,
+    sourceId: reg.sourceId,
+    linkId,
+    submittedAt: reg.submittedAt,
+    decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason },
+  };
+}
+
 export interface RegistrationGateOptions {
   policy: Policy;
   /** Starts the registration workflows (default: the running activity's worker client; outside a worker, registrations are decided and enforced but get no workflow). */
@@ -350,15 +363,7 @@ export class RegistrationGate implements RecordGate {
     const client = temporalClient(this.opts.client);
     if (!client) return;
     const d = detailsOf(reg);
-    const decision = d.decision ?? { outcome: 'rejected' as const, ruleId: 'first-to-register' as const, reason: reg.reason ?? '' };
-    const input: RegistrationWorkflowInput = {
-      id: reg.id,
-      partnerId: reg.partner,
-      sourceId: reg.sourceId,
-      linkId: d.linkId ?? this.rt.link.id,
-      submittedAt: reg.submittedAt,
-      decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason },
-    };
+    const input = workflowInput(reg, d.linkId ?? this.rt.link.id, { outcome: 'rejected', ruleId: 'first-to-register' });
     try {
       await client.workflow.signalWithStart('registration', {
         workflowId: registrationWorkflowId(reg.id),
@@ -381,15 +386,7 @@ export class RegistrationGate implements RecordGate {
     const d = detailsOf(reg);
     const client = temporalClient(this.opts.client);
     if (!client || d.workflowStarted) return reg;
-    const decision = d.decision ?? { outcome: 'review' as const, ruleId: 'tier-auto-approval' as const, reason: reg.reason ?? '' };
-    const input: RegistrationWorkflowInput = {
-      id: reg.id,
-      partnerId: reg.partner,
-      sourceId: reg.sourceId,
-      linkId: this.rt.link.id,
-      submittedAt: reg.submittedAt,
-      decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason },
-    };
+    const input = workflowInput(reg, this.rt.link.id, { outcome: 'review', ruleId: 'tier-auto-approval' });
     try {
       await client.workflow.start('registration', {
         workflowId: registrationWorkflowId(reg.id),

@@ -1,15 +1,9 @@
-import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
-import { openLedger, type Ledger } from '../../ledger/index.js';
 import { START_CURSOR, type Connector } from '../../connectors/types.js';
-import { Engine } from '../../sync/build.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { statusQuery, syncNowSignal } from '../../workflows/index.js';
-import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
-import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { syncNowSignal } from '../../workflows/index.js';
+import { startLinkHarness, waitForLink, type LinkHarness } from '../helpers/linkWorker.js';
+import { uniqueQueue } from '../helpers/temporal.js';
 
 /**
  * Regression (issue #12, "no silent stalls"): a HubSpot scan of more than one page whose newest record
@@ -19,77 +13,52 @@ import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
  * Black-box: the real HubSpot connector against the sandbox portal, the linkSync workflow on the real
  * dev server, the vendor org read back through jsforce.
  */
-let sb: TestSandbox;
-let ledger: Ledger;
-let engine: Engine;
-let client: Client;
-let worker: Worker;
-let running: Promise<void>;
+let h: LinkHarness;
 const taskQueue = uniqueQueue('feed-stall');
 const linkId = `acme-stall-${taskQueue.replace(/[^a-z0-9]/g, '').slice(-8)}`;
 const brokenId = `acme-broken-${taskQueue.replace(/[^a-z0-9]/g, '').slice(-8)}`;
 
 beforeAll(async () => {
-  sb = await startTestSandbox({
+  h = await startLinkHarness({
     orgs: [
       { id: 'vendor', kind: 'salesforce', role: 'vendor' },
       { id: 'acme', kind: 'hubspot', role: 'partner', seed: { accounts: 4, opportunities: 6, owners: 1 } },
     ],
-  });
-  const conn = sandboxEnv(sb, 'STALL');
-  const network = testNetwork(`
+    envPrefix: 'STALL',
+    taskQueue,
+    // Pages of 2: the first scan of 6 seeded + 5 fresh deals takes six pages.
+    pageSize: 2,
+    network: (conn) => `
 vendor: { id: vendor, name: Vendor, kind: salesforce, connection: ${conn.vendor} }
 partners:
   - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
 links:
   - { id: ${linkId}, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, schedule: 1h }
   - { id: ${brokenId}, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, schedule: 1h }
-`);
-  ledger = await openLedger({ file: tempLedgerFile() });
-  // Pages of 2: the first scan of 6 seeded + 5 fresh deals takes six pages.
-  engine = new Engine({ network, ledger, pageSize: 2 });
-  client = await testClient();
-  worker = await testWorker({ taskQueue, activities: createActivities({ engine }) });
-  running = worker.run();
+`,
+  });
 });
 
-afterAll(async () => {
-  for (const id of [linkId, brokenId]) await client?.workflow.getHandle(`sync:${id}`).terminate('test over').catch(() => undefined);
-  worker?.shutdown();
-  await running;
-  await engine?.close();
-  await ledger?.close();
-  await sb?.stop();
-  await client?.connection.close();
-});
+afterAll(() => h?.close());
 
-async function waitFor(what: string, pred: (s: LinkStatus) => boolean | Promise<boolean>, timeoutMs = 20_000, id = linkId): Promise<LinkStatus> {
-  const handle = client.workflow.getHandle(`sync:${id}`);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await handle.query(statusQuery);
-    if (await pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = (what: string, pred: (s: LinkStatus) => boolean | Promise<boolean>, timeoutMs = 20_000, id = linkId) => waitForLink(h.client, id, pred, { what, timeoutMs, intervalMs: 250 });
 
 async function vendorCount(): Promise<number> {
-  const res = await sb.jsforce('vendor').query("SELECT COUNT() FROM Opportunity WHERE Registered_Partner_Id__c = 'acme'");
+  const res = await h.sb.jsforce('vendor').query("SELECT COUNT() FROM Opportunity WHERE Registered_Partner_Id__c = 'acme'");
   return res.totalSize;
 }
 
 async function createDeals(names: string[]): Promise<void> {
-  const hs = sb.hubspot('acme');
+  const hs = h.sb.hubspot('acme');
   await hs.crm.deals.batchApi.create({ inputs: names.map((dealname) => ({ properties: { dealname, pipeline: 'default', dealstage: 'qualifiedtobuy', amount: '1000' }, associations: [] })) });
 }
 
 describe('HubSpot change feed never stalls (multi-page scan whose newest record is recent)', () => {
   it('deals created after such a scan still arrive, and status does not claim idle while they are missing', async () => {
     await createDeals(['Fresh 1', 'Fresh 2', 'Fresh 3', 'Fresh 4', 'Fresh 5']);
-    await client.workflow.start('linkSync', { workflowId: `sync:${linkId}`, taskQueue, args: [{ linkId }] });
+    await h.client.workflow.start('linkSync', { workflowId: `sync:${linkId}`, taskQueue, args: [{ linkId }] });
     await waitFor('the first catch-up', async (s) => s.state === 'idle' && (await vendorCount()) === 11);
-    const handle = client.workflow.getHandle(`sync:${linkId}`);
+    const handle = h.client.workflow.getHandle(`sync:${linkId}`);
 
     // Later deals, in several rounds: each must arrive (on main, none ever did).
     for (const round of [1, 2]) {
@@ -100,7 +69,7 @@ describe('HubSpot change feed never stalls (multi-page scan whose newest record 
       expect(s.lastError).toBeUndefined();
       expect(s.counts.created).toBe(want);
     }
-    const names = await sb.jsforce('vendor').query<{ Name: string }>("SELECT Name FROM Opportunity WHERE Registered_Partner_Id__c = 'acme'");
+    const names = await h.sb.jsforce('vendor').query<{ Name: string }>("SELECT Name FROM Opportunity WHERE Registered_Partner_Id__c = 'acme'");
     expect(names.records.map((r) => r.Name)).toEqual(expect.arrayContaining(['Later 1a', 'Later 1b', 'Later 1c', 'Later 2a', 'Later 2b', 'Later 2c']));
   }, 90_000);
 });
@@ -109,7 +78,7 @@ describe('a feed that steps backwards is an error the link shows, never a silent
   it('COSELL_FEED_STALLED reaches the status query as state error with the reason', async () => {
     // No real connector does this any more; a feed bug is emulated by wrapping the real one, whose
     // second page answers a next cursor behind the stored one (what the HubSpot look-back once did).
-    const rt = await engine.link(brokenId);
+    const rt = await h.engine.link(brokenId);
     const real = rt.source;
     let calls = 0;
     const broken: Connector = Object.assign(Object.create(real) as Connector, {
@@ -119,10 +88,10 @@ describe('a feed that steps backwards is an error the link shows, never a silent
       },
     });
     Object.assign(rt, { source: broken });
-    await client.workflow.start('linkSync', { workflowId: `sync:${brokenId}`, taskQueue, args: [{ linkId: brokenId }] });
+    await h.client.workflow.start('linkSync', { workflowId: `sync:${brokenId}`, taskQueue, args: [{ linkId: brokenId }] });
     const s = await waitFor('the error state', (x) => x.state === 'error', 20_000, brokenId);
     expect(s.lastError).toMatch(/behind the one the page was read from/);
-    const desc = await client.workflow.getHandle(`sync:${brokenId}`).describe();
+    const desc = await h.client.workflow.getHandle(`sync:${brokenId}`).describe();
     expect(desc.searchAttributes).toMatchObject({ CosellState: ['error'] });
   }, 60_000);
 });

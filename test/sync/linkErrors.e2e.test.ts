@@ -1,76 +1,45 @@
-import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
-import { openLedger, type Ledger } from '../../ledger/index.js';
-import { startLinks } from '../../lib/links.js';
-import { Engine } from '../../sync/build.js';
 import type { LinkStatus } from '../../sync/types.js';
 import { linkSync, resyncUpdate, statusQuery, syncNowSignal } from '../../workflows/index.js';
-import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
-import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { startLinkHarness, waitForLink, type LinkHarness } from '../helpers/linkWorker.js';
+import { uniqueQueue } from '../helpers/temporal.js';
 
 /**
  * The link workflow on the real dev server when things go wrong: failures retrying cannot fix show as
  * state `error` with the reason (no retry storm), bad resync input is refused by the update's
  * validator, and a resync sent while the workflow continues as new is not lost.
  */
-let sb: TestSandbox;
-let ledger: Ledger;
-let engine: Engine;
-let client: Client;
-let worker: Worker;
-let running: Promise<void>;
+let h: LinkHarness;
 const taskQueue = uniqueQueue('link-err');
 const prefix = taskQueue.replace(/[^a-z0-9]/g, '').slice(-8);
 const linkId = `acme-deals-${prefix}`;
 const canLink = `acme-can-${prefix}`;
 
 beforeAll(async () => {
-  sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor' }, { id: 'acme', kind: 'hubspot', role: 'partner' }] });
-  const conn = sandboxEnv(sb, 'LINKERR');
-  const network = testNetwork(`
+  h = await startLinkHarness({
+    orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor' }, { id: 'acme', kind: 'hubspot', role: 'partner' }],
+    envPrefix: 'LINKERR',
+    taskQueue,
+    startLinks: true,
+    network: (conn) => `
 vendor: { id: vendor, name: Vendor, kind: salesforce, connection: ${conn.vendor} }
 partners:
   - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
 links:
   - { id: ${linkId}, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, schedule: 1h }
   - { id: ${canLink}, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, schedule: 1h, enabled: false }
-`);
-  ledger = await openLedger({ file: tempLedgerFile() });
-  engine = new Engine({ network, ledger });
-  client = await testClient();
-  worker = await testWorker({ taskQueue, activities: createActivities({ engine }) });
-  running = worker.run();
-  await startLinks(client, network, { taskQueue });
+`,
+  });
 });
 
-afterAll(async () => {
-  for (const id of [linkId, canLink]) await client?.workflow.getHandle(`sync:${id}`).terminate('test over').catch(() => undefined);
-  worker?.shutdown();
-  await running;
-  await engine?.close();
-  await ledger?.close();
-  await sb?.stop();
-  await client?.connection.close();
-});
+afterAll(() => h?.close());
 
-async function waitFor(id: string, pred: (s: LinkStatus) => boolean, timeoutMs = 30_000): Promise<LinkStatus> {
-  const handle = client.workflow.getHandle(`sync:${id}`);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await handle.query(statusQuery);
-    if (pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out; last status ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = (id: string, pred: (s: LinkStatus) => boolean, timeoutMs = 30_000) => waitForLink(h.client, id, pred, { timeoutMs });
 
 describe('link workflow failures', () => {
   it('a resync sent while the workflow continues as new is not lost', async () => {
     // History threshold 1: the workflow continues as new after every cycle, so updates keep meeting it.
-    const handle = await client.workflow.start(linkSync, { taskQueue, workflowId: `sync:${canLink}`, args: [{ linkId: canLink, maxHistoryEvents: 1 }] });
+    const handle = await h.client.workflow.start(linkSync, { taskQueue, workflowId: `sync:${canLink}`, args: [{ linkId: canLink, maxHistoryEvents: 1 }] });
     const first = await waitFor(canLink, (s) => s.counts.read >= 30);
     for (let i = 0; i < 6; i++) {
       const s = await handle.executeUpdate(resyncUpdate, { args: [{ from: 'full' }] });
@@ -81,7 +50,7 @@ describe('link workflow failures', () => {
   }, 90_000);
 
   it('bad resync input is refused by the update validator, and nothing changes', async () => {
-    const handle = client.workflow.getHandle(`sync:${linkId}`);
+    const handle = h.client.workflow.getHandle(`sync:${linkId}`);
     const before = await waitFor(linkId, (s) => s.state === 'idle');
     await expect(handle.executeUpdate(resyncUpdate, { args: [{ from: 'yesterday' }] })).rejects.toThrow();
     const err = await handle.executeUpdate(resyncUpdate, { args: [{ from: 'yesterday' }] }).catch((e: Error & { cause?: Error }) => e);
@@ -94,9 +63,9 @@ describe('link workflow failures', () => {
   });
 
   it('revoked credentials: state error with the reason within seconds, and no retry storm', async () => {
-    const handle = client.workflow.getHandle(`sync:${linkId}`);
+    const handle = h.client.workflow.getHandle(`sync:${linkId}`);
     await waitFor(linkId, (s) => s.state === 'idle');
-    await sb.faults('acme', { expireTokensNow: true }); // the partner revoked the private-app token
+    await h.sb.faults('acme', { expireTokensNow: true }); // the partner revoked the private-app token
     await handle.signal(syncNowSignal);
     const s = await waitFor(linkId, (x) => x.state === 'error', 15_000);
     expect(s.errorCode).toBe('COSELL_CRM_AUTH');
