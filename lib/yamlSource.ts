@@ -1,4 +1,4 @@
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 
 /**
@@ -29,10 +29,29 @@ export class YamlSource {
       const pos = this.lines.linePos(e.pos[0]);
       this.problems.push({ file, line: pos.line, col: pos.col, code: 'YAML_SYNTAX', message: e.message.split('\n')[0] });
     }
+    // `*name` with no `&name` before it parses, and only throws when values are built: report it here.
+    if (this.problems.length === 0) {
+      const doc = this.doc;
+      const problems = this.problems;
+      const lines = this.lines;
+      visit(doc, {
+        Alias(_k, node) {
+          if (node.resolve(doc) !== undefined) return;
+          const pos = node.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
+          problems.push({ file, ...pos, code: 'YAML_SYNTAX', message: `unknown alias *${node.source}: no &${node.source} anchor before it`, hint: 'quote the value if `*` is meant literally' });
+        },
+      });
+    }
   }
 
+  /** The document's values; undefined (with a problem at 1:1) if the yaml library cannot build them (e.g. alias bombs). */
   toJS(): unknown {
-    return this.doc.toJS();
+    try {
+      return this.doc.toJS();
+    } catch (e) {
+      this.problems.push({ file: this.file, line: 1, col: 1, code: 'YAML_SYNTAX', message: (e as Error).message.split('\n')[0] });
+      return undefined;
+    }
   }
 
   /** Position of the value at `path` (or of its nearest existing ancestor). */
@@ -59,7 +78,9 @@ export class YamlSource {
   /** Validate with zod; every issue becomes a positioned problem. Returns the data only if valid. */
   validate<T extends z.ZodType>(schema: T, code = 'CONFIG_INVALID'): z.infer<T> | undefined {
     if (this.problems.length) return undefined;
-    const result = schema.safeParse(this.toJS());
+    const js = this.toJS();
+    if (this.problems.length) return undefined;
+    const result = schema.safeParse(js);
     if (result.success) return result.data;
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {

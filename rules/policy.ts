@@ -393,6 +393,7 @@ export function parsePolicy(text: string, file: string): { policy?: Policy; prob
   const src = new YamlSource(text, file);
   if (src.problems.length) return { problems: src.problems };
   const data = src.toJS();
+  if (src.problems.length) return { problems: src.problems };
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     src.problem([], 'RULES_TYPE', 'a policy file must be a YAML mapping', 'start with "version: 1"');
     return { problems: src.problems };

@@ -90,12 +90,12 @@ export interface Run {
 }
 
 /** The real CLI in a child process (tsx loader, as a user runs it), Temporal unreachable unless env says otherwise. */
-export function cosell(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 90_000): Promise<Run> {
+export function cosell(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 90_000, cwd = ROOT): Promise<Run> {
   const started = Date.now();
   return new Promise((resolve) => {
     const full: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: TEMPORAL_DOWN, ...FIXTURE_ENV, ...env };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete full[k];
-    const child = spawn(process.execPath, [BIN, ...args], { env: full, cwd: ROOT });
+    const child = spawn(process.execPath, [BIN, ...args], { env: full, cwd });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

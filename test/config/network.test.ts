@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseNetwork } from '../../lib/config.js';
+import { parsePolicy } from '../../rules/policy.js';
 import { formatProblem } from '../../lib/yamlSource.js';
 
 const good = `
@@ -47,6 +48,13 @@ describe('network config', () => {
     // Cross-reference checks run only once the shape is valid; fix the shape and they appear.
     const { problems: p2 } = parseNetwork(good.replace('from: acme.deals', 'from: nobody.deals'), 'cosell.yaml');
     expect(p2.map(formatProblem)).toEqual([expect.stringMatching(/^cosell\.yaml:18:11: CONFIG_UNKNOWN_ORG: no org "nobody"/)]);
+  });
+
+  it('an alias without its anchor is a positioned problem, not an exception (network and policy files)', () => {
+    const { loaded, problems } = parseNetwork(good.replace('kind: hubspot', 'kind: *hubspot'), 'cosell.yaml');
+    expect(loaded).toBeUndefined();
+    expect(problems.map(formatProblem)).toEqual(['cosell.yaml:12:11: YAML_SYNTAX: unknown alias *hubspot: no &hubspot anchor before it (quote the value if `*` is meant literally)']);
+    expect(parsePolicy('version: 1\ncurrency: *usd\n', 'roe.yaml').problems.map(formatProblem)).toEqual(['roe.yaml:2:11: YAML_SYNTAX: unknown alias *usd: no &usd anchor before it (quote the value if `*` is meant literally)']);
   });
 
   it('refuses a link between two partners (partners never see each other\'s data)', () => {
