@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { CdcSubscriber, type CdcEventSeen, type CdcNotifier } from '../connectors/salesforce/cdc/subscriber.js';
 import type { Ledger } from '../ledger/index.js';
 import { defaultNotifier } from '../push/notifiers.js';
+import { streamSpecs, streamsEnabled } from '../sync/streamPlan.js';
 import type { LoadedNetwork } from './config.js';
 import { resolveSecret } from './secrets.js';
 
@@ -32,11 +33,17 @@ export interface ChangeCapture {
   stop(): Promise<void>;
 }
 
-/** The objects to subscribe in a Salesforce org: its `pubsub.objects`, or every object a link reads from it. */
+/**
+ * The objects to subscribe in a Salesforce org: its `pubsub.objects`; else, with change streams on,
+ * every object a stream reads from it (links, the rules index, overlap passes); else every object a
+ * link reads from it.
+ */
 export function cdcObjects(loaded: LoadedNetwork, orgId: string): string[] {
   const org = [loaded.network.vendor, ...loaded.network.partners].find((o) => o.id === orgId);
   if (org?.kind !== 'salesforce' || !org.connection.pubsub) return [];
-  return org.connection.pubsub.objects ?? [...new Set(loaded.network.links.filter((l) => l.enabled && l.from.split('.')[0] === org.id).map((l) => l.from.split('.')[1]))];
+  if (org.connection.pubsub.objects) return org.connection.pubsub.objects;
+  if (streamsEnabled(loaded)) return [...new Set(streamSpecs(loaded).filter((s) => s.orgId === org.id).map((s) => s.object))];
+  return [...new Set(loaded.network.links.filter((l) => l.enabled && l.from.split('.')[0] === org.id).map((l) => l.from.split('.')[1]))];
 }
 
 /** The Salesforce orgs whose connection turns Change Data Capture on (with something to subscribe). */
