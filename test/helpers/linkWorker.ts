@@ -143,3 +143,30 @@ export async function startLinkHarness(opts: LinkHarnessOptions): Promise<LinkHa
   if (start) await startLinks(client, network, { taskQueue });
   return h;
 }
+
+/**
+ * `n` engine workers on one task queue, each with its own connection to ONE PostgreSQL ledger (as `n`
+ * worker processes sharing a ledger). `wrap(acts, i)` wraps worker i's activities. `stop()` stops the
+ * workers and closes their ledger connections.
+ */
+export async function startWorkersOnOneLedger(
+  n: number,
+  opts: Omit<EngineWorkerOptions, 'ledger' | 'wrap'> & { url: string; wrap?: (acts: Activities, i: number) => ReturnType<NonNullable<EngineWorkerOptions['wrap']>> },
+): Promise<{ ledgers: Ledger[]; runs: EngineWorker[]; stop(): Promise<void> }> {
+  const { url, wrap, ...rest } = opts;
+  const ledgers: Ledger[] = [];
+  const runs: EngineWorker[] = [];
+  for (let i = 0; i < n; i++) {
+    const ledger = await openLedger({ url });
+    ledgers.push(ledger);
+    runs.push(await startEngineWorker({ ...rest, ledger, ...(wrap ? { wrap: (acts: Activities) => wrap(acts, i) } : {}) }));
+  }
+  return {
+    ledgers,
+    runs,
+    async stop() {
+      await Promise.all(runs.map((r) => r.stop()));
+      for (const l of ledgers) await l.close();
+    },
+  };
+}

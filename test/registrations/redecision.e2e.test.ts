@@ -1,19 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
-import { loadPolicy, type RegistrationState } from '../../rules/index.js';
-import { Engine } from '../../sync/build.js';
-import { syncChangesPage } from '../../sync/page.js';
+import type { RegistrationState } from '../../rules/index.js';
 import { registrationGateFor } from '../../sync/registrationGate.js';
 import { registrationStatusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { testClient, uniqueQueue } from '../helpers/temporal.js';
+import { startEngineWorker, terminateTaskQueue, type EngineWorker } from '../helpers/linkWorker.js';
+import { testPolicy } from '../helpers/registrations.js';
+import { eventually as poll } from '../helpers/wait.js';
+import { drain } from '../sync/helpers.js';
 
 /**
  * Rules of Engagement enforced on every change, black-box: partners edit their HubSpot deals after
@@ -44,11 +41,8 @@ partners:
 
 let sb: TestSandbox;
 let ledger: Ledger;
-let engine: Engine;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
-let acts: ReturnType<typeof createActivities>;
+let run: EngineWorker;
 const taskQueue = uniqueQueue('redecision');
 const suffix = taskQueue.replace(/[^a-z0-9]/g, '').slice(-6);
 const acmeLink = `acme-redecide-${suffix}`;
@@ -65,9 +59,7 @@ beforeAll(async () => {
     ],
   }, { uniqueIds: true });
   const conn = sandboxEnv(sb, `RED${suffix.toUpperCase()}`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-roe-'));
-  writeFileSync(path.join(dir, 'roe.yaml'), POLICY);
-  const policy = loadPolicy(path.join(dir, 'roe.yaml'));
+  const { policy } = testPolicy(POLICY);
   const network = testNetwork(`
 vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
 partners:
@@ -79,10 +71,8 @@ links:
 `);
   ledger = await openLedger({ file: tempLedgerFile() });
   client = await testClient();
-  engine = new Engine({ network, ledger, gateFor: registrationGateFor({ policy, client, taskQueue }) });
-  acts = createActivities({ engine, policy, client });
-  worker = await testWorker({ taskQueue, activities: acts });
-  running = worker.run();
+  run = await startEngineWorker({ network, ledger, taskQueue, gateFor: registrationGateFor({ policy, client, taskQueue }), activityDeps: { policy, client } });
+  const acts = run.activities;
   await acts.refreshRulesIndex(); // creates the named-account flag
   const vendor = sb.jsforce('vendor');
   for (const [key, a] of Object.entries({
@@ -96,12 +86,8 @@ links:
 }, 120_000);
 
 afterAll(async () => {
-  for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
-    await client.workflow.getHandle(wf.workflowId).terminate('test over').catch(() => undefined);
-  }
-  worker?.shutdown();
-  await running;
-  await engine?.close();
+  await terminateTaskQueue(client, taskQueue);
+  await run?.stop();
   await ledger?.close();
   await sb?.stop();
   await client?.connection.close();
@@ -137,25 +123,10 @@ async function moveDeal(org: string, deal: string, from: string, to: Company): P
   await hs.crm.deals.basicApi.update(deal, { properties: { description: `moved to ${to.name}` } });
 }
 
-async function syncLink(linkId: string): Promise<void> {
-  const rt = await engine.link(linkId);
-  for (let i = 0; i < 20; i++) if ((await syncChangesPage(rt)).caughtUp) return;
-}
+const syncLink = (linkId: string) => drain(run.engine, linkId);
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Poll until truthy; a throw counts as "not yet" (reads while workflows and the sandbox settle). */
+const eventually = <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000) => poll(what, fn, { timeoutMs, retryErrors: true });
 
 /** Registrations are `<partner id>:<deal id>`; the network's partner ids differ from the sandbox org ids so that
  * workflow ids (global on the shared dev server) never collide with other files' `registration:acme:…`. */
@@ -263,7 +234,7 @@ describe('Rules of Engagement on every change (sandbox CRMs, real dev server)', 
     const s = await status('acme', ids.expiring.deal);
     await waitStatus('acme', ids.expiring.deal, (x) => x.status === 'expired', Math.max(0, Date.parse(s.expiresAt!) - Date.now()) + 30_000);
     await eventually('expired on the vendor', async () => (await vendorOpp('acme', ids.expiring.deal))?.Registration_Status__c === 'Expired');
-    await acts.refreshRulesIndex();
+    await run.activities.refreshRulesIndex();
     const second = await createDeal('globex', { name: 'Zeta via Globex', amount: 10_000, company: { name: 'Zeta Robotics', domain: 'zeta-robotics.example', country: 'US' } });
     await syncLink(globexLink);
     const g = await waitStatus('globex', second.deal, (x) => x.status !== 'submitted' && x.status !== 'checked');

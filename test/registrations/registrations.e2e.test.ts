@@ -1,20 +1,18 @@
 import { writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
-import { loadPolicy, type Policy, type RegistrationState } from '../../rules/index.js';
-import { Engine } from '../../sync/build.js';
-import { syncChangesPage } from '../../sync/page.js';
+import type { Policy, RegistrationState } from '../../rules/index.js';
 import { registrationGateFor } from '../../sync/registrationGate.js';
 import { attributeUpdate, decideUpdate, extendUpdate, registrationStatusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { temporalAddress, testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
+import { startEngineWorker, terminateTaskQueue, type EngineWorker } from '../helpers/linkWorker.js';
+import { testPolicy } from '../helpers/registrations.js';
+import { eventually as poll } from '../helpers/wait.js';
+import { drain } from '../sync/helpers.js';
 import { main as cosellMain } from '../../cli/main.js';
 
 /**
@@ -56,12 +54,10 @@ partners:
 
 let sb: TestSandbox;
 let ledger: Ledger;
-let engine: Engine;
 let client: Client;
-let worker: Worker;
-let running: Promise<void>;
+let run: EngineWorker;
 let policy: Policy;
-let acts: ReturnType<typeof createActivities>;
+let acts: EngineWorker['activities'];
 let ledgerFile: string;
 let cliConfig: string;
 const taskQueue = uniqueQueue('registrations');
@@ -80,9 +76,9 @@ beforeAll(async () => {
     ],
   }, { uniqueIds: true });
   const conn = sandboxEnv(sb, `REG${suffix.toUpperCase()}`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-roe-'));
-  writeFileSync(path.join(dir, 'roe.yaml'), POLICY);
-  policy = loadPolicy(path.join(dir, 'roe.yaml'));
+  const roe = testPolicy(POLICY);
+  const dir = roe.dir;
+  policy = roe.policy;
   const network = testNetwork(`
 vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
 partners:
@@ -99,10 +95,8 @@ links:
   cliConfig = path.join(dir, 'cosell.yaml');
   writeFileSync(cliConfig, `ledger: { file: ${ledgerFile} }\n`);
   client = await testClient();
-  engine = new Engine({ network, ledger, gateFor: registrationGateFor({ policy, client, taskQueue }) });
-  acts = createActivities({ engine, policy, client });
-  worker = await testWorker({ taskQueue, activities: acts });
-  running = worker.run();
+  run = await startEngineWorker({ network, ledger, taskQueue, gateFor: registrationGateFor({ policy, client, taskQueue }), activityDeps: { policy, client } });
+  acts = run.activities;
   // Build the vendor index (creates the named-account flag), then the vendor-side facts the rules match.
   await acts.refreshRulesIndex();
   const vendor = sb.jsforce('vendor');
@@ -114,12 +108,8 @@ links:
 }, 120_000);
 
 afterAll(async () => {
-  for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
-    await client.workflow.getHandle(wf.workflowId).terminate('test over').catch(() => undefined);
-  }
-  worker?.shutdown();
-  await running;
-  await engine?.close();
+  await terminateTaskQueue(client, taskQueue);
+  await run?.stop();
   await ledger?.close();
   await sb?.stop();
   await client?.connection.close();
@@ -143,25 +133,10 @@ async function createDeal(org: string, d: DealSpec): Promise<string> {
   return deal.id;
 }
 
-async function syncLink(linkId: string): Promise<void> {
-  const rt = await engine.link(linkId);
-  for (let i = 0; i < 20; i++) if ((await syncChangesPage(rt)).caughtUp) return;
-}
+const syncLink = (linkId: string) => drain(run.engine, linkId);
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Poll until truthy; a throw counts as "not yet" (reads while workflows and the sandbox settle). */
+const eventually = <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000) => poll(what, fn, { timeoutMs, retryErrors: true });
 
 const handle = (partner: string, dealId: string) => client.workflow.getHandle(`registration:${partner}:${dealId}`);
 const status = (partner: string, dealId: string) => handle(partner, dealId).query(registrationStatusQuery);
