@@ -2,12 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
 import { createConnector } from '../../connectors/index.js';
 import { connectorConfigFromOrg } from '../../connectors/index.js';
-import { openLedger, type Ledger, type Registration } from '../../ledger/index.js';
+import type { Ledger, Registration } from '../../ledger/index.js';
 import { isCosellError } from '../../lib/errors.js';
 import { linkWorkflowId, startLinks } from '../../lib/links.js';
 import { loadPolicy, type Policy } from '../../rules/index.js';
@@ -19,7 +17,8 @@ import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv, testNetwork } from '../helpers/network.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { testClient, uniqueQueue } from '../helpers/temporal.js';
+import { startWorkersOnOneLedger } from '../helpers/linkWorker.js';
 
 /**
  * Rules of Engagement under concurrency, black-box: two HubSpot partners register the same eight
@@ -56,10 +55,9 @@ let sb: TestSandbox;
 let dbUrl: string;
 let client: Client;
 let policy: Policy;
-const ledgers: Ledger[] = [];
-const engines: Engine[] = [];
-const workers: Worker[] = [];
-const running: Promise<void>[] = [];
+let ledgers: Ledger[] = [];
+let engines: Engine[] = [];
+let fleet: Awaited<ReturnType<typeof startWorkersOnOneLedger>> | undefined;
 
 beforeAll(async () => {
   const empty = { accounts: 0, opportunities: 0, owners: 1 };
@@ -88,25 +86,16 @@ ${Object.entries(links)
 `);
   dbUrl = await createTestDatabase('cosell_roe_race');
   client = await testClient();
-  for (let i = 0; i < 2; i++) {
-    const ledger = await openLedger({ url: dbUrl });
-    const engine = new Engine({ network, ledger, pageSize: 3, gateFor: registrationGateFor({ policy, client, taskQueue }) });
-    const worker = await testWorker({ taskQueue, activities: createActivities({ engine, policy, client }) });
-    ledgers.push(ledger);
-    engines.push(engine);
-    workers.push(worker);
-    running.push(worker.run());
-  }
+  fleet = await startWorkersOnOneLedger(2, { url: dbUrl, network, taskQueue, pageSize: 3, gateFor: registrationGateFor({ policy, client, taskQueue }), activityDeps: { policy, client } });
+  ledgers = fleet.ledgers;
+  engines = fleet.runs.map((r) => r.engine);
 }, 120_000);
 
 afterAll(async () => {
   for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
     await client.workflow.getHandle(wf.workflowId).terminate('test over').catch(() => undefined);
   }
-  for (const w of workers) w.shutdown();
-  await Promise.all(running);
-  for (const e of engines) await e.close();
-  for (const l of ledgers) await l.close();
+  await fleet?.stop();
   if (dbUrl) await dropTestDatabase(dbUrl).catch(() => undefined);
   await sb?.stop();
   await client?.connection.close();

@@ -1,15 +1,13 @@
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
-import { openLedger, type Ledger } from '../../ledger/index.js';
+import type { Ledger } from '../../ledger/index.js';
 import { linkWorkflowId, startLinks } from '../../lib/links.js';
-import { Engine } from '../../sync/build.js';
 import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv, testNetwork } from '../helpers/network.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { testClient, uniqueQueue } from '../helpers/temporal.js';
+import { startWorkersOnOneLedger } from '../helpers/linkWorker.js';
 
 /**
  * Two workers on one task queue, each with its own engine and its own connection to ONE PostgreSQL
@@ -24,10 +22,8 @@ const linkIds = PARTNERS.flatMap((p) => [`${p}-companies-${tag}`, `${p}-deals-${
 let sb: TestSandbox;
 let dbUrl: string;
 let client: Client;
-const ledgers: Ledger[] = [];
-const engines: Engine[] = [];
-const workers: Worker[] = [];
-const running: Promise<void>[] = [];
+let ledgers: Ledger[] = [];
+let fleet: Awaited<ReturnType<typeof startWorkersOnOneLedger>> | undefined;
 const activityCalls = [0, 0];
 
 beforeAll(async () => {
@@ -55,29 +51,20 @@ ${PARTNERS.map(
 `);
   dbUrl = await createTestDatabase('cosell_multiworker');
   client = await testClient();
-  for (let i = 0; i < 2; i++) {
-    const ledger = await openLedger({ url: dbUrl });
-    // Small pages so both workers get a share of the activities.
-    const engine = new Engine({ network, ledger, pageSize: 25 });
-    const acts = createActivities({ engine });
-    const counted = Object.fromEntries(
-      Object.entries(acts).map(([name, fn]) => [name, (...args: unknown[]) => ((activityCalls[i] += 1), (fn as (...a: unknown[]) => unknown)(...args))]),
-    );
-    const worker = await testWorker({ taskQueue, activities: counted });
-    ledgers.push(ledger);
-    engines.push(engine);
-    workers.push(worker);
-    running.push(worker.run());
-  }
+  fleet = await startWorkersOnOneLedger(2, {
+    url: dbUrl,
+    network,
+    taskQueue,
+    pageSize: 25, // small pages so both workers get a share of the activities
+    wrap: (acts, i) => Object.fromEntries(Object.entries(acts).map(([name, fn]) => [name, (...args: unknown[]) => ((activityCalls[i] += 1), (fn as (...a: unknown[]) => unknown)(...args))])),
+  });
+  ledgers = fleet.ledgers;
   await startLinks(client, network, { taskQueue });
 }, 60_000);
 
 afterAll(async () => {
   for (const id of linkIds) await client?.workflow.getHandle(linkWorkflowId(id)).terminate('test over').catch(() => undefined);
-  for (const w of workers) w.shutdown();
-  await Promise.all(running);
-  for (const e of engines) await e.close();
-  for (const l of ledgers) await l.close();
+  await fleet?.stop();
   if (dbUrl) await dropTestDatabase(dbUrl).catch(() => undefined);
   await sb?.stop();
   await client?.connection.close();
