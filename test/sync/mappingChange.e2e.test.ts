@@ -1,18 +1,16 @@
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities/index.js';
 import { loadNetwork } from '../../lib/config.js';
 import { startLinks } from '../../lib/links.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
-import { Engine } from '../../sync/build.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { statusQuery, syncNowSignal } from '../../workflows/index.js';
+import { syncNowSignal } from '../../workflows/index.js';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { testClient, uniqueQueue } from '../helpers/temporal.js';
+import { startEngineWorker, waitForLink, type EngineWorker } from '../helpers/linkWorker.js';
 import { copyStockMapping, tempDir } from './helpers.js';
 
 /**
@@ -29,18 +27,14 @@ let dir: string;
 let networkFile: string;
 const taskQueue = uniqueQueue('mapping-change');
 const linkId = `deals-${taskQueue.replace(/[^a-z0-9]/g, '').slice(-8)}`;
-let run: { engine: Engine; worker: Worker; running: Promise<void> } | undefined;
+let run: EngineWorker | undefined;
 
+/** A worker process start: the network file (and the mapping it names) read afresh. */
 async function startWorker(): Promise<void> {
-  const engine = new Engine({ network: loadNetwork(networkFile), ledger, pageSize: 1000 });
-  const worker = await testWorker({ taskQueue, activities: createActivities({ engine }) });
-  run = { engine, worker, running: worker.run() };
+  run = await startEngineWorker({ network: loadNetwork(networkFile), ledger, taskQueue, pageSize: 1000 });
 }
 async function stopWorker(): Promise<void> {
-  if (!run) return;
-  run.worker.shutdown();
-  await run.running;
-  await run.engine.close();
+  await run?.stop();
   run = undefined;
 }
 
@@ -80,16 +74,7 @@ afterAll(async () => {
   await client?.connection.close();
 });
 
-async function waitFor(pred: (s: LinkStatus) => boolean, timeoutMs = 120_000): Promise<LinkStatus> {
-  const handle = client.workflow.getHandle(`sync:${linkId}`);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await handle.query(statusQuery);
-    if (pred(s)) return s;
-    if (Date.now() > deadline) throw new Error(`timed out; last status ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = (pred: (s: LinkStatus) => boolean, timeoutMs = 120_000) => waitForLink(client, linkId, pred, { timeoutMs, intervalMs: 250 });
 
 async function partnerStages(): Promise<string[]> {
   const out: string[] = [];
