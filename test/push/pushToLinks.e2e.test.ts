@@ -20,6 +20,7 @@ import { allSubscriptions } from './harness.js';
  * seconds although nothing polls for an hour — through syncNow to the link (streams off) or through
  * the deal stream's streamNotify (streams on).
  */
+// The partner's org id is this file's own: workflow ids stream:<org>:<object> are shared on the one dev server.
 describe.each([
   { streams: false, notifier: SyncNowNotifier },
   { streams: true, notifier: StreamNotifier },
@@ -35,19 +36,19 @@ describe.each([
   const linkId = `acme-deals-${taskQueue.replace(/[^a-z0-9]/g, '').slice(-8)}`;
 
   beforeAll(async () => {
-    sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor' }, { id: 'acme', kind: 'hubspot', role: 'partner', seed: { accounts: 3, opportunities: 4, owners: 1 } }] }, { uniqueIds: true });
+    sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor' }, { id: 'hooks-acme', kind: 'hubspot', role: 'partner', seed: { accounts: 3, opportunities: 4, owners: 1 } }] }, { uniqueIds: true });
     const conn = sandboxEnv(sb, `PUSH${streams ? 'S' : 'L'}`);
     const network = testNetwork(`
 vendor: { id: vendor, name: Vendor, kind: salesforce, connection: ${conn.vendor} }
 partners:
-  - id: acme
+  - id: hooks-acme
     name: Acme Consulting
     kind: hubspot
     tier: gold
-    connection: ${conn.acme}
-    push: { webhooks: { listen: "127.0.0.1:0", clientSecret: env:PUSH${streams ? 'S' : 'L'}_ACME_CLIENT_SECRET } }
+    connection: ${conn['hooks-acme']}
+    push: { webhooks: { listen: "127.0.0.1:0", clientSecret: env:PUSH${streams ? 'S' : 'L'}_HOOKS_ACME_CLIENT_SECRET } }
 links:
-  - { id: ${linkId}, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, schedule: 1h }
+  - { id: ${linkId}, from: hooks-acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, schedule: 1h }
 ${streams ? 'streams: { enabled: true, poll: 1h, reconcile: 1h }' : ''}
 `);
     ledger = await openLedger({ file: tempLedgerFile() });
@@ -58,13 +59,13 @@ ${streams ? 'streams: { enabled: true, poll: 1h, reconcile: 1h }' : ''}
     const notifier = defaultNotifier(client, network);
     expect(notifier).toBeInstanceOf(Notifier);
     push = await startPushReceivers({ network, ledger, notifier, forwarder: { pollMs: 500 } });
-    (sb.org('acme') as HubspotSandboxOrg).setWebhooks({ targetUrl: push!.endpoints[0]!.url, subscriptions: allSubscriptions() });
+    (sb.org('hooks-acme') as HubspotSandboxOrg).setWebhooks({ targetUrl: push!.endpoints[0]!.url, subscriptions: allSubscriptions() });
     await startLinks(client, network, { taskQueue });
   });
 
   afterAll(async () => {
     await push?.stop();
-    for (const id of [`sync:${linkId}`, 'stream:acme:deals']) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+    for (const id of [`sync:${linkId}`, 'stream:hooks-acme:deals']) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
     worker?.shutdown();
     await running;
     await engine?.close();
@@ -76,7 +77,7 @@ ${streams ? 'streams: { enabled: true, poll: 1h, reconcile: 1h }' : ''}
   const vendorAmount = async (dealId: string) => {
     // Until the link's first sync has created the custom field, the query is refused (INVALID_FIELD).
     try {
-      const r = await sb.jsforce('vendor').query<{ Amount: number | null }>(`SELECT Amount FROM Opportunity WHERE Partner_Deal_Id__c = 'acme:${dealId}'`);
+      const r = await sb.jsforce('vendor').query<{ Amount: number | null }>(`SELECT Amount FROM Opportunity WHERE Partner_Deal_Id__c = 'hooks-acme:${dealId}'`);
       return r.records[0]?.Amount;
     } catch {
       return undefined;
@@ -93,7 +94,7 @@ ${streams ? 'streams: { enabled: true, poll: 1h, reconcile: 1h }' : ''}
   };
 
   it('a partner edit reaches the vendor in seconds, with nothing polling for an hour', async () => {
-    const hs = sb.hubspot('acme');
+    const hs = sb.hubspot('hooks-acme');
     const deal = (await hs.crm.deals.basicApi.getPage(1)).results[0]!;
     await until(() => vendorAmount(deal.id), (a) => a !== undefined, 60_000); // the first sync
     const t0 = Date.now();
@@ -102,7 +103,7 @@ ${streams ? 'streams: { enabled: true, poll: 1h, reconcile: 1h }' : ''}
     const ms = Date.now() - t0;
     process.stdout.write(`push (streams ${streams ? 'on' : 'off'}): partner edit → vendor opportunity in ${ms} ms\n`);
     expect(ms).toBeLessThan(20_000);
-    const counts = await ledger.pushEvents.counts('acme');
+    const counts = await ledger.pushEvents.counts('hooks-acme');
     expect(counts.notified).toBeGreaterThan(0);
     expect(push!.endpoints[0]!.stats.unauthorized).toBe(0);
   });
