@@ -285,8 +285,11 @@ export function tokenNameSimilarityAtLeast(ta: readonly string[], tb: readonly s
   if (tb.length > MAX_NAME_TOKENS) tb = tb.slice(0, MAX_NAME_TOKENS);
   // Only the spacing differs ("face book" vs "facebook"): the same name, written apart.
   if (ta.length !== tb.length && ta.join('') === tb.join('')) return 0.99;
-  const forward = coverage(ta, tb, min);
-  if (forward < min) return forward;
-  const tokenScore = Math.min(forward, coverage(tb, ta, min));
+  // Scores are rounded to 1e-6 below: an unrounded score just under `min` can round up to it, so the
+  // early exits use a bound that much lower (found by the property test: 0.7999999… rounds to 0.8).
+  const bound = min - 1e-6;
+  const forward = coverage(ta, tb, bound);
+  if (forward < bound) return forward;
+  const tokenScore = Math.min(forward, coverage(tb, ta, bound));
   return Math.round(tokenScore * 1e6) / 1e6;
 }
