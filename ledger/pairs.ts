@@ -59,6 +59,8 @@ export async function writePairs(db: Kysely<LedgerTables>, linkId: string, pairs
         })),
       )
       .execute();
+    const relinked = part.filter((p) => p.relinked).map((p) => p.sourceId);
+    if (relinked.length) await db.updateTable('record_pairs').set({ target_deleted_at: null }).where('link_id', '=', linkId).where('source_id', 'in', relinked).execute();
   }
 }
 

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { CosellError } from '../lib/errors.js';
 import { CLAIMING_STATUSES, type DialectName } from './migrations.js';
 import type { LedgerTables, RegistrationRow } from './schema.js';
-import type { ClaimRequest, ClaimResult, Registration, RegistrationFilter, RegistrationInput, RegistrationPatch, RegistrationStatus } from './types.js';
+import type { ClaimRequest, ClaimResult, ReclaimRequest, ReclaimResult, Registration, RegistrationFilter, RegistrationInput, RegistrationPatch, RegistrationStatus } from './types.js';
 import { fromJson, isoTime, nowIso, toJson, withRetry } from './util.js';
 
 export { CLAIMING_STATUSES };
@@ -194,6 +194,39 @@ export class Registrations {
         return await withRetry(this.dialect, () => this.db.transaction().execute((tx) => this.claimIn(tx, id, me, req)));
       } catch (e) {
         if (!(e instanceof ClaimRace || isUniqueViolation(e)) || attempt >= 8) throw isUniqueViolation(e) ? claimedError(id, e) : e;
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
+      }
+    }
+  }
+
+  /**
+   * The registration's customer changed (its deal moved to another company, the domain was edited;
+   * the gate re-decides it): move its claim to the new customer key, with the customer fields, in one
+   * transaction under the same guarantee as `claim` (PostgreSQL advisory lock on the key; the partial
+   * unique index). When another registration in a claiming status holds the new key, nothing changes
+   * and the holder is returned (`held`: the caller rejects this one as the later registration). A row
+   * not in a claiming status just takes the new customer fields.
+   */
+  async reclaim(id: string, to: ReclaimRequest): Promise<ReclaimResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withRetry(this.dialect, () =>
+          this.db.transaction().execute(async (tx) => {
+            if (to.customerKey && this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`cosell.claim:${to.customerKey}`}))`.execute(tx);
+            const row = await tx.selectFrom('registrations').selectAll().where('id', '=', id).executeTakeFirst();
+            if (!row) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${id}`, { hint: 'list them with `cosell registrations list`' });
+            if (to.customerKey && isClaiming(row.status) && row.customer_key !== to.customerKey) {
+              const holder = await tx.selectFrom('registrations').selectAll().where('customer_key', '=', to.customerKey).where('status', 'in', [...CLAIMING_STATUSES]).where('id', '<>', id).executeTakeFirst();
+              if (holder) return { outcome: 'held' as const, registration: toRegistration(row), holder: toRegistration(holder) };
+            }
+            const patch = { customerKey: to.customerKey, customerName: to.customerName, customerNameNorm: to.customerNameNorm, customerDomain: to.customerDomain, ...(to.country !== undefined ? { country: to.country } : {}) };
+            const out = await tx.updateTable('registrations').set({ ...patchColumns(patch), updated_at: nowIso() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+            return { outcome: 'claimed' as const, registration: toRegistration(out) };
+          }),
+        );
+      } catch (e) {
+        // Another worker claimed the key between our read and write (SQLite has one writer; PostgreSQL's lock covers claimers): try again, the holder is then seen.
+        if (!isUniqueViolation(e) || attempt >= 8) throw isUniqueViolation(e) ? claimedError(id, e) : e;
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
       }
     }

@@ -39,6 +39,8 @@ export interface PairWrite {
   base?: Record<string, string | number | boolean | null> | null;
   /** The target record was found deleted in the target CRM and the link leaves it so (`targetDeletes: leave`). */
   targetDeleted?: boolean;
+  /** The target record deleted earlier is there again (restored in its CRM): clears the target-deleted mark. */
+  relinked?: boolean;
 }
 
 /** Hash-only update of an existing pair (e.g. an echo that was skipped); no-op when the pair is unknown. */
@@ -245,6 +247,22 @@ export interface ClaimResult {
   holder?: Registration;
   /** `took-over`: the demoted former holder. */
   superseded?: Registration;
+}
+
+/** A registration's customer changed (re-decision): what it claims now. */
+export interface ReclaimRequest {
+  customerKey: string | null;
+  customerName: string | null;
+  customerNameNorm: string | null;
+  customerDomain: string | null;
+  country?: string | null;
+}
+
+export interface ReclaimResult {
+  /** `claimed`: the row now holds the new customer (or the key was unchanged); `held`: another active registration holds it, nothing changed. */
+  outcome: 'claimed' | 'held';
+  registration: Registration;
+  holder?: Registration;
 }
 
 export interface RegistrationFilter {

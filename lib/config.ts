@@ -121,12 +121,18 @@ const link = z.strictObject({
    * the partner only if the partner is on it (sync/partnerScope.ts).
    */
   share: z.enum(['scoped', 'all']).default('scoped'),
-  /** What a delete/archive/merge in the source does to the target. */
+  /**
+   * What a delete/archive/merge in the source does to the target. A source record restored later (the
+   * CRM's recycle bin: same id) is re-linked with `flag` — the same target, its flag cleared, syncing
+   * again, audited `restored`; with `archive` it is synced as a new record.
+   */
   deletes: z.enum(['archive', 'flag', 'ignore']).default('flag'),
   /**
    * What the sync does when the record it would update was deleted in the target by someone else:
    * `leave` (default) respects the deletion — nothing is re-created, the pair is marked and audited
    * (`target-deleted`); `recreate` writes the record again from the source, audited as `recreated`.
+   * On a two-way pair, a target record that is restored in its CRM (re-linked by the paired link) is
+   * written again as before, audited `restored`.
    */
   targetDeletes: z.enum(['leave', 'recreate']).default('leave'),
   /** Link that must have synced a record's parent first (e.g. accounts before opportunities); without targetField the target models it as an association (HubSpot deal → company). */

@@ -72,6 +72,54 @@ function baseOf(rt: LinkRuntime, pair: RecordPair, snapshot: Fields | undefined,
   return { ...own, ...derived, ...Object.fromEntries(Object.entries(own ?? {}).filter(([k]) => lost.has(k))) };
 }
 
+/**
+ * Records of this page whose pair was ended by a deletion that has since been undone in a CRM (a
+ * Salesforce Recycle Bin undelete, a HubSpot restore — the same id comes back). A user expects the
+ * pair to carry on where it stopped, so both are re-linked and resume syncing, audited `restored`:
+ *   source  the pair was marked deleted (`deletes: flag`: the target kept, flagged) and the source is
+ *           read again (the change feed only returns live records) → the same target is updated, its
+ *           deleted flag cleared. With `archive` the target is gone and the source is synced as new.
+ *   target  the target was found deleted and left so (`targetDeletes: leave`); on a two-way pair the
+ *           reverse link re-linked the target record since (its own pair live and newer than the
+ *           deletion) → the target is there again and is written as before.
+ * `pairs` is updated in place (deletion marks cleared for these records).
+ */
+async function findRestored(rt: LinkRuntime, ids: string[], pairs: Map<string, RecordPair>): Promise<Map<string, 'source' | 'target'>> {
+  const out = new Map<string, 'source' | 'target'>();
+  for (const id of ids) {
+    const p = pairs.get(id);
+    if (p?.deletedAt && rt.link.deletes === 'flag') {
+      pairs.set(id, { ...p, deletedAt: null });
+      out.set(id, 'source');
+    }
+  }
+  const pairedWith = rt.link.pairedWith;
+  const gone = ids.map((id) => pairs.get(id)).filter((p): p is RecordPair => !!p && !p.deletedAt && !!p.targetDeletedAt);
+  if (pairedWith && gone.length) {
+    const reverse = await rt.ledger.pairs.bySource(pairedWith, gone.map((p) => p.targetId));
+    for (const p of gone) {
+      const r = reverse.get(p.targetId);
+      if (r && !r.deletedAt && r.updatedAt > p.targetDeletedAt!) {
+        pairs.set(p.sourceId, { ...p, targetDeletedAt: null });
+        out.set(p.sourceId, 'target');
+      }
+    }
+  }
+  return out;
+}
+
+function restoredAudit(rt: LinkRuntime, rec: CrmRecord, targetId: string, side: 'source' | 'target'): AuditInput {
+  const where = side === 'source' ? `${rt.sourceOrg.id} ${rt.sourceObject} ${rec.id}` : `${rt.targetOrg.id} ${rt.targetObject} ${targetId}`;
+  return {
+    linkId: rt.link.id,
+    sourceId: rec.id,
+    targetId,
+    action: 'restored',
+    details: { restored: side, reason: `${where} was deleted and has been restored (same id): re-linked, syncing again${side === 'source' && rt.link.deletes === 'flag' ? `, ${rt.deletedFlagField} cleared` : ''}` },
+    eventKey: `${rt.link.id}:${rec.id}:${rec.modifiedAt}:restored:${side}`,
+  };
+}
+
 /** Where a pair's base lists the fields whose source value lost a conflict (comma-separated names). */
 const LOST_BASE_KEY = '@lost';
 const lostFields = (base: Fields | undefined | null) => new Set(String(base?.[LOST_BASE_KEY] ?? '').split(',').filter(Boolean));
@@ -196,6 +244,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
       if (!p.deletedAt && !p.targetDeletedAt) pairs.set(recordId, { ...p, linkId, sourceId: recordId, targetId: p.sourceId, matchKey: null, base: null, targetDeletedAt: null });
     }
   }
+  const restored = await findRestored(rt, candidates.map((c) => c.rec.id), pairs);
   const targetIds = [...pairs.values()].filter((p) => !p.deletedAt && !p.targetDeletedAt).map((p) => p.targetId);
   const targetSnaps = await ledger.snapshots.get(rt.targetOrg.id, rt.targetObject, targetIds);
   const policies = policiesOf(mapping);
@@ -214,6 +263,8 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     }
     const mapped = { ...c.mapped, ...(decision?.fields ?? {}) };
     for (const f of decision?.protect ?? []) delete mapped[f];
+    // A restored source clears the flag its deletion set on the target (`deletes: flag`).
+    if (restored.get(c.rec.id) === 'source') mapped[rt.deletedFlagField] = false;
     const pair = pairs.get(c.rec.id);
     const live = pair && !pair.deletedAt ? pair : undefined;
     if (live?.targetDeletedAt && link.targetDeletes !== 'recreate') {
@@ -280,7 +331,9 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
       inc(out.counts, 'unchanged');
       out.resolved.push(p.rec.id);
       // The base follows the source even when nothing is written: the same value next time is no news.
-      if (!sameFields(p.pair.base, p.base, types)) out.pairs.push({ sourceId: p.rec.id, targetId: p.pair.targetId, base: p.base });
+      const back = restored.get(p.rec.id);
+      if (!sameFields(p.pair.base, p.base, types) || back) out.pairs.push({ sourceId: p.rec.id, targetId: p.pair.targetId, base: p.base, ...(back === 'target' ? { relinked: true } : {}) });
+      if (back) out.audits.push(restoredAudit(rt, p.rec, p.pair.targetId, back));
       if (assocParent && p.parentTargetId && p.pair.base?.[PARENT_BASE_KEY] !== p.parentTargetId) reassociate.push(p);
       if (p.plan.conflicts.length) out.audits.push({ linkId, sourceId: p.rec.id, targetId: p.pair.targetId, action: 'conflict', decisions, eventKey: `${linkId}:${p.rec.id}:${p.rec.modifiedAt}:conflict` });
       continue;
@@ -314,7 +367,9 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     inc(out.counts, r.status === 'created' ? 'created' : 'updated');
     landed.push({ w, id: r.id });
     out.resolved.push(w.rec.id);
-    out.pairs.push({ sourceId: w.rec.id, targetId: r.id, matchKey: w.key, sourceHash: hashFields(pick(w.rec.fields, readFields)), targetHash: hashFields(w.mapped), base: w.base });
+    const back = w.recreatedFrom ? undefined : restored.get(w.rec.id);
+    out.pairs.push({ sourceId: w.rec.id, targetId: r.id, matchKey: w.key, sourceHash: hashFields(pick(w.rec.fields, readFields)), targetHash: hashFields(w.mapped), base: w.base, ...(back === 'target' ? { relinked: true } : {}) });
+    if (back) out.audits.push(restoredAudit(rt, w.rec, r.id, back));
     out.snapshots.push({ orgId: rt.targetOrg.id, object: rt.targetObject, recordId: r.id, fields: { ...w.write, [mapping.match.target]: w.key }, merge: true });
     const action = w.recreatedFrom ? 'recreated' : r.status;
     out.audits.push({

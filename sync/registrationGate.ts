@@ -489,7 +489,20 @@ export class RegistrationGate implements RecordGate {
     const after = decisionFacts(input, account?.record.id ?? null, policy);
     const changes = materialChanges(before, after, { policy, autoApproveUpTo: policy.tiers.get(profile.tier)?.autoApproveUpTo, submittedAt: reg.submittedAt });
     if (!changes.length) return reg;
-    const decision = decide(input, this.feed.index, policy, profile);
+    let decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason' | 'matches'> = decide(input, this.feed.index, policy, profile);
+    if (changes.includes('customer')) {
+      // Another customer: the claim moves with it (one active registration per customer holds for the
+      // new customer too); when another registration already holds it, this one is the later one.
+      const nameNorm = normalizeCompanyName(input.customerName) || null;
+      const domain = normalizeDomain(input.website) ?? null;
+      const key = customerKey({ domainNorm: domain, nameNorm });
+      if (key !== reg.customerKey) {
+        const moved = await this.rt.ledger.registrations.reclaim(reg.id, { customerKey: key, customerName: input.customerName || null, customerNameNorm: nameNorm, customerDomain: domain, country: input.country ?? null });
+        if (moved.outcome === 'held') decision = duplicateOf(decision, moved.holder!, key!);
+        else this.feed.trackRegistration(moved.registration);
+        decisions.push({ rule: 'customer-claim', from: reg.customerKey, to: key, outcome: moved.outcome, holder: moved.holder?.id ?? null });
+      }
+    }
     const req: Redecision = { decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason }, before, after, changes };
     decisions.push({ rule: 'redecision', changes, outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason });
     const client = temporalClient(this.opts.client);

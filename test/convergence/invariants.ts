@@ -184,6 +184,13 @@ export class Checker {
     eq('deal.cosell_vendor_stage (= Opportunity.StageName)', deal.cosell_vendor_stage ?? null, opp.StageName);
     if (d.vendorStage) eq('Opportunity.StageName (vendor owns it)', opp.StageName, d.vendorStage);
     eq(`Opportunity.AccountId (account of company ${d.companyId})`, opp.AccountId, o.accountOf(d)?.Id ?? '(company not synced)');
+    // Live on both sides: no deletion flag (a restored record's flag is cleared).
+    eq('Opportunity.Cosell_Source_Deleted__c (deal live)', opp.Cosell_Source_Deleted__c === true, false);
+    eq('deal.cosell_source_deleted (opportunity live)', deal.cosell_source_deleted === 'true', false);
+    if (d.restored) {
+      const said = o.auditOf([d.dealId, opp.Id]).some((a) => a.action === 'restored');
+      this.expect(f, 'convergence', said, () => `${d.key} / ${opp.Id}: restored after a deletion, no audit entry says so (action "restored")`);
+    }
   }
 
   /** Every both-sides conflict the model saw since the last check: the audit names the losing value. */

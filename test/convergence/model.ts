@@ -50,6 +50,8 @@ export interface DealModel {
   frozen?: string;
   partnerDeleted?: boolean;
   vendorDeleted?: boolean;
+  /** Deleted and restored since: the audit must say it was restored, the deletion flags are cleared. */
+  restored?: boolean;
   /** Its company was merged into this one: the opportunity must follow the survivor's account. */
   mergedInto?: string;
   /** Amount raised past the tier limit after approval: must not stay auto-approved. */

@@ -16,16 +16,18 @@ export const OP_KINDS = [
   'conflict', // both sides edit the same `newest` field between two polls
   'flip', // partner A→B→A around a vendor edit of the same field, between polls
   'raise', // partner raises an approved deal's amount 250× (past the tier limit)
-  'move', // the deal moves to another company (association changed)
+  'move', // the deal moves to another company (association changed, and the rep edits the deal as it does so)
+  'moveOnly', // the deal moves to another company by its association alone (the deal itself untouched)
   'merge', // partner merges two companies that have deals
   'partnerDelete', // partner deletes its deal
   'vendorDelete', // vendor deletes the opportunity, the partner keeps working its deal
+  'restore', // a deleted deal or opportunity comes back from its CRM's recycle bin (same id)
   'kill', // SIGKILL the worker mid-settle, start another
 ] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 
 const WEIGHTS: Record<OpKind, number> = {
-  create: 4, race: 2, partnerEdit: 4, numericText: 1, vendorEdit: 4, conflict: 3, flip: 2, raise: 1, move: 1, merge: 1, partnerDelete: 1, vendorDelete: 1, kill: 1,
+  create: 4, race: 2, partnerEdit: 4, numericText: 1, vendorEdit: 4, conflict: 3, flip: 2, raise: 1, move: 1, moveOnly: 1, merge: 1, partnerDelete: 1, vendorDelete: 1, restore: 2, kill: 1,
 };
 
 export interface AppliedOp {
@@ -70,6 +72,7 @@ export class Operations {
     if (kind === 'create') return this.create(rnd.pick(this.world.partners), touched);
     if (kind === 'race') return this.race(touched);
     if (kind === 'merge') return this.merge(touched);
+    if (kind === 'restore') return this.restore(touched);
     const candidates = this.eligible(touched);
     if (candidates.length === 0) return this.create(rnd.pick(this.world.partners), touched);
     // numericText prefers a deal whose "00…" name has synced: stripping the zeros is the edit to check.
@@ -137,18 +140,25 @@ export class Operations {
         d.frozen = `amount raised to ${value} (past the ${TIER_LIMIT} auto-approval limit): re-decided`;
         return { kind, text: `${d.key}: partner raises amount ${d.amount} → ${value} after approval` };
       }
-      case 'move': {
+      case 'move':
+      case 'moveOnly': {
         const n = this.model.next();
         const customer = this.domain(n);
         const company = await this.createCompany(d.partner, n, customer);
         const hs = this.world.sb.hubspot(d.partner.org);
         await hs.crm.associations.v4.basicApi.archive('deals', d.dealId, 'companies', d.companyId);
         await hs.crm.associations.v4.basicApi.createDefault('deals', d.dealId, 'companies', company);
+        // A rep moving a deal usually edits it too (bumping its modification time); `moveOnly` is the
+        // association change alone, which HubSpot's search (the change feed) does not see as a change.
+        if (kind === 'move') {
+          d.name = `${d.partner.marker} ${this.model.next()} moved deal`;
+          await this.partnerUpdate(d, { dealname: d.name });
+        }
         const from = d.companyId;
         d.companyId = company;
         d.customer = customer;
         this.model.customers.set(customer, [d.key]);
-        return { kind, text: `${d.key}: deal moved from company ${from} to new company ${company} (${customer})` };
+        return { kind, text: `${d.key}: deal moved from company ${from} to new company ${company} (${customer})${kind === 'move' ? ', renamed' : ', association only'}` };
       }
       case 'partnerDelete': {
         await this.world.sb.hubspot(d.partner.org).crm.deals.basicApi.archive(d.dealId);
@@ -232,6 +242,29 @@ export class Operations {
     const b = await this.createDeal(second!, customer);
     touched.add(a.key).add(b.key);
     return { kind: 'race', text: `${a.key} then ${b.key} register the same customer ${customer}: the first must hold it` };
+  }
+
+  /**
+   * A deleted record comes back with its id, as from the CRM's recycle bin (the sandbox's UI control,
+   * POST /__sandbox/restore/{type}/{id}): the partner restores its deal, or the vendor undeletes the
+   * opportunity. A user expects the pair to carry on: re-linked, the deletion flag on the other side
+   * cleared, every field converging again (a rename the partner made meanwhile reaches the restored
+   * opportunity), audited `restored`. Without a deleted deal this is a create.
+   */
+  private async restore(touched: Set<string>): Promise<AppliedOp> {
+    const deleted = [...this.model.deals.values()].filter((d) => (d.partnerDeleted || d.vendorDeleted) && d.expected === 'approved' && !d.mergedInto && !touched.has(d.key));
+    if (deleted.length === 0) return this.create(this.rnd.pick(this.world.partners), touched);
+    const d = this.rnd.pick(deleted);
+    touched.add(d.key);
+    const [org, type, id] = d.partnerDeleted ? [d.partner.org, 'deals', d.dealId] : ['vendor', 'Opportunity', d.oppId!];
+    const res = await fetch(`${this.world.sb.baseUrls[org]}/__sandbox/restore/${type}/${id}`, { method: 'POST' });
+    if (!res.ok) throw new Error(`restore ${org} ${type} ${id}: HTTP ${res.status} ${await res.text()}`);
+    const what = d.partnerDeleted ? `partner restores its deal ${d.dealId}` : `vendor undeletes opportunity ${d.oppId}`;
+    d.partnerDeleted = false;
+    d.vendorDeleted = false;
+    d.frozen = undefined;
+    d.restored = true;
+    return { kind: 'restore', text: `${d.key}: ${what} from the recycle bin` };
   }
 
   private async merge(touched: Set<string>): Promise<AppliedOp | undefined> {

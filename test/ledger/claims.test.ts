@@ -62,6 +62,31 @@ describe.each(backends)('one active registration per customer on $name', (backen
     expect(customerKey({ domainNorm: '', nameNorm: '' })).toBeNull();
   });
 
+  it('re-decision: a registration whose customer changed moves its claim (the old customer is free again); onto a held customer it is refused, nothing changed', async () => {
+    const tag = uniqueLink('reclaim');
+    const [oldKey, newKey, heldKey] = ['old', 'new', 'held'].map((k) => `domain:${k}-${tag}.example`);
+    const mover = await ledger.registrations.claim(request(oldKey!, { partner: 'acme', sourceId: `${tag}/a`, createdMs: 0, wants: 'auto-approved' }));
+    const holder = await ledger.registrations.claim(request(heldKey!, { partner: 'globex', sourceId: `${tag}/h`, createdMs: 10, wants: 'auto-approved' }));
+    expect([mover.outcome, holder.outcome]).toEqual(['claimed', 'claimed']);
+
+    const moved = await ledger.registrations.reclaim(mover.registration.id, { customerKey: newKey!, customerName: 'New Co', customerNameNorm: 'new co', customerDomain: newKey!.slice(7), country: 'US' });
+    expect(moved.outcome).toBe('claimed');
+    expect(moved.registration).toMatchObject({ id: mover.registration.id, status: 'auto-approved', customerKey: newKey, customerDomain: newKey!.slice(7), customerName: 'New Co' });
+    expect((await rowsOf(ledger, newKey!)).map((r) => r.id)).toEqual([mover.registration.id]);
+    // The old customer is free: another partner's registration of it is not a duplicate any more.
+    const next = await ledger.registrations.claim(request(oldKey!, { partner: 'globex', sourceId: `${tag}/b`, createdMs: 20, wants: 'auto-approved' }));
+    expect(next.outcome).toBe('claimed');
+
+    const refused = await ledger.registrations.reclaim(mover.registration.id, { customerKey: heldKey!, customerName: 'Held Co', customerNameNorm: 'held co', customerDomain: heldKey!.slice(7) });
+    expect(refused.outcome).toBe('held');
+    expect(refused.holder!.id).toBe(holder.registration.id);
+    expect((await ledger.registrations.get(mover.registration.id))!.customerKey).toBe(newKey);
+    // Rejected (not claiming), it may take the held customer's fields: it claims nothing.
+    await ledger.registrations.update(mover.registration.id, { status: 'rejected' });
+    expect((await ledger.registrations.reclaim(mover.registration.id, { customerKey: heldKey!, customerName: 'Held Co', customerNameNorm: 'held co', customerDomain: heldKey!.slice(7) })).outcome).toBe('claimed');
+    expect((await rowsOf(ledger, heldKey!)).filter((r) => ACTIVE.includes(r.status)).map((r) => r.id)).toEqual([holder.registration.id]);
+  });
+
   it('the index refuses a second active registration for a customer, whatever writes it', async () => {
     const key = `domain:${uniqueLink('idx')}.com`;
     await ledger.registrations.upsert({ partner: 'acme', sourceId: key, customerKey: key, status: 'auto-approved' });

@@ -6,6 +6,22 @@ describe.each(backends)('ledger dead letters and audit on $name', (backend) => {
   let ledger: Ledger;
   useLedgerStore(backend, (_s, l) => (ledger = l));
 
+  it('pairs: a target found deleted stays marked on later writes, until a write says it is back (relinked); a deleted pair is live again when re-written', async () => {
+    const link = uniqueLink('pairs');
+    await ledger.commitPage({ linkId: link, feed: 'changes', pairs: [{ sourceId: 's1', targetId: 't1', base: { Name: 'a' } }, { sourceId: 's2', targetId: 't2' }] });
+    await ledger.commitPage({ linkId: link, feed: 'changes', pairs: [{ sourceId: 's1', targetId: 't1', targetDeleted: true }], deletedPairs: ['s2'] });
+    const marked = (await ledger.pairs.bySource(link, ['s1', 's2']));
+    expect(marked.get('s1')!.targetDeletedAt).not.toBeNull();
+    expect(marked.get('s2')!.deletedAt).not.toBeNull();
+    // An ordinary write keeps the mark (the deletion is respected); a relinked one clears it, base kept.
+    await ledger.commitPage({ linkId: link, feed: 'changes', pairs: [{ sourceId: 's1', targetId: 't1' }] });
+    expect((await ledger.pairs.bySource(link, ['s1'])).get('s1')!.targetDeletedAt).not.toBeNull();
+    await ledger.commitPage({ linkId: link, feed: 'changes', pairs: [{ sourceId: 's1', targetId: 't1', relinked: true }, { sourceId: 's2', targetId: 't2', base: { Name: 'b' } }] });
+    const back = await ledger.pairs.bySource(link, ['s1', 's2']);
+    expect(back.get('s1')).toMatchObject({ targetId: 't1', targetDeletedAt: null, deletedAt: null, base: { Name: 'a' } });
+    expect(back.get('s2')).toMatchObject({ targetId: 't2', targetDeletedAt: null, deletedAt: null, base: { Name: 'b' } });
+  });
+
   it('dead letters: recorded with the CRM reason, replayed, failing again, then resolved', async () => {
     const link = uniqueLink('dl');
     const payload = { id: '006A', modifiedAt: '2026-01-01T00:00:00.000Z', fields: { Name: 'Big deal', StageName: 'Weird' } };

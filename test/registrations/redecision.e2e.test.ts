@@ -204,6 +204,17 @@ describe('Rules of Engagement on every change (sandbox CRMs, real dev server)', 
     expect(audit.map((a) => a.details)).toEqual([expect.objectContaining({ from: 'auto-approved', to: 'auto-approved', changes: ['customer', 'account'] })]);
   });
 
+  it('the customer claim moves with a deal moved to another company: the ledger holds the new customer, the old one is free for another partner', async () => {
+    // ids.move went from Northwind to Fabrikam above (re-decided, still approved).
+    const reg = await ledger.registrations.get(`${PARTNER_ID.acme}:${ids.move!.deal}`);
+    expect(reg).toMatchObject({ status: 'auto-approved', customerKey: 'domain:fabrikam-pharma.example', customerDomain: 'fabrikam-pharma.example', customerName: 'Fabrikam Pharma' });
+    const other = await createDeal('globex', { name: 'Northwind for Globex', amount: 20_000, company: { name: 'Northwind Traders Inc.', domain: 'northwind.example', country: 'US' } });
+    await syncLink(globexLink);
+    const s = await waitStatus('globex', other.deal, (x) => x.status !== 'submitted' && x.status !== 'checked');
+    expect(s.status).toBe('auto-approved');
+    expect((await ledger.registrations.list({ customerKey: 'domain:northwind.example' })).filter((r) => r.status === 'auto-approved').map((r) => r.partner)).toEqual([PARTNER_ID.globex]);
+  });
+
   it('a deal moved to a named account is re-decided and rejected; the partner is told without naming it', async () => {
     ids.named = await createDeal('acme', { name: 'Theta upgrade', amount: 15_000, company: { name: 'Theta Labs', domain: 'theta-labs.example', country: 'US' } });
     await syncLink(acmeLink);
