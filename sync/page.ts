@@ -1,5 +1,5 @@
 import type { CrmRecord, DeletedRecord, FeedCursor, Fields, WriteResult } from '../connectors/types.js';
-import { ConnectorError, isConnectorError } from '../connectors/errors.js';
+import { ConnectorError } from '../connectors/errors.js';
 import { log } from '../lib/logger.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
 import type { SnapshotWrite } from '../ledger/types.js';
@@ -429,30 +429,13 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
   const t0 = performance.now();
   let page = await rt.readAhead.take(cur, cur.generation);
   const readAhead = page !== undefined;
-  if (!page) {
-    try {
-      page = await read(cur);
-    } catch (e) {
-      throw withQuota(e);
-    }
-  }
+  if (!page) page = await read(cur);
   const next = page.next;
   if (!page.caughtUp) rt.readAhead.start(next, cur.generation, () => read(next));
   // The position only: a feed's state (look-back memory) stays in the ledger, out of Temporal.
   const at = { modifiedAt: page.next.modifiedAt, id: page.next.id };
-  heartbeat({ cursor: at, records: page.records.length });
   const t1 = performance.now();
-  let outcome: Outcome;
-  // Keep heartbeating while the page's writes run (retries and rate-limit waits can take a while), so
-  // the workflow can use a short heartbeat timeout and a killed worker's page is retried quickly.
-  const beat = setInterval(() => heartbeat({ cursor: at, records: page.records.length }), 3_000);
-  try {
-    outcome = await processRecords(rt, page.records);
-  } catch (e) {
-    throw withQuota(e);
-  } finally {
-    clearInterval(beat);
-  }
+  const outcome = await heartbeating(heartbeat, { cursor: at, records: page.records.length }, () => processRecords(rt, page.records));
   const t2 = performance.now();
   await ledger.commitPage({
     linkId: link.id,
@@ -484,12 +467,7 @@ export async function syncDeletionsPage(rt: LinkRuntime): Promise<PageReport> {
   if (rt.stream) return { counts: {}, caughtUp: true };
   const { ledger, link } = rt;
   const cur = await ledger.cursors.getOrStart(link.id, 'deletions');
-  let page;
-  try {
-    page = await rt.source.deletions(rt.sourceObject, cur, { pageSize: rt.pageSize });
-  } catch (e) {
-    throw withQuota(e);
-  }
+  const page = await rt.source.deletions(rt.sourceObject, cur, { pageSize: rt.pageSize });
   const applied = await applyDeletions(rt, page.records);
   await ledger.commitPage({
     linkId: link.id,
@@ -633,8 +611,16 @@ async function readSourceByIds(rt: LinkRuntime, ids: string[], fields: string[])
   return out;
 }
 
-/** Quota exhaustion is not an error to retry: it becomes a typed failure the workflow waits out. */
-export function withQuota(e: unknown): unknown {
-  if (isConnectorError(e, 'quota_exhausted')) return Object.assign(e, { quotaResetsAt: e.resetsAt });
-  return e;
+/**
+ * Run a page's writes while heartbeating (retries and rate-limit waits can take a while), so the
+ * workflow can use a short heartbeat timeout and a killed worker's page is retried quickly.
+ */
+export async function heartbeating<T>(heartbeat: (d: unknown) => void, details: unknown, work: () => Promise<T>): Promise<T> {
+  heartbeat(details);
+  const beat = setInterval(() => heartbeat(details), 3_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
 }

@@ -1,5 +1,4 @@
 import type { Connector } from '../connectors/types.js';
-import { isConnectorError } from '../connectors/errors.js';
 import { CosellError } from '../lib/errors.js';
 import type { Ledger } from '../ledger/index.js';
 import { streamCursorId, type StreamInfo } from '../ledger/streams.js';
@@ -89,7 +88,7 @@ export async function pumpFeeds(ledger: Ledger, conn: Connector, info: StreamInf
   let changesCaughtUp = false;
   for (let i = 0; i < maxPages; i++) {
     const from = await ledger.cursors.getOrStart(cursorId, 'changes');
-    const page = await conn.changes(info.object, from, { fields, pageSize }).catch(rethrow);
+    const page = await conn.changes(info.object, from, { fields, pageSize });
     const r = await ledger.streams.append({ streamId, records: page.records, cursor: { feed: 'changes', next: page.next, from, caughtUp: page.caughtUp }, source: 'poll' });
     report.appended += r.appended;
     report.read += page.records.length;
@@ -104,7 +103,7 @@ export async function pumpFeeds(ledger: Ledger, conn: Connector, info: StreamInf
   let deletionsCaughtUp = false;
   for (let i = 0; i < maxPages; i++) {
     const from = await ledger.cursors.getOrStart(cursorId, 'deletions');
-    const page = await conn.deletions(info.object, from, { pageSize }).catch(rethrow);
+    const page = await conn.deletions(info.object, from, { pageSize });
     const r = await ledger.streams.append({ streamId, tombstones: page.records, cursor: { feed: 'deletions', next: page.next, from, caughtUp: page.caughtUp }, source: 'poll' });
     report.appended += r.appended;
     report.read += page.records.length;
@@ -128,7 +127,7 @@ export async function pumpFeeds(ledger: Ledger, conn: Connector, info: StreamInf
 export async function appendByIds(engine: Engine, streamId: string, ids: string[]): Promise<PumpReport> {
   const { spec, conn, info } = await prepare(engine, streamId);
   const schema = await conn.describe(spec.object);
-  const records = ids.length ? await conn.readByIds(spec.object, [...new Set(ids)], info.fields.filter((f) => f in schema.fields)).catch(rethrow) : [];
+  const records = ids.length ? await conn.readByIds(spec.object, [...new Set(ids)], info.fields.filter((f) => f in schema.fields)) : [];
   const r = await engine.ledger.streams.append({ streamId, records, source: 'push' });
   const newest = records.reduce((m, x) => (x.modifiedAt > m ? x.modifiedAt : m), '');
   return {
@@ -140,10 +139,4 @@ export async function appendByIds(engine: Engine, streamId: string, ids: string[
     lagMs: newest ? Math.max(0, Date.now() - Date.parse(newest)) : undefined,
     wake: r.appended > 0 ? spec.consumers.flatMap((c) => (c.wake ? [c.wake] : [])) : [],
   };
-}
-
-/** Quota exhaustion keeps its reset time for the workflow (as the link pages do). */
-function rethrow(e: unknown): never {
-  if (isConnectorError(e, 'quota_exhausted')) throw Object.assign(e, { quotaResetsAt: e.resetsAt });
-  throw e;
 }

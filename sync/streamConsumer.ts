@@ -2,7 +2,7 @@ import { comparePositions } from '../connectors/cursorOrder.js';
 import type { CrmRecord, DeletedRecord } from '../connectors/types.js';
 import type { ConsumerPosition, StreamEntry } from '../ledger/streams.js';
 import { log } from '../lib/logger.js';
-import { applyDeletions, processRecords, sourceFieldsOf, type Outcome } from './page.js';
+import { applyDeletions, heartbeating, processRecords, sourceFieldsOf } from './page.js';
 import type { LinkRuntime } from './runtime.js';
 import type { PageReport } from './types.js';
 import { hashFields, pick } from './values.js';
@@ -99,17 +99,8 @@ export async function syncStreamPage(rt: LinkRuntime, heartbeat: (d: unknown) =>
   if (entries.length === 0) return { counts: { pages: 1 }, caughtUp: true, cursor: { modifiedAt: pos.updatedAt || new Date(0).toISOString(), id: `seq:${pos.seq}` }, lagMs: 0 };
 
   const { records, tombstones, skipped } = await deliverable(rt, pos, entries);
-  heartbeat({ stream: s.id, seq: last, records: records.length });
-  const beat = setInterval(() => heartbeat({ stream: s.id, seq: last, records: records.length }), 3_000);
-  let outcome: Outcome;
-  let deletions: Awaited<ReturnType<typeof applyDeletions>>;
   const t1 = performance.now();
-  try {
-    outcome = await processRecords(rt, records);
-    deletions = await applyDeletions(rt, tombstones);
-  } finally {
-    clearInterval(beat);
-  }
+  const [outcome, deletions] = await heartbeating(heartbeat, { stream: s.id, seq: last, records: records.length }, async () => [await processRecords(rt, records), await applyDeletions(rt, tombstones)] as const);
   const t2 = performance.now();
   await ledger.commitPage({
     linkId: link.id,

@@ -7,7 +7,7 @@ import { openLedger } from '../../ledger/index.js';
 import { linkWorkflowId, startLinks } from '../../lib/links.js';
 import { Engine, type EngineDeps } from '../../sync/build.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { statusQuery } from '../../workflows/index.js';
+import { statusQuery, syncNowSignal } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from './network.js';
 import { startTestSandbox, type TestSandbox } from './sandbox.js';
 import { testClient, testWorker } from './temporal.js';
@@ -68,6 +68,16 @@ export async function waitForLink(client: Client, linkId: string, pred: (s: Link
 }
 
 /** Terminate the given workflows (those already closed or never started are skipped). */
+/** Every given link polls and catches up once more (what `cosell sync now` does for each). */
+export async function syncRound(client: Client, linkIds: string[], timeoutMs = 60_000): Promise<void> {
+  const mark = new Date().toISOString();
+  for (const id of linkIds) await client.workflow.getHandle(linkWorkflowId(id)).signal(syncNowSignal);
+  await eventually('every link to catch up', async () => {
+    const s = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery)));
+    return s.every((x) => x.state === 'idle' && (x.lastCaughtUpAt ?? '') > mark);
+  }, { timeoutMs, intervalMs: 200 });
+}
+
 export async function terminateWorkflows(client: Client | undefined, workflowIds: string[]): Promise<void> {
   for (const id of workflowIds) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
 }

@@ -1,9 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkWorkflowId } from '../../lib/links.js';
-import { statusQuery, syncNowSignal } from '../../workflows/index.js';
-import { startLinkHarness, type LinkHarness } from '../helpers/linkWorker.js';
+import { startLinkHarness, syncRound as syncRoundOf, type LinkHarness } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';
-import { eventually } from '../helpers/wait.js';
 
 /**
  * A deleted record of a two-way pair comes back (partner deal ⇄ vendor Opportunity, `deletes: flag`,
@@ -52,16 +49,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** Every link polls and catches up once more (what `cosell sync now` does for each). */
-async function syncRound(): Promise<void> {
-  const mark = new Date().toISOString();
-  const ids = Object.values(links);
-  for (const id of ids) await h.client.workflow.getHandle(linkWorkflowId(id)).signal(syncNowSignal);
-  await eventually('every link to catch up', async () => {
-    const s = await Promise.all(ids.map((id) => h.client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery)));
-    return s.every((x) => x.state === 'idle' && (x.lastCaughtUpAt ?? '') > mark);
-  }, { timeoutMs: 60_000, intervalMs: 200 });
-}
+const syncRound = () => syncRoundOf(h.client, Object.values(links));
 
 /** Sync rounds until the pair has settled (echoes included). */
 async function settle(): Promise<void> {
