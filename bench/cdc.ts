@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import jsforce from 'jsforce';
 import { CdcSubscriber, type CdcNotifier } from '../connectors/salesforce/cdc/subscriber.js';
 import { openLedger } from '../ledger/index.js';
+import { latencySummary as summary } from './stats.js';
 import { startSandbox } from '../sandbox/index.js';
 import type { SalesforceOrg } from '../sandbox/salesforce/index.js';
 
@@ -23,11 +24,6 @@ const WRITES = Number(process.env.BENCH_CDC_WRITES ?? 300);
 const RATE = Number(process.env.BENCH_CDC_RATE ?? 20); // writes per second
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10 : NaN;
-};
-const summary = (xs: number[]) => ({ n: xs.length, p50: pct(xs, 50), p95: pct(xs, 95), max: pct(xs, 100) });
 
 async function main(): Promise<void> {
   const sb = await startSandbox({ config: { orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor', seed: { accounts: 20, opportunities: 50, owners: 2 }, pubsub: {} }] } });

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client as HubspotClient } from '@hubspot/api-client';
 import { openLedger } from '../ledger/index.js';
+import { latencySummary as summary } from './stats.js';
 import { startHubspotPortal } from '../sandbox/hubspot/testing.js';
 import { allSubscriptions, RecordingNotifier, startReceiver } from '../test/push/harness.js';
 
@@ -23,11 +24,6 @@ const WRITES = Number(process.env.BENCH_WEBHOOK_WRITES ?? 1000);
 const RATE = Number(process.env.BENCH_WEBHOOK_RATE ?? 50); // writes per second
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 10) / 10 : NaN;
-};
-const summary = (xs: number[]) => ({ n: xs.length, p50: pct(xs, 50), p95: pct(xs, 95), max: pct(xs, 100) });
 
 async function main(): Promise<void> {
   const portal = await startHubspotPortal({ id: 'bench-hs', seed: { accounts: 20, opportunities: 50, owners: 1 } });
