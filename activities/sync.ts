@@ -63,9 +63,10 @@ export function createSyncActivities(engine: Engine) {
       const problem = resyncFromProblem(from);
       if (problem) throw new CosellError('COSELL_INPUT_INVALID', problem);
       await engine.ledger.cursors.reset(linkId, 'changes', resyncCursor(from));
-      const rt = await engine.link(linkId);
       // On a change stream: back to the start of its log (entries modified since `from`, for a time).
-      if (rt.stream) await engine.ledger.streams.reset(rt.stream.id, rt.stream.consumer, from === 'full' ? undefined : from);
+      // From configuration, not the built link: a reset needs no CRM (it failed while a token was revoked).
+      const stream = engine.streamOf(linkId);
+      if (stream) await engine.ledger.streams.reset(stream.id, stream.consumer, from === 'full' ? undefined : from);
     },
   };
 }

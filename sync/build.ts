@@ -65,6 +65,13 @@ export class Engine {
     return l;
   }
 
+  /** The change stream a link reads, from configuration alone (no CRM call): undefined when streams are off. */
+  streamOf(linkId: string): { id: string; consumer: string } | undefined {
+    if (!streamsEnabled(this.network)) return undefined;
+    const { org, object } = splitEndpoint(this.network.link(linkId).from);
+    return { id: streamIdOf(org, object), consumer: linkConsumerId(linkId) };
+  }
+
   partnerOf(link: LinkConfig): string {
     const from = splitEndpoint(link.from).org;
     return from === this.network.network.vendor.id ? splitEndpoint(link.to).org : from;
@@ -102,6 +109,7 @@ export class Engine {
       const parentLink = this.network.link(link.parent.link);
       parent = { linkId: parentLink.id, sourceField: link.parent.sourceField, targetField: link.parent.targetField, targetObject: splitEndpoint(parentLink.to).object };
     }
+    const stream = this.streamOf(link.id);
     const rt: Omit<LinkRuntime, 'gate'> = {
       link,
       network: this.network,
@@ -124,7 +132,7 @@ export class Engine {
         return to.org === sourceOrgId && to.object === sourceObject;
       }),
       readAhead: new ReadAhead(),
-      ...(streamsEnabled(this.network) ? { stream: { id: streamIdOf(sourceOrgId, sourceObject), consumer: linkConsumerId(link.id), readAhead: new ReadAhead<StreamEntry[]>() } } : {}),
+      ...(stream ? { stream: { ...stream, readAhead: new ReadAhead<StreamEntry[]>() } } : {}),
       linkRuntime: (id) => this.link(id),
       mappingFingerprint: mappingFingerprint(mappingFile, link),
     };

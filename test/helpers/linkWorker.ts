@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities, type Activities, type ActivityDeps } from '../../activities/index.js';
+import { resetRateBudgets } from '../../connectors/rateBudget.js';
 import type { Ledger } from '../../ledger/index.js';
 import type { LoadedNetwork } from '../../lib/config.js';
 import { openLedger } from '../../ledger/index.js';
@@ -140,6 +141,9 @@ export async function startLinkHarness(opts: LinkHarnessOptions): Promise<LinkHa
     },
     async restart() {
       await h.run.stop();
+      // A new process starts with empty rate budgets (they are process-wide, connectors/rateBudget.ts);
+      // keeping them made an in-process "restart" still wait out a spent quota's reset.
+      resetRateBudgets();
       return (h.run = await begin());
     },
     async close() {

@@ -101,7 +101,8 @@ async function clearFault(r: Real, fault: Fault): Promise<void> {
     await r.h.restart();
   }
   // A raised allocation: the worker's rate budget keeps its reserved pause until the reset it was
-  // told (connectors/rateBudget.ts), so only a restarted worker sees the new limit before then.
+  // told (connectors/rateBudget.ts, process-wide), so only a restarted worker process sees the new
+  // limit before then — the harness's restart starts with empty budgets, as a new process does.
   if (fault === 'quota') await r.h.restart();
 }
 
@@ -290,13 +291,15 @@ links:
 describe('link error state under random faults (fast-check, real dev server)', () => {
   it('non-retryable failures end in state error with their code, retryable ones recover, and every record converges once cleared', async () => {
     let runNo = 0;
+    const seed = Number(process.env.COSELL_PROP_SEED ?? Date.now() % 2 ** 31);
+    console.log(`link error property: seed ${seed} (replay: COSELL_PROP_SEED=${seed} npx vitest run test/sync/linkErrors.property.e2e.test.ts)`);
     await fc.assert(
       fc.asyncProperty(sequence, async (cmds) => {
         const t0 = Date.now();
         await runOnce(cmds, ++runNo);
         console.log(`run ${runNo}: ${cmds.join(', ')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       }),
-      { numRuns: RUNS, endOnFailure: true, verbose: 2, ...(process.env.COSELL_PROP_SEED ? { seed: Number(process.env.COSELL_PROP_SEED) } : {}) },
+      { numRuns: RUNS, endOnFailure: true, verbose: 2, seed },
     );
   }, 600_000);
 });
