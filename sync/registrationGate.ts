@@ -428,9 +428,12 @@ export class RegistrationGate implements RecordGate {
     decisions.unshift({ rule: 'registration', status: reg.status, action });
     if (action !== 'write') {
       // Re-decided after it was in the vendor pipeline: the opportunity exists, so it shows the new
-      // status, and nothing else of the partner's edit reaches the vendor until a person approves it.
+      // status, and nothing else of the partner's edit reaches the vendor until a person approves it —
+      // except its parent reference: the customer's company itself merged or moved, and the opportunity
+      // must not stay on an account whose company is gone (the merge re-point, `repointChildren`).
       if (await this.wasInPipeline(reg, r.sourceId)) {
-        return { action: 'write', fields: { Registration_Status__c: STATUS_LABEL[reg.status as RegistrationStatus] }, protect: Object.keys(r.mapped).filter((f) => f !== 'Registration_Status__c'), reason, decisions };
+        const follows = new Set(['Registration_Status__c', ...(this.rt.parent?.targetField ? [this.rt.parent.targetField] : [])]);
+        return { action: 'write', fields: { Registration_Status__c: STATUS_LABEL[reg.status as RegistrationStatus] }, protect: Object.keys(r.mapped).filter((f) => !follows.has(f)), reason, decisions };
       }
       return { action, reason, decisions };
     }

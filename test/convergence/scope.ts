@@ -19,7 +19,10 @@ export const CI_EXCLUDED_OPS: Partial<Record<OpKind, string>> = {
 // `convergence` was excluded for seeds 1181339356 and 1144309237: the first was a model bug (fixed close
 // dates in 2027 crossed the policy's 365-day far-out rule from December 2026 on: ops.ts value()), the
 // second an engine bug (one-way copies of a round-trip field never followed: sync/page.ts baseOf,
-// regression test test/sync/oneWayFields.e2e.test.ts).
+// regression test test/sync/oneWayFields.e2e.test.ts). Seed 1411463240 (a fresh-clone CI run) found that
+// a merge into a company the same partner already holds left the opportunity on the merged-away account:
+// the re-decided (later, rejected) registration protected every field, the parent reference too
+// (sync/registrationGate.ts: a held in-pipeline opportunity still follows its parent).
 export const CI_EXCLUDED_INVARIANTS: Partial<Record<Invariant, string>> = {};
 
 /**
