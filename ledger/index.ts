@@ -12,3 +12,4 @@ export type { LinkMappingState } from './linkMappings.js';
 export type { PushEventInput, PushTarget, ClaimedPushEvent, PushEventCounts } from './pushEvents.js';
 export type * from './types.js';
 export { streamCursorId, streamIdOf, type AppendResult, type ConsumerFloor, type ConsumerPosition, type Reconciled, type StreamAppend, type StreamEntry, type StreamInfo } from './streams.js';
+export type { FactApplyResult, FactChange } from './facts.js';

@@ -7,6 +7,7 @@ import { connectLedger, type LedgerConnectionOptions } from './connect.js';
 import { Cursors } from './cursors.js';
 import { ReplayIds } from './replayIds.js';
 import { DeadLetters } from './deadLetters.js';
+import { Facts } from './facts.js';
 import { ledgerMigrations, type DialectName } from './migrations.js';
 import { Overlaps } from './overlaps.js';
 import { LinkMappings } from './linkMappings.js';
@@ -37,6 +38,8 @@ export class Ledger {
   readonly streams: Streams;
   readonly pushEvents: PushEvents;
   readonly replayIds: ReplayIds;
+  /** The analytics fact store (analytics/). */
+  readonly facts: Facts;
 
   constructor(
     /** The Kysely instance, for ad-hoc reads (reports, tests). Write through the methods. */
@@ -58,6 +61,7 @@ export class Ledger {
     this.streams = new Streams(db, dialect);
     this.pushEvents = new PushEvents(db, dialect);
     this.replayIds = new ReplayIds(db);
+    this.facts = new Facts(db, dialect);
   }
 
   /** Write one page's results and advance its cursor in one transaction (see commitPage.ts). */

@@ -16,6 +16,7 @@ export function ledgerMigrations(dialect: DialectName): MigrationProvider {
     '0005_change_streams': { up: (db) => changeStreams(db, dialect) },
     '0006_push_events': { up: (db) => pushEvents(db, dialect) },
     '0007_cdc_replay_ids': { up: (db) => cdcReplayIds(db) },
+    '0008_analytics_facts': { up: (db) => analyticsFacts(db, dialect) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -313,5 +314,48 @@ async function cdcReplayIds(db: Kysely<any>): Promise<void> {
     .addColumn('replay_id', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('cdc_replay_ids_pk', ['org_id', 'topic'])
+    .execute();
+}
+
+/**
+ * Joint-selling analytics (analytics/): one fact per vendor opportunity (`opportunity_facts`, the fact
+ * as JSON plus the columns reports filter on) and the aggregate cells every fact contributes to
+ * (`analytics_cells`, integer cents per currency), kept equal to the sum over the facts by adding each
+ * new version's cells and subtracting the old one's in the same transaction. Reports read the cells
+ * only. New tables only (additive).
+ */
+async function analyticsFacts(db: Kysely<any>, dialect: DialectName): Promise<void> {
+  const big = dialect === 'postgres' ? 'bigint' : 'integer';
+  await db.schema
+    .createTable('opportunity_facts')
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('opportunity_id', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('created_on', 'text')
+    .addColumn('closed_on', 'text')
+    .addColumn('fact', 'text', (c) => c.notNull())
+    .addColumn('modified_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('opportunity_facts_pk', ['org_id', 'opportunity_id'])
+    .execute();
+  await db.schema
+    .createTable('analytics_cells')
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('month', 'text', (c) => c.notNull())
+    .addColumn('partner', 'text', (c) => c.notNull())
+    .addColumn('role', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('bucket', 'integer', (c) => c.notNull())
+    .addColumn('currency', 'text', (c) => c.notNull())
+    .addColumn('cycle_days', 'integer', (c) => c.notNull())
+    .addColumn('deals', big, (c) => c.notNull())
+    .addColumn('partner_deals', big, (c) => c.notNull())
+    .addColumn('cents', big, (c) => c.notNull())
+    .addColumn('deal_cents', big, (c) => c.notNull())
+    .addColumn('cycle_n', big, (c) => c.notNull())
+    .addColumn('cycle_sum', big, (c) => c.notNull())
+    .addColumn('cycle_sumsq', big, (c) => c.notNull())
+    .addPrimaryKeyConstraint('analytics_cells_pk', ['org_id', 'kind', 'month', 'partner', 'role', 'status', 'bucket', 'currency', 'cycle_days'])
     .execute();
 }

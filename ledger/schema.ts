@@ -20,6 +20,40 @@ export interface LedgerTables {
   stream_consumers: StreamConsumerRow;
   push_events: PushEventRow;
   cdc_replay_ids: CdcReplayIdRow;
+  opportunity_facts: OpportunityFactRow;
+  analytics_cells: AnalyticsCellRow;
+}
+
+/** One vendor opportunity as the analytics see it (analytics/facts.ts). */
+export interface OpportunityFactRow {
+  org_id: string;
+  opportunity_id: string;
+  status: string; // 'open' | 'won' | 'lost'
+  created_on: string | null; // YYYY-MM-DD
+  closed_on: string | null;
+  fact: string; // JSON of OpportunityFact
+  modified_at: string; // the CRM's modification time of the version the fact is from
+  updated_at: string;
+}
+
+/** The sum of the cells of every current fact, per key (analytics/facts.ts factCells). */
+export interface AnalyticsCellRow {
+  org_id: string;
+  kind: string; // 'created' | 'closed' | 'cycle'
+  month: string; // YYYY-MM or '' (no date)
+  partner: string; // '' = deal level
+  role: string;
+  status: string;
+  bucket: number; // partners on the deal: 0, 1, 2, 3 (3+)
+  currency: string;
+  cycle_days: number; // -1 unless kind = 'cycle'
+  deals: number;
+  partner_deals: number;
+  cents: number;
+  deal_cents: number;
+  cycle_n: number;
+  cycle_sum: number;
+  cycle_sumsq: number;
 }
 
 export interface StreamRow {
