@@ -157,6 +157,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
         decidedBy: state.decidedBy ?? null,
         decidedAt: state.decidedAt ?? null,
         expiresAt: state.expiresAt ?? null,
+        reviewDueAt: state.status === 'pending-review' ? (state.reviewDueAt ?? null) : null,
         extensions: state.extensions,
         details: details as unknown as Record<string, unknown>,
       });

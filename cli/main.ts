@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isCosellError, toCosellError } from '../lib/errors.js';
 import { registerCodecServer } from './codecServer.js';
+import { registerConsole } from './console.js';
 import { registerMapping } from './mapping.js';
 import { registerSync } from './sync.js';
 import { registerUp } from './up.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerOverlaps(program);
   registerRegistrations(program);
   registerCodecServer(program);
+  registerConsole(program);
   return program;
 }
 

@@ -10,7 +10,8 @@ import { CosellError } from '../lib/errors.js';
 import { openLedger, type Ledger } from '../ledger/index.js';
 import type { RegistrationState } from '../rules/index.js';
 import { registrationWorkflowId } from '../sync/registrationGate.js';
-import { decideUpdate, extendUpdate, registrationStatusQuery } from '../workflows/registration.js';
+import { registrationStatusQuery } from '../workflows/registration.js';
+import { decideRegistration, extendRegistration, normaliseRegistrationId } from '../lib/registrationClient.js';
 
 const configOption = ['-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml'] as const;
 
@@ -64,22 +65,6 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A refused update carries the lifecycle's reason in its cause chain. */
-function refusal(e: unknown): Error {
-  let err = e as (Error & { cause?: unknown }) | undefined;
-  const messages: string[] = [];
-  while (err) {
-    if (err.message) messages.push(err.message);
-    err = err.cause as typeof err;
-  }
-  const reason = messages.at(-1) ?? String(e);
-  return new CosellError('COSELL_REGISTRATION_STATE', reason, { hint: 'see its status with `cosell registrations show <id>`' });
-}
-
-function normaliseId(id: string): string {
-  return id.replace(/^registration:/, '');
-}
-
 function printState(s: RegistrationState): void {
   process.stdout.write(`${s.id}  ${s.status}${s.escalated ? ' (escalated)' : ''}\n`);
   if (s.check) process.stdout.write(`  rules: ${s.check.outcome} by ${s.check.ruleId}: ${s.check.reason}\n`);
@@ -122,7 +107,7 @@ export function registerRegistrations(program: Command): void {
     .option(...configOption)
     .option('--json', 'machine-readable output')
     .action(async (rawId: string, opts: { config: string; json?: boolean }) => {
-      const id = normaliseId(rawId);
+      const id = normaliseRegistrationId(rawId);
       const { row, audit } = await withLedger(opts.config, async (l) => {
         const row = await l.registrations.get(id);
         if (!row) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${id}`, { hint: 'list them with `cosell registrations list`' });
@@ -147,8 +132,7 @@ export function registerRegistrations(program: Command): void {
       .requiredOption('--by <who>', 'who decides (name or e-mail)')
       .requiredOption('--reason <text>', 'why (shown to the partner)')
       .action(async (rawId: string, opts: { by: string; reason: string }) => {
-        const id = normaliseId(rawId);
-        const s = await withClient((c) => c.workflow.getHandle(registrationWorkflowId(id)).executeUpdate(decideUpdate, { args: [{ action, by: opts.by, reason: opts.reason }] }).catch((e) => Promise.reject(refusal(e))));
+        const s = await withClient((c) => decideRegistration(c, rawId, { action, by: opts.by, reason: opts.reason }));
         printState(s);
       });
   decide('approve');
@@ -160,8 +144,7 @@ export function registerRegistrations(program: Command): void {
     .requiredOption('--by <who>', 'who asks for it')
     .option('--reason <text>', 'why')
     .action(async (rawId: string, opts: { by: string; reason?: string }) => {
-      const id = normaliseId(rawId);
-      const s = await withClient((c) => c.workflow.getHandle(registrationWorkflowId(id)).executeUpdate(extendUpdate, { args: [{ by: opts.by, reason: opts.reason }] }).catch((e) => Promise.reject(refusal(e))));
+      const s = await withClient((c) => extendRegistration(c, rawId, { by: opts.by, reason: opts.reason }));
       printState(s);
     });
 }

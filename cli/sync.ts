@@ -10,6 +10,7 @@ import { pumpStream } from '../sync/stream.js';
 import { openEngine } from '../lib/engine.js';
 import { backfillMappingPage } from '../sync/mappingChange.js';
 import { replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
+import { replayLinkDeadLetters } from '../lib/deadLetterReplay.js';
 import { resyncFromProblem } from '../sync/resync.js';
 import { pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../workflows/sync.js';
 
@@ -174,12 +175,13 @@ export function registerSync(program: Command): void {
       }
     });
   dl.command('replay <link> [ids...]')
-    .description('re-read the records from the source and push them again with the current mapping')
+    .description('re-read the records from the source and push them again with the current mapping (all pending ones, these ids, or one CRM code)')
     .option(...configOption)
-    .action(async (linkId: string, ids: string[], opts: { config: string }) => {
+    .option('--code <code>', 'only the pending dead letters with this CRM error code (`none`: those without one)')
+    .action(async (linkId: string, ids: string[], opts: { config: string; code?: string }) => {
       const engine = await openEngine(loadNetwork(opts.config));
       try {
-        const r = await replayDeadLetters(await engine.link(linkId), { ids: ids.length ? ids.map(Number) : undefined });
+        const r = await replayLinkDeadLetters(engine, linkId, { ids: ids.length ? ids.map(Number) : undefined, ...(opts.code !== undefined ? { code: opts.code === 'none' ? null : opts.code } : {}) });
         process.stdout.write(`replayed on ${linkId}: ${JSON.stringify(r.counts)}\n`);
       } finally {
         await engine.close();

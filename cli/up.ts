@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { DEMO_ENV_FILE, startDemo } from '../lib/demo.js';
+import { DEMO_CONSOLE_USERS, startDemoConsole } from '../lib/demoConsole.js';
 import { helloCosell } from '../workflows/index.js';
 import { TASK_QUEUE } from '../lib/client.js';
 import { linksReading } from '../lib/cdc.js';
@@ -16,9 +17,10 @@ export function registerUp(program: Command): void {
     .command('up')
     .description('start the demo: a local Temporal dev server with its Web UI, sandbox CRMs, the ledger, a worker, and every link syncing')
     .option('--ui-port <port>', 'preferred Temporal Web UI port', '8233')
+    .option('--console-port <port>', 'port of the channel console (default: any free one)', '0')
     .option('--persist <file>', 'keep the sandbox CRMs\' data in this file across restarts')
     .option('--exit-after-start', 'stop everything once the demo is up (for smoke tests)')
-    .action(async (opts: { uiPort: string; persist?: string; exitAfterStart?: boolean }) => {
+    .action(async (opts: { uiPort: string; consolePort: string; persist?: string; exitAfterStart?: boolean }) => {
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -36,13 +38,19 @@ export function registerUp(program: Command): void {
           process.stdout.write(`  push ${e.org}.${e.object} ${e.changeType} ${e.recordIds.join(',')} (replay ${e.replayId}, ${what}${lag})\n`);
         },
       });
+      let consoleApp: Awaited<ReturnType<typeof startDemoConsole>> | undefined;
       try {
+        consoleApp = await startDemoConsole(demo, { port: Number(opts.consolePort) });
         const hello = await demo.client.workflow.execute(helloCosell, { taskQueue: TASK_QUEUE, workflowId: 'hello-cosell', args: ['ops'], workflowIdConflictPolicy: 'TERMINATE_EXISTING' });
         const ui = `${demo.server.uiUrl}/namespaces/${demo.server.namespace}/workflows`;
         const orgName = (id: string) => (id === demo.network.network.vendor.id ? demo.network.network.vendor.name : demo.network.partner(id)?.name ?? id);
         const lines = [
           '',
           'cosell is up.',
+          '',
+          `  Channel console    ${consoleApp.url}   (review queue, registrations, link health, mappings, overlaps)`,
+          `    sign in as       ${consoleApp.logins.map((l) => `${l.name} / ${l.password} (${l.role})`).join(', ')}`,
+          `                     (passwords new at each start; users file ${path.relative(process.cwd(), DEMO_CONSOLE_USERS) || DEMO_CONSOLE_USERS})`,
           '',
           `  Temporal Web UI    ${ui}`,
           `    links            ${ui}?query=${encodeURIComponent("CosellKind='link'")}`,
@@ -82,6 +90,7 @@ export function registerUp(program: Command): void {
         printEvents = true;
         if (!opts.exitAfterStart) await stopped;
       } finally {
+        await consoleApp?.stop();
         await demo.stop();
       }
     });

@@ -90,6 +90,8 @@ export interface DeadLetterQuery {
   codes?: readonly string[];
   /** Only these ids. */
   ids?: readonly number[];
+  /** Only those without a CRM code (`codes` cannot name "none"). */
+  withoutCode?: boolean;
   /** Keyset paging: ids after this one (rows come in id order). */
   afterId?: number;
   limit?: number; // default 1000
@@ -121,6 +123,7 @@ export class DeadLetters {
     if (q.codes?.length === 0 || q.ids?.length === 0) return [];
     if (q.codes !== undefined) sel = sel.where('code', 'in', [...q.codes]);
     if (q.ids !== undefined) sel = sel.where('id', 'in', [...q.ids]);
+    if (q.withoutCode) sel = sel.where('code', 'is', null);
     if (q.afterId !== undefined) sel = sel.where('id', '>', q.afterId);
     return (await sel.execute()).map(toDeadLetter);
   }
@@ -147,6 +150,24 @@ export class DeadLetters {
 
   async resolve(linkId: string, sourceIds: readonly string[]): Promise<number> {
     return resolveDeadLetters(this.db, linkId, sourceIds);
+  }
+
+  /**
+   * Pending dead letters grouped by link and category (the connector's error kind and the CRM's
+   * code), with a count, the latest change and one reason as an example: the console's errors-by-
+   * category view, computed in SQL.
+   */
+  async summary(): Promise<Array<{ linkId: string; kind: string | null; code: string | null; count: number; lastAt: string; example: string }>> {
+    const rows = await this.db
+      .selectFrom('dead_letters')
+      .select(['link_id', 'kind', 'code', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('updated_at').as('last_at'), (eb) => eb.fn.min('reason').as('example')])
+      .where('status', '=', 'pending')
+      .groupBy(['link_id', 'kind', 'code'])
+      .orderBy('link_id')
+      .orderBy('kind')
+      .orderBy('code')
+      .execute();
+    return rows.map((r) => ({ linkId: r.link_id, kind: r.kind, code: r.code, count: Number(r.n), lastAt: String(r.last_at), example: String(r.example) }));
   }
 
   /** Counts by status, of one link or all. */

@@ -17,6 +17,7 @@ export function ledgerMigrations(dialect: DialectName): MigrationProvider {
     '0006_push_events': { up: (db) => pushEvents(db, dialect) },
     '0007_cdc_replay_ids': { up: (db) => cdcReplayIds(db) },
     '0008_analytics_facts': { up: (db) => analyticsFacts(db, dialect) },
+    '0009_registration_review_due': { up: (db) => registrationReviewDue(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -358,4 +359,15 @@ async function analyticsFacts(db: Kysely<any>, dialect: DialectName): Promise<vo
     .addColumn('cycle_sumsq', big, (c) => c.notNull())
     .addPrimaryKeyConstraint('analytics_cells_pk', ['org_id', 'kind', 'month', 'partner', 'role', 'status', 'bucket', 'currency', 'cycle_days'])
     .execute();
+}
+
+/**
+ * The console's review queue sorts and filters pending registrations by when their review SLA runs out
+ * (the workflow's `reviewDueAt`, written with each status change). Additive: a column and two indexes
+ * for the queue's sorts within a status; rows written before it show no due time until they change.
+ */
+async function registrationReviewDue(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('registrations').addColumn('review_due_at', 'text').execute();
+  await db.schema.createIndex('registrations_status_due').on('registrations').columns(['status', 'review_due_at']).execute();
+  await db.schema.createIndex('registrations_status_amount').on('registrations').columns(['status', 'amount']).execute();
 }

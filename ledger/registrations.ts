@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { CosellError } from '../lib/errors.js';
 import { CLAIMING_STATUSES, type DialectName } from './migrations.js';
 import type { LedgerTables, RegistrationRow } from './schema.js';
-import type { ClaimRequest, ClaimResult, ReclaimRequest, ReclaimResult, Registration, RegistrationFilter, RegistrationInput, RegistrationPatch, RegistrationStatus } from './types.js';
+import type { ClaimRequest, ClaimResult, ReclaimRequest, ReclaimResult, Registration, RegistrationFilter, RegistrationInput, RegistrationPageQuery, RegistrationPatch, RegistrationSort, RegistrationStatus } from './types.js';
 import { fromJson, isoTime, nowIso, toJson, withRetry } from './util.js';
 
 export { CLAIMING_STATUSES };
@@ -76,6 +76,7 @@ function toRegistration(r: RegistrationRow): Registration {
     decidedAt: r.decided_at,
     submittedAt: r.submitted_at,
     expiresAt: r.expires_at,
+    reviewDueAt: r.review_due_at ?? null,
     extensions: r.extensions,
     vendorOpportunityId: r.vendor_opportunity_id,
     details: fromJson(r.details),
@@ -103,6 +104,7 @@ function patchColumns(p: Patch): Partial<RegistrationRow> {
   if (p.decidedAt !== undefined) c.decided_at = time(p.decidedAt, 'decidedAt');
   if (p.submittedAt !== undefined) c.submitted_at = isoTime(p.submittedAt, 'submittedAt');
   if (p.expiresAt !== undefined) c.expires_at = time(p.expiresAt, 'expiresAt');
+  if (p.reviewDueAt !== undefined) c.review_due_at = time(p.reviewDueAt, 'reviewDueAt');
   if (p.extensions !== undefined) c.extensions = p.extensions;
   if (p.vendorOpportunityId !== undefined) c.vendor_opportunity_id = p.vendorOpportunityId;
   if (p.details !== undefined) c.details = toJson(p.details);
@@ -129,6 +131,7 @@ function newRow(input: RegistrationInput, now: string): RegistrationRow {
     decided_at: null,
     submitted_at: now,
     expires_at: null,
+    review_due_at: null,
     extensions: 0,
     vendor_opportunity_id: null,
     details: null,
@@ -137,6 +140,15 @@ function newRow(input: RegistrationInput, now: string): RegistrationRow {
     ...patchColumns(patch),
   };
 }
+
+const SORT_COLUMNS: Record<RegistrationSort, 'submitted_at' | 'review_due_at' | 'amount' | 'customer_name' | 'partner' | 'status'> = {
+  submitted: 'submitted_at',
+  due: 'review_due_at',
+  amount: 'amount',
+  customer: 'customer_name',
+  partner: 'partner',
+  status: 'status',
+};
 
 export class Registrations {
   constructor(
@@ -303,5 +315,31 @@ export class Registrations {
     if (f.limit !== undefined) q = q.limit(f.limit);
     if (f.offset !== undefined) q = (f.limit === undefined ? q.limit(1e9) : q).offset(f.offset);
     return (await q.execute()).map(toRegistration);
+  }
+
+  /**
+   * One page of the review queue and how many match in all, filtered, sorted and paged in SQL (the
+   * console never loads the whole table). Every sort ends on id, so pages never overlap or skip; a
+   * missing sort value (no amount, no due time) sorts last either way.
+   */
+  async page(q: RegistrationPageQuery): Promise<{ rows: Registration[]; total: number }> {
+    const dir = q.dir ?? 'asc';
+    let base = this.db.selectFrom('registrations');
+    if (q.status?.length) base = base.where('status', 'in', q.status);
+    if (q.partner) base = base.where('partner', '=', q.partner);
+    if (q.search?.trim()) {
+      const like = `%${q.search.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      base = base.where((eb) => eb.or([sql<boolean>`lower(customer_name) like ${like} escape '\\'`, sql<boolean>`customer_domain like ${like} escape '\\'`]));
+    }
+    const column = SORT_COLUMNS[q.sort ?? 'submitted'];
+    const rows = base
+      .selectAll()
+      .orderBy(sql`${sql.ref(column)} is null`)
+      .orderBy(sql.ref(column), dir)
+      .orderBy('id', dir)
+      .limit(q.limit)
+      .offset(q.offset ?? 0);
+    const [page, count] = await Promise.all([rows.execute(), base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()]);
+    return { rows: page.map(toRegistration), total: Number(count.n) };
   }
 }

@@ -211,6 +211,7 @@ export interface RegistrationRow {
   decided_at: string | null;
   submitted_at: string;
   expires_at: string | null;
+  review_due_at: string | null; // while pending-review: when the review SLA runs out (migration 0009)
   extensions: number;
   vendor_opportunity_id: string | null;
   details: string | null; // JSON

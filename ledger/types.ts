@@ -215,6 +215,8 @@ export interface Registration {
   decidedAt: string | null;
   submittedAt: string;
   expiresAt: string | null;
+  /** While pending review: when the review SLA runs out (the workflow's `reviewDueAt`); null otherwise. */
+  reviewDueAt: string | null;
   extensions: number;
   vendorOpportunityId: string | null;
   details: Record<string, unknown> | null;
@@ -276,6 +278,19 @@ export interface RegistrationFilter {
   limit?: number;
   offset?: number;
 }
+
+/** The review queue's query (`registrations.page`): filtered, sorted and paged in SQL. */
+export interface RegistrationPageQuery {
+  status?: RegistrationStatus[];
+  partner?: string;
+  /** Part of the customer's name or domain, any case. */
+  search?: string;
+  sort?: RegistrationSort;
+  dir?: 'asc' | 'desc';
+  limit: number;
+  offset?: number;
+}
+export type RegistrationSort = 'submitted' | 'due' | 'amount' | 'customer' | 'partner' | 'status';
 
 export interface VendorAccount {
   orgId: string;

@@ -563,13 +563,13 @@ export const REPLAY_PAGE_SIZE = 500;
  * "replayed" mark commits in the same transaction as its outcome — a page that fails leaves its
  * dead letters pending for the next replay.
  */
-export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[]; ids?: number[]; pageSize?: number; heartbeat?: (d: unknown) => void } = {}): Promise<PageReport> {
+export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[]; ids?: number[]; withoutCode?: boolean; pageSize?: number; heartbeat?: (d: unknown) => void } = {}): Promise<PageReport> {
   const { ledger, link } = rt;
   const counts: Partial<SyncCounts> = {};
   const fields = [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
   let afterId: number | undefined;
   for (;;) {
-    const pending = await ledger.deadLetters.list({ linkId: link.id, status: 'pending', codes: opts.codes, ids: opts.ids, afterId, limit: opts.pageSize ?? REPLAY_PAGE_SIZE });
+    const pending = await ledger.deadLetters.list({ linkId: link.id, status: 'pending', codes: opts.codes, ids: opts.ids, withoutCode: opts.withoutCode, afterId, limit: opts.pageSize ?? REPLAY_PAGE_SIZE });
     if (pending.length === 0) break;
     afterId = pending[pending.length - 1].id;
     const records = await readSourceByIds(rt, pending.map((d) => d.sourceId), fields);

@@ -46,6 +46,20 @@ describe('npm start (cosell up)', () => {
     const targets = portals.flatMap((w) => (w?.settings ? [w.settings.targetUrl] : [])).sort();
     expect(targets).toEqual([hooks.acme, hooks.globex].sort());
 
+    // The channel console: login first, then the review queue with the printed admin password.
+    const consoleUrl = /Channel console\s+(\S+)/.exec(out)![1];
+    const admin = /sign in as\s+admin \/ (\S+) \(admin\)/.exec(out)![1];
+    const gate = await fetch(`${consoleUrl}/queue`, { redirect: 'manual' });
+    expect(gate.status).toBe(302);
+    const loginPage = await fetch(`${consoleUrl}/login`);
+    const jar = (loginPage.headers.get('set-cookie') ?? '').split(';')[0];
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await loginPage.text())![1];
+    const signedIn = await fetch(`${consoleUrl}/login`, { method: 'POST', redirect: 'manual', headers: { cookie: jar, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ name: 'admin', password: admin, _csrf: csrf }) });
+    expect(signedIn.status).toBe(303);
+    const queue = await fetch(`${consoleUrl}/queue`, { headers: { cookie: (signedIn.headers.get('set-cookie') ?? '').split(';')[0] } });
+    expect(queue.status).toBe(200);
+    expect(await queue.text()).toContain('Review queue');
+
     const connection = await Connection.connect({ address: grpc });
     let codecUrl = '';
     // The demo encrypts history with the key it wrote into .cosell/: read it the way the CLI does (demo.env).

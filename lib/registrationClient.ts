@@ -1,0 +1,52 @@
+import type { Client } from '@temporalio/client';
+import type { HumanDecision, RegistrationState } from '../rules/lifecycle.js';
+import { registrationWorkflowId } from '../sync/registrationGate.js';
+import { decideUpdate, extendUpdate } from '../workflows/registration.js';
+import { CosellError } from './errors.js';
+
+/**
+ * The one client-side path for a person's decision on a registration: `cosell registrations
+ * approve|reject|extend` and the console both call these, so both go through the registration
+ * workflow's updates (validated there, audited by the workflow's activity with `by` as the actor).
+ */
+
+/** `registration:acme:42` and `acme:42` name the same registration. */
+export function normaliseRegistrationId(id: string): string {
+  return id.replace(/^registration:/, '');
+}
+
+/** A refused update carries the lifecycle's reason at the end of its cause chain. */
+export function registrationRefusal(e: unknown): CosellError {
+  let err = e as (Error & { cause?: unknown }) | undefined;
+  const messages: string[] = [];
+  while (err) {
+    if (err.message) messages.push(err.message);
+    err = err.cause as typeof err;
+  }
+  const reason = messages.at(-1) ?? String(e);
+  return new CosellError('COSELL_REGISTRATION_STATE', reason, { hint: 'see its status with `cosell registrations show <id>`' });
+}
+
+function requireText(value: string | undefined, what: string): string {
+  const v = value?.trim();
+  if (!v) throw new CosellError('COSELL_INPUT_INVALID', `${what} is required`);
+  return v;
+}
+
+/** Approve or reject a registration pending review (the workflow's `decide` update). */
+export async function decideRegistration(client: Client, id: string, d: HumanDecision): Promise<RegistrationState> {
+  const decision: HumanDecision = { action: d.action, by: requireText(d.by, 'who decides'), reason: requireText(d.reason, 'a reason') };
+  return client.workflow
+    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+    .executeUpdate(decideUpdate, { args: [decision] })
+    .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
+}
+
+/** Extend an approved registration's exclusivity by the policy's extension period (the `extend` update). */
+export async function extendRegistration(client: Client, id: string, req: { by: string; reason?: string }): Promise<RegistrationState> {
+  const args = { by: requireText(req.by, 'who asks for it'), ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}) };
+  return client.workflow
+    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+    .executeUpdate(extendUpdate, { args: [args] })
+    .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
+}
