@@ -4,7 +4,11 @@ import type { Fields, FieldSpec } from '../connectors/types.js';
 import type { Registration } from '../ledger/index.js';
 import { CosellError } from '../lib/errors.js';
 import {
+  actionRequiredReason,
   defaultSplits,
+  fieldLabel,
+  namesOtherPartner,
+  requestedValues,
   loadPolicy,
   partnerProfile,
   partnerSafeReason,
@@ -20,7 +24,7 @@ import {
 import { sharedAccountIndexFeed, type AccountIndexFeed } from '../sync/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
 import { processRecords } from '../sync/page.js';
-import { attributionFields, detailsOf, gateAction, type RegistrationDetails } from '../sync/registrationGate.js';
+import { attributionFields, detailsOf, gateAction, RegistrationGate, type RegistrationDetails } from '../sync/registrationGate.js';
 
 export interface RegistrationActivityDeps {
   engine: Engine;
@@ -31,12 +35,14 @@ export interface RegistrationActivityDeps {
 }
 
 /** Partner-side fields that show the registration on the partner's own deal (write-back). */
-const WRITE_BACK: Record<'hubspot' | 'salesforce', { status: string; reason: string; expiry: string; specs: FieldSpec[] }> = {
+const WRITE_BACK: Record<'hubspot' | 'salesforce', { status: string; reason: string; expiry: string; action: string; specs: FieldSpec[] }> = {
   hubspot: {
     status: 'cosell_registration_status',
     reason: 'cosell_registration_reason',
     expiry: 'cosell_registration_expiry',
+    action: 'cosell_registration_action',
     specs: [
+      { name: 'cosell_registration_action', label: 'Registration action required (cosell)', type: 'string', length: 255 },
       { name: 'cosell_registration_status', label: 'Registration status (cosell)', type: 'picklist', picklistValues: ['submitted', 'pending_review', 'approved', 'rejected', 'expired', 'won', 'lost'] },
       { name: 'cosell_registration_reason', label: 'Registration reason (cosell)', type: 'string', length: 255 },
       { name: 'cosell_registration_expiry', label: 'Registration expiry (cosell)', type: 'date' },
@@ -46,7 +52,9 @@ const WRITE_BACK: Record<'hubspot' | 'salesforce', { status: string; reason: str
     status: 'Cosell_Registration_Status__c',
     reason: 'Cosell_Registration_Reason__c',
     expiry: 'Cosell_Registration_Expiry__c',
+    action: 'Cosell_Registration_Action__c',
     specs: [
+      { name: 'Cosell_Registration_Action__c', label: 'Registration Action Required (cosell)', type: 'string', length: 255 },
       { name: 'Cosell_Registration_Status__c', label: 'Registration Status (cosell)', type: 'string', length: 40 },
       { name: 'Cosell_Registration_Reason__c', label: 'Registration Reason (cosell)', type: 'string', length: 255 },
       { name: 'Cosell_Registration_Expiry__c', label: 'Registration Expiry (cosell)', type: 'date' },
@@ -72,6 +80,16 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     return (loaded ??= loadPolicy(engine.network.resolve(rules)));
   };
   const ensured = new Map<string, Promise<unknown>>();
+  const partnersOf = () => engine.network.network.partners.map((p) => ({ id: p.id, name: p.name }));
+
+  /** What the registration's requested fields hold on the partner's deal now (read from its CRM). */
+  async function requestedNow(linkId: string, sourceId: string, registration: string, fields: string[]): Promise<Record<string, string>> {
+    const rt = await engine.link(linkId);
+    if (!(rt.gate instanceof RegistrationGate)) throw ApplicationFailure.create({ type: 'COSELL_CONFIG_INVALID', message: `link ${linkId} is not a registration link`, nonRetryable: true });
+    const input = await rt.gate.currentInput(registration, sourceId);
+    // A deal deleted meanwhile has nothing to answer with: an empty baseline, any later value is an answer.
+    return input ? requestedValues(input, fields) : Object.fromEntries(fields.map((f) => [f, '']));
+  }
 
   async function feed(): Promise<AccountIndexFeed> {
     const vendorId = engine.network.network.vendor.id;
@@ -95,11 +113,18 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
       ensured.set(key, ensure);
     }
     await ensure;
+    // Never the internal reason: it can name another partner, the vendor's accounts or people.
+    let reason = e.actionRequired?.length ? actionRequiredReason(e.actionRequired) : partnerSafeReason(e.status, { ruleId: state.check?.ruleId, decidedBy: state.decidedBy, reason: e.reason });
+    let action = e.actionRequired?.length ? e.actionRequired.map(fieldLabel).join(', ') : null;
+    if (namesOtherPartner(`${reason} ${action ?? ''}`, state.partnerId, partnersOf())) {
+      reason = partnerSafeReason(e.status);
+      action = action === null ? null : 'see the vendor';
+    }
     const fields: Fields = {
       [spec.status]: partnerStatus(e.status),
-      // Never the internal reason: it can name another partner, the vendor's accounts or people.
-      [spec.reason]: partnerSafeReason(e.status, { ruleId: state.check?.ruleId, decidedBy: state.decidedBy, reason: e.reason }),
+      [spec.reason]: reason,
       [spec.expiry]: e.expiresAt ? e.expiresAt.slice(0, 10) : null,
+      [spec.action]: action,
     };
     const [res] = await rt.source.update(rt.sourceObject, [{ id: sourceId, fields }]);
     if (res?.status === 'failed') {
@@ -148,7 +173,14 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
         ...(state.approvedAt ? { approvedAt: state.approvedAt } : {}),
         // A re-decision's facts replace the gate's first ones (the next material edit is measured from them).
         ...(state.decidedOn ? { decidedOn: state.decidedOn } : {}),
+        // The review queue reads these from the ledger: who approved, what approval is still needed.
+        approvals: state.approvals ?? [],
+        awaiting: state.status === 'pending-review' ? (state.awaiting ?? []) : [],
       };
+      const prior = current ? detailsOf(current).infoRequest : undefined;
+      if (!state.infoRequest) delete details.infoRequest;
+      else if (prior?.at === state.infoRequest.at && prior.values) details.infoRequest = prior;
+      else details.infoRequest = { ...state.infoRequest, values: await requestedNow(linkId, sourceId, state.id, state.infoRequest.fields) };
       const reg: Registration = await engine.ledger.registrations.upsert({
         partner: state.partnerId,
         sourceId,

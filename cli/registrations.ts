@@ -8,10 +8,11 @@ import { loadNetwork } from '../lib/config.js';
 import { openNetworkLedger } from '../lib/engine.js';
 import { CosellError } from '../lib/errors.js';
 import { openLedger, type Ledger } from '../ledger/index.js';
-import type { RegistrationState } from '../rules/index.js';
+import { describeAwaiting, type RegistrationState } from '../rules/index.js';
 import { registrationWorkflowId } from '../sync/registrationGate.js';
-import { registrationStatusQuery } from '../workflows/registration.js';
-import { decideRegistration, extendRegistration, normaliseRegistrationId } from '../lib/registrationClient.js';
+import { registrationStatusQuery } from '../workflows/registrationApi.js';
+import { decideRegistration, extendRegistration, normaliseRegistrationId, requestRegistrationInfo } from '../lib/registrationClient.js';
+import type { RegistrationDetails } from '../sync/registrationGate.js';
 
 const configOption = ['-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml'] as const;
 
@@ -69,9 +70,19 @@ function printState(s: RegistrationState): void {
   process.stdout.write(`${s.id}  ${s.status}${s.escalated ? ' (escalated)' : ''}\n`);
   if (s.check) process.stdout.write(`  rules: ${s.check.outcome} by ${s.check.ruleId}: ${s.check.reason}\n`);
   if (s.reviewDueAt) process.stdout.write(`  review due: ${s.reviewDueAt}\n`);
+  for (const a of s.approvals ?? []) process.stdout.write(`  approved by ${a.by} (${a.level}) at ${a.at}: ${a.reason}\n`);
+  if (s.status === 'pending-review' && s.awaiting?.length) process.stdout.write(`  still needs: ${s.awaiting.map(describeAwaiting).join(', ')}\n`);
+  if (s.infoRequest) process.stdout.write(`  action required (partner): ${s.infoRequest.fields.join(', ')} — asked by ${s.infoRequest.by} at ${s.infoRequest.at}: ${s.infoRequest.reason}\n`);
   if (s.expiresAt) process.stdout.write(`  exclusive until: ${s.expiresAt} (${s.extensions} extension${s.extensions === 1 ? '' : 's'})\n`);
   if (s.decidedBy) process.stdout.write(`  decided by ${s.decidedBy} at ${s.decidedAt}: ${s.reason ?? ''}\n`);
   for (const h of s.history) process.stdout.write(`  ${h.at}  ${h.from ?? '-'} → ${h.to}  by ${h.by}${h.reason ? `: ${h.reason}` : ''}\n`);
+}
+
+/** Who a pending registration waits for: the partner (Action Required) or the approvals still needed. */
+export function waitingOn(status: string, d: RegistrationDetails | null): string {
+  if (status !== 'pending-review') return '';
+  if (d?.infoRequest) return `partner: ${d.infoRequest.fields.join(', ')}`;
+  return (d?.awaiting ?? []).map((w) => w.group ?? 'a reviewer').join(' + ') || 'a reviewer';
 }
 
 export function registerRegistrations(program: Command): void {
@@ -86,7 +97,7 @@ export function registerRegistrations(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { config: string; status?: string; partner?: string; json?: boolean }) => {
       const rows = await withLedger(opts.config, (l) => l.registrations.list({ status: opts.status, partner: opts.partner }));
-      if (opts.json) return void process.stdout.write(JSON.stringify(rows) + '\n');
+      if (opts.json) return void process.stdout.write(JSON.stringify(rows.map((r) => ({ ...r, waiting: waitingOn(r.status, r.details as unknown as RegistrationDetails | null) }))) + '\n');
       if (!rows.length) return void process.stdout.write('no registrations\n');
       console.table(
         rows.map((r) => ({
@@ -96,6 +107,7 @@ export function registerRegistrations(program: Command): void {
           domain: r.customerDomain ?? '',
           amount: r.amount ?? '',
           expires: r.expiresAt?.slice(0, 10) ?? '',
+          waiting: waitingOn(r.status, r.details as unknown as RegistrationDetails | null),
           reason: (r.reason ?? '').slice(0, 60),
         })),
       );
@@ -137,6 +149,17 @@ export function registerRegistrations(program: Command): void {
       });
   decide('approve');
   decide('reject');
+
+  reg
+    .command('request-info <id>')
+    .description('"Action Required": ask the partner for fields (the workflow\'s `requestInfo` update); re-decided when the partner changes them')
+    .requiredOption('--by <who>', 'who asks (name or e-mail)')
+    .requiredOption('--fields <list>', 'comma-separated registration fields, e.g. amount,closeDate,domain or fields.<mapped field>')
+    .requiredOption('--reason <text>', 'why (internal: the partner reads a fixed sentence and the field list)')
+    .action(async (rawId: string, opts: { by: string; fields: string; reason: string }) => {
+      const fields = opts.fields.split(',').map((f) => f.trim()).filter(Boolean);
+      printState(await withClient((c) => requestRegistrationInfo(c, rawId, { by: opts.by, fields, reason: opts.reason })));
+    });
 
   reg
     .command('extend <id>')

@@ -6,6 +6,7 @@ import { helloCosell } from '../workflows/index.js';
 import { TASK_QUEUE } from '../lib/client.js';
 import { linksReading } from '../lib/cdc.js';
 import { streamsEnabled } from '../sync/streamPlan.js';
+import { seedParityDemo } from '../lib/demoParity.js';
 
 /**
  * `cosell up` (npm start): the whole product on embedded defaults, in one process tree. Everything it
@@ -88,7 +89,15 @@ export function registerUp(program: Command): void {
         ];
         process.stdout.write(lines.join('\n'));
         printEvents = true;
+        // Registration parity (multi-level approval, Action Required) on two fresh demo deals, once decided.
+        const seeded = opts.exitAfterStart
+          ? Promise.resolve()
+          : seedParityDemo({ sandbox: demo.sandbox, client: demo.client }).then(
+              (out) => void process.stdout.write(['', '  Registration parity (the same workflow updates the CLI and console use):', ...out, ''].join('\n') + '\n'),
+              (e: unknown) => void process.stdout.write(`  (registration parity demo not seeded: ${e instanceof Error ? e.message : String(e)})\n`),
+            );
         if (!opts.exitAfterStart) await stopped;
+        await Promise.race([seeded, new Promise((r) => setTimeout(r, 2000))]);
       } finally {
         await consoleApp?.stop();
         await demo.stop();

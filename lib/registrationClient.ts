@@ -1,12 +1,12 @@
 import type { Client } from '@temporalio/client';
-import type { HumanDecision, RegistrationState } from '../rules/lifecycle.js';
+import type { HumanDecision, InfoRequestInput, RegistrationState } from '../rules/lifecycle.js';
 import { registrationWorkflowId } from '../sync/registrationGate.js';
-import { decideUpdate, extendUpdate } from '../workflows/registration.js';
+import { decideUpdate, extendUpdate, requestInfoUpdate } from '../workflows/registrationApi.js';
 import { CosellError } from './errors.js';
 
 /**
  * The one client-side path for a person's decision on a registration: `cosell registrations
- * approve|reject|extend` and the console both call these, so both go through the registration
+ * approve|reject|request-info|extend` and the console both call these, so both go through the registration
  * workflow's updates (validated there, audited by the workflow's activity with `by` as the actor).
  */
 
@@ -48,5 +48,18 @@ export async function extendRegistration(client: Client, id: string, req: { by: 
   return client.workflow
     .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
     .executeUpdate(extendUpdate, { args: [args] })
+    .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
+}
+
+/**
+ * "Action Required": ask the partner for fields (the `requestInfo` update). The partner's deal shows
+ * them; the sync re-decides the registration when the partner changes one of them.
+ */
+export async function requestRegistrationInfo(client: Client, id: string, req: InfoRequestInput): Promise<RegistrationState> {
+  const args: InfoRequestInput = { by: requireText(req.by, 'who asks'), fields: req.fields.map((f) => f.trim()).filter(Boolean), reason: requireText(req.reason, 'a reason') };
+  if (!args.fields.length) throw new CosellError('COSELL_INPUT_INVALID', 'name at least one field the partner must complete', { hint: 'e.g. --fields amount,closeDate' });
+  return client.workflow
+    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+    .executeUpdate(requestInfoUpdate, { args: [args] })
     .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
 }

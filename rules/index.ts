@@ -8,4 +8,5 @@ export * from './stageGuard.js';
 export * from './lifecycle.js';
 export * from './redecision.js';
 export * from './partnerReasons.js';
+export * from './infoRequest.js';
 export { parsePolicyDuration } from './duration.js';

@@ -1,5 +1,6 @@
 import { CosellError } from '../lib/errors.js';
 import type { LifecycleSettings } from './policy.js';
+import { REQUIRED_FIELD_NAMES } from './types.js';
 import type { DecisionFacts, MaterialChange } from './redecision.js';
 import type { Decision, Outcome, RuleId } from './types.js';
 
@@ -79,7 +80,38 @@ export interface RegistrationState {
   closedAt?: string;
   /** What the latest (re-)decision was made on, once the sync re-decided it (see rules/redecision.ts). */
   decidedOn?: DecisionFacts;
+  /** The amount in the policy currency the approval levels are measured on (null: unknown → every level). */
+  amount?: number | null;
+  /** Approvals recorded while pending review (multi-level approval); cleared when it enters review again. */
+  approvals: Approval[];
+  /** The approvals still needed, in order (empty unless pending review). What the queue shows. */
+  awaiting: AwaitingApproval[];
+  /** "Action Required": what a reviewer asked the partner to complete (pending review, SLA paused). */
+  infoRequest?: InfoRequest;
   history: HistoryEntry[];
+}
+
+export interface Approval {
+  by: string;
+  at: string;
+  /** The level it counted for: "review" (anyone) or an approval level's name. */
+  level: string;
+  reason: string;
+}
+
+export interface AwaitingApproval {
+  level: string;
+  /** Only a member of this group may give it (none: anyone). */
+  group?: string;
+}
+
+export interface InfoRequest {
+  /** Registration fields (REQUIRED_FIELD_NAMES) or `fields.<mapped field>`. */
+  fields: string[];
+  by: string;
+  at: string;
+  /** The reviewer's note: internal (ledger, audit, console), never written to the partner. */
+  reason: string;
 }
 
 export type Timer = 'review-sla' | 'exclusivity';
@@ -88,7 +120,7 @@ export type Effect =
   | { type: 'start-timer'; timer: Timer; dueAt: string }
   | { type: 'cancel-timer'; timer: Timer }
   /** Put the registration's status, reason and expiry on the partner's own deal. */
-  | { type: 'write-back'; status: RegistrationStatus; reason?: string; expiresAt?: string }
+  | { type: 'write-back'; status: RegistrationStatus; reason?: string; expiresAt?: string; actionRequired?: string[] }
   /**
    * What the vendor pipeline should show: `attributed` = create/update the vendor opportunity with
    * partner attribution; `held` = keep it out of the pipeline (pending review); `none` = never create
@@ -97,8 +129,10 @@ export type Effect =
   | { type: 'vendor-pipeline'; mode: 'attributed' | 'held' | 'none'; expiresAt?: string }
   /** Add or drop the registration in the rules index (first-to-register for later registrations). */
   | { type: 'index'; op: 'upsert' | 'remove'; status: RegistrationStatus }
-  | { type: 'notify'; kind: 'review-requested' | 'escalated' | 'decided' | 'expiring'; to?: string; message: string }
+  | { type: 'notify'; kind: NotifyKind; to?: string; message: string }
   | { type: 'audit'; event: string; detail: Record<string, unknown> };
+
+export type NotifyKind = 'review-requested' | 'escalated' | 'decided' | 'expiring' | 'info-requested' | 'dispute';
 
 export interface RegistrationStateError {
   code: 'COSELL_REGISTRATION_STATE';
@@ -119,7 +153,28 @@ function refuse(state: RegistrationState, action: string, why: string): Transiti
 
 function move(state: RegistrationState, to: RegistrationStatus, at: string, by: string, reason?: string, patch: Partial<RegistrationState> = {}): RegistrationState {
   const entry: HistoryEntry = { at, from: state.status, to, by, ...(reason === undefined ? {} : { reason }) };
-  return { ...state, ...patch, status: to, history: [...state.history, entry] };
+  // Approvals and info requests belong to one stay in review: leaving it ends them.
+  const review: Partial<RegistrationState> = to === 'pending-review' ? {} : { approvals: [], awaiting: [], infoRequest: undefined };
+  return { ...state, ...review, ...patch, status: to, history: [...state.history, entry] };
+}
+
+/**
+ * The approvals a registration pending review needs: one from anyone who reviews, plus one from a
+ * member of each approval level's group whose amount it is above (an unknown amount: every level).
+ */
+export function approvalsNeeded(amount: number | null | undefined, settings: Pick<LifecycleSettings, 'approvalLevels'>): AwaitingApproval[] {
+  const levels = (settings.approvalLevels ?? []).filter((l) => amount === null || amount === undefined || amount > l.above);
+  return [{ level: 'review' }, ...levels.map((l) => ({ level: l.name, group: l.group }))];
+}
+
+/** The identity an approval is counted under (one person, one approval). */
+export function approverKey(by: string): string {
+  return by.trim().toLowerCase();
+}
+
+/** Fresh review bookkeeping when a registration (re-)enters review. */
+function reviewStart(amount: number | null | undefined, settings: LifecycleSettings): Pick<RegistrationState, 'approvals' | 'awaiting' | 'infoRequest'> {
+  return { approvals: [], awaiting: approvalsNeeded(amount, settings), infoRequest: undefined };
 }
 
 /** A CosellError for a refused transition (throw it from activities; update validators can use the message). */
@@ -134,7 +189,7 @@ export function unwrap(t: Transition): { state: RegistrationState; effects: Effe
 }
 
 /** A new registration (the workflow's initial state). */
-export function submit(reg: { id: string; partnerId: string; submittedAt: string }, now: number): RegistrationState {
+export function submit(reg: { id: string; partnerId: string; submittedAt: string; amount?: number | null }, now: number): RegistrationState {
   const at = iso(now);
   return {
     id: reg.id,
@@ -143,6 +198,9 @@ export function submit(reg: { id: string; partnerId: string; submittedAt: string
     submittedAt: reg.submittedAt,
     escalated: false,
     extensions: 0,
+    amount: reg.amount,
+    approvals: [],
+    awaiting: [],
     history: [{ at, from: null, to: 'submitted', by: 'sync' }],
   };
 }
@@ -183,7 +241,7 @@ export function applyCheck(state: RegistrationState, decision: Pick<Decision, 'o
     return { ok: true, state: next, effects: [audit, ...rejectedEffects(next, 'rules', decision.reason)] };
   }
   const reviewDueAt = iso(now + settings.reviewSlaMs);
-  const next = move(checked, 'pending-review', at, 'rules', decision.reason, { reviewDueAt, reason: decision.reason });
+  const next = move(checked, 'pending-review', at, 'rules', decision.reason, { reviewDueAt, reason: decision.reason, ...reviewStart(state.amount, settings) });
   return {
     ok: true,
     state: next,
@@ -205,7 +263,13 @@ export interface HumanDecision {
   reason: string;
 }
 
-/** A person approves or rejects a registration pending review (the workflow's `decide` update). */
+/**
+ * A person approves or rejects a registration pending review (the workflow's `decide` update).
+ * Rejection by anyone who reviews ends it. An approval counts towards the first level still awaiting
+ * it that the person may give (a group level they are a member of before the open "review" level);
+ * the registration is approved when no level awaits any more. One person's approval counts once: a
+ * second approval by the same person is refused, whatever level it would fill.
+ */
 export function decideReview(state: RegistrationState, d: HumanDecision, settings: LifecycleSettings, now: number): Transition {
   const action = d.action === 'approve' ? 'approve' : 'reject';
   if (state.status !== 'pending-review') return refuse(state, action, 'only a registration pending review can be decided');
@@ -213,14 +277,158 @@ export function decideReview(state: RegistrationState, d: HumanDecision, setting
   if (!d.reason?.trim()) return refuse(state, action, 'a decision needs a reason');
   const at = iso(now);
   const cancel: Effect = { type: 'cancel-timer', timer: 'review-sla' };
-  const notify: Effect = { type: 'notify', kind: 'decided', message: `registration ${state.id} ${d.action === 'approve' ? 'approved' : 'rejected'} by ${d.by}: ${d.reason}` };
   if (d.action === 'approve') {
+    const approvals = state.approvals ?? [];
+    const needed = approvalsNeeded(state.amount, settings);
+    const me = approverKey(d.by);
+    const mine = approvals.find((a) => approverKey(a.by) === me);
+    if (mine) return refuse(state, action, `${d.by} already approved it (${mine.level}); one person cannot approve twice`);
+    const levels = assignApprovals([...approvals.map((a) => a.by), d.by], needed, settings);
+    if (levels.size <= approvals.length) {
+      const awaiting = state.awaiting?.length ? state.awaiting : needed;
+      return refuse(state, action, `the approval still needed is ${awaiting.map(describeAwaiting).join(', ')}; ${d.by} is not a member`);
+    }
+    // Levels are re-assigned with every approval (a deal-desk member who approved first may move to
+    // the deal-desk level when someone else can take the open one), so the order people approve in
+    // never blocks an approval a valid assignment allows.
+    const all = [...approvals, { by: d.by, at, level: '', reason: d.reason }].map((a) => ({ ...a, level: levels.get(approverKey(a.by))! }));
+    const rest = needed.filter((w) => !all.some((a) => a.level === w.level));
+    if (rest.length) {
+      const next: RegistrationState = { ...state, approvals: all, awaiting: rest, history: [...state.history, { at, from: state.status, to: state.status, by: d.by, reason: `approved; still needs ${rest.map(describeAwaiting).join(', ')}` }] };
+      return {
+        ok: true,
+        state: next,
+        effects: [
+          { type: 'audit', event: 'registration.approval-recorded', detail: { id: state.id, partnerId: state.partnerId, by: d.by, reason: d.reason, approvals: all, awaiting: rest } },
+          { type: 'notify', kind: 'review-requested', to: rest[0]!.group ?? settings.escalateTo, message: `registration ${state.id} was approved by ${d.by} and still needs ${rest.map(describeAwaiting).join(', ')}` },
+        ],
+      };
+    }
     const expiresAt = iso(now + settings.exclusivityMs);
-    const next = move(state, 'approved', at, d.by, d.reason, { decidedAt: at, decidedBy: d.by, approvedAt: at, expiresAt, reason: d.reason, reviewDueAt: undefined });
+    const next = move(state, 'approved', at, d.by, d.reason, { decidedAt: at, decidedBy: d.by, approvedAt: at, expiresAt, reason: d.reason, reviewDueAt: undefined, approvals: all, awaiting: [] });
+    const notify: Effect = { type: 'notify', kind: 'decided', message: `registration ${state.id} approved by ${all.map((a) => a.by).join(' and ')}: ${d.reason}` };
     return { ok: true, state: next, effects: [cancel, ...approvedEffects(next, d.by, d.reason, expiresAt), notify] };
   }
+  const notify: Effect = { type: 'notify', kind: 'decided', message: `registration ${state.id} rejected by ${d.by}: ${d.reason}` };
   const next = move(state, 'rejected', at, d.by, d.reason, { decidedAt: at, decidedBy: d.by, reason: d.reason, reviewDueAt: undefined });
   return { ok: true, state: next, effects: [cancel, ...rejectedEffects(next, d.by, d.reason), notify] };
+}
+
+/**
+ * Which level each approver fills: a maximum matching of people to the levels they may give (group
+ * levels: members only; "review": anyone), one level per person and one person per level (augmenting
+ * paths; a handful of levels). Returns approver key → level name for everyone matched.
+ */
+export function assignApprovals(approvers: readonly string[], needed: readonly AwaitingApproval[], settings: Pick<LifecycleSettings, 'approvalLevels'>): Map<string, string> {
+  const people = [...new Set(approvers.map(approverKey))];
+  const may = (p: string, w: AwaitingApproval) => w.group === undefined || (settings.approvalLevels.find((l) => l.group === w.group)?.members ?? []).includes(p);
+  const holder = new Map<number, string>(); // level index → person
+  // Group levels first: what stays open is then the level anyone may give, whenever that is possible.
+  const order = needed.map((_, i) => i).sort((a, b) => Number(needed[a]!.group === undefined) - Number(needed[b]!.group === undefined));
+  const place = (p: string, seen: Set<number>): boolean => {
+    for (const i of order) {
+      if (seen.has(i) || !may(p, needed[i]!)) continue;
+      seen.add(i);
+      const other = holder.get(i);
+      if (other === undefined || place(other, seen)) {
+        holder.set(i, p);
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const p of people) place(p, new Set());
+  return new Map([...holder].map(([i, p]) => [p, needed[i]!.level]));
+}
+
+export function describeAwaiting(w: AwaitingApproval): string {
+  return w.group ? `one approval from ${w.group}` : 'one approval';
+}
+
+/** Fields a reviewer may ask the partner for: the registration's own, or `fields.<a mapped field>`. */
+export function isRequestableField(f: string): boolean {
+  return (REQUIRED_FIELD_NAMES as readonly string[]).includes(f) || /^fields\.[A-Za-z][A-Za-z0-9_]{0,79}$/.test(f);
+}
+
+export interface InfoRequestInput {
+  by: string;
+  /** What is missing or wrong, as registration fields (see isRequestableField). */
+  fields: string[];
+  /** The reviewer's note (internal: the partner reads a fixed sentence and the field list). */
+  reason: string;
+}
+
+/**
+ * "Action Required": a reviewer names what is missing. The registration stays pending review, its
+ * SLA paused (the partner owes the next step, not the vendor); the partner's deal shows the fields.
+ * When the partner changes one of them, the sync re-decides it (`provideInfo`).
+ */
+export function requestInfo(state: RegistrationState, req: InfoRequestInput, now: number): Transition {
+  if (state.status !== 'pending-review') return refuse(state, 'request info', 'only a registration pending review can ask the partner for more');
+  if (!req.by?.trim()) return refuse(state, 'request info', 'a request needs who asks');
+  if (!req.reason?.trim()) return refuse(state, 'request info', 'a request needs a reason');
+  const fields = [...new Set((req.fields ?? []).map((f) => f.trim()).filter(Boolean))];
+  if (!fields.length) return refuse(state, 'request info', 'name at least one field the partner must complete');
+  const bad = fields.filter((f) => !isRequestableField(f));
+  if (bad.length) return refuse(state, 'request info', `${bad.join(', ')}: not a registration field (use ${REQUIRED_FIELD_NAMES.join(', ')} or fields.<mapped field>)`);
+  const at = iso(now);
+  const infoRequest: InfoRequest = { fields, by: req.by, at, reason: req.reason };
+  const next: RegistrationState = { ...state, infoRequest, reviewDueAt: undefined, history: [...state.history, { at, from: state.status, to: state.status, by: req.by, reason: `info requested (${fields.join(', ')}): ${req.reason}` }] };
+  return {
+    ok: true,
+    state: next,
+    effects: [
+      { type: 'cancel-timer', timer: 'review-sla' },
+      { type: 'write-back', status: 'pending-review', actionRequired: fields },
+      { type: 'audit', event: 'registration.info-requested', detail: { id: state.id, partnerId: state.partnerId, by: req.by, fields, reason: req.reason } },
+      { type: 'notify', kind: 'info-requested', message: `registration ${state.id}: ${req.by} asked the partner for ${fields.join(', ')}` },
+    ],
+  };
+}
+
+/** The partner changed requested fields: the sync's new decision (the workflow's `provideInfo` update). */
+export interface InfoProvided {
+  /** The requested fields whose value changed since the request. */
+  changed: string[];
+  decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason'>;
+  after: DecisionFacts;
+}
+
+/** What the partner reads once the information it was asked for arrived and the registration is back in review. */
+export const PARTNER_SAFE_INFO_RECEIVED = 'The requested information was received; the registration is being reviewed again.';
+
+/**
+ * Re-decide after the partner answered an info request. Only a change of a requested field counts
+ * (anything else is refused: the request stays open). The rules decide again: a rejection rejects;
+ * otherwise it goes back to review with a fresh SLA and approvals (a person asked, a person decides).
+ */
+export function provideInfo(state: RegistrationState, req: InfoProvided, settings: LifecycleSettings, now: number): Transition {
+  const asked = state.infoRequest;
+  if (state.status !== 'pending-review' || !asked) return refuse(state, 're-decide on new information', 'no information was requested');
+  const changed = [...new Set(req.changed)];
+  if (!changed.length) return refuse(state, 're-decide on new information', 'none of the requested fields changed');
+  const other = changed.filter((f) => !asked.fields.includes(f));
+  if (other.length) return refuse(state, 're-decide on new information', `${other.join(', ')} were not requested (requested: ${asked.fields.join(', ')})`);
+  const at = iso(now);
+  const check = { outcome: req.decision.outcome, ruleId: req.decision.ruleId, reason: req.decision.reason, at };
+  const audit: Effect = { type: 'audit', event: 'registration.info-provided', detail: { id: state.id, partnerId: state.partnerId, changed, requested: asked.fields, outcome: req.decision.outcome, ruleId: req.decision.ruleId, reason: req.decision.reason } };
+  const amount = req.after.amount;
+  if (req.decision.outcome === 'rejected') {
+    const next = move(state, 'rejected', at, 'rules', req.decision.reason, { check, decidedOn: req.after, amount, decidedAt: at, decidedBy: 'rules', reason: req.decision.reason, reviewDueAt: undefined });
+    return { ok: true, state: next, effects: [audit, ...rejectedEffects(next, 'rules', req.decision.reason)] };
+  }
+  const reviewDueAt = iso(now + settings.reviewSlaMs);
+  const next = move(state, 'pending-review', at, 'rules', `information provided (${changed.join(', ')}): ${req.decision.reason}`, { check, decidedOn: req.after, amount, reviewDueAt, escalated: false, reason: req.decision.reason, ...reviewStart(amount, settings) });
+  return {
+    ok: true,
+    state: next,
+    effects: [
+      audit,
+      { type: 'start-timer', timer: 'review-sla', dueAt: reviewDueAt },
+      { type: 'write-back', status: 'pending-review', reason: PARTNER_SAFE_INFO_RECEIVED },
+      { type: 'notify', kind: 'review-requested', to: settings.escalateTo, message: `registration ${state.id}: the partner updated ${changed.join(', ')}; it needs review by ${reviewDueAt}: ${req.decision.reason}` },
+    ],
+  };
 }
 
 /**
@@ -377,7 +585,9 @@ export function redecide(state: RegistrationState, req: Redecision, settings: Li
   };
   const check = { outcome: req.decision.outcome, ruleId: req.decision.ruleId, reason: req.decision.reason, at };
   if (to === state.status) {
-    const next: RegistrationState = { ...state, check, decidedOn: req.after, history: [...state.history, { at, from: state.status, to, by: 'rules', reason: `re-decided (${req.changes.join(', ')}): ${req.decision.outcome}` }] };
+    // Still in review after a material edit: approvals given on the old facts no longer count.
+    const review = state.status === 'pending-review' ? { amount: req.after.amount, approvals: [], awaiting: approvalsNeeded(req.after.amount, settings) } : {};
+    const next: RegistrationState = { ...state, ...review, check, decidedOn: req.after, history: [...state.history, { at, from: state.status, to, by: 'rules', reason: `re-decided (${req.changes.join(', ')}): ${req.decision.outcome}` }] };
     return { ok: true, state: next, effects: [audit] };
   }
   const cancel: Effect = { type: 'cancel-timer', timer: from === 'approved' ? 'exclusivity' : 'review-sla' };
@@ -387,7 +597,7 @@ export function redecide(state: RegistrationState, req: Redecision, settings: Li
     return { ok: true, state: next, effects: [cancel, audit, ...effects] };
   }
   const reviewDueAt = iso(now + settings.reviewSlaMs);
-  const next = move(state, 'pending-review', at, 'rules', req.decision.reason, { check, decidedOn: req.after, reviewDueAt, escalated: false, reason: req.decision.reason, expiresAt: undefined, decidedAt: undefined, decidedBy: undefined });
+  const next = move(state, 'pending-review', at, 'rules', req.decision.reason, { check, decidedOn: req.after, amount: req.after.amount, reviewDueAt, escalated: false, reason: req.decision.reason, expiresAt: undefined, decidedAt: undefined, decidedBy: undefined, ...reviewStart(req.after.amount, settings) });
   return {
     ok: true,
     state: next,

@@ -1,5 +1,6 @@
 import type { RegistrationStatus } from './lifecycle.js';
-import { PARTNER_SAFE_REDECISION_REASON } from './lifecycle.js';
+import { PARTNER_SAFE_INFO_RECEIVED, PARTNER_SAFE_REDECISION_REASON } from './lifecycle.js';
+import { fieldLabel } from './infoRequest.js';
 import type { RuleId } from './types.js';
 
 /**
@@ -34,7 +35,39 @@ const BY_STATUS: Record<RegistrationStatus, string> = {
   lost: 'The vendor closed the opportunity as lost.',
 };
 
-const FIXED = new Set<string>([...Object.values(REJECTED_BY_RULE), ...Object.values(BY_STATUS), ...Object.values(PARTNER_SAFE_REDECISION_REASON)]);
+const FIXED = new Set<string>([...Object.values(REJECTED_BY_RULE), ...Object.values(BY_STATUS), ...Object.values(PARTNER_SAFE_REDECISION_REASON), PARTNER_SAFE_INFO_RECEIVED]);
+
+/** The fixed opening of an "Action Required" reason; the rest lists the requested fields by label. */
+export const ACTION_REQUIRED_PREFIX = 'Action required: please complete on the deal: ';
+
+/** What the partner reads when a reviewer asked it for fields (the reviewer's note stays internal). */
+export function actionRequiredReason(fields: readonly string[]): string {
+  return `${ACTION_REQUIRED_PREFIX}${fields.map(fieldLabel).join(', ')}.`;
+}
+
+/**
+ * True when `text` names a partner other than `self` — its id or its name, as a whole word, any case.
+ * The last check before anything reaches a partner (write-back) or a notification: the wording is
+ * built to be safe, and this makes sure no free text a person typed carries another partner through.
+ */
+export function namesOtherPartner(text: string, self: string | undefined, partners: ReadonlyArray<{ id: string; name?: string }>): string | undefined {
+  const hay = ` ${text.toLowerCase().normalize('NFKC')} `;
+  for (const p of partners) {
+    if (p.id === self) continue;
+    for (const n of [p.id, p.name]) {
+      const needle = n?.trim().toLowerCase().normalize('NFKC');
+      if (!needle) continue;
+      let i = hay.indexOf(needle);
+      while (i >= 0) {
+        const before = hay[i - 1] ?? ' ';
+        const after = hay[i + needle.length] ?? ' ';
+        if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) return n;
+        i = hay.indexOf(needle, i + 1);
+      }
+    }
+  }
+  return undefined;
+}
 
 /** True for a sentence of this catalogue (safe to write to a partner as it is). */
 export function isPartnerSafeReason(reason: string | undefined | null): boolean {

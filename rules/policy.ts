@@ -5,7 +5,7 @@ import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import { formatProblem, YamlSource, type Problem } from '../lib/yamlSource.js';
 import { DURATION_PATTERN, parsePolicyDuration } from './duration.js';
 import { closest, suggestionHint } from '../lib/suggest.js';
-import { ATTRIBUTION_ROLES, type AttributionRole, type PartnerProfile, type RuleAction } from './types.js';
+import { ATTRIBUTION_ROLES, REQUIRED_FIELD_NAMES, type AttributionRole, type PartnerProfile, type RuleAction } from './types.js';
 
 /**
  * The Rules of Engagement policy file (roe.yaml): parsed with source positions, validated with zod,
@@ -103,6 +103,18 @@ export const policySchema = z.strictObject({
       escalateTo: z.string().min(1).optional(),
     })
     .prefault({}),
+  /**
+   * Multi-level approval: above each level's amount (policy currency) one more approval, from a member
+   * of the level's group, is needed before a registration pending review is approved. The first
+   * approval may come from anyone who reviews; one person's approval counts once.
+   */
+  approval: z
+    .strictObject({
+      /** Named groups of approvers (user names or e-mails, compared case-insensitively). */
+      groups: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'), z.array(z.string().min(1)).min(1)).default({}),
+      levels: z.array(z.strictObject({ above: z.number().nonnegative(), group: z.string().min(1), name: z.string().min(1).optional() })).default([]),
+    })
+    .prefault({}),
   exclusivity: z
     .strictObject({
       period: duration.default('90d'),
@@ -187,12 +199,19 @@ export interface LifecycleSettings {
   exclusivityMs: number;
   extensionMs: number;
   maxExtensions: number;
+  /** Approvals needed above an amount (see `approval:`), lowest first; members lower-cased. */
+  approvalLevels: ApprovalLevel[];
 }
 
-/** Fields `required.fields` may name (plus `fields.<anything>`); `domain` means "a usable company domain". */
-export const REQUIRED_FIELD_NAMES = [
-  'customerName', 'website', 'contactEmail', 'domain', 'country', 'segment', 'amount', 'currency', 'closeDate', 'products', 'stage',
-] as const;
+export interface ApprovalLevel {
+  /** Shown in the queue ("deal-desk above 250,000 USD"). */
+  name: string;
+  /** Strictly above this amount (policy currency) the level applies; an unknown amount needs every level. */
+  above: number;
+  group: string;
+  members: string[];
+}
+
 
 // ---------- zod-shape walking for "did you mean" on unknown keys ----------
 
@@ -324,6 +343,14 @@ function checkReferences(src: YamlSource, raw: Record<string, unknown>): void {
       }
     }
   }
+  const approval = recordAt(raw, 'approval');
+  const groups = Object.keys(recordAt(approval, 'groups'));
+  if (isRecord(approval) && Array.isArray(approval.levels)) {
+    (approval.levels as unknown[]).forEach((l, i) => {
+      const g = stringAt(l, 'group');
+      if (g !== undefined && !groups.includes(g)) src.problem(['approval', 'levels', i, 'group'], 'RULES_UNKNOWN_GROUP', `approval level ${i + 1} names group "${g}", which approval.groups does not define`, groups.length ? suggestionHint(g, groups) : 'define it under approval.groups: { name: [person@example.com] }');
+    });
+  }
   const roles = recordAt(recordAt(raw, 'attribution'), 'roles');
   if (Object.keys(roles).length > 0 && !Object.values(roles).some((r) => isRecord(r) && r.sourced === true)) {
     src.problem(['attribution', 'roles'], 'RULES_BAD_VALUE', 'no attribution role is marked sourced: true', 'mark the sourcing role with sourced: true so sourced vs influenced can be reported');
@@ -366,6 +393,9 @@ function compile(p: PolicyFile, file: string): Policy {
       exclusivityMs,
       extensionMs: p.exclusivity.extension ? parsePolicyDuration(p.exclusivity.extension)! : exclusivityMs,
       maxExtensions: p.exclusivity.maxExtensions,
+      approvalLevels: p.approval.levels
+        .map((l) => ({ name: l.name ?? `${l.group} above ${l.above} ${p.currency}`, above: l.above, group: l.group, members: (p.approval.groups[l.group] ?? []).map((m) => m.trim().toLowerCase()) }))
+        .sort((a, b) => a.above - b.above),
     },
     stageGuard: p.stageGuard && {
       vendorStages: p.stageGuard.vendorStages,

@@ -130,3 +130,8 @@ export interface Decision {
 
 export type AttributionRole = 'sourcing' | 'services' | 'influence' | 'reseller';
 export const ATTRIBUTION_ROLES: readonly AttributionRole[] = ['sourcing', 'services', 'influence', 'reseller'];
+
+/** Fields `required.fields` may name (plus `fields.<anything>`); `domain` means "a usable company domain". */
+export const REQUIRED_FIELD_NAMES = [
+  'customerName', 'website', 'contactEmail', 'domain', 'country', 'segment', 'amount', 'currency', 'closeDate', 'products', 'stage',
+] as const;

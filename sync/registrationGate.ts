@@ -23,8 +23,13 @@ import {
   standing,
   STAGE_DERIVED_FIELDS,
   summarizeAttribution,
+  changedRequested,
+  requestedValues,
+  type Approval,
   type AttributionRole,
+  type AwaitingApproval,
   type Decision,
+  type InfoRequest,
   type DecisionFacts,
   type FindOptions,
   type Hit,
@@ -33,13 +38,14 @@ import {
   type Policy,
   type Redecision,
   type RegistrationInput,
-  type RegistrationState,
   type RegistrationStatus,
   type RuleAction,
   type VendorAccount,
 } from '../rules/index.js';
 import { sharedAccountIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
 import type { GateDecision, LinkRuntime, RecordGate } from './runtime.js';
+import { sourceFieldsOf } from './page.js';
+import { provideInfoUpdate, redecideUpdate } from '../workflows/registrationApi.js';
 
 /**
  * The registration gate: on a `registration: true` link every partner deal is a deal registration
@@ -98,6 +104,11 @@ export interface RegistrationDetails {
   registeredAtSource?: 'partner-crm' | 'first-seen';
   /** Set when an earlier-created registration of the same customer took it over while this one was pending. */
   supersededBy?: string;
+  /** Multi-level approval, mirrored from the workflow for the review queue. */
+  approvals?: Approval[];
+  awaiting?: AwaitingApproval[];
+  /** "Action Required": the open request, with what the requested fields held when it was made. */
+  infoRequest?: InfoRequest & { values?: Record<string, string> };
 }
 
 export function detailsOf(reg: Registration): RegistrationDetails {
@@ -154,6 +165,8 @@ export interface RegistrationWorkflowInput {
   linkId: string;
   submittedAt: string;
   decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason'>;
+  /** The amount in the policy currency the decision was made on (approval levels; null: unknown). */
+  amount?: number | null;
 }
 
 /** A registration workflow's input from the ledger row: its stored decision, else `fallback` with the row's reason. */
@@ -166,6 +179,7 @@ function workflowInput(reg: Registration, linkId: string, fallback: Pick<Decisio
     linkId,
     submittedAt: reg.submittedAt,
     decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason },
+    amount: detailsOf(reg).decidedOn?.amount ?? null,
   };
 }
 
@@ -415,7 +429,8 @@ export class RegistrationGate implements RecordGate {
     const input = registrationInput(reg.id, this.rt.partnerId, r, customer, reg.submittedAt);
     const account = this.vendorAccountOf(input);
     const decisions: unknown[] = [];
-    const redecided = await this.redecideOnMaterialChange(reg, input, account, profile, decisions);
+    const answered = await this.answerInfoRequest(reg, input, account, profile, decisions);
+    const redecided = answered === 'deferred' ? answered : await this.redecideOnMaterialChange(answered, input, account, profile, decisions);
     if (redecided === 'deferred') {
       // Inside the registration's own workflow (its effects re-push the deal): that workflow cannot take
       // an update while it waits for this activity, so nothing is written now; the link's next poll of
@@ -512,7 +527,7 @@ export class RegistrationGate implements RecordGate {
     if (client && d.workflowStarted) {
       if (runningFor(registrationWorkflowId(reg.id))) return 'deferred';
       try {
-        await client.workflow.getHandle(registrationWorkflowId(reg.id)).executeUpdate<RegistrationState, [Redecision]>('redecide', { args: [req] });
+        await client.workflow.getHandle(registrationWorkflowId(reg.id)).executeUpdate(redecideUpdate, { args: [req] });
       } catch (e) {
         // Refused by the workflow's validator: it moved on meanwhile (expired, closed, decided); the
         // ledger below says where it stands. Anything else (transport) fails the page: it is retried.
@@ -522,6 +537,48 @@ export class RegistrationGate implements RecordGate {
       return (await this.rt.ledger.registrations.get(reg.id)) ?? reg;
     }
     return this.redecideInLedger(reg, req);
+  }
+
+  /**
+   * "Action Required": when the partner changed a field a reviewer asked for (against what it held
+   * when asked), decide again and hand the decision to the workflow (`provideInfo`). Edits of any
+   * other field leave the request open (they may still be material: see redecideOnMaterialChange).
+   */
+  private async answerInfoRequest(reg: Registration, input: RegistrationInput, account: Hit<VendorAccount> | undefined, profile: PartnerProfile & { territoryAction?: RuleAction }, decisions: unknown[]): Promise<Registration | 'deferred'> {
+    const asked = detailsOf(reg).infoRequest;
+    if (reg.status !== 'pending-review' || !asked?.values) return reg;
+    const changed = changedRequested(asked.values, requestedValues(input, asked.fields));
+    if (!changed.length) return reg;
+    const { policy } = this.opts;
+    const decision = decide(input, this.feed.index, policy, profile);
+    const after = decisionFacts(input, account?.record.id ?? null, policy);
+    decisions.push({ rule: 'info-provided', changed, outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason });
+    const client = temporalClient(this.opts.client);
+    if (!client || !detailsOf(reg).workflowStarted) return reg; // only a workflow asks for info
+    if (runningFor(registrationWorkflowId(reg.id))) return 'deferred';
+    try {
+      await client.workflow.getHandle(registrationWorkflowId(reg.id)).executeUpdate(provideInfoUpdate, { args: [{ changed, decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason }, after }] });
+    } catch (e) {
+      if (!isUpdateRefusal(e)) throw e;
+      log.info({ registration: reg.id, err: e }, 'new information refused by the registration workflow; enforcing its current status');
+    }
+    return (await this.rt.ledger.registrations.get(reg.id)) ?? reg;
+  }
+
+  /**
+   * The registration input of one partner deal as it is in the partner's CRM now (mapped, customer
+   * resolved), as a page would see it; undefined when the deal is gone or filtered out.
+   */
+  async currentInput(registration: string, sourceId: string): Promise<RegistrationInput | undefined> {
+    const rt = this.rt;
+    const [rec] = await rt.source.readByIds(rt.sourceObject, [sourceId], sourceFieldsOf(rt as LinkRuntime));
+    if (!rec) return undefined;
+    const ctx = rt.context();
+    if (!rt.mapping.filter(rec.fields, ctx)) return undefined;
+    const { fields: mapped } = rt.mapping.apply(rec.fields, ctx);
+    const reg = await rt.ledger.registrations.get(registration);
+    const customers = await resolveCustomers(rt, [{ sourceId, source: rec.fields }]);
+    return registrationInput(registration, rt.partnerId, { source: rec.fields, mapped }, customers.get(sourceId), reg?.submittedAt ?? new Date().toISOString());
   }
 
   /** No workflow (outside a worker): the gate is the only writer; the status moves by compare-and-set. */

@@ -3,9 +3,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
-  defineQuery,
   defineSignal,
-  defineUpdate,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -19,50 +17,60 @@ import {
   extend,
   isExclusive,
   isTerminal,
+  provideInfo,
   redecide,
+  requestInfo,
   reviewTimeout,
   submit,
   type Effect,
-  type HumanDecision,
+  type InfoProvided,
+  type InfoRequestInput,
   type Redecision,
   type RegistrationState,
   type Transition,
 } from '../rules/lifecycle.js';
 import type { LifecycleSettings } from '../rules/policy.js';
-import type { AttributionRole } from '../rules/types.js';
 import type { RegistrationWorkflowInput } from '../sync/registrationGate.js';
+import {
+  attributeUpdate,
+  decideUpdate,
+  extendUpdate,
+  provideInfoUpdate,
+  redecideUpdate,
+  registrationStatusQuery,
+  requestInfoUpdate,
+  supersededSignal,
+  vendorClosedSignal,
+  type Superseded,
+  type VendorClosed,
+} from './registrationApi.js';
 
 const { registrationSettings, applyRegistrationEffects, setRegistrationAttribution } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['COSELL_CONFIG_INVALID', 'COSELL_ATTRIBUTION_INVALID'] },
 });
 
-/** A person approves or rejects a registration pending review. */
-export const decideUpdate = defineUpdate<RegistrationState, [HumanDecision]>('decide');
-/** Extend exclusivity by the policy's extension period (at most `maxExtensions` times). */
-export const extendUpdate = defineUpdate<RegistrationState, [{ by: string; reason?: string }]>('extend');
-/** Several partners on one deal: roles and splits (default splits from the policy when omitted). */
-export const attributeUpdate = defineUpdate<RegistrationState, [{ by: string; partners: Array<{ partnerId: string; role: AttributionRole; split?: number }> }]>('attribute');
-/**
- * The partner's deal changed materially after the decision (sync/registrationGate.ts): the rules'
- * new decision, applied here so the workflow stays the registration's one writer.
- */
-export const redecideUpdate = defineUpdate<RegistrationState, [Redecision]>('redecide');
-/** The vendor opportunity closed (seen by the vendor-account index feed). */
-export const vendorClosedSignal = defineSignal<[{ outcome: 'won' | 'lost'; vendorOpportunityId?: string }]>('vendorClosed');
-export const registrationStatusQuery = defineQuery<RegistrationState>('status');
-/**
- * An earlier-created registration of the same customer took the customer over while this one was
- * pending (the ledger already says rejected): reject it, telling the partner. Sent by the gate.
- */
-export const supersededSignal = defineSignal<[{ by: string; reason: string }]>('superseded');
+export {
+  attributeUpdate,
+  decideUpdate,
+  extendUpdate,
+  provideInfoUpdate,
+  redecideUpdate,
+  registrationStatusQuery,
+  requestInfoUpdate,
+  supersededSignal,
+  vendorClosedSignal,
+} from './registrationApi.js';
 
 /**
  * One workflow per deal registration (id `registration:<partner>:<source-id>`), started by the
  * registration gate with the rules' decision:
  *
  *   submitted → checked → auto-approved | pending-review | rejected
- *   pending-review → approved | rejected   (update `decide`, or the review SLA: escalate / policy default)
+ *   pending-review → approved | rejected   (update `decide`, or the review SLA: escalate / policy default;
+ *                                           above an approval level's amount, one more approver per level)
+ *   pending-review → (update `requestInfo`: Action Required, SLA paused) → update `provideInfo` from the
+ *                    sync when the partner changes a requested field → pending-review | rejected
  *   approved → exclusive until expiry (update `extend`) → won | lost (signal `vendorClosed`) | expired
  *   approved | pending-review → pending-review | rejected   (update `redecide`: a material edit, re-decided)
  *
@@ -72,8 +80,8 @@ export const supersededSignal = defineSignal<[{ by: string; reason: string }]>('
  */
 export async function registration(input: RegistrationWorkflowInput): Promise<RegistrationState> {
   const settings: LifecycleSettings = await registrationSettings();
-  let state = submit({ id: input.id, partnerId: input.partnerId, submittedAt: input.submittedAt }, Date.now());
-  let closeRequest: { outcome: 'won' | 'lost'; vendorOpportunityId?: string } | undefined;
+  let state = submit({ id: input.id, partnerId: input.partnerId, submittedAt: input.submittedAt, amount: input.amount }, Date.now());
+  let closeRequest: VendorClosed | undefined;
   let busy: Promise<unknown> = Promise.resolve();
 
   const publish = () => upsertSearchAttributes({ CosellKind: ['registration'], CosellPartner: [input.partnerId], CosellRegistrationStatus: [state.status] });
@@ -109,6 +117,10 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   setHandler(extendUpdate, extension.handler, { validator: extension.validator });
   const redecision = transitionUpdate((req: Redecision) => redecide(state, req, settings, Date.now()));
   setHandler(redecideUpdate, redecision.handler, { validator: redecision.validator });
+  const askInfo = transitionUpdate((req: InfoRequestInput) => requestInfo(state, req, Date.now()));
+  setHandler(requestInfoUpdate, askInfo.handler, { validator: askInfo.validator });
+  const gotInfo = transitionUpdate((req: InfoProvided) => provideInfo(state, req, settings, Date.now()));
+  setHandler(provideInfoUpdate, gotInfo.handler, { validator: gotInfo.validator });
   setHandler(
     attributeUpdate,
     async (req) => {
@@ -130,7 +142,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     },
   );
   setHandler(vendorClosedSignal, (ev) => void (closeRequest = ev));
-  let supersede: { by: string; reason: string } | undefined;
+  let supersede: Superseded | undefined;
   setHandler(supersededSignal, (ev) => void (supersede = ev));
 
   publish();

@@ -9,7 +9,7 @@ const D = 24 * H;
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
 const settings: LifecycleSettings = demoPolicy().lifecycle; // 48h SLA, escalate, 90d + 30d × 2
 
-const fresh = () => submit({ id: 'acme:1', partnerId: 'acme', submittedAt: '2026-11-20T09:59:00.000Z' }, T0);
+const fresh = () => submit({ id: 'acme:1', partnerId: 'acme', submittedAt: '2026-11-20T09:59:00.000Z', amount: 50_000 }, T0);
 const pending = () => unwrap(applyCheck(fresh(), { outcome: 'review', ruleId: 'tier-auto-approval', reason: 'above limit' }, settings, T0)).state;
 const approved = () => unwrap(applyCheck(fresh(), { outcome: 'approved', ruleId: 'tier-auto-approval', reason: 'within limit' }, settings, T0)).state;
 

@@ -29,7 +29,7 @@ function facts(input: RegistrationInput): DecisionFacts {
 
 /** A registration decided by the rules (the workflow's first transition). */
 function decided(input: RegistrationInput): RegistrationState {
-  const t = applyCheck(submit({ id: input.id, partnerId: input.partnerId, submittedAt: input.submittedAt }, T0), decide(input, index, policy, P.acme), policy.lifecycle, T0);
+  const t = applyCheck(submit({ id: input.id, partnerId: input.partnerId, submittedAt: input.submittedAt, amount: input.amount }, T0), decide(input, index, policy, P.acme), policy.lifecycle, T0);
   if (!t.ok) throw new Error(t.error.message);
   return t.state;
 }

@@ -1,0 +1,56 @@
+import { Client as HubspotClient } from '@hubspot/api-client';
+import type { Client } from '@temporalio/client';
+import type { Sandbox } from '../sandbox/index.js';
+import { describeAwaiting, type RegistrationState } from '../rules/index.js';
+import { registrationWorkflowId } from '../sync/registrationGate.js';
+import { decideUpdate, registrationStatusQuery, requestInfoUpdate } from '../workflows/registrationApi.js';
+
+/**
+ * What `npm start` shows of registration parity with PRMs: two acme deals created in its sandbox
+ * portal through the HubSpot client, decided by the demo policy (both above gold's auto-approval
+ * limit → review), then acted on through the same workflow updates the CLI and the console use —
+ * one over the 250,000 USD approval level gets its first approval and waits for the deal desk, the
+ * other is put in "Action Required" (its close date). Returns what to print.
+ */
+export async function seedParityDemo(opts: { sandbox: Sandbox; client: Client; partner?: string; timeoutMs?: number }): Promise<string[]> {
+  const partner = opts.partner ?? 'acme';
+  const org = opts.sandbox.orgs[partner];
+  if (org?.kind !== 'hubspot') return [];
+  const hs = new HubspotClient({ accessToken: org.accessToken, basePath: org.basePath });
+  const deal = async (name: string, amount: number, company: { name: string; domain: string }) => {
+    const c = await hs.crm.companies.basicApi.create({ properties: { ...company, country: 'United States' }, associations: [] });
+    const d = await hs.crm.deals.basicApi.create({ properties: { dealname: name, amount: String(amount), closedate: '2027-09-30T00:00:00.000Z', pipeline: 'default', dealstage: 'qualifiedtobuy' }, associations: [] });
+    await hs.crm.associations.v4.basicApi.createDefault('deals', d.id, 'companies', c.id);
+    return `${partner}:${d.id}`;
+  };
+  const big = await deal('Northwind data platform (demo: two approvals)', 400_000, { name: 'Northwind Traders', domain: 'northwind-traders.example' });
+  const vague = await deal('Fabrikam rollout (demo: action required)', 150_000, { name: 'Fabrikam Inc', domain: 'fabrikam.example' });
+  // The demo's first sync decides some 600 seeded deals first: on a small machine that takes minutes.
+  const pending = async (id: string) => waitFor(opts.timeoutMs ?? 15 * 60_000, async () => {
+    const s = await opts.client.workflow.getHandle(registrationWorkflowId(id)).query(registrationStatusQuery).catch(() => undefined);
+    return s?.status === 'pending-review' ? s : undefined;
+  });
+  await pending(big);
+  const first = await opts.client.workflow.getHandle(registrationWorkflowId(big)).executeUpdate(decideUpdate, { args: [{ action: 'approve', by: 'cam@contoso.example', reason: 'acme has the relationship (demo)' }] });
+  await pending(vague);
+  const asked = await opts.client.workflow.getHandle(registrationWorkflowId(vague)).executeUpdate(requestInfoUpdate, { args: [{ by: 'cam@contoso.example', fields: ['closeDate'], reason: 'the close date looks like a placeholder (demo)' }] });
+  return describeSeeded(first, asked);
+}
+
+function describeSeeded(first: RegistrationState, asked: RegistrationState): string[] {
+  return [
+    `  Awaiting approval  ${first.id}: approved by ${first.approvals.map((a) => a.by).join(', ')}; still needs ${first.awaiting.map(describeAwaiting).join(', ')}`,
+    `                     (npx cosell registrations approve ${first.id} --by dana@contoso.example --reason "desk ok")`,
+    `  Action Required    ${asked.id}: the partner was asked for ${asked.infoRequest?.fields.join(', ')}; editing it on the deal re-decides it`,
+  ];
+}
+
+async function waitFor<T>(timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`the demo registrations were not decided within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
