@@ -8,7 +8,6 @@ import { demoPolicy } from './fixtures.js';
 
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
 const settings: LifecycleSettings = demoPolicy().lifecycle; // one approval; above 250,000 USD one more from deal-desk
-const DESK = ['dana@contoso.example', 'lee@contoso.example'];
 
 const pendingAt = (amount: number | null, s: LifecycleSettings = settings): RegistrationState =>
   unwrap(applyCheck(submit({ id: 'acme:1', partnerId: 'acme', submittedAt: '2026-11-20T09:59:00.000Z', amount }, T0), { outcome: 'review', ruleId: 'tier-auto-approval', reason: 'above the gold limit' }, s, T0)).state;
