@@ -1,7 +1,10 @@
 import type { Connector, CrmRecord } from '../connectors/types.js';
 import type { FactApplyResult, FactChange, Ledger } from '../ledger/index.js';
 import { streamIdOf } from '../ledger/streams.js';
+import type { Engine } from '../sync/build.js';
 import { pumpFeeds } from '../sync/stream.js';
+import { streamsEnabled } from '../sync/streamPlan.js';
+import type { Policy } from '../rules/policy.js';
 import { chunks } from '../ledger/util.js';
 import { FACT_FIELDS, opportunityFact, type FactContext } from './facts.js';
 
@@ -133,4 +136,15 @@ async function registrationsOf(ledger: Ledger, records: readonly CrmRecord[]): P
     for (const r of rows) if (!found.has(r.vendor_opportunity_id!)) found.set(r.vendor_opportunity_id!, { id: r.id, partner: r.partner });
   }
   return (id) => found.get(id);
+}
+
+/** The refresh for a network's vendor, as the worker and `cosell report --refresh` run it. */
+export async function refreshNetworkFacts(engine: Pick<Engine, 'network' | 'ledger' | 'connector'>, policy: Policy | undefined, opts: Pick<RefreshOptions, 'heartbeat' | 'maxPages'> = {}): Promise<RefreshSummary> {
+  const vendorId = engine.network.network.vendor.id;
+  return refreshFacts(engine.ledger, await engine.connector(vendorId), vendorId, {
+    ...opts,
+    streams: streamsEnabled(engine.network),
+    currency: policy?.currency ?? 'USD',
+    currencyField: policy?.analytics.currencyField,
+  });
 }

@@ -10,6 +10,7 @@ import { registerWorker } from './worker.js';
 import { registerSandbox } from './sandbox.js';
 import { registerOverlaps } from './overlaps.js';
 import { registerRegistrations } from './registrations.js';
+import { registerReport } from './report.js';
 
 export function buildProgram(): Command {
   const program = new Command('cosell')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerSandbox(program);
   registerOverlaps(program);
   registerRegistrations(program);
+  registerReport(program);
   registerCodecServer(program);
   registerConsole(program);
   return program;

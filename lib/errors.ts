@@ -34,6 +34,7 @@ export const ErrorCodes = {
   COSELL_REGISTRATION_UNKNOWN: 'No such registration',
   COSELL_REGISTRATION_STATE: 'The registration cannot take that decision in its current state',
   COSELL_REGISTRATION_CLAIMED: 'The customer already has an active registration (one active registration per customer)',
+  COSELL_ANALYTICS_CURRENCY: 'An opportunity amount is in a currency the policy has no exchange rate for',
   COSELL_RULES_DATA_UNAVAILABLE: 'What a Rules-of-Engagement decision needs (vendor account index, the deal\'s customer) could not be read; nothing was decided, the page is retried',
 } as const;
 
@@ -72,6 +73,7 @@ const RETRY: Partial<Record<ErrorCode, Retry>> = {
   COSELL_FEED_STALLED: 'fix',
   COSELL_REGISTRATION_UNKNOWN: 'fix',
   COSELL_REGISTRATION_STATE: 'fix',
+  COSELL_ANALYTICS_CURRENCY: 'fix',
 };
 
 /** How to treat a failure with this code (any string: codes from other versions or components are `retry`). */

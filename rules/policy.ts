@@ -145,6 +145,41 @@ export const policySchema = z.strictObject({
       singleSourcing: z.boolean().default(true),
     })
     .prefault({}),
+  /** Joint-selling analytics (analytics/README.md): ROPI inputs, tier criteria, the scorecard schedule. */
+  analytics: z
+    .strictObject({
+      /** Gross margin on attributed revenue (0..1) in ROPI = (attributed revenue × margin − cost) / cost. */
+      margin: z.number().min(0).max(1).default(1),
+      /** Per-partner programme cost per year in the policy currency; prorated to a report's months. */
+      costs: z
+        .record(partnerId, z.strictObject({ mdf: z.number().nonnegative().default(0), partnerManager: z.number().nonnegative().default(0), fees: z.number().nonnegative().default(0) }))
+        .default({}),
+      /** The vendor Opportunity field with the deal's ISO currency (multi-currency orgs); absent → the policy currency. */
+      currencyField: z.string().min(1).default('CurrencyIsoCode'),
+      /** Confidence level of every interval the report shows. */
+      confidence: z.number().gt(0.5).lt(1).default(0.95),
+      /** What earns each tier, highest tier first (a partner earns the first tier whose criteria all hold). */
+      tiers: z
+        .record(
+          z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
+          z.strictObject({
+            /** Won revenue the partner sourced (its sourced-role share) in the policy currency, over `window`. */
+            sourcedRevenue: z.number().nonnegative().optional(),
+            /** Won / closed of the partner's deals (0..1). */
+            winRate: z.number().min(0).max(1).optional(),
+            /** Won deals the partner is on. */
+            wonDeals: z.number().int().nonnegative().optional(),
+            /** Share of the partner's reviewed registrations decided within the review SLA (0..1). */
+            reviewCompliance: z.number().min(0).max(1).optional(),
+          }),
+        )
+        .default({}),
+      /** The period tier criteria are measured over, ending now. */
+      window: duration.default('365d'),
+      /** How often the scorecard workflow refreshes the facts and writes the partners' scorecards. */
+      scorecard: z.strictObject({ every: duration.default('1h') }).prefault({}),
+    })
+    .prefault({}),
   /** RoE view of each partner (tier, territories, roles); values from the network file are the base. */
   partners: z
     .record(
@@ -189,6 +224,7 @@ export interface Policy {
   stageGuard?: { vendorStages: readonly string[]; caps: ReadonlyMap<string, string>; default: string };
   attribution: { roles: Readonly<Partial<Record<AttributionRole, { defaultSplit: number; sourced: boolean }>>>; singleSourcing: boolean };
   partners: ReadonlyMap<string, Partial<PartnerProfile> & { territoryAction?: RuleAction }>;
+  analytics: PolicyFile['analytics'] & { windowMs: number; scorecardEveryMs: number };
 }
 
 /** The plain-data part of the policy the registration workflow needs (serialisable, workflow-safe). */
@@ -351,6 +387,11 @@ function checkReferences(src: YamlSource, raw: Record<string, unknown>): void {
       if (g !== undefined && !groups.includes(g)) src.problem(['approval', 'levels', i, 'group'], 'RULES_UNKNOWN_GROUP', `approval level ${i + 1} names group "${g}", which approval.groups does not define`, groups.length ? suggestionHint(g, groups) : 'define it under approval.groups: { name: [person@example.com] }');
     });
   }
+  for (const tier of Object.keys(recordAt(recordAt(raw, 'analytics'), 'tiers'))) {
+    if (isRecord(raw.tiers) && !(tier in tiersRecord)) {
+      src.problem(['analytics', 'tiers', tier], 'RULES_UNKNOWN_TIER', `analytics.tiers names tier "${tier}", which is not defined in tiers`, suggestionHint(tier, tiers), { key: true });
+    }
+  }
   const roles = recordAt(recordAt(raw, 'attribution'), 'roles');
   if (Object.keys(roles).length > 0 && !Object.values(roles).some((r) => isRecord(r) && r.sourced === true)) {
     src.problem(['attribution', 'roles'], 'RULES_BAD_VALUE', 'no attribution role is marked sourced: true', 'mark the sourcing role with sourced: true so sourced vs influenced can be reported');
@@ -403,6 +444,7 @@ function compile(p: PolicyFile, file: string): Policy {
       default: p.stageGuard.default,
     },
     attribution: p.attribution,
+    analytics: { ...p.analytics, windowMs: parsePolicyDuration(p.analytics.window)!, scorecardEveryMs: parsePolicyDuration(p.analytics.scorecard.every)! },
     partners: new Map(
       Object.entries(p.partners).map(([id, v]) => [
         id,
