@@ -104,6 +104,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
   /** Put status, a partner-safe reason (rules/partnerReasons.ts) and expiry on the partner's own deal, in the partner's CRM. */
   async function writeBack(linkId: string, sourceId: string, e: Extract<Effect, { type: 'write-back' }>, state: RegistrationState): Promise<void> {
     const rt = await engine.link(linkId);
+    if (rt.source.kind === 'aws-partner-central') throw new CosellError('COSELL_CONFIG_INVALID', `link ${linkId}: registrations come from partner deals in Salesforce or HubSpot; AWS's review of an opportunity is its own lifecycle`);
     const spec = WRITE_BACK[rt.source.kind];
     const key = `${rt.sourceOrg.id}/${rt.sourceObject}`;
     let ensure = ensured.get(key);

@@ -98,6 +98,7 @@ async function apiCalls(orgs: Orgs, id: string): Promise<number> {
     const limits = (await conn.request('/services/data/v62.0/limits')) as { DailyApiRequests: { Max: number; Remaining: number } };
     return limits.DailyApiRequests.Max - limits.DailyApiRequests.Remaining - 1; // minus this call
   }
+  if (o.kind !== 'hubspot') throw new Error(`bench:sync measures Salesforce and HubSpot orgs, not ${o.kind}`);
   const res = await fetch(`${o.basePath}/crm/v3/objects/deals?limit=1`, { headers: { authorization: `Bearer ${o.accessToken}` } });
   return BIG - Number(res.headers.get('x-hubspot-ratelimit-daily-remaining')) - 1;
 }

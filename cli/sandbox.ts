@@ -30,7 +30,7 @@ export function registerSandbox(program: Command): void {
         } else {
           const lines = ['', 'cosell sandbox is up.', ''];
           for (const [id, info] of Object.entries(sandbox.orgs)) {
-            const base = info.kind === 'salesforce' ? info.instanceUrl : info.basePath;
+            const base = info.kind === 'salesforce' ? info.instanceUrl : info.kind === 'hubspot' ? info.basePath : info.endpoint;
             lines.push(`  ${id.padEnd(12)} ${info.kind.padEnd(10)} ${base.padEnd(26)} page ${sandbox.pages[id]}`);
           }
           lines.push('', '  Connection details (tokens, client ids): cosell sandbox --json', '  Press Ctrl-C to stop.', '');

@@ -1,5 +1,6 @@
 import type { OrgConfig } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
+import { createAwsPartnerCentralConnector, type AwsPartnerCentralConnectorConfig } from './aws-partner-central/index.js';
 import { createHubspotConnector, type HubspotConnectorConfig } from './hubspot/index.js';
 import { createSalesforceConnector, type SalesforceConnectorConfig } from './salesforce/index.js';
 import type { Connector, CrmKind } from './types.js';
@@ -9,14 +10,15 @@ import type { Connector, CrmKind } from './types.js';
  * exporting its config type and factory, one line in FACTORIES, and one more member of
  * ConnectorConfig — then it must pass test/connectors/contract.ts (see connectors/README.md).
  */
-export type ConnectorConfig = SalesforceConnectorConfig | HubspotConnectorConfig;
-export type { SalesforceConnectorConfig, HubspotConnectorConfig };
+export type ConnectorConfig = SalesforceConnectorConfig | HubspotConnectorConfig | AwsPartnerCentralConnectorConfig;
+export type { SalesforceConnectorConfig, HubspotConnectorConfig, AwsPartnerCentralConnectorConfig };
 
 type Factory<C extends ConnectorConfig> = (config: C) => Promise<Connector>;
 
 const FACTORIES: { [K in CrmKind]: Factory<Extract<ConnectorConfig, { kind: K }>> } = {
   salesforce: createSalesforceConnector,
   hubspot: createHubspotConnector,
+  'aws-partner-central': createAwsPartnerCentralConnector,
 };
 
 /**
@@ -36,6 +38,9 @@ export function connectorConfigFromOrg(org: OrgConfig): ConnectorConfig {
     // pubsub (Change Data Capture) is not the connector's: lib/cdc.ts runs it beside the connector.
     const { dailyPauseAt, pubsub: _pubsub, ...connection } = org.connection;
     return { kind: 'salesforce', orgId: org.id, ...connection, ...(dailyPauseAt !== undefined ? { dailyPauseAt } : {}) } as SalesforceConnectorConfig;
+  }
+  if (org.kind === 'aws-partner-central') {
+    return { kind: 'aws-partner-central', orgId: org.id, ...org.connection };
   }
   const { tenSecondLimit, searchPerSecond, ...connection } = org.connection;
   return {

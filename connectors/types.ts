@@ -4,7 +4,7 @@
  * (test/connectors/contract.ts). Everything here is JSON-serialisable so cursors can live in workflow
  * state and the ledger.
  */
-export type CrmKind = 'salesforce' | 'hubspot';
+export type CrmKind = 'salesforce' | 'hubspot' | 'aws-partner-central';
 
 /** Normalised field types across CRMs. */
 export type FieldType =

@@ -73,6 +73,35 @@ const hubspotPush = z.strictObject({
   }),
 });
 
+/** AWS Partner Central (the Selling API): the partner account's keys, its catalog, and what to do with AWS referrals. */
+const awsPartnerCentralConnection = z.strictObject({
+  catalog: z.enum(['AWS', 'Sandbox']),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region, e.g. us-east-1').optional(),
+  /** The service endpoint (the sandbox's URL); default the SDK's for the region. */
+  endpoint: z.url().optional(),
+  auth: z.strictObject({ accessKeyId: secretRef, secretAccessKey: secretRef, sessionToken: secretRef.optional() }),
+  limits: z
+    .strictObject({
+      readsPerSecond: z.number().positive().optional(),
+      writesPerSecond: z.number().positive().optional(),
+      dailyReads: z.number().int().positive().optional(),
+      dailyWrites: z.number().int().positive().optional(),
+      dailyPauseAt: z.number().gt(0).lte(1).optional(),
+    })
+    .optional(),
+  /** AWS referrals (engagement invitations): manual (a human with `cosell aws invitations`), or decided by these rules. */
+  invitations: z
+    .strictObject({
+      mode: z.enum(['manual', 'accept', 'accept-or-reject']),
+      industries: z.array(z.string().min(1)).optional(),
+      countries: z.array(z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 country code, e.g. US')).optional(),
+      minMonthlySpend: z.number().nonnegative().optional(),
+      rejectReason: z.string().min(1).max(80).optional(),
+    })
+    .optional(),
+  conflictRetries: z.number().int().min(0).max(10).optional(),
+});
+
 const orgBase = {
   id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
   name: z.string().min(1),
@@ -81,6 +110,7 @@ const orgBase = {
 const org = z.discriminatedUnion('kind', [
   z.strictObject({ ...orgBase, kind: z.literal('salesforce'), connection: salesforceConnection }),
   z.strictObject({ ...orgBase, kind: z.literal('hubspot'), connection: hubspotConnection, push: hubspotPush.optional() }),
+  z.strictObject({ ...orgBase, kind: z.literal('aws-partner-central'), connection: awsPartnerCentralConnection }),
 ]);
 
 const population = z.enum(['customers', 'opportunities', 'prospects']);
@@ -98,6 +128,7 @@ const partnerExtras = {
 const partner = z.discriminatedUnion('kind', [
   z.strictObject({ ...orgBase, kind: z.literal('salesforce'), connection: salesforceConnection, ...partnerExtras }),
   z.strictObject({ ...orgBase, kind: z.literal('hubspot'), connection: hubspotConnection, push: hubspotPush.optional(), ...partnerExtras }),
+  z.strictObject({ ...orgBase, kind: z.literal('aws-partner-central'), connection: awsPartnerCentralConnection, ...partnerExtras }),
 ]);
 
 const endpoint = z.string().regex(/^[a-z][a-z0-9-]*\.[A-Za-z_][A-Za-z0-9_]*$/, 'write it as ORG.OBJECT, e.g. acme.deals or vendor.Opportunity');

@@ -2,7 +2,7 @@ import type { OrgConnectionInfo } from '../sandbox/types.js';
 
 /**
  * Export a sandbox's connection details as environment variables — `<PREFIX>_<ORG>_URL`, and the
- * credentials as `_CLIENT_ID`/`_CLIENT_SECRET` (Salesforce, plus `_PUBSUB_ENDPOINT`/`_PUBSUB_CA` when the
+ * credentials as `_ACCESS_KEY_ID`/`_SECRET_ACCESS_KEY` (AWS Partner Central), `_CLIENT_ID`/`_CLIENT_SECRET` (Salesforce, plus `_PUBSUB_ENDPOINT`/`_PUBSUB_CA` when the
  * org serves Change Data Capture) or `_TOKEN` and the app's webhook-signing `_CLIENT_SECRET` (HubSpot) — exactly what an
  * admin would export for real orgs, so a network file references them the same way (`${…}` and
  * `env:…`). Returns each org's `connection:` block as flow YAML.
@@ -22,6 +22,11 @@ export function exportSandboxEnv(orgs: Record<string, OrgConnectionInfo>, prefix
         env[`${v}_PUBSUB_CA`] = info.pubsub.caPem;
       }
       yaml[id] = `{ instanceUrl: "\${${v}_URL}", loginUrl: "\${${v}_URL}", auth: { clientId: env:${v}_CLIENT_ID, clientSecret: env:${v}_CLIENT_SECRET }${pubsub} }`;
+    } else if (info.kind === 'aws-partner-central') {
+      env[`${v}_URL`] = info.endpoint;
+      env[`${v}_ACCESS_KEY_ID`] = info.accessKeyId;
+      env[`${v}_SECRET_ACCESS_KEY`] = info.secretAccessKey;
+      yaml[id] = `{ endpoint: "\${${v}_URL}", catalog: Sandbox, auth: { accessKeyId: env:${v}_ACCESS_KEY_ID, secretAccessKey: env:${v}_SECRET_ACCESS_KEY } }`;
     } else {
       env[`${v}_URL`] = info.basePath;
       env[`${v}_TOKEN`] = info.accessToken;

@@ -10,7 +10,7 @@ import { readSide } from './read.js';
 import { memoHasher, openStreamSide } from './incremental.js';
 import { streamsEnabled } from '../sync/streamPlan.js';
 import type { Overlap, Relation, Side, SideAccount } from './types.js';
-import { parseVendorField, planPartnerWriteback, planVendorWriteback, withPartnerSegment, WRITEBACK_TARGETS, type WritebackPlan } from './writeback.js';
+import { parseVendorField, planPartnerWriteback, planVendorWriteback, withPartnerSegment, writebackTarget, type WritebackPlan } from './writeback.js';
 
 /**
  * One account-mapping pass for one partnership, end to end: ensure the write-back fields, read both
@@ -66,8 +66,8 @@ export async function runOverlapPass(deps: OverlapDeps, partnerId: string, opts:
   const p: Partnership = partnershipOf(deps.network, partnerId);
   const hasher = createKeyHasher(resolveSecret(p.secret, `${deps.network.file}: partners.${partnerId}.sharing.secret`), partnerId);
   const [vendorConn, partnerConn] = await Promise.all([deps.connector(p.vendor.orgId), deps.connector(p.partner.orgId)]);
-  const vendorTarget = WRITEBACK_TARGETS.vendor[vendorConn.kind];
-  const partnerTarget = WRITEBACK_TARGETS.partner[partnerConn.kind];
+  const vendorTarget = writebackTarget('vendor', vendorConn.kind);
+  const partnerTarget = writebackTarget('partner', partnerConn.kind);
   const writeBack = opts.writeBack !== false;
   if (writeBack) {
     // Only when missing: ensureFields forgets the cached describe, which would cost a call every pass.

@@ -1,7 +1,7 @@
 import { START_CURSOR, type Connector, type CrmRecord, type FeedCursor } from '../connectors/types.js';
 import { populationsOf, salesforceOpportunityFacts, type OpportunityFacts } from './populations.js';
 import type { Side, SideAccount } from './types.js';
-import { WRITEBACK_TARGETS } from './writeback.js';
+import { writebackTarget } from './writeback.js';
 
 /**
  * Read one side's accounts/companies (and, for Salesforce, the opportunities that make an account a
@@ -37,7 +37,7 @@ async function existingFields(connector: Connector, object: string, wanted: read
 
 /** The fields an overlap pass reads of one object on one side (what a change stream must carry for it). */
 export async function overlapReadFields(connector: Connector, side: Side, object: string): Promise<string[]> {
-  const target = WRITEBACK_TARGETS[side][connector.kind];
+  const target = writebackTarget(side, connector.kind);
   if (connector.kind === 'salesforce') {
     if (object === 'Opportunity') return existingFields(connector, 'Opportunity', READ_FIELDS.salesforce.opportunity);
     return object === target.object ? existingFields(connector, object, [...READ_FIELDS.salesforce.account, target.field]) : [];
@@ -50,7 +50,7 @@ export type RecordSource = (object: string, fields: string[], onPage: (records: 
 
 export async function readSide(connector: Connector, side: Side, progress?: ReadProgress, source?: RecordSource): Promise<SideAccount[]> {
   const forEachPage = (_c: Connector, object: string, fields: string[], onPage: (records: CrmRecord[]) => void) => (source ? source(object, fields, onPage) : forEachFeedPage(connector, object, fields, onPage));
-  const target = WRITEBACK_TARGETS[side][connector.kind];
+  const target = writebackTarget(side, connector.kind);
   const object = target.object;
   if (connector.kind === 'salesforce') {
     const accountFields = await existingFields(connector, object, [...READ_FIELDS.salesforce.account, target.field]);

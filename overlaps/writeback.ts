@@ -1,3 +1,4 @@
+import { CosellError } from '../lib/errors.js';
 import type { CrmKind, FieldSpec, UpdateInput } from '../connectors/types.js';
 import { RELATIONS, type Overlap, type Relation, type Side, type SideAccount } from './types.js';
 
@@ -20,7 +21,10 @@ export interface WritebackTarget {
 
 const VENDOR_FIELD_LENGTH = 255;
 
-export const WRITEBACK_TARGETS: Record<Side, Record<CrmKind, WritebackTarget>> = {
+/** The CRM kinds with accounts to map (Partner Central has no account object). */
+export type AccountCrmKind = Exclude<CrmKind, 'aws-partner-central'>;
+
+export const WRITEBACK_TARGETS: Record<Side, Record<AccountCrmKind, WritebackTarget>> = {
   vendor: {
     salesforce: {
       object: 'Account',
@@ -46,6 +50,12 @@ export const WRITEBACK_TARGETS: Record<Side, Record<CrmKind, WritebackTarget>> =
     },
   },
 };
+
+/** Where account mapping writes its relation on one side; a CRM without accounts (Partner Central) cannot take part. */
+export function writebackTarget(side: Side, kind: CrmKind): WritebackTarget {
+  if (kind === 'aws-partner-central') throw new CosellError('COSELL_CONFIG_INVALID', 'account mapping (sharing) needs a CRM with accounts: AWS Partner Central has none', { hint: 'remove the sharing block of this partner' });
+  return WRITEBACK_TARGETS[side][kind];
+}
 
 /** "acme: customer; globex: prospect" → Map. Tolerates spaces and unknown relation words (kept as text). */
 export function parseVendorField(value: string | null | undefined): Map<string, string> {

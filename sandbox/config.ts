@@ -25,6 +25,10 @@ const faultsSchema = z.strictObject({
   webhookDuplicateRate: z.number().min(0).max(1).optional(),
   webhookDelayMs: z.number().int().nonnegative().optional(),
   webhookReorder: z.boolean().optional(),
+  aceReadsPerSecond: z.number().int().positive().optional(),
+  aceWritesPerSecond: z.number().int().positive().optional(),
+  aceDailyReads: z.number().int().positive().optional(),
+  aceDailyWrites: z.number().int().positive().optional(),
 });
 
 /** A HubSpot app's webhook settings (sandbox/hubspot/webhooks.ts). */
@@ -55,7 +59,7 @@ export const webhookSettingsSchema = z.strictObject({
 
 export const orgConfigSchema = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'org ids are lower-case letters, digits and dashes'),
-  kind: z.enum(['salesforce', 'hubspot']),
+  kind: z.enum(['salesforce', 'hubspot', 'aws-partner-central']),
   name: z.string().optional(),
   role: z.enum(['vendor', 'partner']).optional(),
   seed: z.strictObject({
@@ -71,6 +75,13 @@ export const orgConfigSchema = z.strictObject({
   idOffset: z.number().int().min(0).max(1e12).optional(),
   webhooks: webhookSettingsSchema.optional(),
   pubsub: z.strictObject({ port: z.number().int().min(0).max(65535).optional(), keepaliveMs: z.number().int().positive().optional() }).optional(),
+  partnerCentral: z.strictObject({
+    catalogs: z.array(z.enum(['AWS', 'Sandbox'])).min(1).optional(),
+    reviewDelayMs: z.number().int().nonnegative().optional(),
+    referrals: z.strictObject({ everyMs: z.number().int().positive(), max: z.number().int().nonnegative().optional(), catalog: z.enum(['AWS', 'Sandbox']).optional() }).optional(),
+    invitationTtlDays: z.number().int().positive().optional(),
+    solutions: z.array(z.string().min(1)).optional(),
+  }).optional(),
 });
 
 export const sandboxConfigSchema = z.strictObject({

@@ -59,6 +59,11 @@ export interface FaultConfig {
   cdcOverflowAfter?: number;
   /** How long change events are kept for replay (org clock; default 72 h). */
   cdcRetentionMs?: number;
+  /** AWS Partner Central: quotas per partner account (defaults: the service's 10 reads/s, 1 write/s, 100,000 reads and 10,000 writes a day). */
+  aceReadsPerSecond?: number;
+  aceWritesPerSecond?: number;
+  aceDailyReads?: number;
+  aceDailyWrites?: number;
 }
 
 export interface SeedSpec {
@@ -69,9 +74,11 @@ export interface SeedSpec {
   owners?: number;
 }
 
+export type SandboxKind = 'salesforce' | 'hubspot' | 'aws-partner-central';
+
 export interface OrgConfig {
   id: string;
-  kind: 'salesforce' | 'hubspot';
+  kind: SandboxKind;
   name?: string;
   /** Role in the demo network: the vendor's org shares more accounts with partners (deliberate overlaps). */
   role?: 'vendor' | 'partner';
@@ -96,6 +103,17 @@ export interface OrgConfig {
    * generates) on its own port. Off unless set (`{}` turns it on).
    */
   pubsub?: { port?: number; keepaliveMs?: number };
+  /**
+   * AWS Partner Central: catalogs the credentials may use, the review delay, referrals arriving on their
+   * own, the account's solutions (see sandbox/aws-partner-central/service.ts PartnerCentralSettings).
+   */
+  partnerCentral?: {
+    catalogs?: Array<'AWS' | 'Sandbox'>;
+    reviewDelayMs?: number;
+    referrals?: { everyMs: number; max?: number; catalog?: 'AWS' | 'Sandbox' };
+    invitationTtlDays?: number;
+    solutions?: string[];
+  };
 }
 
 export interface SandboxConfig {
@@ -108,7 +126,8 @@ export interface SandboxConfig {
 /** What a client needs to connect; exactly the shape `cosell sandbox --json` prints per org. */
 export type OrgConnectionInfo =
   | { kind: 'salesforce'; instanceUrl: string; loginUrl: string; accessToken: string; clientId: string; clientSecret: string; username?: string; password?: string; privateKeyPem?: string; refreshToken?: string; pubsub?: PubSubConnectionInfo }
-  | { kind: 'hubspot'; basePath: string; accessToken: string; clientId?: string; clientSecret?: string; refreshToken?: string };
+  | { kind: 'hubspot'; basePath: string; accessToken: string; clientId?: string; clientSecret?: string; refreshToken?: string }
+  | { kind: 'aws-partner-central'; endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; catalogs: string[] };
 
 /** Where a Salesforce org's Pub/Sub API listens (when `pubsub` is on), and the CA that signed its certificate. */
 export interface PubSubConnectionInfo {
@@ -131,7 +150,7 @@ export interface OrgListView {
 
 export interface SandboxOrg {
   readonly id: string;
-  readonly kind: 'salesforce' | 'hubspot';
+  readonly kind: SandboxKind;
   readonly name: string;
   /** Register the org's API routes on its own fastify instance (mounted at the org's base URL root). */
   register(app: FastifyInstance): Promise<void> | void;

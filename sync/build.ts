@@ -17,7 +17,8 @@ import { streamIdOf, type StreamEntry } from '../ledger/streams.js';
 import { linkConsumerId, streamsEnabled } from './streamPlan.js';
 import type { LinkRuntime, RecordGate } from './runtime.js';
 
-export const DELETED_FLAG_FIELD = { salesforce: 'Cosell_Source_Deleted__c', hubspot: 'cosell_source_deleted' } as const;
+/** The flag a source deletion sets on the target; Partner Central can hold no such field (its deletions are never propagated there). */
+export const DELETED_FLAG_FIELD = { salesforce: 'Cosell_Source_Deleted__c', hubspot: 'cosell_source_deleted', 'aws-partner-central': '' } as const;
 
 export interface EngineDeps {
   network: LoadedNetwork;
@@ -92,7 +93,7 @@ export class Engine {
     if (!probe.mapping) throw invalid(probe.problems);
     const snapshots = mappingSnapshots(mappingFile);
     await ensureCustomFields(target, targetObject, snapshots.target, [...probe.mapping.targetFields, probe.mapping.match.target], probe.mapping.match.target);
-    await target.ensureFields(targetObject, [{ name: deletedFlagField, label: 'Deleted in source (cosell)', type: 'boolean' }]);
+    if (deletedFlagField) await target.ensureFields(targetObject, [{ name: deletedFlagField, label: 'Deleted in source (cosell)', type: 'boolean' }]);
     await ensureCustomFields(source, sourceObject, snapshots.source, probe.mapping.sourceFields);
     const [sourceSchema, targetSchema] = await Promise.all([source.describe(sourceObject), target.describe(targetObject)]);
     const loaded = loadMappingFile(mappingFile, { sourceSchema, targetSchema });
@@ -168,7 +169,8 @@ export function mappingSnapshots(file: string): { source?: ObjectSchema; target?
   return { source: read(data.source?.schema), target: read(data.target?.schema) };
 }
 
-export const isCustomField = (kind: Connector['kind'], name: string) => (kind === 'salesforce' ? name.endsWith('__c') : !name.startsWith('hs_'));
+/** Fields cosell may create in the org. Partner Central's schema is AWS's: it has none. */
+export const isCustomField = (kind: Connector['kind'], name: string) => (kind === 'salesforce' ? name.endsWith('__c') : kind === 'hubspot' ? !name.startsWith('hs_') : false);
 
 /**
  * Create the custom fields a mapping needs but the org lacks, from the snapshot's definitions; the

@@ -264,7 +264,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     const mapped = { ...c.mapped, ...(decision?.fields ?? {}) };
     for (const f of decision?.protect ?? []) delete mapped[f];
     // A restored source clears the flag its deletion set on the target (`deletes: flag`).
-    if (restored.get(c.rec.id) === 'source') mapped[rt.deletedFlagField] = false;
+    if (restored.get(c.rec.id) === 'source' && rt.deletedFlagField) mapped[rt.deletedFlagField] = false;
     const pair = pairs.get(c.rec.id);
     const live = pair && !pair.deletedAt ? pair : undefined;
     if (live?.targetDeletedAt && link.targetDeletes !== 'recreate') {
@@ -497,7 +497,8 @@ export async function applyDeletions(rt: LinkRuntime, records: DeletedRecord[]):
   // Merged away: first re-point the children (on the links whose parent is this one) at the survivor.
   const merged = live.filter((r) => r.mergedInto).map((r) => ({ gone: r.id, goneTarget: pairs.get(r.id)!.targetId, into: r.mergedInto! }));
   if (merged.length) inc(counts, 'updated', await repointChildren(rt, merged));
-  if (live.length && link.deletes !== 'ignore') {
+  // A target without a deletion flag (Partner Central: no custom fields, no delete) keeps its record.
+  if (live.length && link.deletes !== 'ignore' && (link.deletes === 'archive' ? rt.target.kind !== 'aws-partner-central' : !!rt.deletedFlagField)) {
     const targetIds = live.map((r) => pairs.get(r.id)!.targetId);
     const results =
       link.deletes === 'archive'

@@ -1,6 +1,7 @@
 import { parseDuration, splitEndpoint, type LoadedNetwork } from '../lib/config.js';
 import { streamIdOf } from '../ledger/streams.js';
-import { WRITEBACK_TARGETS } from '../overlaps/writeback.js';
+import type { CrmKind } from '../connectors/types.js';
+import { writebackTarget } from '../overlaps/writeback.js';
 
 /**
  * Which change streams a network has and who consumes each — a pure function of the network file, so
@@ -45,8 +46,9 @@ export function streamsEnabled(network: LoadedNetwork): boolean {
 }
 
 /** The account objects an overlap pass reads on one side of a CRM kind. */
-export function overlapObjects(kind: 'salesforce' | 'hubspot', side: 'vendor' | 'partner'): string[] {
-  const account = WRITEBACK_TARGETS[side][kind].object;
+export function overlapObjects(kind: CrmKind, side: 'vendor' | 'partner'): string[] {
+  if (kind === 'aws-partner-central') return []; // no accounts to map
+  const account = writebackTarget(side, kind).object;
   return kind === 'salesforce' ? [account, 'Opportunity'] : [account];
 }
 

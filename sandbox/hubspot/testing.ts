@@ -25,7 +25,7 @@ export async function startHubspotPortal(config: Partial<OrgConfig> & { seed?: S
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const basePath = `http://127.0.0.1:${port}`;
-  return { org, app, basePath, accessToken: org.connectionInfo(basePath).accessToken, close: async () => {
+  return { org, app, basePath, accessToken: (org.connectionInfo(basePath) as { accessToken: string }).accessToken, close: async () => {
     org.close();
     await app.close();
   } };

@@ -46,9 +46,26 @@ export interface ContractFixture {
   teardown?(): Promise<void>;
 }
 
+/**
+ * What a CRM does not have, declared by its contract file with the reason (never skipped): the suite
+ * then checks the declared behaviour instead — a clear refusal, nothing written — so a connector cannot
+ * silently pretend. Partner Central, for one, has a fixed schema, no account object and no delete.
+ */
+export interface NotApplicable {
+  /** No custom fields: ensureFields is a no-op for fields the schema has and refuses others (validation, naming them). */
+  customFields?: string;
+  /** No company object: describe(company) is not_found and associate() fails per association (validation). */
+  companies?: string;
+  /** No delete: remove() fails per record (validation), the record stays readable, the deletion feed is empty. */
+  deletes?: string;
+}
+
 const EVIL_KEYS = ["O'Brien \\ Co", "' OR Name != '", "x\\' OR Name != '", 'back\\\\slash', '"double" %_ wild'];
 
-export function runConnectorContract(name: string, makeFixture: () => Promise<ContractFixture>): void {
+export function runConnectorContract(name: string, makeFixture: () => Promise<ContractFixture>, notApplicable: NotApplicable = {}): void {
+  const na = notApplicable;
+  // A declared part is replaced by its own test above, not registered and skipped.
+  const whenApplies = (applies: boolean): typeof it => (applies ? it : ((() => undefined) as unknown as typeof it));
   describe(`connector contract: ${name}`, () => {
     let fx: ContractFixture;
     let c: Connector;
@@ -81,7 +98,20 @@ export function runConnectorContract(name: string, makeFixture: () => Promise<Co
       throw new Error('the feed never caught up');
     }
 
-    it('ensure-fields creates missing fields once (idempotent) and describe shows them', async () => {
+    if (na.customFields) {
+      it(`ensure-fields does not apply (${na.customFields}): existing fields are a no-op, a missing one is refused by name`, async () => {
+        const existing = { name: fx.fields.matchKey, label: 'match key', type: 'string' as const, unique: true, externalId: true };
+        expect(await c.ensureFields(fx.objects.deal, [existing])).toEqual([]);
+        const refused = await c.ensureFields(fx.objects.deal, [existing, { name: fx.fields.flag, label: 'cosell contract flag', type: 'boolean' }]).catch((e) => e);
+        expect(isConnectorError(refused, 'validation')).toBe(true);
+        expect(refused.fields).toEqual([fx.fields.flag]);
+        expect((await c.describe(fx.objects.deal)).fields[fx.fields.flag]).toBeUndefined();
+        const schema = await c.describe(fx.objects.deal);
+        expect(schema.fields[fx.fields.matchKey]).toMatchObject({ type: 'string', unique: true, externalId: true });
+      });
+    }
+
+    whenApplies(!na.customFields)('ensure-fields creates missing fields once (idempotent) and describe shows them', async () => {
       const specs = [
         { name: fx.fields.matchKey, label: 'cosell contract key', type: 'string' as const, unique: true, externalId: true, length: 255 },
         { name: fx.fields.flag, label: 'cosell contract flag', type: 'boolean' as const },
@@ -100,7 +130,11 @@ export function runConnectorContract(name: string, makeFixture: () => Promise<Co
 
     it('lists objects and describes fields with normalised types and flags', async () => {
       const objects = await c.listObjects();
-      expect(objects).toEqual(expect.arrayContaining([fx.objects.deal, fx.objects.company]));
+      expect(objects).toEqual(expect.arrayContaining(na.companies ? [fx.objects.deal] : [fx.objects.deal, fx.objects.company]));
+      if (na.companies) {
+        expect(objects).not.toContain(fx.objects.company);
+        expect(isConnectorError(await c.describe(fx.objects.company).catch((e) => e), 'not_found')).toBe(true);
+      }
       const schema = await c.describe(fx.objects.deal);
       expect(schema.name).toBe(fx.objects.deal);
       const types: FieldType[] = ['id', 'string', 'text', 'number', 'currency', 'percent', 'date', 'datetime', 'boolean', 'picklist', 'multipicklist', 'reference'];
@@ -204,7 +238,21 @@ export function runConnectorContract(name: string, makeFixture: () => Promise<Co
       expect(pages.length).toBeGreaterThan(Math.floor(n / fx.tiePageSize) - 1);
     }, 300_000);
 
-    it('deletes: remove is idempotent and the deletion feed reports each deleted record', async () => {
+    if (na.deletes) {
+      it(`deletes do not apply (${na.deletes}): remove fails per record and deletes nothing; the deletion feed is empty`, async () => {
+        const res = await c.upsert(fx.objects.deal, fx.fields.matchKey, [1, 2].map((n) => ({ key: key(`d${n}`), fields: fx.dealFields(40 + n) })));
+        const ids = res.map((r) => r.id!);
+        const removed = await c.remove(fx.objects.deal, ids);
+        expect(removed.map((r) => [r.status, r.error?.kind])).toEqual([['failed', 'validation'], ['failed', 'validation']]);
+        expect(removed[0].error?.message).toBeTruthy();
+        await settle();
+        expect((await c.readByIds(fx.objects.deal, ids, [fx.fields.dealName])).map((r) => r.id).sort()).toEqual([...ids].sort());
+        const page = await c.deletions(fx.objects.deal, START_CURSOR, { pageSize: 50 });
+        expect(page).toMatchObject({ records: [], caughtUp: true });
+      });
+    }
+
+    whenApplies(!na.deletes)('deletes: remove is idempotent and the deletion feed reports each deleted record', async () => {
       const delFrom = await drainDeletions(START_CURSOR);
       const res = await c.upsert(fx.objects.deal, fx.fields.matchKey, [1, 2].map((n) => ({ key: key(`d${n}`), fields: fx.dealFields(40 + n) })));
       const ids = res.map((r) => r.id!);
@@ -239,7 +287,15 @@ export function runConnectorContract(name: string, makeFixture: () => Promise<Co
       throw new Error('the deletion feed never caught up');
     }
 
-    it('associates a deal with a company', async () => {
+    if (na.companies) {
+      it(`associations with companies do not apply (${na.companies}): associate fails per association`, async () => {
+        const [deal] = await c.upsert(fx.objects.deal, fx.fields.matchKey, [{ key: key('assoc'), fields: fx.dealFields(50) }]);
+        const res = await c.associate([{ fromObject: fx.objects.deal, fromId: deal.id!, toObject: fx.objects.company, toId: 'anything' }]);
+        expect(res.map((r) => [r.status, r.error?.kind])).toEqual([['failed', 'validation']]);
+      });
+    }
+
+    whenApplies(!na.companies)('associates a deal with a company', async () => {
       const [company] = await c.upsert(fx.objects.company, fx.fields.matchKey, [{ key: key('acct'), fields: { ...fx.companyFields(1), [fx.fields.companyName]: `Contract Co ${run}` } }]);
       const [deal] = await c.upsert(fx.objects.deal, fx.fields.matchKey, [{ key: key('assoc'), fields: fx.dealFields(50) }]);
       expect([company.status, deal.status]).toEqual(['created', 'created']);

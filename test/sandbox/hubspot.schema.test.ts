@@ -284,7 +284,7 @@ describe('HubSpot sandbox: persistence and list view', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const addr = app.server.address() as { port: number };
-      const c = new Client({ accessToken: copy.connectionInfo('').accessToken, basePath: `http://127.0.0.1:${addr.port}` });
+      const c = new Client({ accessToken: (copy.connectionInfo('') as { accessToken: string }).accessToken, basePath: `http://127.0.0.1:${addr.port}` });
       const orig = await hs.crm.companies.basicApi.getPage(100, undefined, ['name', 'cosell_partner_status']);
       const restored = await c.crm.companies.basicApi.getPage(100, undefined, ['name', 'cosell_partner_status']);
       expect(restored.results.map((r) => [r.id, r.properties])).toEqual(orig.results.map((r) => [r.id, r.properties]));
