@@ -7,7 +7,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { registerAuth, sessionStore } from './auth.js';
 import type { ConsoleDeps } from './deps.js';
 import type { PageContext } from './layout.js';
+import { registerLinks } from './links.js';
 import { registerQueue } from './queue.js';
+import { registerRegistration } from './registration.js';
 import { can, type Permission, type Role } from './users.js';
 
 declare module 'fastify' {
@@ -89,6 +91,8 @@ export async function buildConsole(deps: ConsoleDeps, opts: ConsoleOptions = {})
   registerAuth(app, deps);
   app.get('/', async (_req, reply) => reply.redirect('/queue', 302));
   registerQueue(app, deps);
+  registerRegistration(app, deps);
+  registerLinks(app, deps);
   return app;
 }
 

@@ -23,7 +23,10 @@ export function registrationRefusal(e: unknown): CosellError {
     if (err.message) messages.push(err.message);
     err = err.cause as typeof err;
   }
-  const reason = messages.at(-1) ?? String(e);
+  let reason = messages.at(-1) ?? String(e);
+  // A finished workflow (rejected, expired, won, lost) takes no updates: say that, not the SDK's words.
+  if (/workflow execution already completed/i.test(reason)) reason = 'its workflow has finished: the registration is closed to decisions';
+  if (/workflow not found|not found for ID/i.test(reason)) reason = 'no workflow for this registration (not started yet, or from another Temporal namespace)';
   return new CosellError('COSELL_REGISTRATION_STATE', reason, { hint: 'see its status with `cosell registrations show <id>`' });
 }
 

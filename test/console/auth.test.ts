@@ -123,7 +123,7 @@ describe('console: CSRF and roles', () => {
     const ok = await post({ bulk: 'approve', ids: 'acme:1', reason: 'ok', _csrf: csrf });
     expect(ok.statusCode).toBe(303); // handled: acme:1 has no workflow, which the flash says
     const page = await app.inject({ method: 'GET', url: ok.headers.location as string, headers: { cookie } });
-    expect(page.body).toMatch(/approved 0 of 1 — refused: acme:1/);
+    expect(page.body).toMatch(/approved 0 of 1 — refused: acme:1: no workflow for this registration/);
   });
 
   it('a viewer reads the queue but may not decide (403)', async () => {
