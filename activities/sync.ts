@@ -3,6 +3,7 @@ import { parseDuration, splitEndpoint } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
 import { resyncCursor, resyncFromProblem } from '../sync/resync.js';
 import type { Engine } from '../sync/build.js';
+import { AWAITING_PEER_LINKS } from '../sync/firstToRegister.js';
 import { SCOPE_UNSETTLED } from '../sync/partnerScope.js';
 import { backfillMappingPage } from '../sync/mappingChange.js';
 import { PARKED_PARENT, replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
@@ -53,7 +54,7 @@ export function createSyncActivities(engine: Engine) {
     },
     /** Records parked because their parent had not synced: retry them now that the parents may have landed. */
     async replayParked(linkId: string): Promise<PageReport> {
-      return replayDeadLetters(await engine.link(linkId), { codes: [PARKED_PARENT, SCOPE_UNSETTLED], heartbeat });
+      return replayDeadLetters(await engine.link(linkId), { codes: [PARKED_PARENT, SCOPE_UNSETTLED, AWAITING_PEER_LINKS], heartbeat });
     },
     async replayDeadLetters(linkId: string, ids?: number[]): Promise<PageReport> {
       return replayDeadLetters(await engine.link(linkId), { ids, heartbeat });

@@ -67,6 +67,17 @@ export interface FeedCursor {
 
 export const START_CURSOR: FeedCursor = { modifiedAt: '1970-01-01T00:00:00.000Z', id: '' };
 
+/**
+ * How far a change feed has read, in the source CRM's time: every change committed before this instant
+ * (ms) has been delivered. A feed keeps it in its cursor's `state.through`, set when a scan reaches the
+ * present and carried through the pages of the next scan; the high-water mark cannot tell it (nothing may
+ * have changed for hours). Undefined: the feed does not say (or has not finished a scan yet).
+ */
+export function readThroughOf(cursor: Pick<FeedCursor, 'state'> | undefined): number | undefined {
+  const t = cursor?.state?.through;
+  return typeof t === 'number' && Number.isFinite(t) ? t : undefined;
+}
+
 export interface ChangePage {
   records: CrmRecord[];
   /** Where to resume after this page (persist it only once the page's writes are durable). */

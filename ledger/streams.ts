@@ -315,6 +315,20 @@ export class Streams {
     }
   }
 
+  /**
+   * The oldest modification time among the log's entries after `afterSeq` (what a consumer there has
+   * not processed yet), or undefined when it has processed everything.
+   */
+  async oldestAfter(streamId: string, afterSeq: number): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('stream_records')
+      .select((eb) => eb.fn.min('modified_at').as('oldest'))
+      .where('stream_id', '=', streamId)
+      .where('seq', '>', afterSeq)
+      .executeTakeFirst();
+    return (row?.oldest as string | null | undefined) ?? undefined;
+  }
+
   async position(streamId: string, consumer: string): Promise<ConsumerPosition | undefined> {
     const row = await this.db.selectFrom('stream_consumers').selectAll().where('stream_id', '=', streamId).where('consumer', '=', consumer).executeTakeFirst();
     return row ? toPosition(row) : undefined;

@@ -49,6 +49,15 @@ export const policySchema = z.strictObject({
         .prefault({}),
       /** Only count opportunities/registrations that share a product with this one (when both list products). */
       productOverlap: z.boolean().default(false),
+      firstToRegister: z
+        .strictObject({
+          /**
+           * How long an auto-approval may wait for the other partners' registration links to read past
+           * the deal (an earlier deal there wins); 0s decides at once. See sync/firstToRegister.ts.
+           */
+          wait: duration.default('2m'),
+        })
+        .prefault({}),
       against: z
         .strictObject({
           /** The customer already is a vendor account (no open opportunity): ignore, review or reject. */
@@ -208,6 +217,8 @@ export interface Policy {
     nameThreshold: number;
     requireDomainAgreement: boolean;
     productOverlap: boolean;
+    /** `firstToRegister.wait` in ms. */
+    firstToRegisterWaitMs: number;
     onVendorAccount: 'ignore' | RuleAction;
     onVendorOpportunity: RuleAction;
     onRegistration: RuleAction;
@@ -411,6 +422,7 @@ function compile(p: PolicyFile, file: string): Policy {
       nameThreshold: p.matching.name.threshold,
       requireDomainAgreement: p.matching.name.requireDomainAgreement,
       productOverlap: p.matching.productOverlap,
+      firstToRegisterWaitMs: parsePolicyDuration(p.matching.firstToRegister.wait)!,
       onVendorAccount: p.matching.against.vendorAccounts,
       onVendorOpportunity: p.matching.against.vendorOpportunities,
       onRegistration: p.matching.against.registrations,

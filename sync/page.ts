@@ -3,6 +3,7 @@ import { ConnectorError } from '../connectors/errors.js';
 import { log } from '../lib/logger.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
 import type { SnapshotWrite } from '../ledger/types.js';
+import { AWAITING_PEER_LINKS } from './firstToRegister.js';
 import { applyPartnerScope } from './partnerScope.js';
 import { syncStreamPage } from './streamConsumer.js';
 import type { CompiledMapping, MappingContext } from '../mappings/types.js';
@@ -209,6 +210,12 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     candidates.push({ rec, key, mapped: fields });
   }
 
+  // Rules of Engagement (registration links) — before parent parking: a deal is registered (its
+  // customer claimed, first to register) when it is read, even if its company has not synced yet;
+  // only its write waits for the parent. (Parked undecided, an earlier deal could lose to a later
+  // one decided meanwhile on another link: sync/firstToRegister.ts.)
+  const gated = rt.gate ? await rt.gate.check(candidates.map((c) => ({ sourceId: c.rec.id, source: c.rec.fields, mapped: c.mapped }))) : undefined;
+
   // Parents first: a record whose parent has not synced yet is parked and retried after each catch-up.
   if (rt.parent && parentIds.size) {
     const parents = await ledger.pairs.bySource(rt.parent.linkId, [...parentIds]);
@@ -228,8 +235,6 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     }
   }
 
-  // Rules of Engagement (registration links).
-  const gated = rt.gate ? await rt.gate.check(candidates.map((c) => ({ sourceId: c.rec.id, source: c.rec.fields, mapped: c.mapped }))) : undefined;
 
   // Plan against what the target has (see sync/plan.ts): its snapshot and the pair's base first; then
   // the records whose plan would write are planned again against the target as it is now (one batched
@@ -258,10 +263,14 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
       inc(out.counts, 'skipped');
       notSynced.add(c.rec.id);
       out.audits.push({ linkId, sourceId: c.rec.id, action: decision.action === 'hold' ? 'held' : 'rejected', decisions: decision.decisions ?? [], details: { reason: decision.reason ?? null }, eventKey: `${linkId}:${c.rec.id}:${c.rec.modifiedAt}:${decision.action}` });
-      out.resolved.push(c.rec.id);
+      if (decision.park) out.deadLetters.push({ sourceId: c.rec.id, payload: c.rec, reason: decision.reason ?? 'not decided yet', code: decision.park, kind: 'not_found' });
+      else out.resolved.push(c.rec.id);
       continue;
     }
     const mapped = { ...c.mapped, ...(decision?.fields ?? {}) };
+    // The record's own parent, synced on the parent link, is its account — over the vendor account the
+    // registration gate matched by customer (two partners' companies of one customer are two accounts).
+    if (rt.parent?.targetField && c.parentTargetId && decision?.fields && rt.parent.targetField in decision.fields) mapped[rt.parent.targetField] = c.parentTargetId;
     for (const f of decision?.protect ?? []) delete mapped[f];
     // A restored source clears the flag its deletion set on the target (`deletes: flag`).
     if (restored.get(c.rec.id) === 'source' && rt.deletedFlagField) mapped[rt.deletedFlagField] = false;
@@ -569,6 +578,7 @@ export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[
   const counts: Partial<SyncCounts> = {};
   const fields = [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
   let afterId: number | undefined;
+  let awaiting = 0;
   for (;;) {
     const pending = await ledger.deadLetters.list({ linkId: link.id, status: 'pending', codes: opts.codes, ids: opts.ids, withoutCode: opts.withoutCode, afterId, limit: opts.pageSize ?? REPLAY_PAGE_SIZE });
     if (pending.length === 0) break;
@@ -576,6 +586,7 @@ export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[
     const records = await readSourceByIds(rt, pending.map((d) => d.sourceId), fields);
     const outcome = await processRecords(rt, records, { replay: true });
     const stillFailing = new Set(outcome.deadLetters.map((d) => d.sourceId));
+    awaiting += outcome.deadLetters.filter((d) => d.code === AWAITING_PEER_LINKS).length;
     await ledger.commitPage({
       linkId: link.id,
       feed: 'changes',
@@ -589,7 +600,7 @@ export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[
     for (const [k, v] of Object.entries(outcome.counts) as Array<[keyof SyncCounts, number]>) inc(counts, k, v);
     opts.heartbeat?.({ replayedThrough: afterId });
   }
-  return { counts, caughtUp: true };
+  return { counts, caughtUp: true, ...(awaiting ? { awaiting } : {}) };
 }
 
 /**

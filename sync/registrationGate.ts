@@ -1,9 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { CrmRecord, Fields, FieldSpec } from '../connectors/types.js';
 import type { Registration, RegistrationInput as LedgerRegistrationInput } from '../ledger/index.js';
 import { customerKey, registrationId } from '../ledger/index.js';
-import { CosellError } from '../lib/errors.js';
+import { CosellError, isCosellError } from '../lib/errors.js';
 import { TASK_QUEUE } from '../lib/client.js';
 import { resolveSecret } from '../lib/secrets.js';
 import { log } from '../lib/logger.js';
@@ -42,7 +42,10 @@ import {
   type RuleAction,
   type VendorAccount,
 } from '../rules/index.js';
+import { linkWorkflowId } from '../lib/links.js';
+import { syncNowSignal } from '../workflows/sync.js';
 import { sharedAccountIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
+import { AWAITING_PEER_LINKS, peersBehind } from './firstToRegister.js';
 import type { GateDecision, LinkRuntime, RecordGate } from './runtime.js';
 import { sourceFieldsOf } from './page.js';
 import { provideInfoUpdate, redecideUpdate } from '../workflows/registrationApi.js';
@@ -109,11 +112,18 @@ export interface RegistrationDetails {
   awaiting?: AwaitingApproval[];
   /** "Action Required": the open request, with what the requested fields held when it was made. */
   infoRequest?: InfoRequest & { values?: Record<string, string> };
+  /** An auto-approval waiting (claim held as `submitted`) for these other registration links to read past `since`. */
+  awaitingPeers?: { since: string; links: string[] };
+  /** How long the auto-approval waited for the other links, and which were still behind when it stopped waiting. */
+  waitedForPeers?: { ms: number; stillBehind: string[] };
 }
 
 export function detailsOf(reg: Registration): RegistrationDetails {
   return (reg.details ?? {}) as unknown as RegistrationDetails;
 }
+
+/** A claim held as `submitted` while its auto-approval waits for the other registration links. */
+export const awaitingPeers = (reg: Registration) => reg.status === 'submitted' && !!detailsOf(reg).awaitingPeers;
 
 /** The role a partner takes on its own registration: sourcing when allowed, else its first role. */
 export function ownRole(policy: Policy, partnerId: string, networkRoles?: readonly string[]): AttributionRole {
@@ -222,7 +232,12 @@ export function currentTaskQueue(fallback?: string): string {
   }
 }
 
+/** How long the gate trusts what it learnt about a registration link's workflow running. */
+const LINK_RUNNING_TTL_MS = 10_000;
+
 export class RegistrationGate implements RecordGate {
+  private readonly linkRunning = new Map<string, { running: boolean; at: number }>();
+
   constructor(
     private readonly rt: Omit<LinkRuntime, 'gate'>,
     readonly feed: AccountIndexFeed,
@@ -263,6 +278,15 @@ export class RegistrationGate implements RecordGate {
     for (const r of records) {
       beat(); // a page of new registrations (decide, ledger, workflow start each) can outlast the heartbeat timeout
       let reg = existing.get(r.sourceId) ?? (await this.decideNew(r, customers.get(r.sourceId), profile));
+      if (awaitingPeers(reg)) {
+        const settled = await this.settleAwaiting(reg, r, customers.get(r.sourceId), profile);
+        if ('behind' in settled) {
+          const reason = `registration ${reg.id} would be auto-approved; it waits (first to register) until ${settled.behind.join(', ')} ${settled.behind.length === 1 ? 'has' : 'have'} read past ${detailsOf(reg).awaitingPeers!.since}`;
+          out.set(r.sourceId, { action: 'hold', park: AWAITING_PEER_LINKS, reason, decisions: [{ rule: 'first-to-register-wait', status: reg.status, behind: settled.behind, since: detailsOf(reg).awaitingPeers!.since }] });
+          continue;
+        }
+        reg = settled.reg;
+      }
       reg = await this.ensureWorkflow(reg);
       out.set(r.sourceId, await this.enforce(reg, r, partnerName, customers.get(r.sourceId), profile));
     }
@@ -290,7 +314,20 @@ export class RegistrationGate implements RecordGate {
     const customerNameNorm = normalizeCompanyName(input.customerName) || null;
     const customerDomain = normalizeDomain(input.website) ?? null;
     const key = customerKey({ domainNorm: customerDomain, nameNorm: customerNameNorm });
-    const fields = (d: typeof decision): LedgerRegistrationInput & { submittedAt: string } => {
+    // An auto-approval waits for the other registration links to read past this moment (sync/firstToRegister.ts).
+    const behind = decided.outcome === 'approved' && policy.matching.firstToRegisterWaitMs > 0 ? await this.peersBehind(Date.parse(now)) : [];
+    const fields = (d: typeof decision): LedgerRegistrationInput & { submittedAt: string; status: RegistrationStatus } => {
+      if (behind.length && d === decided) {
+        const details: RegistrationDetails = {
+          linkId: rt.link.id,
+          decision: { outcome: d.outcome, ruleId: d.ruleId, reason: d.reason, matches: d.matches },
+          decidedOn: this.factsOf(input),
+          registeredAtSource: c.createdAt ? 'partner-crm' : 'first-seen',
+          awaitingPeers: { since: now, links: behind },
+        };
+        const reason = 'waiting for the other partners\' links to read past this deal (first to register)';
+        return { ...registrationRow(), status: 'submitted', reason, decidedBy: null, decidedAt: null, expiresAt: null, details: details as unknown as Record<string, unknown> };
+      }
       const status = statusOf(d);
       const details: RegistrationDetails = {
         linkId: rt.link.id,
@@ -300,15 +337,7 @@ export class RegistrationGate implements RecordGate {
         ...(status === 'auto-approved' ? { approvedAt: now } : {}),
       };
       return {
-        partner: rt.partnerId,
-        sourceId: r.sourceId,
-        customerName: input.customerName,
-        customerNameNorm,
-        customerDomain,
-        customerKey: key,
-        country: input.country ?? null,
-        amount: input.amount ?? null,
-        currency: policy.currency,
+        ...registrationRow(),
         status,
         reason: d.reason,
         decidedBy: status === 'pending-review' ? null : 'rules',
@@ -319,6 +348,21 @@ export class RegistrationGate implements RecordGate {
       };
     };
 
+    function registrationRow() {
+      return {
+        partner: rt.partnerId,
+        sourceId: r.sourceId,
+        customerName: input.customerName,
+        customerNameNorm,
+        customerDomain,
+        customerKey: key,
+        country: input.country ?? null,
+        amount: input.amount ?? null,
+        currency: policy.currency,
+        submittedAt: registeredAt,
+      };
+    }
+
     let reg: Registration;
     let superseded: Registration | undefined;
     if (decision.outcome === 'rejected') {
@@ -326,7 +370,7 @@ export class RegistrationGate implements RecordGate {
     } else {
       const wanted = fields(decision);
       const claim = await rt.ledger.registrations.claim({
-        registration: { ...wanted, status: statusOf(decision), customerKey: key },
+        registration: { ...wanted, customerKey: key },
         lost: (holder) => ({ ...fields(duplicateOf(decided, holder, key!)), status: 'rejected' }),
         superseded: (holder, winner) => supersededPatch(holder, winner.id, registeredAt, now),
       });
@@ -336,15 +380,16 @@ export class RegistrationGate implements RecordGate {
       superseded = claim.superseded;
     }
     const status = reg.status as RegistrationStatus;
+    const waiting = awaitingPeers(reg);
     await rt.ledger.audit.append([
       {
         linkId: rt.link.id,
         sourceId: r.sourceId,
-        action: 'registration.decided',
+        action: waiting ? 'registration.awaiting-peers' : 'registration.decided',
         decisions: [{ rule: decision.ruleId, outcome: decision.outcome, reason: decision.reason, matches: decision.matches, checks: decision.checks }],
-        details: { registrationId: id, status, customer: decision.customer, customerKey: key, registeredAt },
+        details: { registrationId: id, status, customer: decision.customer, customerKey: key, registeredAt, ...(waiting ? { awaitingPeers: detailsOf(reg).awaitingPeers } : {}) },
         actor: 'rules',
-        eventKey: `registration:${id}:decided`,
+        eventKey: `registration:${id}:${waiting ? 'awaiting-peers' : 'decided'}`,
       },
       ...(superseded
         ? [
@@ -366,6 +411,105 @@ export class RegistrationGate implements RecordGate {
       await this.tellSuperseded(superseded);
     }
     return reg;
+  }
+
+  /**
+   * An auto-approval waiting for the other registration links (sync/firstToRegister.ts): still waiting
+   * while one of them has not read past the moment this deal was first seen and the policy's wait has
+   * not run out (those links are asked to poll now); otherwise decided again on today's truth — an
+   * earlier registration that arrived meanwhile has taken the claim over already, or rejects it now —
+   * and the decision stored by compare-and-set on `submitted`, audited with how long it waited.
+   */
+  private async settleAwaiting(reg: Registration, r: { sourceId: string; source: Fields; mapped: Fields }, found: Customer | undefined, profile: ReturnType<typeof partnerProfile>): Promise<{ reg: Registration } | { behind: string[] }> {
+    const { rt, opts } = this;
+    const { policy } = opts;
+    const d = detailsOf(reg);
+    const since = Date.parse(d.awaitingPeers!.since);
+    const behind = await this.peersBehind(since);
+    const waitedMs = Date.now() - since;
+    if (behind.length && waitedMs < policy.matching.firstToRegisterWaitMs) {
+      await this.askToPoll(behind);
+      return { behind };
+    }
+    const c = found ?? { name: null, domain: null, country: null, createdAt: null };
+    const input = registrationInput(reg.id, rt.partnerId, r, c, reg.submittedAt);
+    const decision = decide(input, this.feed.index, policy, profile);
+    const status: RegistrationStatus = decision.outcome === 'approved' ? 'auto-approved' : decision.outcome === 'rejected' ? 'rejected' : 'pending-review';
+    const now = new Date().toISOString();
+    const { awaitingPeers: _waited, ...rest } = d;
+    const details: RegistrationDetails = {
+      ...rest,
+      decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason, matches: decision.matches },
+      decidedOn: this.factsOf(input),
+      waitedForPeers: { ms: waitedMs, stillBehind: behind },
+      ...(status === 'auto-approved' ? { approvedAt: now } : {}),
+    };
+    let next: Registration;
+    try {
+      next = await rt.ledger.registrations.update(
+        reg.id,
+        {
+          status,
+          reason: decision.reason,
+          decidedBy: status === 'pending-review' ? null : 'rules',
+          decidedAt: status === 'pending-review' ? null : now,
+          expiresAt: status === 'auto-approved' ? new Date(Date.parse(now) + policy.lifecycle.exclusivityMs).toISOString() : null,
+          details: details as unknown as Record<string, unknown>,
+        },
+        { ifStatus: ['submitted'] },
+      );
+    } catch (e) {
+      // Taken over meanwhile by an earlier-created registration (now rejected): that is the decision.
+      if (!isCosellError(e, 'COSELL_REGISTRATION_STATE')) throw e;
+      return { reg: (await rt.ledger.registrations.get(reg.id)) ?? reg };
+    }
+    await rt.ledger.audit.append([
+      {
+        linkId: rt.link.id,
+        sourceId: r.sourceId,
+        action: 'registration.decided',
+        decisions: [{ rule: decision.ruleId, outcome: decision.outcome, reason: decision.reason, matches: decision.matches, checks: decision.checks }],
+        details: { registrationId: reg.id, status, customer: decision.customer, customerKey: reg.customerKey, registeredAt: reg.submittedAt, waitedForPeers: details.waitedForPeers },
+        actor: 'rules',
+        eventKey: `registration:${reg.id}:decided`,
+      },
+    ]);
+    this.feed.trackRegistration(next);
+    return { reg: next };
+  }
+
+  /** The other running registration links that have not read past `sinceMs` (outside a worker: none runs). */
+  private peersBehind(sinceMs: number): Promise<string[]> {
+    const client = temporalClient(this.opts.client);
+    if (!client) return Promise.resolve([]);
+    return peersBehind(this.rt.network, this.rt.ledger, this.rt.link.id, sinceMs, async (id) => {
+      const known = this.linkRunning.get(id);
+      if (known && Date.now() - known.at < LINK_RUNNING_TTL_MS) return known.running;
+      const running = await client.workflow
+        .getHandle(linkWorkflowId(id))
+        .describe()
+        .then((d) => d.status.name === 'RUNNING')
+        .catch((e: unknown) => {
+          if (e instanceof WorkflowNotFoundError) return false;
+          throw e;
+        });
+      this.linkRunning.set(id, { running, at: Date.now() });
+      return running;
+    });
+  }
+
+  /** Ask links that have not read far enough to poll now (their `syncNow`); outside a worker, nobody to ask. */
+  private async askToPoll(linkIds: string[]): Promise<void> {
+    const client = temporalClient(this.opts.client);
+    if (!client) return;
+    await Promise.all(
+      linkIds.map((id) =>
+        client.workflow
+          .getHandle(linkWorkflowId(id))
+          .signal(syncNowSignal)
+          .catch((e: unknown) => log.debug({ link: id, err: e }, 'could not ask a registration link to poll (not running?)')),
+      ),
+    );
   }
 
   /**

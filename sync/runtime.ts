@@ -14,6 +14,8 @@ export interface GateDecision {
   protect?: string[];
   decisions?: unknown[];
   reason?: string;
+  /** Not decided yet, to be retried after each catch-up: the record is parked under this dead-letter code. */
+  park?: string;
 }
 
 export interface RecordGate {

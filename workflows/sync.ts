@@ -54,6 +54,8 @@ export interface LinkSyncInput {
 const ZERO: SyncCounts = { read: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0, deleted: 0, pages: 0 };
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+/** How soon a link with registrations waiting for the other partners' links polls again. */
+const AWAITING_RECHECK_MS = 2_000;
 
 function add(a: SyncCounts, b: Partial<SyncCounts>): SyncCounts {
   const out = { ...a };
@@ -75,6 +77,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
   let lastError: string | undefined;
   let errorCode: string | undefined;
   let lastCaughtUpAt = input.lastCaughtUpAt;
+  let awaiting = false;
   // Resyncs not served yet, merged into the one that re-reads the most (a later, narrower request
   // must never shrink an accepted wider one). Requests are numbered; a reset serves every request
   // numbered up to the count taken when it started, and only those (one arriving meanwhile waits
@@ -216,6 +219,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
         counts = add(counts, del.counts);
         const parked = await replayParked(input.linkId);
         counts = add(counts, parked.counts);
+        awaiting = (parked.awaiting ?? 0) > 0;
         lastCaughtUpAt = new Date().toISOString();
         state = 'idle';
       }
@@ -245,7 +249,9 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
     publish();
     if (historyFull() && (await continueAsNewWhenIdle(true))) return;
     if (resync) continue;
-    await condition(steered, link.scheduleMs);
+    // A registration waiting for the other partners' links (first to register) is re-checked soon,
+    // not a whole schedule later: those links were asked to poll now.
+    await condition(steered, awaiting ? Math.min(link.scheduleMs, AWAITING_RECHECK_MS) : link.scheduleMs);
     syncNow = false;
   }
 }

@@ -81,6 +81,8 @@ interface FeedState {
   /** The group at the cursor's timestamp is being enumerated by id. */
   ties?: boolean;
   seen?: Record<string, string>;
+  /** End (ms) of the last finished window: everything searchable before it was delivered (`readThroughOf`). */
+  through?: number;
 }
 
 export const SEARCH_MAX_LIMIT = 200;
@@ -203,13 +205,13 @@ export async function changesPage(cursor: FeedCursor, o: FeedOptions): Promise<C
     return { modifiedAt: hwm.modifiedAt, id: hwm.id, state: { ...full } };
   };
   if (!done) {
-    return { records, next: cursorAt(T, lastId, { to: new Date(to).toISOString(), from: windowStart, ...(ties ? { ties } : {}), seen: seen.encode(o.maxSeenChars) }), caughtUp: false };
+    return { records, next: cursorAt(T, lastId, { to: new Date(to).toISOString(), from: windowStart, ...(ties ? { ties } : {}), seen: seen.encode(o.maxSeenChars), ...(st.through !== undefined ? { through: st.through } : {}) }), caughtUp: false };
   }
   // Window finished: the next one re-scans the look-back before this window's end — a position in
   // the feed's state, never in the high-water mark.
   const nextFrom = Math.max(windowStart, to - o.lookBackMs);
   seen.prune(nextFrom);
-  return { records, next: cursorAt(nextFrom, '', { seen: seen.encode(o.maxSeenChars) }), caughtUp: true };
+  return { records, next: cursorAt(nextFrom, '', { seen: seen.encode(o.maxSeenChars), through: to }), caughtUp: true };
 }
 
 function readState(cursor: FeedCursor): FeedState {
@@ -224,6 +226,7 @@ function readState(cursor: FeedCursor): FeedState {
     from: typeof s.from === 'number' ? s.from : undefined,
     ties: s.ties === true,
     seen: s.seen && typeof s.seen === 'object' ? s.seen : undefined,
+    through: typeof s.through === 'number' && Number.isFinite(s.through) ? s.through : undefined,
   };
 }
 

@@ -46,6 +46,8 @@ interface FeedState {
   /** When (ms, worker clock) the scan in progress began: its look-back is measured from there. */
   startedAt?: number;
   seen?: Record<string, string>;
+  /** When (ms) the last finished scan began: every change committed before it was delivered (`readThroughOf`). */
+  through?: number;
 }
 
 export async function salesforceChangesPage(cursor: FeedCursor, o: SalesforceFeedOptions): Promise<ChangePage> {
@@ -92,13 +94,13 @@ export async function salesforceChangesPage(cursor: FeedCursor, o: SalesforceFee
     // This scan goes on from its last row — `at`, or the high-water mark itself; `rescanFrom`
     // only ever starts a new scan.
     const at: FeedState['at'] = comparePositions(pos, hwm) === 0 ? undefined : [pos.modifiedAt, pos.id];
-    return { records, next: cursorWith({ ...(at ? { at } : {}), startedAt, seen: seen.encode(o.maxSeenChars) }), caughtUp: false };
+    return { records, next: cursorWith({ ...(at ? { at } : {}), startedAt, seen: seen.encode(o.maxSeenChars), ...(st.through !== undefined ? { through: st.through } : {}) }), caughtUp: false };
   }
   // The scan reached the present: the next one re-reads the look-back before this one began.
   const end = o.until ? Math.min(startedAt, Date.parse(o.until)) : startedAt;
   const rescanFrom = end - o.lookBackMs;
   seen.prune(Math.min(rescanFrom, Date.parse(hwm.modifiedAt)));
-  return { records, next: cursorWith({ rescanFrom, seen: seen.encode(o.maxSeenChars) }), caughtUp: true };
+  return { records, next: cursorWith({ rescanFrom, seen: seen.encode(o.maxSeenChars), through: end }), caughtUp: true };
 }
 
 function readState(cursor: FeedCursor): FeedState {
@@ -111,5 +113,6 @@ function readState(cursor: FeedCursor): FeedState {
     ...(typeof s.rescanFrom === 'number' && Number.isFinite(s.rescanFrom) ? { rescanFrom: s.rescanFrom } : {}),
     ...(typeof s.startedAt === 'number' && Number.isFinite(s.startedAt) ? { startedAt: s.startedAt } : {}),
     ...(s.seen && typeof s.seen === 'object' ? { seen: s.seen } : {}),
+    ...(typeof s.through === 'number' && Number.isFinite(s.through) ? { through: s.through } : {}),
   };
 }

@@ -3,7 +3,7 @@ import { isConnectorError } from '../../connectors/errors.js';
 import { changesPage, compareIds, type FeedOptions, type SearchRequest, type SearchResult } from '../../connectors/hubspot/feed.js';
 import { SeenSet } from '../../connectors/seen.js';
 import { nextMidnight } from '../../connectors/hubspot/time.js';
-import { START_CURSOR, type FeedCursor } from '../../connectors/types.js';
+import { readThroughOf, START_CURSOR, type FeedCursor } from '../../connectors/types.js';
 
 /**
  * The change-feed algorithm on its own, against a tiny in-memory "search" that behaves like HubSpot's
@@ -64,6 +64,24 @@ async function drain(cursor: FeedCursor, o: FeedOptions): Promise<{ ids: string[
 }
 
 describe('HubSpot change feed algorithm', () => {
+  it('says how far it has read: the end of its last finished window, kept through the pages of the next (first to register waits on it)', async () => {
+    const clock = { t: 1_000_000 };
+    const docs: Doc[] = Array.from({ length: 9 }, (_, i) => ({ id: 100 + i, modified: 900_000 + i, visibleAt: 0 }));
+    const o = options(docs, clock, { pageSize: 4 });
+    let page = await changesPage(START_CURSOR, o);
+    expect(page.caughtUp).toBe(false);
+    expect(readThroughOf(page.next)).toBeUndefined(); // no scan finished yet: nobody can say
+    const first = await drain(page.next, o);
+    expect(readThroughOf(first.cursor)).toBe(1_000_000);
+    // New records and a later window: its pages still say the old window's end until it finishes.
+    docs.push(...Array.from({ length: 9 }, (_, i) => ({ id: 200 + i, modified: 1_100_000 + i, visibleAt: 0 })));
+    clock.t = 1_200_000;
+    page = await changesPage(first.cursor, o);
+    expect(page.caughtUp).toBe(false);
+    expect(readThroughOf(page.next)).toBe(1_000_000);
+    expect(readThroughOf((await drain(page.next, o)).cursor)).toBe(1_200_000);
+  });
+
   it('oldest first, ties by id, each once — never paging with `after` (no 10,000 cap), one sort per query', async () => {
     const clock = { t: 1_000_000 };
     // 450 records on one timestamp (more than a 200-result search page), plus others around them.

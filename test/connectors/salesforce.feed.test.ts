@@ -161,3 +161,36 @@ describe('Salesforce daily quota (nock): pauses, does not fail, does not breach'
     expect(hits).toBe(1);
   });
 });
+
+describe('how far the Salesforce feed has read', () => {
+  it('a finished scan records when it began (`through`); the pages of the next scan keep it until that one finishes', async () => {
+    const { salesforceChangesPage } = await import('../../connectors/salesforce/feed.js');
+    const { readThroughOf, START_CURSOR } = await import('../../connectors/types.js');
+    const rows = Array.from({ length: 5 }, (_, i) => ({ id: `006${String(i).padStart(15, '0')}`, modifiedAt: new Date(900_000 + i).toISOString(), fields: {} }));
+    const clock = { t: 1_000_000 };
+    const o = {
+      object: 'Opportunity', fields: [], limit: 3, lookBackMs: 1_000, maxSeenChars: 10_000, now: () => clock.t,
+      // The keyset query's own filter, in memory: rows after the position, oldest first.
+      query: async (soql: string) => {
+        const after = /SystemModstamp > (\S+) OR \(SystemModstamp = \S+ AND Id > '(\w*)'\)/.exec(soql);
+        const from = after ? { t: after[1]!, id: after[2]! } : undefined;
+        const limit = Number(/LIMIT (\d+)/.exec(soql)![1]);
+        return rows.filter((r) => !from || r.modifiedAt > from.t || (r.modifiedAt === from.t && r.id > from.id)).slice(0, limit);
+      },
+    };
+    let page = await salesforceChangesPage(START_CURSOR, o);
+    expect(page.caughtUp).toBe(false);
+    expect(readThroughOf(page.next)).toBeUndefined();
+    page = await salesforceChangesPage(page.next, o);
+    expect(page.caughtUp).toBe(true);
+    expect(readThroughOf(page.next)).toBe(1_000_000);
+    rows.push(...Array.from({ length: 5 }, (_, i) => ({ id: `006${String(10 + i).padStart(15, '0')}`, modifiedAt: new Date(1_100_000 + i).toISOString(), fields: {} })));
+    clock.t = 1_200_000;
+    page = await salesforceChangesPage(page.next, o);
+    expect(page.caughtUp).toBe(false);
+    expect(readThroughOf(page.next)).toBe(1_000_000);
+    for (let i = 0; i < 5 && !page.caughtUp; i++) page = await salesforceChangesPage(page.next, o);
+    expect(page.caughtUp).toBe(true);
+    expect(readThroughOf(page.next)).toBe(1_200_000);
+  });
+});

@@ -10,12 +10,13 @@ import type { OpKind } from './ops.js';
  * mechanism stays, so a newly found open bug can be excluded visibly rather than silently).
  */
 export const CI_EXCLUDED_OPS: Partial<Record<OpKind, string>> = {
-  // Found by this test with every operation on (seeds 86446722, 1937672808): a real engine bug, open.
   // Found by this test with every operation on (seed 219388616): an open engine gap.
   moveOnly: 'issue #12 open gap found by this test: a deal moved to another company by its association alone (nothing else of the deal edited) is never re-read — HubSpot\'s search feed does not see association changes (hs_lastmodifieddate is not bumped), so the Opportunity\'s AccountId and the registration\'s customer stay on the old company (seed 219388616). Needs association-change events (webhooks, push/) or a periodic association reconciliation; `move` (with a deal edit) runs',
-  race: 'issue #12 open bug found by this test: first-to-register by the partner\'s create time does not hold when the LATER-created deal is polled and auto-approved before the earlier one is seen on the other partner\'s link (links poll independently; an approved holder is never taken over) — the earlier registration is rejected, the later one keeps the customer (seeds 86446722, 1937672808). Needs the decision to wait until every other registration link has read past the deal\'s create time, then remove this entry',
 };
 
+// `race` was excluded for seeds 86446722 and 1937672808: a later-created deal read first was auto-approved
+// before the earlier one was seen on the other partner's link (fixed: sync/firstToRegister.ts; regression
+// test test/registrations/race.e2e.test.ts).
 // `convergence` was excluded for seeds 1181339356 and 1144309237: the first was a model bug (fixed close
 // dates in 2027 crossed the policy's 365-day far-out rule from December 2026 on: ops.ts value()), the
 // second an engine bug (one-way copies of a round-trip field never followed: sync/page.ts baseOf,
