@@ -26,7 +26,7 @@ export function offlineNetwork() {
   return testNetwork(`
 vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${sf} }
 partners:
-  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${hs} }
+  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${hs}, sharing: { vendor: [customers], partner: [customers, prospects], secret: env:CONSOLE_T_SECRET } }
   - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, connection: ${hs} }
 links:
   - { id: acme-deals, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, schedule: 1h }
