@@ -5,6 +5,7 @@ import { createSyncActivities } from './sync.js';
 import { createStreamActivities } from './stream.js';
 import { createOverlapActivities } from './overlap.js';
 import { createRegistrationActivities } from './registration.js';
+import { createAnalyticsActivities } from './analytics.js';
 import type { Client } from '@temporalio/client';
 import type { Policy } from '../rules/index.js';
 
@@ -37,6 +38,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createStreamActivities(engine),
     ...createOverlapActivities(engine),
     ...createRegistrationActivities({ engine, policy: deps.policy, client: deps.client }),
+    ...createAnalyticsActivities(engine, deps.policy),
   };
 }
 

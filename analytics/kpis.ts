@@ -53,6 +53,8 @@ export interface KpiOptions {
   to?: string;
   /** Only this partner's deals (and registrations). */
   partner?: string;
+  /** Partners to score even without deals, costs or registrations (the network's). */
+  allPartners?: readonly string[];
   by?: Dimension;
   now: Date;
   seed?: number;
@@ -302,7 +304,7 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
 
   // Partner scorecards: every partner seen on a deal, with costs or with registrations.
   const periodMonths = from && to ? monthsBetween(from, to) : 12;
-  const partnerIds = [...new Set([...part.map((c) => c.partner), ...Object.keys(o.costs ?? {}), ...regs.map((r) => r.partner)])].filter((p) => !o.partner || p === o.partner).sort();
+  const partnerIds = [...new Set([...(o.allPartners ?? []), ...part.map((c) => c.partner), ...Object.keys(o.costs ?? {}), ...regs.map((r) => r.partner)])].filter((p) => !o.partner || p === o.partner).sort();
   const partners: PartnerScore[] = partnerIds.map((p) => {
     const rows = part.filter((c) => c.partner === p);
     const m = metrics('partner', rows, rows);

@@ -62,6 +62,7 @@ export function kpiOptions(network: LoadedNetwork, policy: Policy | undefined, q
     from,
     to,
     partner: query.partner,
+    allPartners: partnerIds,
     by: query.by as Dimension | undefined,
     now: query.now ?? new Date(),
     policyFile: policy?.file,

@@ -5,3 +5,4 @@ export { linkSync, syncNowSignal, pauseSignal, resumeSignal, resyncUpdate, statu
 export { overlapWorkflow, overlapNowSignal, overlapStatusQuery } from './overlap.js';
 export { registration, rulesIndex, decideUpdate, extendUpdate, attributeUpdate, redecideUpdate, vendorClosedSignal, supersededSignal, registrationStatusQuery, refreshRulesIndexSignal } from './registration.js';
 export { changeStream, streamNotifySignal, streamPollNowSignal, streamStatusQuery } from './stream.js';
+export { scorecard, scorecardNowSignal, scorecardStatusQuery } from './scorecard.js';
