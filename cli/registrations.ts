@@ -1,11 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../lib/client.js';
 import { loadNetwork } from '../lib/config.js';
-import { openNetworkLedger } from '../lib/engine.js';
+import { ledgerLocation, openNetworkLedger } from '../lib/engine.js';
 import { CosellError } from '../lib/errors.js';
 import { openLedger, type Ledger } from '../ledger/index.js';
 import { describeAwaiting, type RegistrationState } from '../rules/index.js';
@@ -21,13 +20,11 @@ const configOption = ['-c, --config <file>', 'network file', process.env.COSELL_
  * `${VAR}`s needed, so ops can list registrations from any shell); no network file → the default.
  */
 async function openLedgerOf(config: string): Promise<Ledger> {
-  if (!existsSync(config)) return openLedger(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : { file: path.resolve('.cosell/ledger.sqlite') });
+  if (!existsSync(config)) return openLedger(ledgerLocation(undefined, { file: config, resolveUrl: (ref) => ref }));
   const doc = (parseYaml(readFileSync(config, 'utf8')) ?? {}) as { ledger?: { url?: string; file?: string } };
   if (doc.ledger?.url) return openNetworkLedger(loadNetwork(config)); // a URL may be a secret reference: resolve it properly
-  const named = doc.ledger?.file?.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => process.env[v] ?? '');
-  const file = named ? path.resolve(path.dirname(config), named) : undefined;
-  if (!file && process.env.DATABASE_URL) return openLedger({ url: process.env.DATABASE_URL });
-  return openLedger({ file: file ?? path.resolve('.cosell/ledger.sqlite') });
+  const file = doc.ledger?.file?.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => process.env[v] ?? '');
+  return openLedger(ledgerLocation(file ? { file } : undefined, { file: config, resolveUrl: (ref) => ref }));
 }
 
 /**
