@@ -1,6 +1,6 @@
 import type { OrgConfig } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
-import { createAwsPartnerCentralConnector, type AwsPartnerCentralConnectorConfig } from './aws-partner-central/index.js';
+import type { AwsPartnerCentralConnectorConfig } from './aws-partner-central/index.js';
 import { createHubspotConnector, type HubspotConnectorConfig } from './hubspot/index.js';
 import { createSalesforceConnector, type SalesforceConnectorConfig } from './salesforce/index.js';
 import type { Connector, CrmKind } from './types.js';
@@ -18,7 +18,8 @@ type Factory<C extends ConnectorConfig> = (config: C) => Promise<Connector>;
 const FACTORIES: { [K in CrmKind]: Factory<Extract<ConnectorConfig, { kind: K }>> } = {
   salesforce: createSalesforceConnector,
   hubspot: createHubspotConnector,
-  'aws-partner-central': createAwsPartnerCentralConnector,
+  // Loaded on first use: the AWS SDK is large, and most networks (and every CLI start) never need it.
+  'aws-partner-central': async (cfg) => (await import('./aws-partner-central/index.js')).createAwsPartnerCentralConnector(cfg),
 };
 
 /**

@@ -4,7 +4,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { CosellError } from '../lib/errors.js';
 import { loadSandboxConfig, sandboxConfigSchema, webhookSettingsSchema } from './config.js';
 import { generateSeed, SEED_DEFAULTS, type SeedData } from './seed.js';
-import { createAwsPartnerCentralOrg } from './aws-partner-central/index.js';
 import { createSalesforceOrg } from './salesforce/index.js';
 import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, SandboxConfig, SandboxOrg } from './types.js';
 import { registerUi } from './ui.js';
@@ -94,7 +93,7 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
   try {
     for (const oc of cfg.orgs) {
       const seed = seedFor(cfg, oc, networkSeed);
-      const org = oc.kind === 'salesforce' ? createSalesforceOrg(oc, seed) : oc.kind === 'aws-partner-central' ? createAwsPartnerCentralOrg(oc) : (await hubspotFactory())(oc, seed);
+      const org = oc.kind === 'salesforce' ? createSalesforceOrg(oc, seed) : oc.kind === 'aws-partner-central' ? (await import('./aws-partner-central/index.js')).createAwsPartnerCentralOrg(oc) : (await hubspotFactory())(oc, seed);
       if (persisted[oc.id] !== undefined) org.restore(persisted[oc.id]);
       const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
       apps.push(app);

@@ -23,11 +23,15 @@ const lines = (r: { problems: Parameters<typeof formatProblem>[0][] }): string[]
 describe('stock mappings', () => {
   const files = readdirSync(STOCK).filter((f) => f.endsWith('.yaml'));
 
-  it('ships both directions for Opportunity ↔ deal and Account ↔ company', () => {
+  it('ships both directions for Opportunity ↔ deal, Account ↔ company and each CRM ↔ AWS Partner Central', () => {
     expect(files.sort()).toEqual([
+      'aws-opportunity-to-hubspot-deal.yaml',
+      'aws-opportunity-to-salesforce-opportunity.yaml',
       'hubspot-company-to-salesforce-account.yaml',
+      'hubspot-deal-to-aws-opportunity.yaml',
       'hubspot-deal-to-salesforce-opportunity.yaml',
       'salesforce-account-to-hubspot-company.yaml',
+      'salesforce-opportunity-to-aws-opportunity.yaml',
       'salesforce-opportunity-to-hubspot-deal.yaml',
     ]);
   });
