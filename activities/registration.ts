@@ -4,7 +4,11 @@ import type { Fields, FieldSpec } from '../connectors/types.js';
 import type { Registration } from '../ledger/index.js';
 import { CosellError } from '../lib/errors.js';
 import {
+  DISPUTE_TEXT,
   actionRequiredReason,
+  type DisputeEffect,
+  type DisputeResolution,
+  type DisputeState,
   defaultSplits,
   fieldLabel,
   namesOtherPartner,
@@ -23,8 +27,10 @@ import {
 } from '../rules/index.js';
 import { sharedAccountIndexFeed, type AccountIndexFeed } from '../sync/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
-import { processRecords } from '../sync/page.js';
-import { attributionFields, detailsOf, gateAction, RegistrationGate, type RegistrationDetails } from '../sync/registrationGate.js';
+import { processRecords, sourceFieldsOf } from '../sync/page.js';
+import { ACTIVE_LEDGER_STATUSES, attributionFields, detailsOf, gateAction, ownRole, RegistrationGate, registrationWorkflowId, temporalClient, workflowInput, currentTaskQueue, type RegistrationDetails } from '../sync/registrationGate.js';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import { attributeUpdate, disputeWorkflowId } from '../workflows/registrationApi.js';
 
 export interface RegistrationActivityDeps {
   engine: Engine;
@@ -35,13 +41,15 @@ export interface RegistrationActivityDeps {
 }
 
 /** Partner-side fields that show the registration on the partner's own deal (write-back). */
-const WRITE_BACK: Record<'hubspot' | 'salesforce', { status: string; reason: string; expiry: string; action: string; specs: FieldSpec[] }> = {
+const WRITE_BACK: Record<'hubspot' | 'salesforce', { status: string; reason: string; expiry: string; action: string; dispute: string; specs: FieldSpec[] }> = {
   hubspot: {
     status: 'cosell_registration_status',
     reason: 'cosell_registration_reason',
     expiry: 'cosell_registration_expiry',
     action: 'cosell_registration_action',
+    dispute: 'cosell_dispute_status',
     specs: [
+      { name: 'cosell_dispute_status', label: 'Registration dispute (cosell)', type: 'string', length: 255 },
       { name: 'cosell_registration_action', label: 'Registration action required (cosell)', type: 'string', length: 255 },
       { name: 'cosell_registration_status', label: 'Registration status (cosell)', type: 'picklist', picklistValues: ['submitted', 'pending_review', 'approved', 'rejected', 'expired', 'won', 'lost'] },
       { name: 'cosell_registration_reason', label: 'Registration reason (cosell)', type: 'string', length: 255 },
@@ -53,7 +61,9 @@ const WRITE_BACK: Record<'hubspot' | 'salesforce', { status: string; reason: str
     reason: 'Cosell_Registration_Reason__c',
     expiry: 'Cosell_Registration_Expiry__c',
     action: 'Cosell_Registration_Action__c',
+    dispute: 'Cosell_Dispute_Status__c',
     specs: [
+      { name: 'Cosell_Dispute_Status__c', label: 'Registration Dispute (cosell)', type: 'string', length: 255 },
       { name: 'Cosell_Registration_Action__c', label: 'Registration Action Required (cosell)', type: 'string', length: 255 },
       { name: 'Cosell_Registration_Status__c', label: 'Registration Status (cosell)', type: 'string', length: 40 },
       { name: 'Cosell_Registration_Reason__c', label: 'Registration Reason (cosell)', type: 'string', length: 255 },
@@ -101,8 +111,8 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     return f;
   }
 
-  /** Put status, a partner-safe reason (rules/partnerReasons.ts) and expiry on the partner's own deal, in the partner's CRM. */
-  async function writeBack(linkId: string, sourceId: string, e: Extract<Effect, { type: 'write-back' }>, state: RegistrationState): Promise<void> {
+  /** Write cosell's fields onto the partner's own deal in the partner's CRM (creating them once per object). */
+  async function writePartnerDeal(linkId: string, sourceId: string, fields: (spec: (typeof WRITE_BACK)['hubspot']) => Fields): Promise<void> {
     const rt = await engine.link(linkId);
     if (rt.source.kind === 'aws-partner-central') throw new CosellError('COSELL_CONFIG_INVALID', `link ${linkId}: registrations come from partner deals in Salesforce or HubSpot; AWS's review of an opportunity is its own lifecycle`);
     const spec = WRITE_BACK[rt.source.kind];
@@ -114,6 +124,15 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
       ensured.set(key, ensure);
     }
     await ensure;
+    const [res] = await rt.source.update(rt.sourceObject, [{ id: sourceId, fields: fields(spec) }]);
+    if (res?.status === 'failed') {
+      if (res.error?.kind === 'not_found') return; // the partner deleted its deal: nothing to show it on
+      throw new Error(`write-back to ${rt.sourceOrg.id} ${rt.sourceObject} ${sourceId}: ${res.error?.message}`);
+    }
+  }
+
+  /** Put status, a partner-safe reason (rules/partnerReasons.ts) and expiry on the partner's own deal. */
+  async function writeBack(linkId: string, sourceId: string, e: Extract<Effect, { type: 'write-back' }>, state: RegistrationState): Promise<void> {
     // Never the internal reason: it can name another partner, the vendor's accounts or people.
     let reason = e.actionRequired?.length ? actionRequiredReason(e.actionRequired) : partnerSafeReason(e.status, { ruleId: state.check?.ruleId, decidedBy: state.decidedBy, reason: e.reason });
     let action = e.actionRequired?.length ? e.actionRequired.map(fieldLabel).join(', ') : null;
@@ -121,23 +140,32 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
       reason = partnerSafeReason(e.status);
       action = action === null ? null : 'see the vendor';
     }
-    const fields: Fields = {
+    await writePartnerDeal(linkId, sourceId, (spec) => ({
       [spec.status]: partnerStatus(e.status),
       [spec.reason]: reason,
       [spec.expiry]: e.expiresAt ? e.expiresAt.slice(0, 10) : null,
       [spec.action]: action,
-    };
-    const [res] = await rt.source.update(rt.sourceObject, [{ id: sourceId, fields }]);
-    if (res?.status === 'failed') {
-      if (res.error?.kind === 'not_found') return; // the partner deleted its deal: nothing to show it on
-      throw new Error(`write-back to ${rt.sourceOrg.id} ${rt.sourceObject} ${sourceId}: ${res.error?.message}`);
-    }
+    }));
+  }
+
+  const client = () => {
+    const c = temporalClient(deps.client);
+    if (!c) throw ApplicationFailure.create({ type: 'COSELL_CONFIG_INVALID', message: 'no Temporal client for registration workflows', nonRetryable: true });
+    return c;
+  };
+  const refused = (message: string) => ApplicationFailure.create({ type: 'COSELL_REGISTRATION_STATE', message, nonRetryable: true });
+
+  /** The other partner's registration that holds `reg`'s customer now (active), if any. */
+  async function holderOf(reg: Registration): Promise<Registration | undefined> {
+    if (!reg.customerKey) return undefined;
+    const active = await engine.ledger.registrations.list({ status: ACTIVE_LEDGER_STATUSES });
+    return active.find((r) => r.customerKey === reg.customerKey && r.id !== reg.id);
   }
 
   /** Re-process the partner's deal through its link now (as dead-letter replay does), without a cursor. */
   async function pushToVendor(linkId: string, sourceId: string): Promise<string | undefined> {
     const rt = await engine.link(linkId);
-    const fields = [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
+    const fields = sourceFieldsOf(rt);
     const records = await rt.source.readByIds(rt.sourceObject, [sourceId], fields);
     if (!records.length) return undefined;
     const outcome = await processRecords(rt, records, { replay: true });
@@ -244,6 +272,86 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
       ]);
       await pushToVendor(req.linkId, req.sourceId);
       return parts;
+    },
+
+    /** One step of a dispute: ledger details, audit, the partner-safe dispute status on the partner's deal. */
+    async applyDisputeEffects(req: { state: DisputeState; effects: DisputeEffect[] }): Promise<void> {
+      const { state, effects } = req;
+      const reg = await engine.ledger.registrations.get(state.registrationId);
+      if (!reg) throw ApplicationFailure.create({ type: 'COSELL_REGISTRATION_UNKNOWN', message: `no registration ${state.registrationId}`, nonRetryable: true });
+      const linkId = detailsOf(reg).linkId;
+      const dispute = { status: state.status, by: state.by, openedAt: state.openedAt, ...(state.resolution ? { outcome: state.resolution.outcome } : {}) };
+      await engine.ledger.registrations.update(reg.id, { details: { ...detailsOf(reg), dispute } as unknown as Record<string, unknown> });
+      const step = state.history.length;
+      await engine.ledger.audit.append(
+        effects
+          .filter((e): e is Extract<DisputeEffect, { type: 'audit' | 'notify' }> => e.type === 'audit' || e.type === 'notify')
+          .map((e, i) => ({
+            linkId,
+            sourceId: reg.sourceId,
+            action: e.type === 'audit' ? e.event : `dispute.notify.${e.kind}`,
+            details: e.type === 'audit' ? e.detail : { to: e.to ?? null, message: e.message, registrationId: reg.id },
+            actor: state.history[step - 1]?.by ?? 'cosell',
+            eventKey: `${disputeWorkflowId(reg.id)}:${step}:${state.status}:${i}:${e.type}`,
+          })),
+      );
+      for (const e of effects) if (e.type === 'write-back') await writePartnerDeal(linkId, reg.sourceId, (spec) => ({ [spec.dispute]: DISPUTE_TEXT[e.status] }));
+    },
+
+    /**
+     * Carry out a dispute's resolution before it is recorded. Overturn: the rejected registration gets
+     * a new workflow run that starts approved (refused while another registration holds the customer).
+     * Split: the customer's holder (another partner's approved registration) shares attribution with the
+     * disputing partner through the holder's own `attribute` update. Uphold: nothing to do.
+     */
+    async settleDispute(req: { dispute: DisputeState; resolution: DisputeResolution }): Promise<void> {
+      const { dispute: d, resolution: r } = req;
+      const reg = await engine.ledger.registrations.get(d.registrationId);
+      if (!reg) throw ApplicationFailure.create({ type: 'COSELL_REGISTRATION_UNKNOWN', message: `no registration ${d.registrationId}`, nonRetryable: true });
+      if (r.outcome === 'uphold') return;
+      const holder = await holderOf(reg);
+      if (r.outcome === 'overturn') {
+        if (reg.status !== 'rejected') throw refused(`registration ${reg.id} is ${reg.status}: only a rejection can be overturned`);
+        if (holder) throw refused(`registration ${holder.id} (${holder.status}) holds the customer: overturning would give it two registrations; uphold, split attribution, or reject that one first`);
+        const details = detailsOf(reg);
+        const { supersededBy: _superseded, ...rest } = details;
+        await engine.ledger.registrations.update(reg.id, { details: { ...rest, workflowStarted: true } as unknown as Record<string, unknown> });
+        const input = { ...workflowInput(reg, details.linkId, { outcome: 'rejected', ruleId: 'first-to-register' }), reinstated: { by: r.by, reason: r.reason, dispute: disputeWorkflowId(reg.id) } };
+        try {
+          await client().workflow.start('registration', {
+            workflowId: registrationWorkflowId(reg.id),
+            taskQueue: currentTaskQueue(),
+            args: [input],
+            // The rejected run is closed; this is the one deliberate second run (a retry finds it running: fine).
+            workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+            workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+            searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
+          });
+        } catch (e) {
+          if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+        }
+        return;
+      }
+      if (!holder || holder.partner === reg.partner || !['auto-approved', 'approved'].includes(holder.status)) throw refused(`no other partner's approved registration holds the customer of ${reg.id}: there is no credit to share`);
+      const p = policy();
+      const role = (id: string, avoid?: AttributionRole) => {
+        const allowed = (engine.network.partner(id)?.roles ?? []) as AttributionRole[];
+        const own = ownRole(p, id, allowed);
+        return own === avoid && p.attribution.singleSourcing ? (allowed.find((x) => x !== avoid) ?? 'influence') : own;
+      };
+      const holderRole = role(holder.partner);
+      const partners = r.partners?.length ? r.partners : [{ partnerId: holder.partner, role: holderRole }, { partnerId: reg.partner, role: role(reg.partner, holderRole) }];
+      try {
+        await client().workflow.getHandle(registrationWorkflowId(holder.id)).executeUpdate(attributeUpdate, { args: [{ by: r.by, partners }] });
+      } catch (e) {
+        let err = e as (Error & { cause?: unknown }) | undefined;
+        let message = '';
+        while (err) {
+          message = err.message || message;
+          err = err.cause as typeof err;
+        }
+        throw ApplicationFailure.create({ type: 'COSELL_ATTRIBUTION_INVALID', message: `sharing attribution on ${holder.id}: ${message}`, nonRetryable: true });
+      }
     },
 
     /** Catch the rules' vendor-account index up with the vendor CRM (and protect / close registrations). */

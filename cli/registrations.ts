@@ -10,7 +10,9 @@ import { openLedger, type Ledger } from '../ledger/index.js';
 import { describeAwaiting, type RegistrationState } from '../rules/index.js';
 import { registrationWorkflowId } from '../sync/registrationGate.js';
 import { registrationStatusQuery } from '../workflows/registrationApi.js';
-import { decideRegistration, extendRegistration, normaliseRegistrationId, requestRegistrationInfo } from '../lib/registrationClient.js';
+import { decideRegistration, extendRegistration, normaliseRegistrationId, openRegistrationDispute, requestRegistrationInfo, resolveRegistrationDispute } from '../lib/registrationClient.js';
+import { DISPUTE_OUTCOMES, type DisputeOutcome, type DisputeState } from '../rules/dispute.js';
+import { ATTRIBUTION_ROLES, type AttributionRole } from '../rules/types.js';
 import type { RegistrationDetails } from '../sync/registrationGate.js';
 
 const configOption = ['-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml'] as const;
@@ -73,6 +75,22 @@ function printState(s: RegistrationState): void {
   if (s.expiresAt) process.stdout.write(`  exclusive until: ${s.expiresAt} (${s.extensions} extension${s.extensions === 1 ? '' : 's'})\n`);
   if (s.decidedBy) process.stdout.write(`  decided by ${s.decidedBy} at ${s.decidedAt}: ${s.reason ?? ''}\n`);
   for (const h of s.history) process.stdout.write(`  ${h.at}  ${h.from ?? '-'} → ${h.to}  by ${h.by}${h.reason ? `: ${h.reason}` : ''}\n`);
+}
+
+function printDispute(d: DisputeState): void {
+  process.stdout.write(`dispute:${d.registrationId}  ${d.status}${d.dueAt ? ` (resolve by ${d.dueAt})` : ''}\n  raised by ${d.by} at ${d.openedAt}: ${d.reason}\n`);
+  if (d.resolution) process.stdout.write(`  resolved ${d.resolution.outcome} by ${d.resolution.by} at ${d.resolution.at}: ${d.resolution.reason}\n`);
+}
+
+/** `acme:sourcing:60,globex:influence:40` → attribution parts (file-free input: say which part is wrong). */
+function parsePartners(text: string): Array<{ partnerId: string; role: AttributionRole; split?: number }> {
+  return text.split(',').map((part, i) => {
+    const [partnerId, role, split] = part.trim().split(':');
+    if (!partnerId || !role || !(ATTRIBUTION_ROLES as readonly string[]).includes(role) || (split !== undefined && !Number.isFinite(Number(split)))) {
+      throw new CosellError('COSELL_INPUT_INVALID', `--partners item ${i + 1} "${part}" is not partner:role[:split]`, { hint: `roles: ${ATTRIBUTION_ROLES.join(', ')}; e.g. acme:sourcing:60,globex:influence:40` });
+    }
+    return { partnerId, role: role as AttributionRole, ...(split !== undefined ? { split: Number(split) } : {}) };
+  });
 }
 
 /** Who a pending registration waits for: the partner (Action Required) or the approvals still needed. */
@@ -156,6 +174,32 @@ export function registerRegistrations(program: Command): void {
     .action(async (rawId: string, opts: { by: string; fields: string; reason: string }) => {
       const fields = opts.fields.split(',').map((f) => f.trim()).filter(Boolean);
       printState(await withClient((c) => requestRegistrationInfo(c, rawId, { by: opts.by, fields, reason: opts.reason })));
+    });
+
+  reg
+    .command('dispute <id>')
+    .description("open a dispute of a rejected registration on the partner's behalf (workflow dispute:<partner>:<id>, with the policy's disputes.sla)")
+    .option(...configOption)
+    .requiredOption('--by <who>', 'who raises it (the channel manager)')
+    .requiredOption('--reason <text>', "the partner's case (internal: never shown to another partner)")
+    .action(async (rawId: string, opts: { config: string; by: string; reason: string }) => {
+      const id = normaliseRegistrationId(rawId);
+      const row = await withLedger(opts.config, (l) => l.registrations.get(id));
+      if (!row) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${id}`, { hint: 'list them with `cosell registrations list`' });
+      printDispute(await withClient((c) => openRegistrationDispute(c, row, { by: opts.by, reason: opts.reason })));
+    });
+
+  reg
+    .command('resolve-dispute <id>')
+    .description("resolve a registration's dispute: uphold (the decision stands), overturn (a rejection becomes an approval), split (share attribution with the customer's holder)")
+    .requiredOption('--outcome <outcome>', DISPUTE_OUTCOMES.join(' | '))
+    .requiredOption('--by <who>', 'who resolves it')
+    .requiredOption('--reason <text>', 'why (internal; the partner reads a fixed sentence)')
+    .option('--partners <list>', 'split only: partner:role[:split],… (default: the holder keeps its role, the disputing partner takes its own, policy splits)')
+    .action(async (rawId: string, opts: { outcome: string; by: string; reason: string; partners?: string }) => {
+      if (!(DISPUTE_OUTCOMES as readonly string[]).includes(opts.outcome)) throw new CosellError('COSELL_INPUT_INVALID', `--outcome must be one of ${DISPUTE_OUTCOMES.join(', ')}, not "${opts.outcome}"`);
+      const partners = opts.partners ? parsePartners(opts.partners) : undefined;
+      printDispute(await withClient((c) => resolveRegistrationDispute(c, rawId, { outcome: opts.outcome as DisputeOutcome, by: opts.by, reason: opts.reason, partners })));
     });
 
   reg

@@ -1,7 +1,10 @@
 import type { Client } from '@temporalio/client';
 import type { HumanDecision, InfoRequestInput, RegistrationState } from '../rules/lifecycle.js';
 import { registrationWorkflowId } from '../sync/registrationGate.js';
-import { decideUpdate, extendUpdate, requestInfoUpdate } from '../workflows/registrationApi.js';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { DisputeResolution, DisputeState } from '../rules/dispute.js';
+import { TASK_QUEUE } from './client.js';
+import { decideUpdate, disputeStatusQuery, disputeWorkflowId, extendUpdate, requestInfoUpdate, resolveDisputeUpdate } from '../workflows/registrationApi.js';
 import { CosellError } from './errors.js';
 
 /**
@@ -65,4 +68,45 @@ export async function requestRegistrationInfo(client: Client, id: string, req: I
     .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
     .executeUpdate(requestInfoUpdate, { args: [args] })
     .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
+}
+
+/**
+ * Open a dispute of a rejected registration (workflow `dispute:<partner>:<id>`), for the partner or by
+ * a channel manager on its behalf. One dispute per registration: a second is refused.
+ */
+export async function openRegistrationDispute(client: Client, registration: { id: string; partner: string; status: string }, req: { by: string; reason: string }, opts: { taskQueue?: string } = {}): Promise<DisputeState> {
+  const id = normaliseRegistrationId(registration.id);
+  if (registration.status !== 'rejected') throw new CosellError('COSELL_REGISTRATION_STATE', `registration ${id} is ${registration.status}: only a rejection can be disputed`);
+  const input = { registrationId: id, partnerId: registration.partner, by: requireText(req.by, 'who raises it'), reason: requireText(req.reason, 'a reason') };
+  // The dispute runs where the registration's workflow runs (its worker has the registration's engine and policy).
+  const taskQueue = opts.taskQueue ?? (await client.workflow.getHandle(registrationWorkflowId(id)).describe().then((d) => d.taskQueue, () => TASK_QUEUE));
+  try {
+    const handle = await client.workflow.start('dispute', { workflowId: disputeWorkflowId(id), taskQueue, args: [input], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, searchAttributes: { CosellKind: ['dispute'], CosellPartner: [registration.partner] } });
+    return await queryWhenStarted(() => handle.query(disputeStatusQuery));
+  } catch (e) {
+    if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CosellError('COSELL_REGISTRATION_STATE', `registration ${id} already has a dispute (${disputeWorkflowId(id)})`, { hint: 'see it with `cosell registrations show`' });
+    throw e;
+  }
+}
+
+/** Resolve an open dispute: uphold | overturn | split (the dispute workflow's `resolveDispute` update). */
+export async function resolveRegistrationDispute(client: Client, id: string, r: DisputeResolution): Promise<DisputeState> {
+  const args: DisputeResolution = { outcome: r.outcome, by: requireText(r.by, 'who resolves it'), reason: requireText(r.reason, 'a reason'), ...(r.partners?.length ? { partners: r.partners } : {}) };
+  return client.workflow
+    .getHandle(disputeWorkflowId(normaliseRegistrationId(id)))
+    .executeUpdate(resolveDisputeUpdate, { args: [args] })
+    .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
+}
+
+/** A just-started workflow answers queries once its first task ran. */
+async function queryWhenStarted<T>(q: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await q();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }

@@ -9,4 +9,5 @@ export * from './lifecycle.js';
 export * from './redecision.js';
 export * from './partnerReasons.js';
 export * from './infoRequest.js';
+export * from './dispute.js';
 export { parsePolicyDuration } from './duration.js';

@@ -464,6 +464,26 @@ export function reviewTimeout(state: RegistrationState, settings: LifecycleSetti
   return { ok: true, state: next, effects: rejectedEffects(next, by, reason) };
 }
 
+/**
+ * A dispute overturned a rejection: the registration's new run starts approved by the person who
+ * resolved the dispute (submitted → approved), exclusive for the policy period from now.
+ */
+export function reinstate(state: RegistrationState, req: { by: string; reason: string; dispute: string }, settings: LifecycleSettings, now: number): Transition {
+  if (state.status !== 'submitted') return refuse(state, 'reinstate', 'only a new run of a registration is reinstated');
+  if (!req.by?.trim()) return refuse(state, 'reinstate', 'a reinstatement needs who decided it');
+  const at = iso(now);
+  const expiresAt = iso(now + settings.exclusivityMs);
+  const next = move(state, 'approved', at, req.by, req.reason, { decidedAt: at, decidedBy: req.by, approvedAt: at, expiresAt, reason: req.reason });
+  return {
+    ok: true,
+    state: next,
+    effects: [
+      { type: 'audit', event: 'registration.reinstated', detail: { id: state.id, partnerId: state.partnerId, by: req.by, reason: req.reason, dispute: req.dispute } },
+      ...approvedEffects(next, req.by, req.reason, expiresAt),
+    ],
+  };
+}
+
 /** Extend exclusivity by one extension period (at most `maxExtensions` times). */
 export function extend(state: RegistrationState, req: { by: string; reason?: string }, settings: LifecycleSettings, now: number): Transition {
   if (!isExclusive(state.status)) return refuse(state, 'extend', 'only an approved registration has exclusivity to extend');

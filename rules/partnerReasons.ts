@@ -1,6 +1,7 @@
 import type { RegistrationStatus } from './lifecycle.js';
 import { PARTNER_SAFE_INFO_RECEIVED, PARTNER_SAFE_REDECISION_REASON } from './lifecycle.js';
 import { fieldLabel } from './infoRequest.js';
+import type { DisputeStatus } from './dispute.js';
 import type { RuleId } from './types.js';
 
 /**
@@ -36,6 +37,15 @@ const BY_STATUS: Record<RegistrationStatus, string> = {
 };
 
 const FIXED = new Set<string>([...Object.values(REJECTED_BY_RULE), ...Object.values(BY_STATUS), ...Object.values(PARTNER_SAFE_REDECISION_REASON), PARTNER_SAFE_INFO_RECEIVED]);
+
+/** What the partner reads about its dispute (never who holds the customer, nor the vendor's reasoning). */
+export const DISPUTE_TEXT: Record<DisputeStatus, string> = {
+  open: 'Dispute received; the vendor is reviewing it.',
+  escalated: 'Dispute received; the vendor is reviewing it.',
+  upheld: 'Dispute reviewed: the decision stands.',
+  overturned: 'Dispute reviewed: the decision was overturned; the registration is approved.',
+  split: 'Dispute reviewed: credit for the deal is shared.',
+};
 
 /** The fixed opening of an "Action Required" reason; the rest lists the requested fields by label. */
 export const ACTION_REQUIRED_PREFIX = 'Action required: please complete on the deal: ';

@@ -112,6 +112,14 @@ export const policySchema = z.strictObject({
       escalateTo: z.string().min(1).optional(),
     })
     .prefault({}),
+  /** A partner disputes a decision (workflow dispute:<partner>:<id>): time to resolve it, then escalation. */
+  disputes: z
+    .strictObject({
+      sla: duration.default('72h'),
+      /** Who is told about disputes and their escalation (default: review.escalateTo). */
+      escalateTo: z.string().min(1).optional(),
+    })
+    .prefault({}),
   /**
    * Multi-level approval: above each level's amount (policy currency) one more approval, from a member
    * of the level's group, is needed before a registration pending review is approved. The first
@@ -248,6 +256,8 @@ export interface LifecycleSettings {
   maxExtensions: number;
   /** Approvals needed above an amount (see `approval:`), lowest first; members lower-cased. */
   approvalLevels: ApprovalLevel[];
+  disputeSlaMs: number;
+  disputeEscalateTo?: string;
 }
 
 export interface ApprovalLevel {
@@ -449,6 +459,8 @@ function compile(p: PolicyFile, file: string): Policy {
       approvalLevels: p.approval.levels
         .map((l) => ({ name: l.name ?? `${l.group} above ${l.above} ${p.currency}`, above: l.above, group: l.group, members: (p.approval.groups[l.group] ?? []).map((m) => m.trim().toLowerCase()) }))
         .sort((a, b) => a.above - b.above),
+      disputeSlaMs: parsePolicyDuration(p.disputes.sla)!,
+      disputeEscalateTo: p.disputes.escalateTo ?? p.review.escalateTo,
     },
     stageGuard: p.stageGuard && {
       vendorStages: p.stageGuard.vendorStages,

@@ -159,7 +159,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
   const { mapping, ledger, link } = rt;
   const ctx = rt.context();
   const linkId = link.id;
-  const readFields = new Set([...mapping.sourceFields, mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])]);
+  const readFields = new Set(sourceFieldsOf(rt));
 
   // Two-way: the source records as last synced (read by this link, or written by the reverse one), for
   // the plans' base; stored again below for the records this page syncs.
@@ -431,9 +431,9 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
 export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) => void = () => {}): Promise<PageReport> {
   // On a change stream the page comes from the stream's log in the ledger, not from the CRM.
   if (rt.stream) return syncStreamPage(rt, heartbeat);
-  const { ledger, link, mapping } = rt;
+  const { ledger, link } = rt;
   const cur = await ledger.cursors.getOrStart(link.id, 'changes');
-  const fields = [...new Set([...mapping.sourceFields, mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
+  const fields = sourceFieldsOf(rt);
   const read = (from: FeedCursor) => rt.source.changes(rt.sourceObject, from, { fields, pageSize: rt.pageSize });
   const t0 = performance.now();
   let page = await rt.readAhead.take(cur, cur.generation);
@@ -561,7 +561,10 @@ async function repointChildren(rt: LinkRuntime, merged: Array<{ gone: string; go
 }
 
 /** The source fields a link reads: the mapping's, its match field and the parent reference. */
-export const sourceFieldsOf = (rt: LinkRuntime) => [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
+/** The source fields a link reads: what its mapping reads, the match key, the parent reference, and what its gate reads (a registration's dispute field). */
+export function sourceFieldsOf(rt: Pick<LinkRuntime, 'mapping' | 'parent' | 'gate'>): string[] {
+  return [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : []), ...(rt.gate?.readFields ?? [])])];
+}
 
 /** Dead letters replayed per page (one source read, one ledger transaction). */
 export const REPLAY_PAGE_SIZE = 500;
@@ -576,7 +579,7 @@ export const REPLAY_PAGE_SIZE = 500;
 export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[]; ids?: number[]; withoutCode?: boolean; pageSize?: number; heartbeat?: (d: unknown) => void } = {}): Promise<PageReport> {
   const { ledger, link } = rt;
   const counts: Partial<SyncCounts> = {};
-  const fields = [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : [])])];
+  const fields = sourceFieldsOf(rt);
   let afterId: number | undefined;
   let awaiting = 0;
   for (;;) {

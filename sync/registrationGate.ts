@@ -47,8 +47,9 @@ import { syncNowSignal } from '../workflows/sync.js';
 import { sharedAccountIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
 import { AWAITING_PEER_LINKS, peersBehind } from './firstToRegister.js';
 import type { GateDecision, LinkRuntime, RecordGate } from './runtime.js';
+import type { OrgConfig } from '../lib/config.js';
 import { sourceFieldsOf } from './page.js';
-import { provideInfoUpdate, redecideUpdate } from '../workflows/registrationApi.js';
+import { disputeWorkflowId, provideInfoUpdate, redecideUpdate } from '../workflows/registrationApi.js';
 
 /**
  * The registration gate: on a `registration: true` link every partner deal is a deal registration
@@ -76,6 +77,11 @@ export const ATTRIBUTION_FIELDS: FieldSpec[] = [
   { name: 'Partner_Attribution__c', label: 'Partner Attribution', type: 'string', length: 255 },
   { name: 'Partner_Attribution_Type__c', label: 'Partner Attribution Type', type: 'string', length: 40 },
 ];
+/** The field on a partner's own deal where the partner disputes a rejection (its reason, free text). */
+export const DISPUTE_INTAKE: Partial<Record<OrgConfig['kind'], FieldSpec>> = {
+  hubspot: { name: 'cosell_registration_dispute', label: 'Dispute the registration decision (cosell): your reason', type: 'string', length: 255 },
+  salesforce: { name: 'Cosell_Registration_Dispute__c', label: 'Dispute Registration Decision (cosell)', type: 'string', length: 255 },
+};
 /** The fields a vendor-side edit may not change during exclusivity (re-asserted, audited). */
 export const PROTECTED_FIELDS = ['Registered_Partner__c', 'Registered_Partner_Id__c', 'Registration_Status__c', 'Partner_Role__c', 'Partner_Attribution__c'];
 
@@ -116,6 +122,8 @@ export interface RegistrationDetails {
   awaitingPeers?: { since: string; links: string[] };
   /** How long the auto-approval waited for the other links, and which were still behind when it stopped waiting. */
   waitedForPeers?: { ms: number; stillBehind: string[] };
+  /** The registration's dispute (workflow dispute:<id>), once one was opened. */
+  dispute?: { status: string; by: string; openedAt: string; outcome?: string };
 }
 
 export function detailsOf(reg: Registration): RegistrationDetails {
@@ -177,10 +185,12 @@ export interface RegistrationWorkflowInput {
   decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason'>;
   /** The amount in the policy currency the decision was made on (approval levels; null: unknown). */
   amount?: number | null;
+  /** A dispute overturned the rejection: this run starts approved (see workflows/dispute.ts). */
+  reinstated?: { by: string; reason: string; dispute: string };
 }
 
 /** A registration workflow's input from the ledger row: its stored decision, else `fallback` with the row's reason. */
-function workflowInput(reg: Registration, linkId: string, fallback: Pick<Decision, 'outcome' | 'ruleId'>): RegistrationWorkflowInput {
+export function workflowInput(reg: Registration, linkId: string, fallback: Pick<Decision, 'outcome' | 'ruleId'>): RegistrationWorkflowInput {
   const decision = detailsOf(reg).decision ?? { ...fallback, reason: reg.reason ?? '' };
   return {
     id: reg.id,
@@ -205,6 +215,9 @@ export interface RegistrationGateOptions {
 export function registrationGateFor(opts: RegistrationGateOptions): (rt: Omit<LinkRuntime, 'gate'>) => Promise<RecordGate> {
   return async (rt) => {
     await rt.target.ensureFields(rt.targetObject, ATTRIBUTION_FIELDS);
+    // The partner disputes a rejection on its own deal: the field must exist there before the link reads it.
+    const intake = DISPUTE_INTAKE[rt.sourceOrg.kind];
+    if (intake) await rt.source.ensureFields(rt.sourceObject, [intake]);
     const feed = sharedAccountIndexFeed(rt.ledger, rt.target, rt.targetOrg.id, opts.client, { network: rt.network });
     feed.expectedAttribution ??= (reg) => {
       const p = rt.network.partner(reg.partner);
@@ -288,9 +301,38 @@ export class RegistrationGate implements RecordGate {
         reg = settled.reg;
       }
       reg = await this.ensureWorkflow(reg);
+      await this.intakeDispute(reg, r.source);
       out.set(r.sourceId, await this.enforce(reg, r, partnerName, customers.get(r.sourceId), profile));
     }
     return out;
+  }
+
+  /** Source fields read with every partner deal of the link: the partner's dispute field. */
+  get readFields(): readonly string[] {
+    const intake = DISPUTE_INTAKE[this.rt.sourceOrg.kind];
+    return intake ? [intake.name] : [];
+  }
+
+  /**
+   * The partner disputes a rejection by writing its reason into the dispute field on its own deal:
+   * open workflow `dispute:<partner>:<id>` (once: one dispute per registration).
+   */
+  private async intakeDispute(reg: Registration, source: Fields): Promise<void> {
+    const field = DISPUTE_INTAKE[this.rt.sourceOrg.kind]?.name;
+    const text = field ? str(source[field]) : null;
+    const client = temporalClient(this.opts.client);
+    if (!text || !client || reg.status !== 'rejected' || detailsOf(reg).dispute) return;
+    try {
+      await client.workflow.start('dispute', {
+        workflowId: disputeWorkflowId(reg.id),
+        taskQueue: this.opts.taskQueue ?? currentTaskQueue(),
+        args: [{ registrationId: reg.id, partnerId: reg.partner, by: 'partner', reason: text.slice(0, 1000) }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        searchAttributes: { CosellKind: ['dispute'], CosellPartner: [reg.partner] },
+      });
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e; // opened before (its first step records it)
+    }
   }
 
   /**
@@ -715,7 +757,7 @@ export class RegistrationGate implements RecordGate {
    */
   async currentInput(registration: string, sourceId: string): Promise<RegistrationInput | undefined> {
     const rt = this.rt;
-    const [rec] = await rt.source.readByIds(rt.sourceObject, [sourceId], sourceFieldsOf(rt as LinkRuntime));
+    const [rec] = await rt.source.readByIds(rt.sourceObject, [sourceId], sourceFieldsOf({ ...rt, gate: this }));
     if (!rec) return undefined;
     const ctx = rt.context();
     if (!rt.mapping.filter(rec.fields, ctx)) return undefined;

@@ -20,6 +20,8 @@ export interface GateDecision {
 
 export interface RecordGate {
   check(records: Array<{ sourceId: string; source: Fields; mapped: Fields }>): Promise<Map<string, GateDecision>>;
+  /** Source fields the gate reads beyond the mapping's (read with every record of the link). */
+  readonly readFields?: readonly string[];
 }
 
 /** Everything one link needs at run time; built once per worker and reused by every page. */

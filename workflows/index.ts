@@ -6,3 +6,5 @@ export { overlapWorkflow, overlapNowSignal, overlapStatusQuery } from './overlap
 export { registration, rulesIndex, decideUpdate, extendUpdate, attributeUpdate, redecideUpdate, vendorClosedSignal, supersededSignal, registrationStatusQuery, refreshRulesIndexSignal } from './registration.js';
 export { changeStream, streamNotifySignal, streamPollNowSignal, streamStatusQuery } from './stream.js';
 export { scorecard, scorecardNowSignal, scorecardStatusQuery } from './scorecard.js';
+export { dispute } from './dispute.js';
+export { resolveDisputeUpdate, disputeStatusQuery, requestInfoUpdate, provideInfoUpdate } from './registrationApi.js';

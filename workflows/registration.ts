@@ -19,6 +19,7 @@ import {
   isTerminal,
   provideInfo,
   redecide,
+  reinstate,
   requestInfo,
   reviewTimeout,
   submit,
@@ -146,7 +147,8 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   setHandler(supersededSignal, (ev) => void (supersede = ev));
 
   publish();
-  await take(applyCheck(state, input.decision, settings, Date.now()), false);
+  // A dispute that overturned the rejection starts a new run already approved by the person who resolved it.
+  await take(input.reinstated ? reinstate(state, input.reinstated, settings, Date.now()) : applyCheck(state, input.decision, settings, Date.now()), false);
 
   while (!isTerminal(state.status)) {
     const before = state;

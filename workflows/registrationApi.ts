@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DisputeResolution, DisputeState } from '../rules/dispute.js';
 import type { HumanDecision, InfoProvided, InfoRequestInput, Redecision, RegistrationState } from '../rules/lifecycle.js';
 import type { AttributionRole } from '../rules/types.js';
 
@@ -21,6 +22,8 @@ export const REGISTRATION_MESSAGES = {
   vendorClosed: 'vendorClosed',
   superseded: 'superseded',
   status: 'status',
+  resolveDispute: 'resolveDispute',
+  disputeStatus: 'disputeStatus',
 } as const;
 
 export type ExtendRequest = { by: string; reason?: string };
@@ -55,3 +58,19 @@ export const vendorClosedSignal = defineSignal<[VendorClosed]>(REGISTRATION_MESS
  */
 export const supersededSignal = defineSignal<[Superseded]>(REGISTRATION_MESSAGES.superseded);
 export const registrationStatusQuery = defineQuery<RegistrationState>(REGISTRATION_MESSAGES.status);
+
+/** Workflow id of a registration's dispute: `dispute:<partner>:<source-id>` (one dispute per registration). */
+export const disputeWorkflowId = (registrationId: string) => `dispute:${registrationId}`;
+
+/** What starts workflow `dispute` (type name `dispute`): the disputed registration and who raised it. */
+export interface DisputeWorkflowInput {
+  registrationId: string;
+  partnerId: string;
+  /** "partner" (the dispute field on its own deal) or the channel manager acting for it. */
+  by: string;
+  reason: string;
+}
+
+/** A person resolves a dispute: uphold | overturn | split (with optional shares). Returns the dispute's state. */
+export const resolveDisputeUpdate = defineUpdate<DisputeState, [DisputeResolution]>(REGISTRATION_MESSAGES.resolveDispute);
+export const disputeStatusQuery = defineQuery<DisputeState>(REGISTRATION_MESSAGES.disputeStatus);

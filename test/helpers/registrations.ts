@@ -29,7 +29,7 @@ export interface DealSpec {
 }
 
 /** The registration fields cosell writes back onto a HubSpot partner deal. */
-export const HUBSPOT_WRITE_BACK = ['cosell_registration_status', 'cosell_registration_reason', 'cosell_registration_expiry', 'cosell_registration_action', 'cosell_dispute_status'];
+export const HUBSPOT_WRITE_BACK = ['cosell_registration_status', 'cosell_registration_reason', 'cosell_registration_expiry', 'cosell_registration_action', 'cosell_dispute_status', 'cosell_registration_dispute'];
 
 /**
  * Registrations end to end for one test file: a sandbox (a Salesforce vendor, HubSpot partners acme,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provideInfoUpdate, decideUpdate, requestInfoUpdate } from '../../workflows/registrationApi.js';
+import { disputeStatusQuery, disputeWorkflowId, provideInfoUpdate, decideUpdate, requestInfoUpdate, resolveDisputeUpdate } from '../../workflows/registrationApi.js';
 import { refusal, runCli, startRegistrationHarness, type RegistrationHarness } from '../helpers/registrations.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -20,6 +20,13 @@ review: { sla: 1h, onTimeout: escalate, escalateTo: channel-ops }
 approval:
   groups: { deal-desk: [dana@contoso.example] }
   levels: [{ above: 250000, group: deal-desk }]
+disputes: { sla: 3s, escalateTo: channel-ops }
+attribution:
+  roles:
+    sourcing: { defaultSplit: 70, sourced: true }
+    services: { defaultSplit: 30 }
+    influence: { defaultSplit: 10 }
+    reseller: { defaultSplit: 20 }
 `;
 
 let h: RegistrationHarness;
@@ -108,5 +115,75 @@ describe('request info ("Action Required")', () => {
     expect(s.check?.ruleId).toBe('min-deal-size');
     await slow('rejected write-back', async () => (await h.partnerDeal('acme', id)).cosell_registration_reason === 'The deal is below the minimum size for registration.');
     expect(await refusal(h.handle('acme', id).executeUpdate(requestInfoUpdate, { args: [{ by: 'cam', fields: ['amount'], reason: 'x' }] }))).toMatch(/already completed/); // rejected is final
+  });
+});
+
+describe('disputes', () => {
+  it('the partner disputes a first-to-register rejection on its own deal; split attribution shares the holder\'s deal; the partner never reads who holds it', async () => {
+    const holder = await h.createDeal('acme', { name: 'Rho rollout', amount: 50_000, company: { name: 'Rho Robotics', domain: 'rho-robotics.com', country: 'US' } });
+    await h.sync('acme');
+    await h.waitStatus('acme', holder, (s) => s.status === 'auto-approved');
+    const late = await h.createDeal('globex', { name: 'Rho via Globex', amount: 20_000, company: { name: 'Rho Robotics', domain: 'rho-robotics.com', country: 'DE' } });
+    await h.sync('globex');
+    await h.waitStatus('globex', late, (s) => s.status === 'rejected');
+    // The partner writes its case into the dispute field of its own deal; the next sync opens the dispute.
+    await h.updateDeal('globex', late, { cosell_registration_dispute: 'We introduced Rho to the vendor in March' });
+    await h.sync('globex');
+    const opened = await slow('dispute opened', () => h.client.workflow.getHandle(disputeWorkflowId(`globex:${late}`)).query(disputeStatusQuery));
+    expect(opened).toMatchObject({ status: 'open', by: 'partner', reason: 'We introduced Rho to the vendor in March' });
+    await slow('dispute shown to the partner', async () => (await h.partnerDeal('globex', late)).cosell_dispute_status === 'Dispute received; the vendor is reviewing it.');
+    const resolved = await runCli(['registrations', 'resolve-dispute', `globex:${late}`, '--outcome', 'split', '--by', 'cam@contoso.example', '--reason', 'both worked it']);
+    expect(resolved).toMatch(/split/);
+    const opp = await slow('shared attribution on the holder\'s opportunity', async () => {
+      const o = await h.vendorOpp('acme', holder);
+      return String(o?.Partner_Attribution__c ?? '').includes('globex') ? o : undefined;
+    });
+    expect(opp.Partner_Attribution__c).toBe('acme:sourcing:70;globex:services:30');
+    const deal = await slow('split shown to the partner', async () => {
+      const d = await h.partnerDeal('globex', late);
+      return d.cosell_dispute_status === 'Dispute reviewed: credit for the deal is shared.' ? d : undefined;
+    });
+    for (const leak of ['acme', 'Acme', `acme:${holder}`]) expect(JSON.stringify(deal)).not.toContain(leak);
+    const audit = await h.ledger.audit.list({ action: 'dispute.resolved', recordId: late });
+    expect(audit[0]).toMatchObject({ actor: 'cam@contoso.example', details: { outcome: 'split' } });
+    // One dispute per registration.
+    expect(await runCli(['registrations', 'dispute', `globex:${late}`, '-c', h.cliConfig, '--by', 'cam', '--reason', 'again'])).toMatch(/already has a dispute/);
+  });
+
+  it('a channel manager disputes for the partner; the SLA escalates it; overturn approves the registration (a new run) and pushes it to the vendor', async () => {
+    const id = await h.createDeal('initech', { name: 'Small but strategic', amount: 800, company: { name: 'Upsilon Umbrellas', domain: 'upsilon-umbrellas.com', country: 'US' } });
+    await h.sync('initech');
+    await h.waitStatus('initech', id, (s) => s.status === 'rejected');
+    expect(await runCli(['registrations', 'dispute', `initech:${id}`, '-c', h.cliConfig, '--by', 'cam@contoso.example', '--reason', 'partner says the amount is a first phase'])).toMatch(/open \(resolve by/);
+    const handle = h.client.workflow.getHandle(disputeWorkflowId(`initech:${id}`));
+    await slow('escalated after the 3 s SLA', async () => (await handle.query(disputeStatusQuery)).status === 'escalated');
+    await slow('escalation audited', async () => (await h.ledger.audit.list({ action: 'dispute.escalated', recordId: id })).length === 1);
+    expect(await refusal(handle.executeUpdate(resolveDisputeUpdate, { args: [{ outcome: 'overturn', by: '', reason: 'x' }] }))).toMatch(/who resolved it/);
+    const done = await handle.executeUpdate(resolveDisputeUpdate, { args: [{ outcome: 'overturn', by: 'cam@contoso.example', reason: 'phase one of a large programme' }] });
+    expect(done).toMatchObject({ status: 'overturned', resolution: { outcome: 'overturn' } });
+    const s = await h.waitStatus('initech', id, (x) => x.status === 'approved');
+    expect(s.history.at(-1)).toMatchObject({ from: 'submitted', to: 'approved', by: 'cam@contoso.example' });
+    await slow('overturned registration on the vendor', () => h.vendorOpp('initech', id));
+    await slow('overturn shown to the partner', async () => {
+      const d = await h.partnerDeal('initech', id);
+      return d.cosell_dispute_status === 'Dispute reviewed: the decision was overturned; the registration is approved.' && d.cosell_registration_status === 'approved';
+    });
+    expect(await refusal(handle.executeUpdate(resolveDisputeUpdate, { args: [{ outcome: 'uphold', by: 'cam', reason: 'x' }] }))).toMatch(/completed|already resolved/);
+  });
+
+  it('overturn is refused while another registration holds the customer (the dispute stays open); uphold closes it', async () => {
+    const first = await h.createDeal('acme', { name: 'Phi first', amount: 30_000, company: { name: 'Phi Pharma', domain: 'phi-pharma.com', country: 'US' } });
+    await h.sync('acme');
+    await h.waitStatus('acme', first, (s) => s.status === 'auto-approved');
+    const second = await h.createDeal('globex', { name: 'Phi second', amount: 10_000, company: { name: 'Phi Pharma', domain: 'phi-pharma.com', country: 'DE' } });
+    await h.sync('globex');
+    await h.waitStatus('globex', second, (s) => s.status === 'rejected');
+    await runCli(['registrations', 'dispute', `globex:${second}`, '-c', h.cliConfig, '--by', 'cam', '--reason', 'they say first']);
+    const handle = h.client.workflow.getHandle(disputeWorkflowId(`globex:${second}`));
+    expect(await refusal(handle.executeUpdate(resolveDisputeUpdate, { args: [{ outcome: 'overturn', by: 'cam', reason: 'try' }] }))).toMatch(new RegExp(`acme:${first}.*holds the customer`));
+    expect((await handle.query(disputeStatusQuery)).status).toMatch(/open|escalated/);
+    expect(await handle.executeUpdate(resolveDisputeUpdate, { args: [{ outcome: 'uphold', by: 'cam', reason: 'acme registered first' }] })).toMatchObject({ status: 'upheld' });
+    await slow('upheld shown', async () => (await h.partnerDeal('globex', second)).cosell_dispute_status === 'Dispute reviewed: the decision stands.');
+    expect(await handle.result()).toMatchObject({ status: 'upheld' });
   });
 });

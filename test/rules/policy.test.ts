@@ -9,7 +9,7 @@ const problems = (text: string) => parsePolicy(text, 'roe.yaml').problems.map(fo
 describe('policy file: the demo policy', () => {
   it('examples/roe.yaml is valid and compiles', () => {
     const p = demoPolicy();
-    expect(p.lifecycle).toEqual({ reviewSlaMs: 48 * 3600_000, onTimeout: 'escalate', escalateTo: 'channel-ops', exclusivityMs: 90 * 86_400_000, extensionMs: 30 * 86_400_000, maxExtensions: 2, approvalLevels: [{ name: 'deal-desk above 250000 USD', above: 250_000, group: 'deal-desk', members: ['dana@contoso.example', 'lee@contoso.example'] }] });
+    expect(p.lifecycle).toEqual({ reviewSlaMs: 48 * 3600_000, onTimeout: 'escalate', escalateTo: 'channel-ops', exclusivityMs: 90 * 86_400_000, extensionMs: 30 * 86_400_000, maxExtensions: 2, approvalLevels: [{ name: 'deal-desk above 250000 USD', above: 250_000, group: 'deal-desk', members: ['dana@contoso.example', 'lee@contoso.example'] }], disputeSlaMs: 72 * 3600_000, disputeEscalateTo: 'channel-ops' });
     expect([...p.tiers.keys()]).toEqual(['gold', 'silver', 'registered']);
     expect(partnerProfile(p, 'globex')).toMatchObject({ tier: 'silver', territories: { countries: ['DE', 'FR', 'GB'] } });
   });
