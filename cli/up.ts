@@ -74,6 +74,9 @@ export function registerUp(program: Command): void {
             : []),
           ...[...demo.cdc.subscribers.entries()].map(([org, sub]) => `  Push (CDC)         ${org}: ${sub.status().map((t) => t.topic).join(', ')} over the Pub/Sub API → ${streamsEnabled(demo.network) ? 'their change streams' : 'syncNow on the links reading them'}; change events print below`),
           `  Account mapping    ${demo.overlaps.map((p) => `overlap:${p}`).join(', ')}  (Partner_Overlaps__c on vendor accounts; try \`cosell overlaps acme\`)`,
+          ...(demo.scorecard
+            ? [`  Analytics          ${demo.scorecard}: fact store from the vendor's Opportunities (eight quarters of seeded history), partner scorecards on the vendor's partner Accounts (Partner_*__c)`]
+            : []),
           `  Ledger             ${demo.engine.ledger.location}`,
           `  History            encrypted (AES-256-GCM; key from ${process.env.COSELL_PAYLOAD_KEY_FILE ? path.relative(process.cwd(), process.env.COSELL_PAYLOAD_KEY_FILE) || process.env.COSELL_PAYLOAD_KEY_FILE : 'COSELL_PAYLOAD_KEY(S)'})`,
           `  Codec server       ${demo.codec.url}   (the Web UI decodes history through it; \`cosell codec-server\` runs one on its own)`,
@@ -83,6 +86,8 @@ export function registerUp(program: Command): void {
           '    npx cosell status                                   # every link and change stream: state, lag, counts',
           '    npx cosell registrations list --status pending-review  # then: npx cosell registrations approve ID --by you',
           '    npx cosell overlaps acme                            # account mapping with a partner',
+          '    npx cosell report --by partners-on-deal             # joint-selling KPIs: sourced/influenced, win rate and cycle days joint vs direct, ROPI, tiers',
+          '    npx cosell report --html report.html                # the same as a self-contained page with charts: open report.html in a browser',
           '',
           'Press Ctrl-C to stop everything.',
           '',

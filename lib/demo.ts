@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { startOverlapWorkflows } from '../overlaps/start.js';
+import { startScorecard } from '../analytics/start.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { startRulesIndex } from '../sync/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
@@ -43,6 +44,8 @@ export interface Demo {
   push?: PushReceivers;
   /** Partners whose account-mapping workflow (`overlap:<partner>`) runs. */
   overlaps: string[];
+  /** The analytics workflow keeping the fact store and the partner scorecards current (`scorecard:<vendor>`). */
+  scorecard?: string;
   /** Change Data Capture (push) from the vendor org: wakes the links reading its objects. */
   cdc: ChangeCapture;
   stop(): Promise<void>;
@@ -97,11 +100,12 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string; o
     const streams = await startStreams(client, network, { taskQueue: TASK_QUEUE });
     await startRulesIndex(client, network, { taskQueue: TASK_QUEUE }); // registrations: vendor-account index, closes, protection
     const overlaps = await startOverlapWorkflows(client, network, { taskQueue: TASK_QUEUE });
+    const scorecard = await startScorecard(client, network, { taskQueue: TASK_QUEUE }); // analytics: facts + partner scorecards
     const push = await startDemoPush(sandbox, network, engine, client);
     if (push) stops.push(() => push.stop());
     const cdc = await startChangeCapture(network, { ledger: engine.ledger, notifier: cdcNotifier(client, network), onEvent: opts.onCdcEvent });
     stops.push(() => cdc.stop());
-    return { server, codec, sandbox, network, engine, client, worker, links, streams, overlaps, push, cdc, stop };
+    return { server, codec, sandbox, network, engine, client, worker, links, streams, overlaps, scorecard, push, cdc, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -67,6 +67,11 @@ export const orgConfigSchema = z.strictObject({
     accounts: z.number().int().nonnegative().max(2_000_000).optional(),
     opportunities: z.number().int().nonnegative().max(2_000_000).optional(),
     owners: z.number().int().positive().max(10_000).optional(),
+    history: z.strictObject({
+      deals: z.number().int().nonnegative().max(2_000_000).optional(),
+      quarters: z.number().int().positive().max(40).optional(),
+      partners: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).min(1),
+    }).optional(),
   }).optional(),
   faults: faultsSchema.optional(),
   schema: z.record(z.string(), z.unknown()).optional(),

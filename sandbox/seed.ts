@@ -57,6 +57,26 @@ export interface SeedDeal {
   createdAt: number;
 }
 
+/**
+ * One closed deal of the analytics history (SeedSpec.history): won or lost, direct or with 1–3
+ * partners, created and closed inside the history's quarters. Joint deals are drawn to win more often
+ * and close faster the more partners they have — the pattern the report's comparisons should find.
+ */
+export interface SeedHistoryDeal {
+  key: string;
+  name: string;
+  companyIndex: number;
+  won: boolean;
+  amount: number;
+  createdAt: number;
+  /** YYYY-MM-DD */
+  closeDate: string;
+  ownerIndex: number;
+  /** `partner:role:split;…` (empty for a direct deal). */
+  attribution: string;
+  partners: number;
+}
+
 export interface SeedStage {
   key: string;
   label: string;
@@ -121,6 +141,8 @@ export interface SeedData {
   owners(): Iterable<SeedOwner>;
   companies(): Iterable<SeedCompany>;
   deals(): Iterable<SeedDeal>;
+  /** The closed-deal history (none unless the spec asks for it). */
+  history(): Iterable<SeedHistoryDeal>;
 }
 
 export const SEED_DEFAULTS = { accounts: 200, opportunities: 400, owners: 8 } as const;
@@ -397,6 +419,46 @@ export function generateSeed(spec: SeedSpec = {}, opts: SeedOptions): SeedData {
     };
   };
 
+  const historyCount = spec.history ? (spec.history.deals ?? 640) : 0;
+  const historyDeal = (i: number): SeedHistoryDeal => {
+    check('history deal', i, historyCount);
+    const h = spec.history!;
+    const r = new Rng(seed, orgSalt, 0x05, i);
+    const days = (h.quarters ?? 8) * 91;
+    // Partners on the deal: 40 % direct, 30 % one, 20 % two, 10 % three (as many as configured).
+    const roll = r.next();
+    const n = Math.min(h.partners.length, roll < 0.4 ? 0 : roll < 0.7 ? 1 : roll < 0.9 ? 2 : 3);
+    const winRate = [0.25, 0.33, 0.42, 0.52][n]!;
+    const cycle = Math.max(5, Math.round([95, 80, 68, 55][n]! * (0.5 + r.next())));
+    const closeAt = now - DAY - Math.floor(r.next() * (days - 1)) * DAY;
+    const createdAt = closeAt - cycle * DAY;
+    const picked: string[] = [];
+    while (picked.length < n) {
+      const p = r.pick(h.partners);
+      if (!picked.includes(p)) picked.push(p);
+    }
+    // The first partner sources most deals; the others serve, influence or resell.
+    const roles = picked.map((_, k) => (k === 0 ? (r.chance(0.7) ? 'sourcing' : 'influence') : r.pick(['services', 'influence', 'reseller'])));
+    const weights = roles.map((role) => ({ sourcing: 60, reseller: 20, services: 15, influence: 5 })[role]!);
+    const total = weights.reduce((a, b) => a + b, 0);
+    const splits = weights.map((w) => Math.floor((w * 100) / total));
+    if (splits.length) splits[0]! += 100 - splits.reduce((a, b) => a + b, 0);
+    const companyIndex = counts.companies ? r.int(counts.companies) : -1;
+    const companyName = companyIndex >= 0 ? canonicalCompany(networkSeed, universeIndex(companyIndex)).base : 'Unassigned';
+    return {
+      key: `${opts.orgId}-h-${String(i).padStart(7, '0')}`,
+      name: `${companyName} - ${r.pick(DEAL_WORDS)} (history)`,
+      companyIndex,
+      won: r.chance(winRate),
+      amount: Math.round(((10_000 + r.next() * r.next() * 290_000) * (1 + 0.15 * n)) / 100) * 100,
+      createdAt,
+      closeDate: new Date(closeAt).toISOString().slice(0, 10),
+      ownerIndex: r.int(counts.owners),
+      attribution: picked.map((p, k) => `${p}:${roles[k]}:${splits[k]}`).join(';'),
+      partners: n,
+    };
+  };
+
   function* iterate<T>(n: number, f: (i: number) => T): Iterable<T> {
     for (let i = 0; i < n; i++) yield f(i);
   }
@@ -413,6 +475,7 @@ export function generateSeed(spec: SeedSpec = {}, opts: SeedOptions): SeedData {
     owners: () => iterate(counts.owners, owner),
     companies: () => iterate(counts.companies, company),
     deals: () => iterate(counts.deals, deal),
+    history: () => iterate(historyCount, historyDeal),
   };
 }
 

@@ -72,6 +72,17 @@ export interface SeedSpec {
   accounts?: number; // Account / companies
   opportunities?: number; // Opportunity / deals
   owners?: number;
+  /** Closed won/lost deal history for the analytics demo (vendor Salesforce orgs); off unless set. */
+  history?: SeedHistorySpec;
+}
+
+export interface SeedHistorySpec {
+  /** How many closed deals (default 640). */
+  deals?: number;
+  /** Spread over this many quarters ending at the seed's "now" (default 8). */
+  quarters?: number;
+  /** Partner ids to attribute joint deals to (Partner_Attribution__c as the registration gate writes it). */
+  partners: string[];
 }
 
 export type SandboxKind = 'salesforce' | 'hubspot' | 'aws-partner-central';

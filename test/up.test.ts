@@ -37,6 +37,8 @@ describe('npm start (cosell up)', () => {
     expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
     expect(out).toMatch(/Codec server\s+http:\/\/127\.0\.0\.1:\d+\s+\(the Web UI decodes history through it/);
     expect(out).toMatch(/Change streams\s+.*stream:vendor:Opportunity/);
+    expect(out).toMatch(/Analytics\s+scorecard:vendor: fact store/);
+    expect(out).toMatch(/npx cosell report --html report\.html/);
     // Push: the HubSpot partners' portals deliver signed webhooks to the worker's endpoints.
     const hooks = Object.fromEntries([...out.matchAll(/(acme|globex) → (http:\/\/127\.0\.0\.1:\d+\/hubspot\/\w+\/webhooks)/g)].map((m) => [m[1], m[2]]));
     expect(Object.keys(hooks).sort()).toEqual(['acme', 'globex']);
@@ -67,6 +69,8 @@ describe('npm start (cosell up)', () => {
     expect((await client.workflow.getHandle('hello-cosell').describe()).status.name).toBe('COMPLETED');
     expect((await client.workflow.getHandle('sync:acme-deals').describe()).status.name).toBe('RUNNING');
     expect((await client.workflow.getHandle('stream:vendor:Opportunity').describe()).status.name).toBe('RUNNING');
+    // Analytics: the scorecard workflow (fact store + partner scorecards; its rounds are tested in test/analytics/scorecard.e2e.test.ts).
+    expect((await client.workflow.getHandle('scorecard:vendor').describe()).status.name).toBe('RUNNING');
     // The Web UI reads history through the demo's codec server: its settings name it, and it decodes
     // the hello workflow's encrypted input for a request from the UI's origin.
     codecUrl = /Codec server\s+(\S+)/.exec(out)![1];

@@ -305,6 +305,25 @@ function seedRecords(data: SalesforceData, seed: SeedData, integrationUserId: st
     } as Rec);
     i++;
   }
+  // The analytics history: closed deals carrying the attribution field the registration gate writes.
+  let h = 0;
+  for (const d of seed.history()) {
+    if (h === 0 && !data.object('Opportunity')!.fields.has('partner_attribution__c')) {
+      data.createCustomField('Opportunity', 'Partner_Attribution__c', { label: 'Partner Attribution', type: 'Text', length: 255 });
+    }
+    const id = data.ids.next('006');
+    const stageName = d.won ? SF_STAGE_TARGET.won : SF_STAGE_TARGET.lost;
+    const stage = OPPORTUNITY_STAGES.find((s) => s.value === stageName)!;
+    const mod = Math.min(now - 1000, Date.parse(d.closeDate) + DAY / 2 + (h % 997));
+    opps.insert({
+      Id: id, IsDeleted: false, AccountId: null, Name: d.name.slice(0, 120),
+      Description: null, StageName: stageName, Amount: d.amount, Probability: stage.probability, CloseDate: d.closeDate,
+      Type: 'New Customer', NextStep: null, LeadSource: d.partners ? 'Partner Referral' : 'Web', IsClosed: true, IsWon: d.won,
+      ForecastCategoryName: stage.forecast, OwnerId: ownerOf(d.ownerIndex), Partner_Attribution__c: d.attribution || null,
+      CreatedDate: d.createdAt, CreatedById: integrationUserId, LastModifiedDate: mod, LastModifiedById: integrationUserId, SystemModstamp: mod, $v: 0,
+    } as Rec);
+    h++;
+  }
 }
 
 const LIST_COLUMNS: Record<string, string[]> = {
