@@ -50,10 +50,12 @@ describe('Salesforce retries (p-retry, Retry-After, writes too)', () => {
   });
 
   it('retries network errors and timeouts', async () => {
-    const { connector, clock } = connectorWith({ requestTimeoutMs: 50 });
+    // A timeout far below the delay, and far above what an immediate answer takes on a loaded machine
+    // (50 ms once timed out the third, immediate answer too in a busy full-suite run).
+    const { connector, clock } = connectorWith({ requestTimeoutMs: 1_000 });
     sfApi()
       .get(`${API}/sobjects`).replyWithError({ code: 'ECONNRESET', message: 'socket hang up' })
-      .get(`${API}/sobjects`).delay(500).reply(200, { sobjects: [] }, JSON_HEADERS)
+      .get(`${API}/sobjects`).delay(5_000).reply(200, { sobjects: [] }, JSON_HEADERS)
       .get(`${API}/sobjects`).reply(200, { sobjects: [{ name: 'Lead' }] }, JSON_HEADERS);
     expect(await connector.listObjects()).toEqual(['Lead']);
     expect(clock.waits).toHaveLength(2);
