@@ -133,7 +133,7 @@ describe('crash test on a change stream', () => {
       statuses = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery)));
       // Completion is read from the ledger (the workflows' counts miss pages whose worker died after committing).
       if (statuses.every((s) => s.state === 'idle') && progress().landed >= 2 * N) break;
-      if (Date.now() - started > 170_000) throw new Error(`not caught up: ${JSON.stringify(progress())}; ${JSON.stringify(statuses)}`);
+      if (Date.now() - started > 210_000) throw new Error(`not caught up: ${JSON.stringify(progress())}; ${JSON.stringify(statuses)}`);
       await sleep(1000);
     }
     await sb.faults('vendor', {});
@@ -167,5 +167,5 @@ describe('crash test on a change stream', () => {
       console.log(`stream crash test: ${partner}: ${deals.length} deals for ${N} opportunities in ${((Date.now() - started) / 1000).toFixed(1)} s; missing ${missing}, duplicates ${duplicates}, wrong ${wrong}, extra ${extra}`);
       expect({ partner, missing, duplicates, wrong, extra }).toEqual({ partner, missing: 0, duplicates: 0, wrong: 0, extra: 0 });
     }
-  }, 230_000);
+  }, 260_000); // ~2 min on a quiet machine; the margin is for a loaded one (a full-suite run under load took >170 s)
 });
