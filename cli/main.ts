@@ -11,6 +11,7 @@ import { registerSandbox } from './sandbox.js';
 import { registerOverlaps } from './overlaps.js';
 import { registerRegistrations } from './registrations.js';
 import { registerReport } from './report.js';
+import { registerAws } from './aws.js';
 
 export function buildProgram(): Command {
   const program = new Command('cosell')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerOverlaps(program);
   registerRegistrations(program);
   registerReport(program);
+  registerAws(program);
   registerCodecServer(program);
   registerConsole(program);
   return program;

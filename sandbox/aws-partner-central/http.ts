@@ -122,5 +122,9 @@ export function registerPartnerCentral(app: FastifyInstance, opts: AceHttpOption
     if (!service.awsEdit(req.params.catalog, req.params.id, (req.body ?? {}) as Record<string, unknown>)) return reply.code(404).send({ error: `no opportunity ${req.params.id} in ${req.params.catalog}` });
     return { ok: true };
   });
-  app.get('/__sandbox/aws/stats', async () => opts.stats);
+  app.post<{ Params: { catalog: string; id: string }; Body: Record<string, unknown> }>('/__sandbox/aws/edit-on-next-update/:catalog/:id', async (req, reply) => {
+    if (!service.editOnNextUpdate(req.params.catalog, req.params.id, (req.body ?? {}) as Record<string, unknown>)) return reply.code(404).send({ error: `no opportunity ${req.params.id} in ${req.params.catalog}` });
+    return { ok: true };
+  });
+  app.get('/__sandbox/aws/stats', async () => ({ ...opts.stats, conflicts: service.conflicts }));
 }

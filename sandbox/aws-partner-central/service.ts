@@ -124,6 +124,9 @@ export class PartnerCentral {
   private invitations = new Map<string, StoredInvitation>();
   private tokens = new Map<string, { hash: string; response: Json }>(); // key `${catalog}/${op}/${token}`
   private nextId: number;
+  private pendingEdits = new Map<string, Json>();
+  /** ConflictExceptions answered (stale LastModifiedDate), for tests and the stats endpoint. */
+  conflicts = 0;
   private referralsDelivered = 0;
   private nextReferralAt?: number;
   readonly settings: Required<Omit<PartnerCentralSettings, 'referrals'>> & { referrals?: PartnerCentralSettings['referrals'] };
@@ -313,10 +316,19 @@ export class PartnerCentral {
   UpdateOpportunity(body: Json): Json {
     const catalog = this.catalogOf(body);
     const o = this.opportunity(catalog, body.Identifier);
+    const racing = this.pendingEdits.get(`${catalog}/${o.Id}`);
+    if (racing) {
+      this.pendingEdits.delete(`${catalog}/${o.Id}`);
+      this.clock.apply({ advanceMs: 1 });
+      this.awsEdit(catalog, o.Id, racing);
+    }
     const lmd = typeof body.LastModifiedDate === 'string' ? Date.parse(body.LastModifiedDate) : Number.NaN;
     if (Number.isNaN(lmd)) throw validationError([{ FieldName: 'LastModifiedDate', Code: 'REQUIRED_FIELD_MISSING', Message: 'is required: the LastModifiedDate of the version you read' }]);
     // Optimistic concurrency: the update must be made against the version the caller last read.
-    if (lmd !== o.LastModifiedDate) throw new AceError('ConflictException', `Opportunity ${o.Id} was modified at ${iso(o.LastModifiedDate)}, after the version you read (${iso(lmd)}). Read it again and retry.`);
+    if (lmd !== o.LastModifiedDate) {
+      this.conflicts++;
+      throw new AceError('ConflictException', `Opportunity ${o.Id} was modified at ${iso(o.LastModifiedDate)}, after the version you read (${iso(lmd)}). Read it again and retry.`);
+    }
     const incoming = this.writable(body);
     const next: Json = { ...structuredClone(o.data), ...incoming };
     // ReviewStatus and its comments belong to AWS: keep them whatever the request says.
@@ -630,6 +642,17 @@ export class PartnerCentral {
     const o = this.opportunities.get(`${catalog}/${id}`);
     if (!o) return false;
     o.forcedOutcome = outcome;
+    return true;
+  }
+
+  /**
+   * An AWS-side edit that lands exactly between the partner's read and its write: applied when the next
+   * UpdateOpportunity of this opportunity arrives, before it is checked — so that update carries a stale
+   * LastModifiedDate and meets a ConflictException, as in a real race.
+   */
+  editOnNextUpdate(catalog: string, id: string, lifeCycle: Json): boolean {
+    if (!this.opportunities.has(`${catalog}/${id}`)) return false;
+    this.pendingEdits.set(`${catalog}/${id}`, lifeCycle);
     return true;
   }
 
