@@ -1,18 +1,20 @@
 /**
  * npm run bench:rules — Rules of Engagement decisions against an index of 1,000,000 vendor accounts.
  *
- * Measures decisions/s and latency percentiles of `decide` on a synthetic index (deterministic seed),
- * and, in the same run, a baseline: a naive linear scan (every account compared by domain and name)
- * over a 10,000-account slice, reported per decision and as a ratio. Also measures the blocking
- * recall: how many of the exhaustive scan's matches within the slice the full index finds.
- * Target: p99 ≤ 5 ms. Writes bench/results/rules.json.
+ * Measures decisions/s and latency percentiles of `decide` on a synthetic index (deterministic seed;
+ * partners' spellings carry typos anywhere, reordered words, punctuation, spacing and other legal
+ * suffixes), and, in the same run, a naive baseline: a linear scan comparing every account of a
+ * 10,000-account slice by name with the same similarity function and threshold. Its matches are the
+ * truth for the name recall of the full index (found / exhaustive, by kind of misspelling).
+ * Targets: recall ≥ 0.99, p99 ≤ 5 ms. Writes bench/results/rules.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { normalizeCompanyName, normalizeDomain, tokenNameSimilarity } from '../lib/normalize.js';
-import { AccountIndex, recordDomains } from '../rules/accountIndex.js';
+import { AccountIndex } from '../rules/accountIndex.js';
+import { KEY_SPAN } from '../rules/nameBlocking.js';
 import { decide } from '../rules/decide.js';
 import { partnerProfile, loadPolicy } from '../rules/policy.js';
 import type { ActiveRegistration, RegistrationInput, VendorAccount } from '../rules/types.js';
@@ -22,7 +24,7 @@ const REGISTRATIONS = Number(process.env.BENCH_REGISTRATIONS ?? 20_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 20_000);
 const WARMUP = 2_000;
 const SLICE = 10_000;
-const BASELINE_QUERIES = 1_000;
+const RECALL_QUERIES = Number(process.env.BENCH_RECALL_QUERIES ?? 2_000);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -74,14 +76,64 @@ function company(): Company {
   return { name, domain };
 }
 
-/** A messy variant of a company as a partner would type it: other suffix/case, a typo, www/URL/e-mail. */
-function variant(c: Company): { customerName: string; website: string | null; contactEmail: string | null } {
-  let name = normalizeCompanyName(c.name).split(' ').map((t) => t[0]!.toUpperCase() + t.slice(1)).join(' ');
-  if (rand() < 0.3 && name.length > 6) {
-    const i = 3 + int(name.length - 4);
-    name = name.slice(0, i) + name.slice(i + 1); // drop one letter
+/** What a partner's spelling of a name changed (the recall figures are broken down by it). */
+type Perturbation = 'typo' | 'two typos' | 'reordered' | 'punctuation' | 'spacing' | 'suffix/case';
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/** One typo anywhere in a word: a letter dropped, doubled, swapped with its neighbour, replaced or inserted. */
+function typo(word: string): string {
+  if (word.length < 3) return word;
+  const i = int(word.length);
+  const k = int(5);
+  if (k === 0) return word.slice(0, i) + word.slice(i + 1);
+  if (k === 1) return word.slice(0, i) + word[i] + word.slice(i);
+  if (k === 2 && i + 1 < word.length) return word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2);
+  if (k === 3) return word.slice(0, i) + pick([...LETTERS]) + word.slice(i + 1);
+  return word.slice(0, i) + pick([...LETTERS]) + word.slice(i);
+}
+
+/**
+ * A messy spelling of a company name as a partner would type it: another legal suffix and case, and
+ * (some of the time) a typo anywhere — first letters included — two typos, the words reordered,
+ * punctuation (hyphens, commas, dots) or a space dropped between two words.
+ */
+function messyName(c: Company): { name: string; perturbation: Perturbation } {
+  let words = normalizeCompanyName(c.name).split(' ');
+  let perturbation: Perturbation = 'suffix/case';
+  const r = rand();
+  if (r < 0.35) {
+    const w = int(words.length);
+    words[w] = typo(words[w]!);
+    perturbation = 'typo';
+  } else if (r < 0.42) {
+    const w = int(words.length);
+    words[w] = typo(words[w]!);
+    const v = int(words.length);
+    words[v] = typo(words[v]!);
+    perturbation = 'two typos';
+  } else if (r < 0.55 && words.length > 1) {
+    words = [...words.slice(1), words[0]!];
+    perturbation = 'reordered';
   }
-  name = `${name} ${pick(SUFFIXES)}`.trim();
+  const cased = words.map((t) => (rand() < 0.15 ? t.toUpperCase() : t[0]!.toUpperCase() + t.slice(1)));
+  let name = cased.join(' ');
+  const p = rand();
+  if (perturbation === 'suffix/case' && cased.length > 1 && p < 0.25) {
+    const sep = pick(['-', ', ', ' - ', '.', ' / ', '_']);
+    name = cased[0] + sep + cased.slice(1).join(' ');
+    perturbation = 'punctuation';
+  } else if (perturbation === 'suffix/case' && cased.length > 1 && p < 0.35) {
+    name = cased[0]! + cased.slice(1).join(' ');
+    perturbation = 'spacing';
+  }
+  const suffix = pick(SUFFIXES);
+  return { name: suffix ? `${name}${rand() < 0.3 ? ',' : ''} ${suffix}` : name, perturbation };
+}
+
+/** A messy variant of a company as a partner would type it: messy name, www/URL/e-mail or no domain. */
+function variant(c: Company): { customerName: string; website: string | null; contactEmail: string | null } {
+  const name = messyName(c).name;
   const r = rand();
   if (!c.domain || r < 0.3) return { customerName: name, website: null, contactEmail: null };
   if (r < 0.65) return { customerName: name, website: `https://www.${c.domain}/contact`, contactEmail: null };
@@ -113,9 +165,9 @@ async function main() {
   }));
 
   const heapBefore = process.memoryUsage().heapUsed;
+  const rssBefore = process.memoryUsage().rss;
   const t0 = process.hrtime.bigint();
-  const blocking = { crowdedBlock: Number(process.env.BENCH_CROWDED ?? 256), secondProbeMax: Number(process.env.BENCH_SECOND ?? 256) };
-  const index = new AccountIndex(blocking);
+  const index = new AccountIndex();
   for (const a of accounts) index.upsertAccount(a);
   const buildMs = ms(process.hrtime.bigint() - t0);
   const registrations: ActiveRegistration[] = [];
@@ -125,8 +177,8 @@ async function main() {
     registrations.push({ id: `${pick(['globex', 'initech'])}:${i}`, partnerId: pick(['globex', 'initech']), ...v, registeredAt: new Date(Date.UTC(2026, 9, 1) + int(40 * 86_400_000)).toISOString(), status: pick(['approved', 'auto-approved', 'pending-review'] as const) });
   }
   for (const r of registrations) index.upsertRegistration(r);
-  const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
-  console.log(`index: ${index.accountCount.toLocaleString('en-US')} accounts + ${index.registrationCount.toLocaleString('en-US')} registrations, built in ${round(buildMs / 1000, 1)} s (${Math.round(ACCOUNTS / (buildMs / 1000)).toLocaleString('en-US')} upserts/s), ~${Math.round(heapMb)} MB heap`);
+  const memory = { heapMb: Math.round((process.memoryUsage().heapUsed - heapBefore) / 2 ** 20), rssMb: Math.round(process.memoryUsage().rss / 2 ** 20), rssGrowthMb: Math.round((process.memoryUsage().rss - rssBefore) / 2 ** 20) };
+  console.log(`index: ${index.accountCount.toLocaleString('en-US')} accounts (${index.accountVocabularySize.toLocaleString('en-US')} distinct name tokens) + ${index.registrationCount.toLocaleString('en-US')} registrations, built in ${round(buildMs / 1000, 1)} s (${Math.round(ACCOUNTS / (buildMs / 1000)).toLocaleString('en-US')} upserts/s); memory: ~${memory.heapMb} MB heap for the index, process RSS ${memory.rssMb} MB`);
 
   // Queries: 40% variants of vendor accounts, 10% variants of other registrations, 50% new companies.
   const queries: RegistrationInput[] = [];
@@ -156,11 +208,13 @@ async function main() {
     rules[d.ruleId] = (rules[d.ruleId] ?? 0) + 1;
   }
   const runMs = ms(process.hrtime.bigint() - tRun);
-  const comparisonsPerDecision = round((index.stats.nameComparisons - statsBefore.nameComparisons) / QUERIES, 1);
+  const perDecision = (k: keyof typeof statsBefore) => round((index.stats[k] - statsBefore[k]) / QUERIES, 1);
   lat.sort();
   cpu.sort();
   const indexed = {
-    nameComparisonsPerDecision: comparisonsPerDecision,
+    nameComparisonsPerDecision: perDecision('nameComparisons'),
+    tokenComparisonsPerDecision: perDecision('tokenComparisons'),
+    candidatesPerDecision: perDecision('candidates'),
     decisionsPerSecond: Math.round(QUERIES / (runMs / 1000)),
     p50Ms: round(percentile(lat, 0.5)),
     p95Ms: round(percentile(lat, 0.95)),
@@ -169,65 +223,72 @@ async function main() {
     // CPU time of the process during each decision (µs resolution): what the decision costs when the
     // process is not descheduled, which wall-clock percentiles on a shared, overloaded host are not.
     cpuP50Ms: round(percentile(cpu, 0.5)),
+    cpuP95Ms: round(percentile(cpu, 0.95)),
     cpuP99Ms: round(percentile(cpu, 0.99)),
   };
-  console.log(`decide (indexed, ${ACCOUNTS.toLocaleString('en-US')} accounts): ${indexed.decisionsPerSecond.toLocaleString('en-US')} decisions/s, p50 ${indexed.p50Ms} ms, p95 ${indexed.p95Ms} ms, p99 ${indexed.p99Ms} ms, max ${indexed.maxMs} ms (wall); CPU p50 ${indexed.cpuP50Ms} ms, p99 ${indexed.cpuP99Ms} ms; ${comparisonsPerDecision} name comparisons per decision`);
+  console.log(`decide (indexed, ${ACCOUNTS.toLocaleString('en-US')} accounts): ${indexed.decisionsPerSecond.toLocaleString('en-US')} decisions/s, p50 ${indexed.p50Ms} ms, p95 ${indexed.p95Ms} ms, p99 ${indexed.p99Ms} ms, max ${indexed.maxMs} ms (wall); CPU p50 ${indexed.cpuP50Ms} ms, p95 ${indexed.cpuP95Ms} ms, p99 ${indexed.cpuP99Ms} ms; per decision ${indexed.tokenComparisonsPerDecision} token comparisons, ${indexed.candidatesPerDecision} candidates, ${indexed.nameComparisonsPerDecision} name comparisons`);
   console.log(`outcomes: ${JSON.stringify(outcomes)} rules: ${JSON.stringify(rules)}`);
 
-  // Baseline: naive linear scan over a 10,000-account slice (names/domains pre-normalised, so the
-  // comparison is only the matching work that the index avoids).
-  const slice = accounts.slice(0, SLICE).map((a) => ({ a, domains: recordDomains(a.domain), tokens: normalizeCompanyName(a.name).split(' ') }));
+  // Recall and the naive baseline, on name-only queries (no website, no e-mail: the name is all there
+  // is to match on): the naive linear scan compares every account of a 10,000-account slice with the
+  // same similarity function and threshold (names pre-normalised, so it does only the matching work
+  // the index avoids); its matches are the truth the full index's name blocking is measured against.
+  const slice = accounts.slice(0, SLICE).map((a) => ({ a, tokens: normalizeCompanyName(a.name).split(' ') }));
   const sliceIds = new Set(slice.map((x) => x.a.id));
-  const sliceQueries: RegistrationInput[] = [];
-  for (let i = 0; i < BASELINE_QUERIES; i++) {
-    const c = rand() < 0.6 ? companies[int(SLICE)]! : company();
-    sliceQueries.push({ id: `q${i}`, partnerId: 'acme', ...variant(c), country: 'US', amount: 10_000, submittedAt: '2026-11-20T00:00:00Z' });
+  const recallQueries: Array<{ q: RegistrationInput; perturbation: Perturbation | 'unrelated' }> = [];
+  for (let i = 0; i < RECALL_QUERIES; i++) {
+    const related = rand() < 0.8;
+    const { name, perturbation } = messyName(related ? companies[int(SLICE)]! : company());
+    recallQueries.push({ q: { id: `q${i}`, partnerId: 'acme', customerName: name, country: 'US', amount: 10_000, submittedAt: '2026-11-20T00:00:00Z' }, perturbation: related ? perturbation : 'unrelated' });
   }
+  const threshold = policy.matching.nameThreshold;
   const scan = (q: RegistrationInput) => {
-    const qd = recordDomains(q.website, q.contactEmail);
     const qt = normalizeCompanyName(q.customerName).split(' ');
     const out: string[] = [];
-    for (const s of slice) {
-      const domainHit = s.domains.some((d) => qd.includes(d));
-      if (domainHit) {
-        out.push(s.a.id);
-        continue;
-      }
-      if (qd.length && s.domains.length) continue;
-      if (tokenNameSimilarity(qt, s.tokens) >= policy.matching.nameThreshold) out.push(s.a.id);
-    }
-    return out.sort();
+    for (const s of slice) if (tokenNameSimilarity(qt, s.tokens) >= threshold) out.push(s.a.id);
+    return out;
   };
-  const scanLat = new Float64Array(BASELINE_QUERIES);
+  const findOpts = { nameThreshold: threshold, requireDomainAgreement: true, useDomains: true };
+  const scanLat = new Float64Array(RECALL_QUERIES);
+  const byPerturbation: Record<string, { found: number; expected: number; queries: number }> = {};
   let found = 0;
   let expected = 0;
-  for (let i = 0; i < BASELINE_QUERIES; i++) {
-    const q = sliceQueries[i]!;
+  const missed: string[] = [];
+  for (let i = 0; i < RECALL_QUERIES; i++) {
+    const { q, perturbation } = recallQueries[i]!;
     const s = process.hrtime.bigint();
     const truth = scan(q);
     scanLat[i] = ms(process.hrtime.bigint() - s);
-    // Blocking recall of the full index (its real block sizes), restricted to the slice's accounts.
-    const got = new Set(index.findAccounts({ domains: recordDomains(q.website, q.contactEmail), name: normalizeCompanyName(q.customerName) }, { nameThreshold: policy.matching.nameThreshold, requireDomainAgreement: true, useDomains: true }).map((h) => h.record.id).filter((id) => sliceIds.has(id)));
-    if (process.env.BENCH_DEBUG) for (const id of truth) if (!got.has(id)) console.log('missed', JSON.stringify(q.customerName), '→', JSON.stringify(slice.find((x) => x.a.id === id)!.a.name));
+    // The full index (its real block sizes), restricted to the slice's accounts.
+    const got = new Set(index.findAccounts({ domains: [], name: normalizeCompanyName(q.customerName) }, findOpts).map((h) => h.record.id).filter((id) => sliceIds.has(id)));
+    const hit = truth.filter((id) => got.has(id)).length;
+    for (const id of truth) if (!got.has(id) && missed.length < 20) missed.push(`${JSON.stringify(q.customerName)} → ${JSON.stringify(slice.find((x) => x.a.id === id)!.a.name)}`);
+    const b = (byPerturbation[perturbation] ??= { found: 0, expected: 0, queries: 0 });
+    b.queries++;
+    b.found += hit;
+    b.expected += truth.length;
     expected += truth.length;
-    found += truth.filter((id) => got.has(id)).length;
+    found += hit;
   }
+  if (process.env.BENCH_DEBUG) for (const m of missed) console.log('missed', m);
   scanLat.sort();
   const scanP50 = percentile(scanLat, 0.5);
   const baseline = {
-    kind: `naive linear scan over a ${SLICE.toLocaleString('en-US')}-account slice (pre-normalised)`,
+    kind: `naive linear scan over a ${SLICE.toLocaleString('en-US')}-account slice (pre-normalised names)`,
     p50Ms: round(scanP50),
+    p95Ms: round(percentile(scanLat, 0.95)),
     p99Ms: round(percentile(scanLat, 0.99)),
     extrapolatedTo1MP50Ms: round(scanP50 * (ACCOUNTS / SLICE), 1),
   };
-  const recall = expected ? round(found / expected, 4) : 1;
-  console.log(`baseline (${baseline.kind}): p50 ${baseline.p50Ms} ms, p99 ${baseline.p99Ms} ms per decision; ×${ACCOUNTS / SLICE} → ~${baseline.extrapolatedTo1MP50Ms} ms at ${ACCOUNTS.toLocaleString('en-US')} accounts`);
+  const recall = { found, expected, value: expected ? round(found / expected, 4) : 1, queries: RECALL_QUERIES, byPerturbation, missedExamples: missed };
+  console.log(`naive baseline (${baseline.kind}): p50 ${baseline.p50Ms} ms, p95 ${baseline.p95Ms} ms, p99 ${baseline.p99Ms} ms per query; ×${ACCOUNTS / SLICE} → ~${baseline.extrapolatedTo1MP50Ms} ms at ${ACCOUNTS.toLocaleString('en-US')} accounts`);
   const ratio = round(baseline.p50Ms / indexed.p50Ms, 1);
   const ratio1M = round(baseline.extrapolatedTo1MP50Ms / indexed.p50Ms, 0);
-  console.log(`ratio: the indexed decision over ${ACCOUNTS.toLocaleString('en-US')} accounts is ${ratio}× faster (p50) than the scan over ${SLICE.toLocaleString('en-US')}; ~${ratio1M}× against a scan of all ${ACCOUNTS.toLocaleString('en-US')}`);
-  console.log(`blocking recall of the ${ACCOUNTS.toLocaleString('en-US')}-account index vs an exhaustive scan (matches within the slice): ${found}/${expected} = ${recall}`);
-  const target = { p99Ms: 5, met: indexed.p99Ms <= 5, metOnCpuTime: indexed.cpuP99Ms <= 5 };
-  console.log(`target p99 ≤ 5 ms: wall-clock ${target.met ? 'MET' : 'MISSED'}, CPU time ${target.metOnCpuTime ? 'MET' : 'MISSED'} (load average ${round(os.loadavg()[0]!, 1)} on ${os.cpus().length} CPUs)`);
+  console.log(`ratio: the indexed decision over ${ACCOUNTS.toLocaleString('en-US')} accounts is ${ratio}× faster (p50) than the naive scan over ${SLICE.toLocaleString('en-US')}; ~${ratio1M}× against a naive scan of all ${ACCOUNTS.toLocaleString('en-US')}`);
+  console.log(`name recall of the ${ACCOUNTS.toLocaleString('en-US')}-account index vs the naive exhaustive scan (${RECALL_QUERIES.toLocaleString('en-US')} name-only queries, matches within the slice, threshold ${threshold}): ${found}/${expected} = ${recall.value}`);
+  for (const [k, v] of Object.entries(byPerturbation)) console.log(`  ${k.padEnd(12)} ${String(v.queries).padStart(5)} queries  ${v.found}/${v.expected}`);
+  const target = { p99Ms: 5, recall: 0.99, met: indexed.p99Ms <= 5, metOnCpuTime: indexed.cpuP99Ms <= 5, recallMet: recall.value >= 0.99 };
+  console.log(`target recall ≥ 0.99: ${target.recallMet ? 'MET' : 'MISSED'}; p99 ≤ 5 ms: wall-clock ${target.met ? 'MET' : 'MISSED'}, CPU time ${target.metOnCpuTime ? 'MET' : 'MISSED'} (load average ${round(os.loadavg()[0]!, 1)} on ${os.cpus().length} CPUs)`);
 
   const result = {
     bench: 'rules',
@@ -236,12 +297,12 @@ async function main() {
     accounts: ACCOUNTS,
     registrations: REGISTRATIONS,
     queries: QUERIES,
-    index: { buildSeconds: round(buildMs / 1000, 2), upsertsPerSecond: Math.round(ACCOUNTS / (buildMs / 1000)), heapMb: Math.round(heapMb) },
+    index: { buildSeconds: round(buildMs / 1000, 2), upsertsPerSecond: Math.round(ACCOUNTS / (buildMs / 1000)), vocabulary: index.accountVocabularySize, ...memory },
     indexed,
     baseline,
     ratios: { p50VsSliceScan: ratio, p50VsFullScanExtrapolated: ratio1M },
-    blocking,
-    blockingRecall: recall,
+    blocking: { scheme: 'token keys (first/last 5 characters, one deletion) → similar tokens → rarest cover of the query', keySpan: KEY_SPAN },
+    recall,
     outcomes,
     rules,
     target,

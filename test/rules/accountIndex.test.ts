@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AccountIndex, blockingKeys } from '../../rules/accountIndex.js';
+import { AccountIndex } from '../../rules/accountIndex.js';
+import { tokenKeys } from '../../rules/nameBlocking.js';
 
 const opts = { nameThreshold: 0.9, requireDomainAgreement: true, useDomains: true };
 
@@ -33,20 +34,33 @@ describe('AccountIndex', () => {
     expect(index.registrationCount).toBe(0);
   });
 
-  it('uses common blocking keys only when nothing more selective exists (then intersects them)', () => {
-    const index = new AccountIndex({ maxBlock: 3 });
+  it('a query of common words reads their records, and the exact score keeps only the real match', () => {
+    const index = new AccountIndex();
     for (let i = 0; i < 5; i++) index.upsertAccount({ id: `g${i}`, name: `Global Services ${['Alpha', 'Beta', 'Gamma', 'Delta', 'Omega'][i]}` });
     index.upsertAccount({ id: 'gs', name: 'Global Services' });
-    // "glo" and "ser" are common (6 records > 3): intersected, so the exact name is still found.
     expect(index.findAccounts({ domains: [], name: 'global services' }, opts).map((h) => h.record.id)).toEqual(['gs']);
-    // "bet" is selective: only that block is scored.
+    // "beta" is the rarest word: only its one record is read and scored.
+    const before = index.stats.candidates;
     expect(index.findAccounts({ domains: [], name: 'global services beta' }, opts).map((h) => h.record.id)).toEqual(['g1']);
+    expect(index.stats.candidates - before).toBe(1);
   });
 
-  it('blocking keys are 4-, 5- and 7-character token prefixes and the space-free prefix', () => {
-    expect(blockingKeys(['face', 'book'])).toEqual(['face', 'book', 'faceb']);
-    expect(blockingKeys(['facebook', 'x'])).toEqual(['face', 'faceb', 'faceboo']);
-    expect(blockingKeys(['a', 'b', 'c'])).toEqual(['abc']);
+  it('token keys: the first six letters, the first seven without the first, second or third, and the last five', () => {
+    expect(tokenKeys('vandelay')).toEqual(['vandel', 'andela', 'vndela', 'vadela', '$delay']);
+    expect(tokenKeys('ab')).toEqual(['ab', 'b', 'a', '$ab']);
+  });
+
+  it('finds typos in the first letters, swapped first letters and a dropped first letter', () => {
+    const index = new AccountIndex();
+    index.upsertAccount({ id: 'v', name: 'Vandelay Industries' });
+    index.upsertAccount({ id: 's', name: 'Starkdyne' });
+    const find = (name: string) => index.findAccounts({ domains: [], name }, opts).map((h) => h.record.id);
+    expect(find('avndelay industries')).toEqual(['v']);
+    expect(find('bandelay industries')).toEqual(['v']);
+    expect(find('andelay industries')).toEqual(['v']);
+    expect(find('industries vandelay')).toEqual(['v']);
+    expect(find('sratkdyne')).toEqual(['s']);
+    expect(find('tarkdyne')).toEqual(['s']);
   });
 
   it('finds a record despite one typo in the first letters of a rare token when another heavy token is selective', () => {
