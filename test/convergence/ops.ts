@@ -279,6 +279,14 @@ export class Operations {
       touched.add(keep.key).add(other.key);
       const from = other.companyId;
       other.companyId = keep.companyId;
+      // HubSpot moves every association of the merged-away company to the survivor: deals merged into it
+      // earlier follow too (a chain of merges; seed 479642185 caught the model expecting the middle one).
+      for (const d of this.model.deals.values()) {
+        if (d === other || d.partner.id !== p.id || d.companyId !== from) continue;
+        d.companyId = keep.companyId;
+        if (d.mergedInto === from) d.mergedInto = keep.companyId;
+        touched.add(d.key);
+      }
       // The merged deal's customer is now one the same partner already holds: whether it stays approved
       // is a re-decision; its opportunity must still follow the survivor's account.
       other.frozen = `its company ${from} was merged into ${keep.companyId}`;
