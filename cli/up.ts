@@ -6,6 +6,7 @@ import { helloCosell } from '../workflows/index.js';
 import { TASK_QUEUE } from '../lib/client.js';
 import { linksReading } from '../lib/cdc.js';
 import { streamsEnabled } from '../sync/streamPlan.js';
+import { shareDemoOpportunities } from '../lib/demoAws.js';
 import { seedParityDemo } from '../lib/demoParity.js';
 
 /**
@@ -101,8 +102,15 @@ export function registerUp(program: Command): void {
               (out) => void process.stdout.write(['', '  Registration parity (the same workflow updates the CLI and console use):', ...out, ''].join('\n') + '\n'),
               (e: unknown) => void process.stdout.write(`  (registration parity demo not seeded: ${e instanceof Error ? e.message : String(e)})\n`),
             );
+        // Co-selling with AWS: a seller shares a few vendor opportunities with AWS Partner Central.
+        const sharedWithAws = opts.exitAfterStart || !demo.sandbox.orgs.aws
+          ? Promise.resolve()
+          : shareDemoOpportunities({ sandbox: demo.sandbox }).then(
+              (out) => void process.stdout.write(['', '  AWS co-sell (AWS Partner Central, Sandbox catalog):', ...out, ''].join('\n') + '\n'),
+              (e: unknown) => void process.stdout.write(`  (AWS co-sell demo not seeded: ${e instanceof Error ? e.message : String(e)})\n`),
+            );
         if (!opts.exitAfterStart) await stopped;
-        await Promise.race([seeded, new Promise((r) => setTimeout(r, 2000))]);
+        await Promise.race([Promise.all([seeded, sharedWithAws]), new Promise((r) => setTimeout(r, 2000))]);
       } finally {
         await consoleApp?.stop();
         await demo.stop();
