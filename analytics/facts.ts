@@ -221,7 +221,8 @@ export function factCells(fact: OpportunityFact): Cell[] {
       });
     }
   }
-  if (won) out.push({ ...base, kind: 'cycle', month: month(fact.closedOn), partner: '', role: '', cycleDays: fact.cycleDays!, deals: 1, partnerDeals: 1, cents: 0, dealCents: 0, cycleN: 0, cycleSum: 0, cycleSumSq: 0 });
+  // The histogram carries no money: no currency in its key (a third of the cells on a three-currency book).
+  if (won) out.push({ ...base, currency: '', kind: 'cycle', month: month(fact.closedOn), partner: '', role: '', cycleDays: fact.cycleDays!, deals: 1, partnerDeals: 1, cents: 0, dealCents: 0, cycleN: 0, cycleSum: 0, cycleSumSq: 0 });
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { CosellError } from '../lib/errors.js';
 import type { Cell } from './facts.js';
-import { bootstrapDifference, bootstrapMean, meanDifference, momentsMean, rateDifference, wilson, type Difference, type Histogram, type Mean, type Rate } from './stats.js';
+import { bootstrapDifference, bootstrapMean, bootstrapMeans, meanDifference, momentsMean, rateDifference, wilson, type Difference, type Histogram, type Mean, type Rate } from './stats.js';
 import { recommendTier, type TierCriteria, type TierRecommendation } from './tiers.js';
 
 /**
@@ -152,7 +152,7 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
   const confidence = o.confidence ?? 0.95;
   const seed = o.seed ?? 20260101;
   const notes: string[] = [];
-  const missing = [...new Set(allCells.map((c) => c.currency))].filter((c) => !(c in o.rates) && c !== o.currency).sort();
+  const missing = [...new Set(allCells.filter((c) => c.kind !== 'cycle').map((c) => c.currency))].filter((c) => !(c in o.rates) && c !== o.currency).sort();
   if (missing.length) {
     throw new CosellError('COSELL_ANALYTICS_CURRENCY', `opportunities are in ${missing.join(', ')}, which ${o.policyFile ?? 'the policy'} has no exchange rate for`, {
       details: { currencies: missing },
@@ -181,6 +181,16 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
     const m = new Map<number, number>();
     for (const c of hist) if (pred(c)) m.set(c.cycleDays, (m.get(c.cycleDays) ?? 0) + c.deals);
     return [...m.entries()].sort((a, b) => a[0] - b[0]);
+  };
+
+  // One bootstrap distribution per distinct histogram, reused for its interval and its differences;
+  // each seeded from the histogram itself, so a group's interval does not depend on what else is asked.
+  const boots = new Map<string, number[]>();
+  const meansOf = (h: Histogram) => {
+    const key = h.map(([v, c]) => `${v}:${c}`).join(',');
+    let m = boots.get(key);
+    if (!m) boots.set(key, (m = bootstrapMeans(h, { seed: seed + hashOf(key) })));
+    return m;
   };
 
   /** Sourced / influenced pipeline and revenue: each partner role's split share, sourced when its role is. */
@@ -215,7 +225,7 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
       }
     }
     const { sourcedPipeline: sp, influencedPipeline: ip, sourcedRevenue: sr, influencedRevenue: ir } = shares(partnerRows);
-    const cycleDays = level === 'role' ? { value: null, n: 0, low: 0, high: 0, method: 'none' as const } : cycleHist ? bootstrapMean(cycleHist, { confidence, seed }) : momentsMean(cn, cs, css, confidence);
+    const cycleDays = level === 'role' ? { value: null, n: 0, low: 0, high: 0, method: 'none' as const } : cycleHist ? bootstrapMean(cycleHist, { confidence, means: meansOf(cycleHist) }) : momentsMean(cn, cs, css, confidence);
     return {
       closed, won, lost, created, pipeline, sourcedPipeline: sp, influencedPipeline: ip, revenue, sourcedRevenue: sr, influencedRevenue: ir,
       winRate: wilson(won, closed, confidence), cycleDays, avgWonDeal: won ? wonWhole / won : null,
@@ -227,13 +237,14 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
   const direct = metrics('deal', directCells, [], directHist);
   const vsDirect = (m: Metrics, h?: Histogram): NonNullable<GroupRow['vsDirect']> => ({
     winRate: rateDifference(m.winRate, direct.winRate, 'win rate vs direct'),
-    cycleDays: h ? bootstrapDifference(h, directHist, { confidence, seed: seed + 1, what: 'cycle days vs direct', unit: ' d' }) : meanDifference(m.cycleDays, direct.cycleDays, { confidence, what: 'cycle days vs direct', unit: ' d' }),
+    cycleDays: h ? bootstrapDifference(h, directHist, { confidence, what: 'cycle days vs direct', unit: ' d', meansA: meansOf(h), meansB: meansOf(directHist) }) : meanDifference(m.cycleDays, direct.cycleDays, { confidence, what: 'cycle days vs direct', unit: ' d' }),
   });
 
   // Joint: every deal with a partner — or, for one partner, that partner's deals.
   const jointHist = o.partner ? undefined : histogram((c) => c.bucket > 0);
   const joint = o.partner ? metrics('partner', part, part) : metrics('deal', deal.filter((c) => c.bucket > 0), part, jointHist);
-  const totalsBase = o.partner ? joint : metrics('deal', deal, part, histogram(() => true));
+  // Totals and periods are not compared: a normal interval from the cells' moments (no bootstrap to pay for).
+  const totalsBase = o.partner ? joint : metrics('deal', deal, part);
   const totals = {
     ...totalsBase,
     jointRevenue: joint.revenue,
@@ -268,7 +279,6 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
       const period = o.by === 'quarter' ? quarterOf : (m: string) => m;
       for (const c of deal) group(period(c.month)).rows.push(c);
       for (const c of part) group(period(c.month)).partnerRows.push(c);
-      for (const [k, g] of groups) g.hist = (c) => period(c.month) === k;
     }
     if (!by) {
       const rows = [...groups.entries()]
@@ -358,4 +368,11 @@ export function registrationKpis(rs: readonly RegistrationFact[], slaMs: number,
     } else if (r.status === 'pending-review' && now.getTime() - submitted > slaMs) reviewed++;
   }
   return { submitted: rs.length, approved, rejected, pending, reviewed, onTime, compliance: wilson(onTime, reviewed, confidence) };
+}
+
+/** FNV-1a of a string: a histogram's own bootstrap seed. */
+function hashOf(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
 }

@@ -92,14 +92,25 @@ export type Histogram = ReadonlyArray<readonly [value: number, count: number]>;
 function binomial(n: number, p: number, rnd: () => number): number {
   if (p <= 0 || n <= 0) return 0;
   if (p >= 1) return n;
-  if (n < 40) {
-    let k = 0;
-    for (let i = 0; i < n; i++) if (rnd() < p) k++;
-    return k;
+  if (p > 0.5) return n - binomial(n, 1 - p, rnd);
+  const q = 1 - p;
+  if (n * p * q > 25) {
+    // Large counts: the normal approximation (Box–Muller), rounded and clamped — resampling error far below the interval's width.
+    const z = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+    return Math.min(n, Math.max(0, Math.round(n * p + z * Math.sqrt(n * p * q))));
   }
-  // Large n: the normal approximation (Box–Muller), rounded and clamped — resampling error far below the interval's width.
-  const z = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-  return Math.min(n, Math.max(0, Math.round(n * p + z * Math.sqrt(n * p * (1 - p)))));
+  // Small mean: exact inversion, walking the pmf from 0 (expected n·p + 1 steps; q^n cannot underflow here).
+  const ratio = p / q;
+  let pmf = q ** n;
+  let cdf = pmf;
+  const u = rnd();
+  let k = 0;
+  while (u > cdf && k < n) {
+    pmf *= (ratio * (n - k)) / (k + 1);
+    k++;
+    cdf += pmf;
+  }
+  return k;
 }
 
 /**
@@ -124,35 +135,48 @@ const histN = (h: Histogram) => h.reduce((s, [, c]) => s + c, 0);
 const histMean = (h: Histogram) => h.reduce((s, [v, c]) => s + v * c, 0) / histN(h);
 const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.floor(q * sorted.length)))]!;
 
-export const BOOTSTRAP_RESAMPLES = 2000;
+export const BOOTSTRAP_RESAMPLES = 1000;
 /**
  * Fewer values than this in a group and a mean comparison is not made: a bootstrap of one or two
  * values has (almost) no spread and would call any difference significant.
  */
 export const MIN_MEAN_SAMPLE = 5;
 
-/** Percentile bootstrap interval of the mean (seeded). */
-export function bootstrapMean(hist: Histogram, opts: { confidence?: number; seed?: number; resamples?: number } = {}): Mean {
+/**
+ * The bootstrap distribution of a histogram's mean: `resamples` resampled means from a seeded stream.
+ * A report computes it once per group and reuses it for the group's interval and every difference
+ * it takes part in (direct is compared with four groups).
+ */
+export function bootstrapMeans(hist: Histogram, opts: { seed?: number; resamples?: number } = {}): number[] {
   const n = histN(hist);
-  if (n === 0) return { value: null, n: 0, low: 0, high: 0, method: 'none' };
+  if (n === 0) return [];
   const rnd = seededRandom(opts.seed ?? 1);
   const means: number[] = [];
   for (let i = 0; i < (opts.resamples ?? BOOTSTRAP_RESAMPLES); i++) means.push(resampleMean(hist, n, rnd));
-  means.sort((a, b) => a - b);
-  const alpha = 1 - (opts.confidence ?? 0.95);
-  return { value: histMean(hist), n, low: quantile(means, alpha / 2), high: quantile(means, 1 - alpha / 2), method: 'bootstrap' };
+  return means;
 }
 
-/** Bootstrap interval of mean(a) − mean(b), both resampled independently (seeded). */
-export function bootstrapDifference(a: Histogram, b: Histogram, opts: { confidence?: number; seed?: number; resamples?: number; what?: string; unit?: string } = {}): Difference {
+/** Percentile bootstrap interval of the mean (seeded); `means` from bootstrapMeans when already computed. */
+export function bootstrapMean(hist: Histogram, opts: { confidence?: number; seed?: number; resamples?: number; means?: number[] } = {}): Mean {
+  const n = histN(hist);
+  if (n === 0) return { value: null, n: 0, low: 0, high: 0, method: 'none' };
+  const sorted = [...(opts.means ?? bootstrapMeans(hist, opts))].sort((a, b) => a - b);
+  const alpha = 1 - (opts.confidence ?? 0.95);
+  return { value: histMean(hist), n, low: quantile(sorted, alpha / 2), high: quantile(sorted, 1 - alpha / 2), method: 'bootstrap' };
+}
+
+/**
+ * Bootstrap interval of mean(a) − mean(b), both resampled independently (seeded, or the groups'
+ * precomputed bootstrap means: independent streams, paired by index).
+ */
+export function bootstrapDifference(a: Histogram, b: Histogram, opts: { confidence?: number; seed?: number; resamples?: number; what?: string; unit?: string; meansA?: number[]; meansB?: number[] } = {}): Difference {
   const na = histN(a);
   const nb = histN(b);
   const what = opts.what ?? 'mean';
   if (na < MIN_MEAN_SAMPLE || nb < MIN_MEAN_SAMPLE) return tooFew(what, na, nb, na && nb ? histMean(a) - histMean(b) : null);
-  const rnd = seededRandom(opts.seed ?? 2);
-  const diffs: number[] = [];
-  for (let i = 0; i < (opts.resamples ?? BOOTSTRAP_RESAMPLES); i++) diffs.push(resampleMean(a, na, rnd) - resampleMean(b, nb, rnd));
-  diffs.sort((x, y) => x - y);
+  const ma = opts.meansA ?? bootstrapMeans(a, { seed: opts.seed ?? 2, resamples: opts.resamples });
+  const mbs = opts.meansB ?? bootstrapMeans(b, { seed: (opts.seed ?? 2) + 7919, resamples: opts.resamples });
+  const diffs = ma.map((x, i) => x - mbs[i % mbs.length]!).sort((x, y) => x - y);
   const alpha = 1 - (opts.confidence ?? 0.95);
   const low = quantile(diffs, alpha / 2);
   const high = quantile(diffs, 1 - alpha / 2);

@@ -143,6 +143,7 @@ export interface SeedData {
   deals(): Iterable<SeedDeal>;
   /** The closed-deal history (none unless the spec asks for it). */
   history(): Iterable<SeedHistoryDeal>;
+  historyDeal(i: number): SeedHistoryDeal;
 }
 
 export const SEED_DEFAULTS = { accounts: 200, opportunities: 400, owners: 8 } as const;
@@ -476,6 +477,7 @@ export function generateSeed(spec: SeedSpec = {}, opts: SeedOptions): SeedData {
     companies: () => iterate(counts.companies, company),
     deals: () => iterate(counts.deals, deal),
     history: () => iterate(historyCount, historyDeal),
+    historyDeal,
   };
 }
 
