@@ -71,7 +71,9 @@ export function registerLinks(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/links', async (req, reply) => {
     const ctx = pageContext(req, reply);
     const h = await linkHealth(deps);
+    const ui = deps.temporalUi ? `${deps.temporalUi.url}/namespaces/${encodeURIComponent(deps.temporalUi.namespace)}/workflows` : undefined;
     const body = html`<h1>Link health</h1>
+${ui ? html`<p class="small">In the Temporal Web UI: <a href="${ui}?query=${encodeURIComponent("CosellKind='link'")}">link workflows</a> · <a href="${ui}?query=${encodeURIComponent("CosellKind='stream'")}">change streams</a> · <a href="${ui}?query=${encodeURIComponent("CosellKind='registration' AND CosellRegistrationStatus='pending-review'")}">registrations pending review</a></p>` : html``}
 <table><thead><tr><th>Link</th><th>From → to</th><th>State</th><th>Lag</th><th class="num">Read</th><th class="num">Created</th><th class="num">Updated</th><th class="num">Unchanged</th><th class="num">Skipped</th><th class="num">Failed</th><th class="num">Deleted</th><th>Last caught up</th><th>Last error</th><th class="num">Dead letters</th></tr></thead>
 <tbody>${h.links.map((l) => {
       const c = l.status?.counts;

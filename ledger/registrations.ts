@@ -150,6 +150,9 @@ const SORT_COLUMNS: Record<RegistrationSort, 'submitted_at' | 'review_due_at' | 
   status: 'status',
 };
 
+/** Up to this many search matches are sorted by id list (see `page`); more, in one pass over the table. */
+const SEARCH_IDS_FIRST = 5000;
+
 export class Registrations {
   constructor(
     private readonly db: Kysely<LedgerTables>,
@@ -321,25 +324,62 @@ export class Registrations {
    * One page of the review queue and how many match in all, filtered, sorted and paged in SQL (the
    * console never loads the whole table). Every sort ends on id, so pages never overlap or skip; a
    * missing sort value (no amount, no due time) sorts last either way.
+   *
+   * Shaped for indexes at 100,000s of rows: the rows with a value and those without are two ranges
+   * (an `x is null` sort key would defeat the (status, column) indexes), each read as ids only, and
+   * the page's full rows fetched by id at the end (sorting narrow rows, not the details JSON).
    */
   async page(q: RegistrationPageQuery): Promise<{ rows: Registration[]; total: number }> {
     const dir = q.dir ?? 'asc';
+    const offset = q.offset ?? 0;
     let base = this.db.selectFrom('registrations');
-    if (q.status?.length) base = base.where('status', 'in', q.status);
+    if (q.status?.length) base = q.status.length === 1 ? base.where('status', '=', q.status[0]) : base.where('status', 'in', q.status);
     if (q.partner) base = base.where('partner', '=', q.partner);
-    if (q.search?.trim()) {
-      const like = `%${q.search.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const search = q.search?.trim();
+    if (search) {
+      const like = `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       base = base.where((eb) => eb.or([sql<boolean>`lower(customer_name) like ${like} escape '\\'`, sql<boolean>`customer_domain like ${like} escape '\\'`]));
     }
     const column = SORT_COLUMNS[q.sort ?? 'submitted'];
-    const rows = base
-      .selectAll()
-      .orderBy(sql`${sql.ref(column)} is null`)
-      .orderBy(sql.ref(column), dir)
-      .orderBy('id', dir)
-      .limit(q.limit)
-      .offset(q.offset ?? 0);
-    const [page, count] = await Promise.all([rows.execute(), base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()]);
-    return { rows: page.map(toRegistration), total: Number(count.n) };
+    if (search) {
+      // A text search reads every candidate: first the matching ids from the covering (status, name,
+      // domain, id) index, then sort and page just those; a search matching very many rows is one
+      // pass over the matches, counted by a window.
+      const matched = await base.select('id').limit(SEARCH_IDS_FIRST + 1).execute();
+      const narrowed = matched.length <= SEARCH_IDS_FIRST ? this.db.selectFrom('registrations').where('id', 'in', matched.length ? matched.map((r) => r.id) : ['']) : base;
+      const rows = await narrowed
+        .select(['id', sql<number>`count(*) over ()`.as('n')])
+        .orderBy(sql`${sql.ref(column)} is null`)
+        .orderBy(sql.ref(column), dir)
+        .orderBy('id', dir)
+        .limit(q.limit)
+        .offset(offset)
+        .execute();
+      const total = matched.length <= SEARCH_IDS_FIRST ? matched.length : rows.length ? Number(rows[0].n) : Number((await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      return { rows: await this.byIds(rows.map((r) => r.id)), total };
+    }
+    const nullable = column !== 'submitted_at' && column !== 'partner' && column !== 'status';
+    // One pass counts both: every match, and those with a value in the sort column (count(col) skips nulls).
+    const counted = await base.select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.count<number>(column).as('v')]).executeTakeFirstOrThrow();
+    const total = Number(counted.n);
+    const valued = nullable ? Number(counted.v) : total;
+    const ids: string[] = [];
+    if (offset < valued) {
+      const rows = await (nullable ? base.where(column, 'is not', null) : base).select('id').orderBy(column, dir).orderBy('id', dir).limit(q.limit).offset(offset).execute();
+      ids.push(...rows.map((r) => r.id));
+    }
+    if (nullable && ids.length < q.limit && offset + ids.length < total) {
+      const rows = await base.where(column, 'is', null).select('id').orderBy('id', dir).limit(q.limit - ids.length).offset(Math.max(0, offset - valued)).execute();
+      ids.push(...rows.map((r) => r.id));
+    }
+    return { rows: await this.byIds(ids), total };
   }
+
+  /** Full rows for these ids, in the given order. */
+  private async byIds(ids: string[]): Promise<Registration[]> {
+    if (!ids.length) return [];
+    const byId = new Map((await this.db.selectFrom('registrations').selectAll().where('id', 'in', ids).execute()).map((r) => [r.id, toRegistration(r)]));
+    return ids.map((id) => byId.get(id)!).filter(Boolean);
+  }
+
 }

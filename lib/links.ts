@@ -17,6 +17,9 @@ export async function startLinks(client: Client, loaded: LoadedNetwork, opts: { 
       workflowId: linkWorkflowId(link.id),
       args: [{ linkId: link.id }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      // What the Web UI lists for it (among thousands of registration workflows: filter CosellKind='link').
+      staticSummary: `link ${link.id}: ${link.from} → ${link.to}${link.registration ? ' (registrations)' : ''}`,
+      staticDetails: `**Link** ${link.id}\n\n**From** ${link.from}\n\n**To** ${link.to}\n\n**Schedule** every ${link.schedule}\n\nFind every link: \`CosellKind = 'link'\`; one: \`CosellLink = '${link.id}'\``,
     });
     started.push(link.id);
   }

@@ -175,6 +175,21 @@ export function gateAction(reg: Registration): GateDecision['action'] {
 
 export const registrationWorkflowId = (id: string) => `registration:${id}`;
 
+/**
+ * What the Temporal Web UI lists for a registration workflow (its static summary and details, user
+ * metadata: encrypted like payloads when a key is set, shown by the UI through the codec server), so a
+ * list of hundreds of registrations reads as customers, partners and amounts, not ids. The status
+ * changes: it is the `CosellRegistrationStatus` search attribute and the workflow's current details.
+ */
+export function registrationWorkflowMetadata(reg: Pick<Registration, 'id' | 'partner' | 'customerName' | 'customerDomain' | 'amount' | 'currency'>): { staticSummary: string; staticDetails: string } {
+  const amount = reg.amount === null ? 'no amount' : `${reg.amount.toLocaleString('en-US', { maximumFractionDigits: 2 })}${reg.currency ? ` ${reg.currency}` : ''}`;
+  const customer = reg.customerName ?? reg.customerDomain ?? 'unknown customer';
+  return {
+    staticSummary: `${customer} · ${reg.partner} · ${amount}`,
+    staticDetails: [`**Registration** ${reg.id}`, `**Customer** ${customer}${reg.customerDomain ? ` (${reg.customerDomain})` : ''}`, `**Partner** ${reg.partner}`, `**Amount** ${amount}`].join('\n\n'),
+  };
+}
+
 /** What the registration workflow starts from (the gate's decision travels with it). */
 export interface RegistrationWorkflowInput {
   id: string;
@@ -573,6 +588,7 @@ export class RegistrationGate implements RecordGate {
         signalArgs: [{ by: 'rules', reason: reg.reason ?? 'an earlier-created registration of the same customer arrived' }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
+        ...registrationWorkflowMetadata(reg),
       });
       if (!d.workflowStarted) await this.rt.ledger.registrations.update(reg.id, { details: { ...d, workflowStarted: true } as unknown as Record<string, unknown> });
     } catch (e) {
@@ -597,6 +613,7 @@ export class RegistrationGate implements RecordGate {
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
+        ...registrationWorkflowMetadata(reg),
       });
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e; // already ran: only the record was missing

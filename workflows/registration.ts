@@ -5,6 +5,7 @@ import {
   continueAsNew,
   defineSignal,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -85,7 +86,11 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   let closeRequest: VendorClosed | undefined;
   let busy: Promise<unknown> = Promise.resolve();
 
-  const publish = () => upsertSearchAttributes({ CosellKind: ['registration'], CosellPartner: [input.partnerId], CosellRegistrationStatus: [state.status] });
+  const publish = () => {
+    upsertSearchAttributes({ CosellKind: ['registration'], CosellPartner: [input.partnerId], CosellRegistrationStatus: [state.status] });
+    // The Web UI's "current details" of the run: the status now (the static summary names the customer).
+    setCurrentDetails(`**Status** ${state.status}${state.escalated ? ' (escalated)' : ''}${state.reviewDueAt ? `, review due ${state.reviewDueAt}` : ''}${state.expiresAt ? `, exclusive until ${state.expiresAt}` : ''}`);
+  };
 
   /** Take a transition now (so every waiter sees it) and run its effects in order with the others. */
   const take = async (t: Transition, asFailure: boolean): Promise<RegistrationState> => {

@@ -184,6 +184,12 @@ describe('the channel console in Chromium', () => {
     for (const name of ['Aurora Health', 'Borealis Foods', 'Cascade Mining', 'Delta Shipping']) expect(text).toContain(name);
     expect(text).toContain('tier-auto-approval'); // the RoE explanation
     expect(text).toMatch(/in (\d+ min|\d+ h)/); // the SLA due time
+    // The Temporal Web UI lists registrations by customer, partner and amount, and links by what they sync.
+    const described = await client.workflow.getHandle(`registration:acme:${deals.a}`).describe();
+    expect(await described.staticSummary()).toBe('Aurora Health · acme · 150,000 USD');
+    expect(await described.staticDetails()).toContain(`**Registration** acme:${deals.a}`);
+    const link = await client.workflow.getHandle(`sync:${acmeLink}`).describe();
+    expect(await link.staticSummary()).toBe(`link ${acmeLink}: acme.deals → vendor.Opportunity (registrations)`);
     await screenshot(ctx, '02-review-queue');
   });
 
