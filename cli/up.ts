@@ -50,7 +50,7 @@ export function registerUp(program: Command): void {
           '',
           'cosell is up.',
           '',
-          `  Channel console    ${consoleApp.url}   (review queue, registrations, link health, mappings, overlaps)`,
+          `  Channel console    ${consoleApp.url}   (review queue, registrations, link health, overlaps)`,
           `    sign in as       ${consoleApp.logins.map((l) => `${l.name} / ${l.password} (${l.role})`).join(', ')}`,
           `                     (passwords new at each start; users file ${path.relative(process.cwd(), DEMO_CONSOLE_USERS) || DEMO_CONSOLE_USERS})`,
           '',
