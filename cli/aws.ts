@@ -3,6 +3,7 @@ import type { AwsPartnerCentralConnector } from '../connectors/aws-partner-centr
 import { createConnector } from '../connectors/index.js';
 import { loadNetwork } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
+import { configOption, jsonOption, printJson } from './options.js';
 
 /**
  * `cosell aws invitations list|accept|reject ORG …` — a human decides AWS referrals (engagement
@@ -11,6 +12,7 @@ import { CosellError } from '../lib/errors.js';
  */
 interface Opts {
   config: string;
+  json?: boolean;
   status?: string;
   reason?: string;
 }
@@ -26,7 +28,7 @@ async function aceConnector(config: string, orgId: string): Promise<AwsPartnerCe
 export function registerAws(program: Command): void {
   const aws = program.command('aws').description('AWS Partner Central: referrals (engagement invitations) from AWS');
   const inv = aws.command('invitations').description('list, accept or reject AWS referrals');
-  const config = (c: Command) => c.option('-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml');
+  const config = (c: Command) => c.option(...configOption()).option(...jsonOption);
 
   config(inv.command('list <org>').description('the referrals AWS sent this org (default: pending ones)'))
     .option('--status <list>', 'comma-separated: PENDING, ACCEPTED, REJECTED, EXPIRED', 'PENDING')
@@ -35,6 +37,7 @@ export function registerAws(program: Command): void {
       try {
         const statuses = (opts.status ?? 'PENDING').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
         const rows = await c.invitations.list(statuses);
+        if (opts.json) return printJson(await Promise.all(rows.map((r) => (r.status === 'PENDING' ? c.invitations.get(r.id) : r))));
         if (!rows.length) process.stdout.write(`no ${statuses.join('/')} invitations in the ${c.catalog} catalog\n`);
         for (const r of rows) {
           const full = r.status === 'PENDING' ? await c.invitations.get(r.id) : r;
@@ -50,6 +53,7 @@ export function registerAws(program: Command): void {
       const c = await aceConnector(opts.config, orgId);
       try {
         const opp = await c.invitations.accept(id);
+        if (opts.json) return printJson({ accepted: id, opportunity: opp, catalog: c.catalog });
         process.stdout.write(`accepted ${id}: opportunity ${opp} in the ${c.catalog} catalog (the next sync of the AWS → vendor link brings it into the vendor CRM)\n`);
       } finally {
         await c.close();
@@ -64,6 +68,7 @@ export function registerAws(program: Command): void {
       const c = await aceConnector(opts.config, orgId);
       try {
         await c.invitations.reject(id, reason);
+        if (opts.json) return printJson({ rejected: id, reason });
         process.stdout.write(`rejected ${id}: ${reason}\n`);
       } finally {
         await c.close();

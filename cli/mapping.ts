@@ -4,6 +4,8 @@ import type { Connector } from '../connectors/types.js';
 import { createConnector } from '../connectors/index.js';
 import { loadNetwork, type LoadedNetwork } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
+import { configOption, jsonOption, printJson } from './options.js';
+import { formatGrid } from './table.js';
 import { formatProblems, hasErrors, loadMappingFile, mappingJsonSchema, previewMapping, readSchemaSnapshot, type CompiledMapping, type LoadResult, type PreviewRow, type Problem } from '../mappings/index.js';
 
 /**
@@ -19,11 +21,12 @@ export function registerMapping(program: Command): void {
     .description('check mapping files against schema snapshots or the live CRM schemas; exits 2 on any error')
     .argument('<files...>', 'mapping YAML files')
     .option('--schema <snapshot...>', 'ObjectSchema JSON snapshots to check against (matched by object name)')
-    .option('--config <file>', 'network file, for --org', 'cosell.yaml')
+    .option(...configOption())
     .option('--org <id>', 'validate against the live schemas: the source org')
     .option('--to <id>', 'the target org (default: the vendor when --org is a partner)')
     .option('--quiet', 'print errors only, not warnings')
-    .action(async (files: string[], opts: { schema?: string[]; config: string; org?: string; to?: string; quiet?: boolean }) => {
+    .option(...jsonOption)
+    .action(async (files: string[], opts: { schema?: string[]; config: string; org?: string; to?: string; quiet?: boolean; json?: boolean }) => {
       const snapshots = (opts.schema ?? []).map((f) => {
         const r = readSchemaSnapshot(f);
         if (!r.schema) throw new CosellError('COSELL_MAPPING_INVALID', r.error, { hint: 'a snapshot is the JSON of a connector describe() (ObjectSchema)' });
@@ -31,6 +34,7 @@ export function registerMapping(program: Command): void {
       });
       const live = opts.org ? await liveOrgs(opts.config, opts.org, opts.to) : undefined;
       let failed = false;
+      const results: Array<{ file: string; ok: boolean; problems: Problem[] }> = [];
       try {
         for (const file of files) {
           let result: LoadResult;
@@ -45,12 +49,15 @@ export function registerMapping(program: Command): void {
           } else {
             result = loadMappingFile(file, { schemas: snapshots });
           }
-          report(file, result.problems, Boolean(opts.quiet));
-          if (!result.mapping || hasErrors(result.problems)) failed = true;
+          const ok = Boolean(result.mapping) && !hasErrors(result.problems);
+          if (opts.json) results.push({ file, ok, problems: opts.quiet ? result.problems.filter((p) => p.severity === 'error') : result.problems });
+          else report(file, result.problems, Boolean(opts.quiet));
+          if (!ok) failed = true;
         }
       } finally {
         await live?.close();
       }
+      if (opts.json) printJson(results);
       if (failed) process.exitCode = 2;
     });
 
@@ -60,9 +67,9 @@ export function registerMapping(program: Command): void {
     .argument('<file>', 'mapping YAML file')
     .requiredOption('--org <id>', 'the source org (as in the network file)')
     .option('--to <id>', 'the target org (default: the vendor when --org is a partner)')
-    .option('--config <file>', 'network file', 'cosell.yaml')
+    .option(...configOption())
     .option('--sample <n>', 'how many source records to preview', '20')
-    .option('--json', 'print the rows as JSON')
+    .option(...jsonOption)
     .action(async (file: string, opts: { org: string; to?: string; config: string; sample: string; json?: boolean }) => {
       const sample = Number(opts.sample);
       if (!Number.isInteger(sample) || sample <= 0) throw new CosellError('COSELL_CONFIG_INVALID', `--sample must be a positive whole number, not ${opts.sample}`);
@@ -83,7 +90,8 @@ export function registerMapping(program: Command): void {
           return;
         }
         const rows = await previewMapping(loaded.mapping, live.source, live.target, sample, { context: live.context });
-        process.stdout.write(opts.json ? JSON.stringify(rows, null, 2) + '\n' : renderPreview(loaded.mapping, rows));
+        if (opts.json) printJson(rows);
+        else process.stdout.write(renderPreview(loaded.mapping, rows));
       } finally {
         await live.close();
       }
@@ -174,11 +182,6 @@ export function renderPreview(mapping: CompiledMapping, rows: PreviewRow[]): str
     }
     if (first) table.push([r.sourceId, r.key ?? '', r.action, '', '', '', '']);
   }
-  const widths = table[0].map((_, i) => Math.min(48, Math.max(...table.map((row) => row[i].length))));
-  for (const [i, row] of table.entries()) {
-    lines.push(row.map((cell, j) => (j === row.length - 1 ? cell : cell.padEnd(widths[j]))).join('  ').trimEnd());
-    if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  }
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + formatGrid(table, Infinity);
 }
 

@@ -7,6 +7,7 @@ import { runOverlapPass } from '../overlaps/pass.js';
 import { partnershipOf } from '../overlaps/partnership.js';
 import { matchKindLine, pairMatrix, rowsFromEngine, rowsFromLedger, toCsv, topTable, type ReportRow } from '../overlaps/report.js';
 import type { Side } from '../overlaps/types.js';
+import { configOption, jsonOption, printJson, wholeNumber } from './options.js';
 
 interface OverlapsOptions {
   config: string;
@@ -15,22 +16,23 @@ interface OverlapsOptions {
   side: string;
   refresh?: boolean;
   dryRun?: boolean;
+  json?: boolean;
 }
 
 export function registerOverlaps(program: Command): void {
   program
     .command('overlaps <partner>')
     .description("print the account overlaps with a partner (counts by population pair, top accounts) from the ledger's last pass; optionally write CSV")
-    .option('-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml')
+    .option(...configOption())
     .option('--csv <file>', 'also write every overlap to this CSV file')
     .option('--top <n>', 'how many top accounts to list', '10')
     .option('--side <side>', "whose point of view: vendor (names the vendor's accounts) or partner", 'vendor')
     .option('--refresh', 'run a pass now in this process (reads both CRMs, writes the fields back, records it) instead of reading the last one')
     .option('--dry-run', 'with --refresh: compute only — no write-back, nothing recorded')
+    .option(...jsonOption)
     .action(async (partner: string, opts: OverlapsOptions) => {
       const side = parseSide(opts.side);
-      const top = Number(opts.top);
-      if (!Number.isInteger(top) || top < 0) throw new CosellError('COSELL_CONFIG_INVALID', `--top must be a whole number (got ${opts.top})`);
+      const top = wholeNumber(opts.top, '--top');
       const loaded = loadNetwork(opts.config);
       const p = partnershipOf(loaded, partner);
       let rows: ReportRow[];
@@ -55,21 +57,20 @@ export function registerOverlaps(program: Command): void {
           await ledger.close();
         }
       }
+      if (opts.csv) writeFileSync(opts.csv, toCsv(rows, side, partner));
+      if (opts.json) return printJson({ partner, vendor: loaded.network.vendor.id, source, count: rows.length, sharing: p.sharing, rows: rows.map((r) => ({ ...r })) });
       const out: string[] = [];
       out.push(`Overlaps between ${loaded.network.vendor.name} and ${partner} — ${rows.length} (${source})`);
       out.push(`  ${loaded.network.vendor.id} shares: ${p.sharing.vendor.join(', ')}; ${partner} shares: ${p.sharing.partner.join(', ')}`);
       if (!rows.length && !opts.refresh) out.push(`  hint: start the overlap:${partner} workflow (cosell up) or run \`cosell overlaps ${partner} --refresh\``);
       out.push('', pairMatrix(rows), '', `matched on: ${matchKindLine(rows)}`);
       if (top > 0 && rows.length) out.push('', `Top ${Math.min(top, rows.length)} (${side} view):`, topTable(rows, side, top));
-      if (opts.csv) {
-        writeFileSync(opts.csv, toCsv(rows, side, partner));
-        out.push('', `wrote ${rows.length} rows to ${opts.csv}`);
-      }
+      if (opts.csv) out.push('', `wrote ${rows.length} rows to ${opts.csv}`);
       process.stdout.write(`${out.join('\n')}\n`);
     });
 }
 
 function parseSide(s: string): Side {
   if (s === 'vendor' || s === 'partner') return s;
-  throw new CosellError('COSELL_CONFIG_INVALID', `--side must be vendor or partner (got ${s})`);
+  throw new CosellError('COSELL_INPUT_INVALID', `--side must be vendor or partner (got ${s})`);
 }

@@ -4,10 +4,13 @@ import { parse as parseYaml } from 'yaml';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../lib/client.js';
 import { loadNetwork } from '../lib/config.js';
-import { ledgerLocation, openNetworkLedger } from '../lib/engine.js';
+import { ledgerLocation, openLedgerAt, openNetworkLedger } from '../lib/engine.js';
 import { CosellError } from '../lib/errors.js';
-import { openLedger, type Ledger } from '../ledger/index.js';
-import { describeAwaiting, type RegistrationState } from '../rules/index.js';
+import { suggestionHint } from '../lib/suggest.js';
+import type { Ledger } from '../ledger/index.js';
+import { describeAwaiting, REGISTRATION_STATUSES, type RegistrationState, type RegistrationStatus } from '../rules/index.js';
+import { configOption, jsonOption, limitOption, printJson, wholeNumber } from './options.js';
+import { formatTable } from './table.js';
 import { registrationWorkflowId } from '../sync/registrationGate.js';
 import { registrationStatusQuery } from '../workflows/registrationApi.js';
 import { decideRegistration, extendRegistration, normaliseRegistrationId, openRegistrationDispute, requestRegistrationInfo, resolveRegistrationDispute } from '../lib/registrationClient.js';
@@ -15,18 +18,31 @@ import { DISPUTE_OUTCOMES, type DisputeOutcome, type DisputeState } from '../rul
 import { ATTRIBUTION_ROLES, type AttributionRole } from '../rules/types.js';
 import type { RegistrationDetails } from '../sync/registrationGate.js';
 
-const configOption = ['-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml'] as const;
-
 /**
  * The ledger the network file names. Only its `ledger:` entry is read (no connection secrets or
  * `${VAR}`s needed, so ops can list registrations from any shell); no network file → the default.
  */
 async function openLedgerOf(config: string): Promise<Ledger> {
-  if (!existsSync(config)) return openLedger(ledgerLocation(undefined, { file: config, resolveUrl: (ref) => ref }));
+  if (!existsSync(config)) return openLedgerAt(ledgerLocation(undefined, { file: config, resolveUrl: (ref) => ref }));
   const doc = (parseYaml(readFileSync(config, 'utf8')) ?? {}) as { ledger?: { url?: string; file?: string } };
   if (doc.ledger?.url) return openNetworkLedger(loadNetwork(config)); // a URL may be a secret reference: resolve it properly
   const file = doc.ledger?.file?.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => process.env[v] ?? '');
-  return openLedger(ledgerLocation(file ? { file } : undefined, { file: config, resolveUrl: (ref) => ref }));
+  return openLedgerAt(ledgerLocation(file ? { file } : undefined, { file: config, resolveUrl: (ref) => ref }));
+}
+
+/** `--status`: one of the lifecycle's statuses (a typo is an error with a suggestion, not an empty list). */
+function parseStatus(status: string | undefined): RegistrationStatus | undefined {
+  if (status === undefined) return undefined;
+  if ((REGISTRATION_STATUSES as readonly string[]).includes(status)) return status as RegistrationStatus;
+  throw new CosellError('COSELL_INPUT_INVALID', `--status ${status} is not a registration status`, { hint: suggestionHint(status, REGISTRATION_STATUSES) });
+}
+
+/** `--partner`: a partner the network file names (without a network file, any id is taken as given). */
+function checkPartner(config: string, partner: string | undefined): void {
+  if (partner === undefined || !existsSync(config)) return;
+  const doc = (parseYaml(readFileSync(config, 'utf8')) ?? {}) as { partners?: Array<{ id?: unknown }> };
+  const ids = (Array.isArray(doc.partners) ? doc.partners : []).map((p) => p?.id).filter((id): id is string => typeof id === 'string');
+  if (!ids.includes(partner)) throw new CosellError('COSELL_INPUT_INVALID', `--partner ${partner}: no such partner in ${config}`, { hint: suggestionHint(partner, ids) });
 }
 
 /**
@@ -93,6 +109,12 @@ function parsePartners(text: string): Array<{ partnerId: string; role: Attributi
   });
 }
 
+/** A decision's outcome: the registration's state after it, as text or (--json) the workflow's state. */
+function printResult(s: RegistrationState, json?: boolean): void {
+  if (json) printJson(s);
+  else printState(s);
+}
+
 /** Who a pending registration waits for: the partner (Action Required) or the approvals still needed. */
 export function waitingOn(status: string, d: RegistrationDetails | null): string {
   if (status !== 'pending-review') return '';
@@ -106,33 +128,46 @@ export function registerRegistrations(program: Command): void {
   reg
     .command('list')
     .description('registrations from the ledger (oldest first)')
-    .option(...configOption)
-    .option('--status <status>', 'only this status (e.g. pending-review, approved, auto-approved, rejected, expired)')
+    .option(...configOption())
+    .option('--status <status>', `only this status (${REGISTRATION_STATUSES.join(', ')})`)
     .option('--partner <id>', 'only this partner')
-    .option('--json', 'machine-readable output')
-    .action(async (opts: { config: string; status?: string; partner?: string; json?: boolean }) => {
-      const rows = await withLedger(opts.config, (l) => l.registrations.list({ status: opts.status, partner: opts.partner }));
-      if (opts.json) return void process.stdout.write(JSON.stringify(rows.map((r) => ({ ...r, waiting: waitingOn(r.status, r.details as unknown as RegistrationDetails | null) }))) + '\n');
-      if (!rows.length) return void process.stdout.write('no registrations\n');
-      console.table(
-        rows.map((r) => ({
-          id: r.id,
-          status: r.status,
-          customer: r.customerName ?? '',
-          domain: r.customerDomain ?? '',
-          amount: r.amount ?? '',
-          expires: r.expiresAt?.slice(0, 10) ?? '',
-          waiting: waitingOn(r.status, r.details as unknown as RegistrationDetails | null),
-          reason: (r.reason ?? '').slice(0, 60),
-        })),
+    .option(...limitOption)
+    .option(...jsonOption)
+    .action(async (opts: { config: string; status?: string; partner?: string; json?: boolean; limit: string }) => {
+      const status = parseStatus(opts.status);
+      const limit = wholeNumber(opts.limit, '--limit');
+      checkPartner(opts.config, opts.partner);
+      const { rows, total } = await withLedger(opts.config, (l) => l.registrations.page({ status: status ? [status] : undefined, partner: opts.partner, sort: 'submitted', limit }));
+      const waiting = (r: (typeof rows)[number]) => waitingOn(r.status, r.details as unknown as RegistrationDetails | null);
+      if (opts.json) return printJson(rows.map((r) => ({ ...r, waiting: waiting(r) })));
+      if (!rows.length) return void process.stdout.write(`no registrations${status ? ` ${status}` : ''}${opts.partner ? ` from ${opts.partner}` : ''}\n`);
+      process.stdout.write(
+        formatTable(
+          rows.map((r) => ({
+            id: r.id,
+            status: r.status,
+            partner: r.partner,
+            customer: r.customerName ?? '',
+            domain: r.customerDomain ?? '',
+            amount: r.amount ?? '',
+            expires: r.expiresAt?.slice(0, 10) ?? '',
+            waiting: waiting(r),
+            reason: r.reason ?? '',
+          })),
+        ),
       );
+      // The footer's counts add up to the rows shown; "of N" when --limit cut the list.
+      const byStatus = new Map<string, number>();
+      for (const r of rows) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+      const breakdown = [...byStatus].map(([k, n]) => `${k} ${n}`).join(', ');
+      process.stdout.write(`${rows.length}${total > rows.length ? ` of ${total}` : ''} registration${total === 1 ? '' : 's'} (${breakdown})${total > rows.length ? '; more with --limit' : ''}\n`);
     });
 
   reg
     .command('show <id>')
     .description('one registration: ledger row, live workflow status and its decision audit')
-    .option(...configOption)
-    .option('--json', 'machine-readable output')
+    .option(...configOption())
+    .option(...jsonOption)
     .action(async (rawId: string, opts: { config: string; json?: boolean }) => {
       const id = normaliseRegistrationId(rawId);
       const { row, audit } = await withLedger(opts.config, async (l) => {
@@ -152,15 +187,17 @@ export function registerRegistrations(program: Command): void {
       }
     });
 
+  // A rejection's reason is what the partner reads: required. An approval's defaults to "approved".
   const decide = (action: 'approve' | 'reject') =>
     reg
       .command(`${action} <id>`)
       .description(`${action} a registration pending review (the workflow's \`decide\` update)`)
       .requiredOption('--by <who>', 'who decides (name or e-mail)')
-      .requiredOption('--reason <text>', 'why (shown to the partner)')
-      .action(async (rawId: string, opts: { by: string; reason: string }) => {
-        const s = await withClient((c) => decideRegistration(c, rawId, { action, by: opts.by, reason: opts.reason }));
-        printState(s);
+      [action === 'reject' ? 'requiredOption' : 'option']('--reason <text>', action === 'reject' ? 'why (shown to the partner)' : 'why (shown to the partner; default "approved")')
+      .option(...jsonOption)
+      .action(async (rawId: string, opts: { by: string; reason?: string; json?: boolean }) => {
+        const s = await withClient((c) => decideRegistration(c, rawId, { action, by: opts.by, reason: opts.reason ?? 'approved' }));
+        printResult(s, opts.json);
       });
   decide('approve');
   decide('reject');
@@ -171,22 +208,26 @@ export function registerRegistrations(program: Command): void {
     .requiredOption('--by <who>', 'who asks (name or e-mail)')
     .requiredOption('--fields <list>', 'comma-separated registration fields, e.g. amount,closeDate,domain or fields.<mapped field>')
     .requiredOption('--reason <text>', 'why (internal: the partner reads a fixed sentence and the field list)')
-    .action(async (rawId: string, opts: { by: string; fields: string; reason: string }) => {
+    .option(...jsonOption)
+    .action(async (rawId: string, opts: { by: string; fields: string; reason: string; json?: boolean }) => {
       const fields = opts.fields.split(',').map((f) => f.trim()).filter(Boolean);
-      printState(await withClient((c) => requestRegistrationInfo(c, rawId, { by: opts.by, fields, reason: opts.reason })));
+      printResult(await withClient((c) => requestRegistrationInfo(c, rawId, { by: opts.by, fields, reason: opts.reason })), opts.json);
     });
 
   reg
     .command('dispute <id>')
     .description("open a dispute of a rejected registration on the partner's behalf (workflow dispute:<partner>:<id>, with the policy's disputes.sla)")
-    .option(...configOption)
+    .option(...configOption())
     .requiredOption('--by <who>', 'who raises it (the channel manager)')
     .requiredOption('--reason <text>', "the partner's case (internal: never shown to another partner)")
-    .action(async (rawId: string, opts: { config: string; by: string; reason: string }) => {
+    .option(...jsonOption)
+    .action(async (rawId: string, opts: { config: string; by: string; reason: string; json?: boolean }) => {
       const id = normaliseRegistrationId(rawId);
       const row = await withLedger(opts.config, (l) => l.registrations.get(id));
       if (!row) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${id}`, { hint: 'list them with `cosell registrations list`' });
-      printDispute(await withClient((c) => openRegistrationDispute(c, row, { by: opts.by, reason: opts.reason })));
+      const d = await withClient((c) => openRegistrationDispute(c, row, { by: opts.by, reason: opts.reason }));
+      if (opts.json) printJson(d);
+      else printDispute(d);
     });
 
   reg
@@ -196,10 +237,13 @@ export function registerRegistrations(program: Command): void {
     .requiredOption('--by <who>', 'who resolves it')
     .requiredOption('--reason <text>', 'why (internal; the partner reads a fixed sentence)')
     .option('--partners <list>', 'split only: partner:role[:split],… (default: the holder keeps its role, the disputing partner takes its own, policy splits)')
-    .action(async (rawId: string, opts: { outcome: string; by: string; reason: string; partners?: string }) => {
+    .option(...jsonOption)
+    .action(async (rawId: string, opts: { outcome: string; by: string; reason: string; partners?: string; json?: boolean }) => {
       if (!(DISPUTE_OUTCOMES as readonly string[]).includes(opts.outcome)) throw new CosellError('COSELL_INPUT_INVALID', `--outcome must be one of ${DISPUTE_OUTCOMES.join(', ')}, not "${opts.outcome}"`);
       const partners = opts.partners ? parsePartners(opts.partners) : undefined;
-      printDispute(await withClient((c) => resolveRegistrationDispute(c, rawId, { outcome: opts.outcome as DisputeOutcome, by: opts.by, reason: opts.reason, partners })));
+      const d = await withClient((c) => resolveRegistrationDispute(c, rawId, { outcome: opts.outcome as DisputeOutcome, by: opts.by, reason: opts.reason, partners }));
+      if (opts.json) printJson(d);
+      else printDispute(d);
     });
 
   reg
@@ -207,8 +251,9 @@ export function registerRegistrations(program: Command): void {
     .description("extend an approved registration's exclusivity by the policy's extension period")
     .requiredOption('--by <who>', 'who asks for it')
     .option('--reason <text>', 'why')
-    .action(async (rawId: string, opts: { by: string; reason?: string }) => {
+    .option(...jsonOption)
+    .action(async (rawId: string, opts: { by: string; reason?: string; json?: boolean }) => {
       const s = await withClient((c) => extendRegistration(c, rawId, { by: opts.by, reason: opts.reason }));
-      printState(s);
+      printResult(s, opts.json);
     });
 }

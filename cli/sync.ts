@@ -1,4 +1,4 @@
-import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { connectClient } from '../lib/client.js';
@@ -12,9 +12,10 @@ import { backfillMappingPage } from '../sync/mappingChange.js';
 import { replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
 import { replayLinkDeadLetters } from '../lib/deadLetterReplay.js';
 import { resyncFromProblem } from '../sync/resync.js';
+import { suggestionHint } from '../lib/suggest.js';
+import { configOption, jsonOption, limitOption, printJson, wholeNumber } from './options.js';
+import { formatTable } from './table.js';
 import { pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../workflows/sync.js';
-
-export const configOption = ['-c, --config <file>', 'network file', process.env.COSELL_CONFIG ?? 'cosell.yaml'] as const;
 
 function fmtLag(ms?: number): string {
   if (ms === undefined) return '-';
@@ -27,7 +28,7 @@ export function registerSync(program: Command): void {
   program
     .command('status')
     .description("print every link's state, lag and counts, and every change stream's mode, position, lag and reconciler results (from the running workflows)")
-    .option('--json', 'machine-readable output')
+    .option(...jsonOption)
     .action(async (opts: { json?: boolean }) => {
       const client = await connectClient();
       try {
@@ -36,7 +37,7 @@ export function registerSync(program: Command): void {
         if (opts.json) return void process.stdout.write(JSON.stringify(streams.length ? { links: rows, streams } : rows) + '\n');
         if (streams.length) {
           process.stdout.write('change streams\n');
-          console.table(
+          process.stdout.write(formatTable(
             streams.map((r) => ({
               stream: r.workflowId.replace(/^stream:/, ''),
               mode: r.status?.mode ?? 'unknown',
@@ -49,7 +50,7 @@ export function registerSync(program: Command): void {
               consumers: r.status?.consumers.length ?? 0,
               'last error': r.status?.lastError ?? r.error ?? '',
             })),
-          );
+          ));
           process.stdout.write('links\n');
         }
         if (rows.length === 0) return void process.stdout.write('no running links (start them with `cosell sync start` or `cosell up`)\n');
@@ -61,11 +62,13 @@ export function registerSync(program: Command): void {
           created: r.status?.counts.created ?? 0,
           updated: r.status?.counts.updated ?? 0,
           unchanged: r.status?.counts.unchanged ?? 0,
+          skipped: r.status?.counts.skipped ?? 0,
           failed: r.status?.counts.failed ?? 0,
           deleted: r.status?.counts.deleted ?? 0,
           'last error': r.status?.lastError ?? r.error ?? '',
         }));
-        console.table(table);
+        // read = created + updated + unchanged + skipped + failed: every record read lands in one column.
+        process.stdout.write(formatTable(table));
       } finally {
         await client.connection.close();
       }
@@ -76,13 +79,16 @@ export function registerSync(program: Command): void {
   sync
     .command('start [links...]')
     .description('start the link workflows (all enabled links by default); idempotent')
-    .option(...configOption)
-    .action(async (links: string[], opts: { config: string }) => {
+    .option(...configOption())
+    .option(...jsonOption)
+    .action(async (links: string[], opts: { config: string; json?: boolean }) => {
       const loaded = loadNetwork(opts.config);
+      for (const id of links) loaded.link(id); // an unknown link is an error, not a silent no-op
       const client = await connectClient();
       try {
         const started = await startLinks(client, loaded, { only: links.length ? links : undefined });
-        process.stdout.write(`running: ${started.map(linkWorkflowId).join(', ')}\n`);
+        if (opts.json) return printJson({ running: started.map(linkWorkflowId) });
+        process.stdout.write(`running: ${started.map(linkWorkflowId).join(', ') || '(no enabled link)'}\n`);
       } finally {
         await client.connection.close();
       }
@@ -91,17 +97,20 @@ export function registerSync(program: Command): void {
   sync
     .command('run <link>')
     .description('run one link in this process until it has caught up, with a progress bar')
-    .option(...configOption)
+    .option(...configOption())
     .option('--once', 'stop once caught up (default)', true)
-    .action(async (linkId: string, opts: { config: string }) => {
-      const engine = await openEngine(loadNetwork(opts.config));
+    .option(...jsonOption)
+    .action(async (linkId: string, opts: { config: string; json?: boolean }) => {
+      const loaded = loadNetwork(opts.config);
+      loaded.link(linkId);
+      const engine = await openEngine(loaded);
       const bar = new cliProgress.SingleBar({ format: `${linkId} |{bar}| {read} read · {created} created · {updated} updated · {unchanged} unchanged · {failed} failed`, hideCursor: true }, cliProgress.Presets.shades_classic);
       const totals = { read: 0, created: 0, updated: 0, unchanged: 0, failed: 0, skipped: 0 };
       try {
         const rt = await engine.link(linkId);
         // On a change stream the link reads the stream's log: bring the stream to the present first.
         if (rt.stream) while (!(await pumpStream(engine, rt.stream.id)).caughtUp);
-        bar.start(1, 0, totals);
+        if (!opts.json) bar.start(1, 0, totals);
         for (let pages = 1; ; pages++) {
           const r = (await backfillMappingPage(rt)) ?? (await syncChangesPage(rt));
           for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += r.counts[k] ?? 0;
@@ -112,6 +121,7 @@ export function registerSync(program: Command): void {
         for (let d = await syncDeletionsPage(rt); !d.caughtUp; d = await syncDeletionsPage(rt));
         await replayDeadLetters(rt, { codes: ['PARENT_NOT_SYNCED'] });
         bar.stop();
+        if (opts.json) return printJson({ link: linkId, caughtUp: true, counts: totals });
         process.stdout.write(`${linkId}: caught up — ${JSON.stringify(totals)}\n`);
       } finally {
         bar.stop();
@@ -123,10 +133,12 @@ export function registerSync(program: Command): void {
     sync
       .command(`${name} <link>`)
       .description(description)
-      .action(async (linkId: string) => {
+      .option(...jsonOption)
+      .action(async (linkId: string, opts: { json?: boolean }) => {
         const client = await connectClient();
         try {
-          const result = await send(client.workflow.getHandle(linkWorkflowId(linkId)));
+          const result = await send(client.workflow.getHandle(linkWorkflowId(linkId))).catch((e: unknown) => unknownLink(client, linkId, e));
+          if (opts.json) return printJson({ link: linkId, workflowId: linkWorkflowId(linkId), sent: name, ...(result ? { result } : {}) });
           process.stdout.write(`${name}: ${linkWorkflowId(linkId)}${result ? ` → ${JSON.stringify(result)}` : ''}\n`);
         } finally {
           await client.connection.close();
@@ -139,14 +151,16 @@ export function registerSync(program: Command): void {
     .command('resync <link>')
     .description('re-read the source and re-apply the mapping to existing records (back-fill)')
     .option('--from <time>', 'ISO time to re-read from (default: everything)')
-    .action(async (linkId: string, opts: { from?: string }) => {
+    .option(...jsonOption)
+    .action(async (linkId: string, opts: { from?: string; json?: boolean }) => {
       const from = opts.from ?? 'full';
       // Checked here first (the link workflow's update validator checks it again for any other client).
       const problem = resyncFromProblem(from);
       if (problem) throw new CosellError('COSELL_INPUT_INVALID', problem);
       const client = await connectClient();
       try {
-        const status = await client.workflow.getHandle(linkWorkflowId(linkId)).executeUpdate(resyncUpdate, { args: [{ from }] });
+        const status = await client.workflow.getHandle(linkWorkflowId(linkId)).executeUpdate(resyncUpdate, { args: [{ from }] }).catch((e: unknown) => unknownLink(client, linkId, e));
+        if (opts.json) return printJson({ link: linkId, resync: { from }, status });
         process.stdout.write(`resync of ${linkId} from ${opts.from ?? 'the beginning'} started (state ${status.state})\n`);
       } catch (e) {
         if (e instanceof WorkflowUpdateFailedError && e.cause instanceof ApplicationFailure) {
@@ -160,31 +174,56 @@ export function registerSync(program: Command): void {
 
   const dl = program.command('deadletters').description('records the target rejected, with the reason; replay them after fixing the mapping');
   dl.command('list <link>')
-    .option(...configOption)
+    .description("a link's dead letters (pending ones by default), oldest first")
+    .option(...configOption())
     .option('--all', 'include replayed and resolved ones')
-    .option('--json', 'machine-readable output')
-    .action(async (linkId: string, opts: { config: string; all?: boolean; json?: boolean }) => {
-      const engine = await openEngine(loadNetwork(opts.config));
+    .option(...limitOption)
+    .option(...jsonOption)
+    .action(async (linkId: string, opts: { config: string; all?: boolean; json?: boolean; limit: string }) => {
+      const limit = wholeNumber(opts.limit, '--limit');
+      const loaded = loadNetwork(opts.config);
+      loaded.link(linkId);
+      const engine = await openEngine(loaded);
       try {
-        const rows = await engine.ledger.deadLetters.list({ linkId, status: opts.all ? undefined : 'pending', limit: 1000 });
-        if (opts.json) return void process.stdout.write(JSON.stringify(rows) + '\n');
+        // One more than asked: tells "exactly --limit" from "more than --limit" without a count query.
+        const found = await engine.ledger.deadLetters.list({ linkId, status: opts.all ? undefined : 'pending', limit: limit + 1 });
+        const rows = found.slice(0, limit);
+        if (opts.json) return printJson(rows);
         if (rows.length === 0) return void process.stdout.write(`no ${opts.all ? '' : 'pending '}dead letters on ${linkId}\n`);
-        console.table(rows.map((d) => ({ id: d.id, source: d.sourceId, status: d.status, code: d.code ?? '', fields: d.fields.join(','), reason: d.reason.slice(0, 80), attempts: d.attempts })));
+        process.stdout.write(formatTable(rows.map((d) => ({ id: d.id, source: d.sourceId, status: d.status, code: d.code ?? '', fields: d.fields.join(','), reason: d.reason, attempts: d.attempts }))));
+        process.stdout.write(found.length > limit ? `first ${limit} shown; more with --limit\n` : `${rows.length} dead letter${rows.length === 1 ? '' : 's'}\n`);
       } finally {
         await engine.close();
       }
     });
   dl.command('replay <link> [ids...]')
     .description('re-read the records from the source and push them again with the current mapping (all pending ones, these ids, or one CRM code)')
-    .option(...configOption)
+    .option(...configOption())
     .option('--code <code>', 'only the pending dead letters with this CRM error code (`none`: those without one)')
-    .action(async (linkId: string, ids: string[], opts: { config: string; code?: string }) => {
-      const engine = await openEngine(loadNetwork(opts.config));
+    .option(...jsonOption)
+    .action(async (linkId: string, ids: string[], opts: { config: string; code?: string; json?: boolean }) => {
+      const numbers = ids.map((id) => wholeNumber(id, 'a dead letter id'));
+      const loaded = loadNetwork(opts.config);
+      loaded.link(linkId);
+      const engine = await openEngine(loaded);
       try {
-        const r = await replayLinkDeadLetters(engine, linkId, { ids: ids.length ? ids.map(Number) : undefined, ...(opts.code !== undefined ? { code: opts.code === 'none' ? null : opts.code } : {}) });
+        const r = await replayLinkDeadLetters(engine, linkId, { ids: numbers.length ? numbers : undefined, ...(opts.code !== undefined ? { code: opts.code === 'none' ? null : opts.code } : {}) });
+        if (opts.json) return printJson({ link: linkId, counts: r.counts });
         process.stdout.write(`replayed on ${linkId}: ${JSON.stringify(r.counts)}\n`);
       } finally {
         await engine.close();
       }
     });
+}
+
+/**
+ * A signal or update to a link whose workflow does not exist: COSELL_LINK_UNKNOWN naming the running
+ * links (with a "did you mean"), instead of the SDK's "workflow not found".
+ */
+async function unknownLink(client: Client, linkId: string, e: unknown): Promise<never> {
+  if (!(e instanceof WorkflowNotFoundError)) throw e;
+  const running = (await linkStatuses(client).catch(() => [])).map((r) => r.workflowId.replace(/^sync:/, ''));
+  throw new CosellError('COSELL_LINK_UNKNOWN', `no running link "${linkId}" (workflow ${linkWorkflowId(linkId)} not found)`, {
+    hint: running.length ? suggestionHint(linkId, running) : 'no link is running: start them with `cosell sync start` (or `cosell up`)',
+  });
 }

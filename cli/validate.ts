@@ -8,7 +8,7 @@ import { CosellError } from '../lib/errors.js';
 import { formatProblem, loadMappingFile, type Problem } from '../mappings/index.js';
 import { mappingSnapshots } from '../sync/build.js';
 import { linkFilterProblems } from '../sync/linkFilter.js';
-import { configOption } from './sync.js';
+import { configOption, jsonOption, printJson } from './options.js';
 
 /**
  * `cosell validate`: the offline check the worker runs before it starts (network file, rules policy,
@@ -20,15 +20,20 @@ export function registerValidate(program: Command): void {
   program
     .command('validate')
     .description("check the network file, the rules policy, the credentials and every link's mapping against the orgs' schemas (writes nothing)")
-    .option(...configOption)
+    .option(...configOption())
     .option('--offline', 'check mappings against their schema snapshots only, and do not check credentials (no CRM calls)')
-    .action(async (opts: { config: string; offline?: boolean }) => {
+    .option(...jsonOption)
+    .action(async (opts: { config: string; offline?: boolean; json?: boolean }) => {
       const { loaded, problems, filterProblems } = checkConfig(opts.config, { credentials: !opts.offline });
       const ofFilters = new Set([...filterProblems.values()].flat());
       const lines: string[] = [];
       let errors = 0;
-      const print = (p: Problem, indent = '') => {
+      // --json: every problem once, with the link it was found on (none: the network or rules file).
+      const found: Array<Problem & { link?: string }> = [];
+      const checkedLinks: Array<{ id: string; from: string; to: string; mapping: string; enabled: boolean; ok: boolean }> = [];
+      const print = (p: Problem, indent = '', link?: string) => {
         if (p.severity === 'error') errors++;
+        found.push({ ...p, ...(link ? { link } : {}) });
         lines.push(indent + formatProblem(p).replaceAll('\n', `\n${indent}`));
       };
       const mappingFiles = new Set(loaded?.network.links.map((l) => loaded.resolve(l.mapping)) ?? []);
@@ -51,6 +56,7 @@ export function registerValidate(program: Command): void {
             const file = loaded.resolve(link.mapping);
             if (!existsSync(file)) {
               lines.push(`✗ link ${link.id}: ${link.from} → ${link.to} (${link.mapping}): the mapping file does not exist`);
+              checkedLinks.push({ id: link.id, from: link.from, to: link.to, mapping: link.mapping, enabled: link.enabled, ok: false });
               continue;
             }
             let found = problems.filter((p) => p.file === file);
@@ -68,6 +74,7 @@ export function registerValidate(program: Command): void {
             }
             found = [...found, ...filter];
             const failed = found.some((p) => p.severity === 'error');
+            checkedLinks.push({ id: link.id, from: link.from, to: link.to, mapping: link.mapping, enabled: link.enabled, ok: !failed });
             lines.push(`${failed ? '✗' : '✓'} link ${link.id}: ${link.from} → ${link.to} (${link.mapping})${link.enabled ? '' : ' (disabled: not checked)'}`);
             // A mapping two links share counts its snapshot problems once.
             for (const p of found) {
@@ -75,13 +82,18 @@ export function registerValidate(program: Command): void {
               if (counted.has(key)) lines.push(`  ${formatProblem(p).replaceAll('\n', '\n  ')}`);
               else {
                 counted.add(key);
-                print(p, '  ');
+                print(p, '  ', link.id);
               }
             }
           }
         } finally {
           for (const c of connectors.values()) await (await c.catch(() => undefined))?.close();
         }
+      }
+      if (opts.json) {
+        printJson({ config: opts.config, ok: !errors && Boolean(loaded), errors, warnings: found.length - errors, links: checkedLinks, problems: found });
+        if (errors || !loaded) process.exitCode = 2;
+        return;
       }
       process.stdout.write(lines.join('\n') + '\n');
       if (errors || !loaded) throw new CosellError('COSELL_CONFIG_INVALID', `${errors} problem(s) in ${opts.config} and the files it names`);

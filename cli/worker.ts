@@ -17,7 +17,7 @@ export function registerWorker(program: Command): void {
     .description('run a cosell worker against TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY (and TLS) until SIGINT/SIGTERM')
     .option('--task-queue <name>', 'task queue to poll', process.env.COSELL_TASK_QUEUE ?? 'cosell')
     .option('--max-activities-per-second <n>', 'cap for the whole task queue across all workers (server-enforced): keeps a shared CRM budget when you scale out', Number)
-    .option('-c, --config <file>', 'network file: run its links (sync engine + ledger) in this worker')
+    .option('-c, --config <file>', 'network file: run its links (sync engine + ledger) in this worker (default $COSELL_CONFIG)', process.env.COSELL_CONFIG)
     .action(async (opts: { taskQueue: string; config?: string; maxActivitiesPerSecond?: number }) => {
       // The whole configuration is checked offline first (network, mappings against their snapshots,
       // rules policy, credentials): any problem exits 2 with every file:line:col before anything connects.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isScalar, visit } from 'yaml';
 import { z } from 'zod';
 import { CosellError } from './errors.js';
+import { suggestionHint } from './suggest.js';
 import { formatProblem, YamlSource, type Problem } from './yamlSource.js';
 
 /**
@@ -265,7 +266,7 @@ export function parseNetwork(text: string, file: string, env: NodeJS.ProcessEnv 
       position: (p) => src.position(p),
       link: (id) => {
         const l = links.get(id);
-        if (!l) throw new CosellError('COSELL_LINK_UNKNOWN', `no link "${id}" in ${file}`, { hint: `links: ${[...links.keys()].join(', ')}` });
+        if (!l) throw new CosellError('COSELL_LINK_UNKNOWN', `no link "${id}" in ${file}`, { hint: suggestionHint(id, [...links.keys()]) });
         return l;
       },
     },

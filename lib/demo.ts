@@ -25,8 +25,11 @@ import { log, registerSecret } from './logger.js';
 import { exportSandboxEnv } from './sandboxEnv.js';
 import { PROJECT_ROOT } from './temporalCli.js';
 import { createWorker } from './worker.js';
+import { acquireDemoLock } from './demoLock.js';
 
 export const DEMO_NETWORK = path.join(PROJECT_ROOT, 'examples', 'network.yaml');
+/** Held while a demo runs (lib/demoLock.ts): `npm start` refuses to start a second one over it. */
+export const DEMO_LOCK_FILE = path.join(PROJECT_ROOT, '.cosell', 'demo.lock');
 
 export interface Demo {
   server: DevServer;
@@ -61,6 +64,9 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string; o
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e) => log.warn({ err: e }, 'while stopping'));
   };
+  // Before anything starts: a second demo would wipe the running one's ledger.
+  const lock = acquireDemoLock(DEMO_LOCK_FILE);
+  stops.push(async () => lock.release());
   try {
     ensureDemoPayloadKey();
     // The Web UI decodes the encrypted history through a codec server holding the demo's key (loopback only).
@@ -91,7 +97,9 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string; o
     const worker = await createWorker({ address: server.address, activities: createActivities({ engine }) });
     const running = worker.run();
     stops.push(async () => {
-      worker.shutdown();
+      // Ctrl-C reaches the SDK's runtime too, which shuts its workers down by itself: shutting down a
+      // worker that is already stopping throws (and printed a stack trace on every Ctrl-C).
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
     const client = await connectClient(server.address);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { CosellError } from './errors.js';
+import { log } from './logger.js';
 import { freePort, waitForPort } from './ports.js';
 import { searchAttributeArgs } from './searchAttributes.js';
 import { findTemporalCli } from './temporalCli.js';
@@ -36,6 +37,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   let uiPort: number | undefined;
   if (opts.ui) {
     uiPort = await freePort(opts.uiPort);
+    if (opts.uiPort && uiPort !== opts.uiPort) log.warn(`port ${opts.uiPort} is taken: the Temporal Web UI uses ${uiPort} instead`);
     args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
     if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   } else {

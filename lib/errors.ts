@@ -7,6 +7,7 @@ export const ErrorCodes = {
   // Foundation
   COSELL_TEMPORAL_CLI_NOT_FOUND: 'The temporal CLI binary could not be found or installed',
   COSELL_TEMPORAL_SERVER_START: 'The local Temporal dev server did not start',
+  COSELL_DEMO_RUNNING: 'A demo (npm start / cosell up) is already running from this checkout',
   COSELL_TEMPORAL_UNREACHABLE: 'The Temporal server cannot be reached (address, namespace, credentials or TLS)',
   COSELL_CONFIG_INVALID: 'A configuration file is invalid',
   COSELL_SECRET_MISSING: 'A referenced secret (environment variable or file) is missing',
@@ -30,6 +31,7 @@ export const ErrorCodes = {
   // Sync / ledger / registrations
   COSELL_LINK_UNKNOWN: 'No such link in the network configuration',
   COSELL_LEDGER: 'The ledger failed',
+  COSELL_LEDGER_UNREACHABLE: 'The ledger database cannot be reached or opened (PostgreSQL down, wrong host or credentials, SQLite directory missing)',
   COSELL_FEED_STALLED: 'A change feed cannot advance: its next cursor is behind the one its page was read from, or it made no progress',
   COSELL_REGISTRATION_UNKNOWN: 'No such registration',
   COSELL_REGISTRATION_STATE: 'The registration cannot take that decision in its current state',
@@ -79,6 +81,15 @@ const RETRY: Partial<Record<ErrorCode, Retry>> = {
 /** How to treat a failure with this code (any string: codes from other versions or components are `retry`). */
 export function retryOf(code: string): Retry {
   return Object.hasOwn(RETRY, code) ? RETRY[code as ErrorCode]! : 'retry';
+}
+
+/**
+ * The CLI's exit code for a code: 2 when the user can fix the command line or the configuration (a bad
+ * argument, an unknown link / partner / registration, an invalid file, a missing secret), 1 otherwise.
+ */
+const USAGE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['COSELL_LINK_UNKNOWN', 'COSELL_REGISTRATION_UNKNOWN', 'COSELL_SECRET_MISSING', 'COSELL_PAYLOAD_KEY']);
+export function exitCodeOf(code: string): 1 | 2 {
+  return code.endsWith('_INVALID') || USAGE_CODES.has(code) ? 2 : 1;
 }
 
 export class CosellError extends Error {

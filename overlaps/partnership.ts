@@ -1,5 +1,6 @@
 import type { CrmKind } from '../connectors/types.js';
 import type { LoadedNetwork } from '../lib/config.js';
+import { suggestionHint } from '../lib/suggest.js';
 import { CosellError } from '../lib/errors.js';
 import type { SecretRef } from '../lib/secrets.js';
 import type { Population, Sharing } from './types.js';
@@ -30,7 +31,7 @@ export function partnershipOf(network: LoadedNetwork, partnerId: string): Partne
   const partner = network.partner(partnerId);
   if (!partner) {
     throw new CosellError('COSELL_CONFIG_INVALID', `${network.file}: no partner "${partnerId}"`, {
-      hint: `partners: ${network.network.partners.map((p) => p.id).join(', ') || '(none)'}`,
+      hint: suggestionHint(partnerId, network.network.partners.map((p) => p.id)),
     });
   }
   if (!partner.sharing) {

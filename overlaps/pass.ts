@@ -123,7 +123,11 @@ export async function runOverlapPass(deps: OverlapDeps, partnerId: string, opts:
     await streamed?.partner.commit();
   }
   const summary: OverlapPassSummary = { partner: partnerId, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, stats, writes, ledger, ...(memo ? { hashedKeys: memo.misses() } : {}) };
-  log.info({ partner: partnerId, overlaps: stats.overlaps, byPair: stats.byPair, writes, ledger, ms: summary.durationMs }, 'overlap pass done');
+  // One line per pass only when the pass changed something (a pass every few minutes that finds the
+  // same overlaps would otherwise fill the demo's terminal); an unchanged pass logs at debug.
+  const wrote = (w?: WritebackCounts) => (w ? w.set + w.cleared + w.failed > 0 : false);
+  const changed = (ledger ? ledger.added + ledger.removed + ledger.changed > 0 : true) || wrote(writes?.vendor) || wrote(writes?.partner);
+  log[changed ? 'info' : 'debug']({ partner: partnerId, overlaps: stats.overlaps, byPair: stats.byPair, writes, ledger, ms: summary.durationMs }, 'overlap pass done');
   return { summary, overlaps };
 }
 
