@@ -22,7 +22,7 @@ describe('npm start (cosell up)', () => {
     child.stdout.on('data', (b) => (out += b));
     child.stderr.on('data', (b) => (out += b));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 200_000;
     while (!out.includes('Press Ctrl-C')) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cosell up did not come up:\n${out}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -92,5 +92,5 @@ describe('npm start (cosell up)', () => {
     expect(await portOpen(grpcPort)).toBe(false);
     expect(await portOpen(uiPort)).toBe(false);
     expect(await portOpen(Number(new URL(codecUrl).port))).toBe(false);
-  }, 180_000);
+  }, 300_000); // the demo now also seeds 8 quarters of history, AWS and the console: margin for a busy CI machine
 });
