@@ -1,4 +1,6 @@
 import { Context } from '@temporalio/activity';
+import { ASSOCIATION_FIELD_PREFIX } from '../connectors/hubspot/associationFields.js';
+import { reconcileStreamAssociations } from '../sync/associationDrift.js';
 import type { Engine } from '../sync/build.js';
 import { appendByIds, pumpStream, specOf, type PumpReport } from '../sync/stream.js';
 
@@ -18,6 +20,10 @@ export interface StreamDescription {
   pollMs: number;
   reconcileMs: number;
   consumers: string[];
+  /** Push configured for this org object: the stream is in push mode from the start. */
+  push?: 'webhooks' | 'cdc';
+  /** Some consumer's parent lives in an association the feed cannot see change: run the association reconciler every reconcileMs. */
+  associations: boolean;
 }
 
 /** Thin wrappers over sync/stream.ts for `stream:<org>:<object>`; counts only, never records. */
@@ -25,11 +31,16 @@ export function createStreamActivities(engine: Engine) {
   return {
     async describeStream(streamId: string): Promise<StreamDescription> {
       const s = specOf(engine, streamId);
-      return { streamId, orgId: s.orgId, object: s.object, pollMs: s.pollMs, reconcileMs: s.reconcileMs, consumers: s.consumers.map((c) => c.id) };
+      const associations = s.consumers.some((c) => c.kind === 'link' && !!engine.network.link(c.of).parent?.sourceField.startsWith(ASSOCIATION_FIELD_PREFIX));
+      return { streamId, orgId: s.orgId, object: s.object, pollMs: s.pollMs, reconcileMs: s.reconcileMs, consumers: s.consumers.map((c) => c.id), associations, ...(s.push ? { push: s.push } : {}) };
     },
     /** Poll the org object's feeds (changes, then deletions) and append to the stream's log. */
     async pumpStream(streamId: string): Promise<PumpReport> {
       return pumpStream(engine, streamId, { heartbeat });
+    },
+    /** The association reconciler: records of its consumer links whose association moved, re-read and appended. */
+    async reconcileStreamAssociations(streamId: string): Promise<PumpReport & { checked: number; moved: number }> {
+      return reconcileStreamAssociations(engine, streamId, heartbeat);
     },
     /** Push: read the notified ids and append them. */
     async appendStreamIds(streamId: string, ids: string[]): Promise<PumpReport> {

@@ -1,7 +1,9 @@
 import { Context } from '@temporalio/activity';
+import { ASSOCIATION_FIELD_PREFIX } from '../connectors/hubspot/associationFields.js';
 import { parseDuration, splitEndpoint } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
 import { resyncCursor, resyncFromProblem } from '../sync/resync.js';
+import { reconcileAssociations, type AssociationReport } from '../sync/associationDrift.js';
 import type { Engine } from '../sync/build.js';
 import { AWAITING_PEER_LINKS } from '../sync/firstToRegister.js';
 import { SCOPE_UNSETTLED } from '../sync/partnerScope.js';
@@ -34,6 +36,8 @@ export function createSyncActivities(engine: Engine) {
         scheduleMs: parseDuration(link.schedule),
         partner: engine.partnerOf(link),
         object: splitEndpoint(link.from).object,
+        // On a change stream the stream runs it (workflows/stream.ts), for every consumer at once.
+        associationsMs: link.parent?.sourceField.startsWith(ASSOCIATION_FIELD_PREFIX) && !engine.streamOf(linkId) ? parseDuration(engine.network.network.streams?.reconcile ?? '15m') : undefined,
       };
     },
     async syncPage(linkId: string): Promise<PageReport> {
@@ -58,6 +62,10 @@ export function createSyncActivities(engine: Engine) {
     },
     async replayDeadLetters(linkId: string, ids?: number[]): Promise<PageReport> {
       return replayDeadLetters(await engine.link(linkId), { ids, heartbeat });
+    },
+    /** Deals moved to another company by their association alone: the change feed never sees them. */
+    async reconcileAssociations(linkId: string): Promise<AssociationReport> {
+      return reconcileAssociations(await engine.link(linkId), heartbeat);
     },
     /** Resync: move the cursor back (to a time or the beginning); the next pages re-apply the mapping to existing records. */
     async resetLinkCursor(linkId: string, from: string | 'full'): Promise<void> {

@@ -46,7 +46,9 @@ export function registerSync(program: Command): void {
               lag: fmtLag(r.status?.lagMs),
               'last poll': r.status?.lastPollAt ?? '-',
               'last event': r.status?.lastEventAt ?? '-',
-              reconciler: r.status?.reconciled ? `${r.status.reconciled.polled} read, ${r.status.reconciled.missed} missed by push` : '-',
+              reconciler: r.status?.reconciled ? `${r.status.reconciled.polled} read at ${r.status.reconciled.at}${r.status.associations ? `, ${r.status.associations.checked} associations checked` : ''}` : '-',
+              // What the last reconciler pass found that push had not brought (with push on; should be 0).
+              'records push missed': r.status?.mode === 'push' && r.status.reconciled ? r.status.reconciled.missed : '-',
               consumers: r.status?.consumers.length ?? 0,
               'last error': r.status?.lastError ?? r.error ?? '',
             })),

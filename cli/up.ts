@@ -5,7 +5,7 @@ import { DEMO_CONSOLE_USERS, startDemoConsole } from '../lib/demoConsole.js';
 import { helloCosell } from '../workflows/index.js';
 import { TASK_QUEUE } from '../lib/client.js';
 import { linksReading } from '../lib/cdc.js';
-import { streamsEnabled } from '../sync/streamPlan.js';
+import { streamSpec, streamsEnabled } from '../sync/streamPlan.js';
 import { shareDemoOpportunities } from '../lib/demoAws.js';
 import { seedParityDemo } from '../lib/demoParity.js';
 
@@ -65,7 +65,10 @@ export function registerUp(program: Command): void {
           '',
           `  Links syncing      ${demo.links.join(', ')}`,
           ...(demo.streams.length
-            ? [`  Change streams     ${demo.streams.map((s) => `stream:${s}`).join(', ')}`, `                     (mode poll: one read per org object for every link, the rules index and the overlap passes; \`cosell status\`)`]
+            ? [
+                `  Change streams     ${demo.streams.map((s) => { const push = streamSpec(demo.network, s)?.push; return `stream:${s} (${push ? `mode push: ${push}` : 'mode poll'})`; }).join(', ')}`,
+                `                     (one read per org object for every link, the rules index and the overlap passes; with push, polling is the reconciler every ${demo.network.network.streams?.reconcile ?? '15m'}; \`cosell status\`)`,
+              ]
             : []),
           ...(demo.push
             ? [

@@ -180,6 +180,12 @@ export interface Connector {
   deletions(object: string, cursor: FeedCursor, opts?: ChangeOptions): Promise<DeletionPage>;
 
   readByIds(object: string, ids: string[], fields?: string[]): Promise<CrmRecord[]>;
+  /**
+   * The current value of a field the change feed does not see change, without reading the records:
+   * HubSpot's association pseudo-fields (`associations.companies`) — moving a deal to another company
+   * does not bump its hs_lastmodifieddate. Only connectors that have such fields implement it.
+   */
+  associationsOf?(object: string, ids: string[], field: string): Promise<Map<string, string | null>>;
   /** Records whose `field` equals one of `values` (external id / unique property lookups). */
   readByField(object: string, field: string, values: string[], fields?: string[]): Promise<CrmRecord[]>;
 

@@ -1,4 +1,5 @@
-import type { Connector } from '../connectors/types.js';
+import { ASSOCIATION_FIELD_PREFIX } from '../connectors/hubspot/associationFields.js';
+import type { Connector, ObjectSchema } from '../connectors/types.js';
 import { CosellError } from '../lib/errors.js';
 import type { Ledger } from '../ledger/index.js';
 import { streamCursorId, type StreamInfo } from '../ledger/streams.js';
@@ -41,7 +42,16 @@ export async function streamFields(engine: Engine, spec: StreamSpec, conn: Conne
     for (const f of need) fields.add(f);
   }
   const schema = await conn.describe(spec.object);
-  return [...fields].filter((f) => f in schema.fields).sort();
+  return [...fields].filter(readableBy(conn, schema)).sort();
+}
+
+/**
+ * Fields of the object the connector can read: its schema's, and association pseudo-fields
+ * (`associations.companies`, HubSpot) on connectors that have them. Dropping the latter left a link
+ * with an association parent skipping every log entry (they lacked its parent field) on a stream.
+ */
+function readableBy(conn: Connector, schema: ObjectSchema): (f: string) => boolean {
+  return (f) => f in schema.fields || (typeof conn.associationsOf === 'function' && f.startsWith(ASSOCIATION_FIELD_PREFIX));
 }
 
 export function specOf(engine: Engine, streamId: string): StreamSpec {
@@ -84,7 +94,7 @@ export async function pumpFeeds(ledger: Ledger, conn: Connector, info: StreamInf
   const report: PumpReport = { streamId, appended: 0, read: 0, caughtUp: true, head: info.head, wake: [] };
   let newest = '';
   const schema = await conn.describe(info.object);
-  const fields = info.fields.filter((f) => f in schema.fields);
+  const fields = info.fields.filter(readableBy(conn, schema));
   let changesCaughtUp = false;
   for (let i = 0; i < maxPages; i++) {
     const from = await ledger.cursors.getOrStart(cursorId, 'changes');
@@ -127,7 +137,7 @@ export async function pumpFeeds(ledger: Ledger, conn: Connector, info: StreamInf
 export async function appendByIds(engine: Engine, streamId: string, ids: string[]): Promise<PumpReport> {
   const { spec, conn, info } = await prepare(engine, streamId);
   const schema = await conn.describe(spec.object);
-  const records = ids.length ? await conn.readByIds(spec.object, [...new Set(ids)], info.fields.filter((f) => f in schema.fields)) : [];
+  const records = ids.length ? await conn.readByIds(spec.object, [...new Set(ids)], info.fields.filter(readableBy(conn, schema))) : [];
   const r = await engine.ledger.streams.append({ streamId, records, source: 'push' });
   const newest = records.reduce((m, x) => (x.modifiedAt > m ? x.modifiedAt : m), '');
   return {

@@ -32,6 +32,12 @@ export interface StreamSpec {
   pollMs: number;
   /** Reconciler interval once push is on. */
   reconcileMs: number;
+  /**
+   * The push source configured for this org object — HubSpot webhooks (`push.webhooks`) or Salesforce
+   * Change Data Capture (`connection.pubsub`, this object subscribed) — if any. With one, the stream
+   * starts in push mode: it polls only as the reconciler, also while nothing has changed yet.
+   */
+  push?: 'webhooks' | 'cdc';
 }
 
 export const streamWorkflowId = (streamId: string) => `stream:${streamId}`;
@@ -81,7 +87,18 @@ export function streamSpecs(network: LoadedNetwork): StreamSpec[] {
     for (const object of overlapObjects(p.kind, 'partner')) add(p.id, object, c);
   }
   const poll = cfg?.poll ? parseDuration(cfg.poll) : undefined;
-  return [...specs.values()].map(({ schedules, ...s }) => ({ ...s, pollMs: poll ?? (schedules.length ? Math.min(...schedules) : DEFAULT_POLL_MS) }));
+  return [...specs.values()].map(({ schedules, ...s }) => {
+    const push = pushSourceOf(network, s.orgId, s.object);
+    return { ...s, pollMs: poll ?? (schedules.length ? Math.min(...schedules) : DEFAULT_POLL_MS), ...(push ? { push } : {}) };
+  });
+}
+
+/** Which push source tells a stream of this org object about changes (see StreamSpec.push). */
+export function pushSourceOf(network: LoadedNetwork, orgId: string, object: string): StreamSpec['push'] {
+  const org = [network.network.vendor, ...network.network.partners].find((o) => o.id === orgId);
+  if (org?.kind === 'hubspot' && org.push?.webhooks) return 'webhooks';
+  if (org?.kind === 'salesforce' && org.connection.pubsub && org.connection.pubsub.enabled !== false && (!org.connection.pubsub.objects || org.connection.pubsub.objects.includes(object))) return 'cdc';
+  return undefined;
 }
 
 export function streamSpec(network: LoadedNetwork, streamId: string): StreamSpec | undefined {

@@ -48,4 +48,9 @@ export interface LinkInfo {
   scheduleMs: number;
   partner: string;
   object: string;
+  /**
+   * How often the association reconciler runs (sync/associationDrift.ts): set when the link's parent
+   * lives in an association its change feed cannot see change and the link follows its own feed.
+   */
+  associationsMs?: number;
 }

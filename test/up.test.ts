@@ -36,7 +36,11 @@ describe('npm start (cosell up)', () => {
     expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
     expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
     expect(out).toMatch(/Codec server\s+http:\/\/127\.0\.0\.1:\d+\s+\(the Web UI decodes history through it/);
-    expect(out).toMatch(/Change streams\s+.*stream:vendor:Opportunity/);
+    // With push on (the vendor's CDC, the partners' webhooks) the streams say so (they once said "mode poll").
+    expect(out).toMatch(/Change streams\s+.*stream:vendor:Opportunity \(mode push: cdc\)/);
+    expect(out).toMatch(/stream:acme:deals \(mode push: webhooks\)/);
+    // Only initech (a Salesforce partner without pubsub) has no push source.
+    expect([...out.matchAll(/stream:(\w+):\w+ \(mode poll\)/g)].map((m) => m[1])).toEqual(['initech', 'initech']);
     expect(out).toMatch(/Analytics\s+scorecard:vendor: fact store/);
     expect(out).toMatch(/npx cosell report --html report\.html/);
     // Push: the HubSpot partners' portals deliver signed webhooks to the worker's endpoints.
@@ -71,6 +75,14 @@ describe('npm start (cosell up)', () => {
     expect((await client.workflow.getHandle('stream:vendor:Opportunity').describe()).status.name).toBe('RUNNING');
     // Analytics: the scorecard workflow (fact store + partner scorecards; its rounds are tested in test/analytics/scorecard.e2e.test.ts).
     expect((await client.workflow.getHandle('scorecard:vendor').describe()).status.name).toBe('RUNNING');
+    // …and so does the stream itself (cosell status, the Web UI memo), before any event arrived.
+    // (The memo the Web UI shows; no query — on a loaded machine the worker may answer late.)
+    let memoMode: unknown;
+    for (let i = 0; i < 120 && memoMode === undefined; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 500)); // the memo is written after the stream's first read
+      memoMode = (await client.workflow.getHandle('stream:acme:deals').describe()).memo?.mode;
+    }
+    expect(memoMode).toBe('push');
     // The Web UI reads history through the demo's codec server: its settings name it, and it decodes
     // the hello workflow's encrypted input for a request from the UI's origin.
     codecUrl = /Codec server\s+(\S+)/.exec(out)![1];

@@ -6,6 +6,7 @@ import {
   defineQuery,
   defineSignal,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -14,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { StreamActivities } from '../activities/stream.js';
 
-const { describeStream, pumpStream, appendStreamIds } = proxyActivities<StreamActivities>({
+const { describeStream, pumpStream, appendStreamIds, reconcileStreamAssociations } = proxyActivities<StreamActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
@@ -28,7 +29,7 @@ export const streamStatusQuery = defineQuery<StreamStatus>('status');
 
 export interface StreamStatus {
   streamId: string;
-  /** `push` once a push source has notified the stream (the poll is then the reconciler); else `poll`. */
+  /** `push` when a push source is configured for the org object, or once one has notified the stream (the poll is then the reconciler); else `poll`. */
   mode: 'poll' | 'push';
   state: 'starting' | 'reading' | 'idle' | 'error';
   /** The log's head: the last sequence number appended. */
@@ -41,6 +42,8 @@ export interface StreamStatus {
   lastEventAt?: string;
   /** What the last poll found that the log did not have (with push on: what push missed — should be 0). */
   reconciled?: { at: string; polled: number; missed: number };
+  /** The association reconciler's last run: paired records whose association was read, and those that had moved unseen. */
+  associations?: { at: string; checked: number; moved: number };
   consumers: string[];
   pollMs?: number;
   reconcileMs?: number;
@@ -74,10 +77,12 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
     lastPollAt: c?.lastPollAt,
     lastEventAt: c?.lastEventAt,
     reconciled: c?.reconciled,
+    associations: c?.associations,
     consumers: [],
   };
   const pending: string[] = [...(c?.pending ?? [])];
   let pollNow = false;
+  let associationsAsked = false;
   let failures = 0;
   setHandler(streamStatusQuery, () => status);
   setHandler(streamNotifySignal, ({ ids }) => {
@@ -88,11 +93,14 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
   setHandler(streamPollNowSignal, () => void (pollNow = true));
   const publish = () => {
     upsertSearchAttributes({ CosellState: [status.state] });
-    upsertMemo({ mode: status.mode, head: status.head, lagMs: status.lagMs ?? null, lastPollAt: status.lastPollAt ?? null, lastEventAt: status.lastEventAt ?? null, reconciled: status.reconciled ?? null });
+    upsertMemo({ mode: status.mode, head: status.head, lagMs: status.lagMs ?? null, lastPollAt: status.lastPollAt ?? null, lastEventAt: status.lastEventAt ?? null, reconciled: status.reconciled ?? null, associations: status.associations ?? null });
   };
 
   const desc = await describeStream(input.streamId);
   status.consumers = desc.consumers;
+  // Push configured (webhooks / CDC): push mode from the start — the poll is the reconciler, also
+  // before the first event (else an idle org was polled every `poll` until something changed).
+  if (desc.push) status.mode = 'push';
   status.pollMs = desc.pollMs;
   status.reconcileMs = desc.reconcileMs;
   upsertSearchAttributes({ CosellKind: ['stream'], CosellObject: [desc.object], CosellPartner: [desc.orgId], CosellState: ['starting'] });
@@ -117,6 +125,8 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
         if (pending.length) continue;
       }
       if (dueToPoll || pollNow) {
+        // Asked for (`streamPollNow`): the whole reconciler, association pass included.
+        if (pollNow) associationsAsked = true;
         pollNow = false;
         const r = await pumpStream(input.streamId);
         const missed = r.appended;
@@ -128,7 +138,23 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
         if (!r.caughtUp) continue;
         const at = new Date().toISOString();
         status.lastPollAt = at;
-        status.reconciled = { at, polled: r.read, missed: status.mode === 'push' ? missed : 0 };
+        let associationsMissed = 0;
+        // Association-only moves never show in the feed (sync/associationDrift.ts); with push, the
+        // associationChange webhooks should have brought them, so what this finds was missed by push too.
+        const associationsDue = associationsAsked || Date.now() - Date.parse(status.associations?.at ?? '1970-01-01T00:00:00Z') >= desc.reconcileMs;
+        if (desc.associations && associationsDue && patched('association-reconciler')) {
+          const a = await reconcileStreamAssociations(input.streamId);
+          associationsAsked = false;
+          status.associations = { at, checked: a.checked, moved: a.appended };
+          associationsMissed = a.appended;
+          if (a.appended) {
+            status.appended += a.appended;
+            status.read += a.read;
+            status.head = a.head;
+            await wake(a.wake);
+          }
+        }
+        status.reconciled = { at, polled: r.read, missed: status.mode === 'push' ? missed + associationsMissed : 0 };
       }
       status.state = 'idle';
       status.lastError = undefined;

@@ -6,6 +6,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -19,7 +20,7 @@ import type { FailureDetails } from '../lib/failures.js';
 import { resyncFromProblem, widerResync, type ResyncFrom } from '../sync/resync.js';
 import type { LinkInfo, LinkStatus, PageReport, SyncCounts } from '../sync/types.js';
 
-const { syncPage, syncDeletions, replayParked, resetLinkCursor, describeLink } = proxyActivities<Activities>({
+const { syncPage, syncDeletions, replayParked, reconcileAssociations, resetLinkCursor, describeLink } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   // Short: a page heartbeats every few seconds while it works, and a dead worker's page is retried after this.
   heartbeatTimeout: '15 seconds',
@@ -49,6 +50,8 @@ export interface LinkSyncInput {
   maxHistoryEvents?: number;
   /** Carried across continue-as-new: the previous run ended after a finished cycle, so this one waits for the schedule before polling. */
   betweenCycles?: boolean;
+  /** Carried across continue-as-new: when the association reconciler last ran (epoch ms). */
+  associationsAt?: number;
 }
 
 const ZERO: SyncCounts = { read: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0, deleted: 0, pages: 0 };
@@ -78,6 +81,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
   let errorCode: string | undefined;
   let lastCaughtUpAt = input.lastCaughtUpAt;
   let awaiting = false;
+  let associationsAt = input.associationsAt ?? 0;
   // Resyncs not served yet, merged into the one that re-reads the most (a later, narrower request
   // must never shrink an accepted wider one). Requests are numbered; a reset serves every request
   // numbered up to the count taken when it started, and only those (one arriving meanwhile waits
@@ -153,7 +157,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
   const continueAsNewWhenIdle = async (betweenCycles: boolean): Promise<boolean> => {
     await condition(() => allHandlersFinished() || resync !== undefined);
     if (resync !== undefined) return false;
-    return continueAsNew<typeof linkSync>({ linkId: input.linkId, counts, paused, syncNow, lastCaughtUpAt, maxHistoryEvents: input.maxHistoryEvents, betweenCycles });
+    return continueAsNew<typeof linkSync>({ linkId: input.linkId, counts, paused, syncNow, lastCaughtUpAt, maxHistoryEvents: input.maxHistoryEvents, betweenCycles, associationsAt });
   };
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory;
 
@@ -220,6 +224,13 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
         const parked = await replayParked(input.linkId);
         counts = add(counts, parked.counts);
         awaiting = (parked.awaiting ?? 0) > 0;
+        // Deals moved by their association alone never show in the feed: on the reconciler's schedule
+        // the associations of the paired records are read and compared (sync/associationDrift.ts).
+        if (link.associationsMs !== undefined && Date.now() - associationsAt >= link.associationsMs && patched('association-reconciler')) {
+          const moved = await reconcileAssociations(input.linkId);
+          counts = add(counts, moved.counts);
+          associationsAt = Date.now();
+        }
         lastCaughtUpAt = new Date().toISOString();
         state = 'idle';
       }

@@ -1,11 +1,12 @@
 import type { SecretRef } from '../../lib/secrets.js';
+import { ConnectorError } from '../errors.js';
 import { rateBudgetFor, type WindowLimit } from '../rateBudget.js';
 import type { RetryPolicy } from '../retry.js';
 import type {
   Association, ChangeOptions, ChangePage, Connector, DeletionPage, FeedCursor, FieldSpec, ObjectSchema, RateState, UpdateInput, UpsertInput, WriteResult,
 } from '../types.js';
 import { associate, hubspotObjectName } from './associations.js';
-import { addAssociationFields, splitAssociationFields } from './associationFields.js';
+import { addAssociationFields, ASSOCIATION_FIELD_PREFIX, readFirstAssociations, splitAssociationFields } from './associationFields.js';
 import { createTokenProvider } from './auth.js';
 import { propertiesFor, toRecord, type HubspotContext } from './context.js';
 import { deletionsPage } from './deletions.js';
@@ -149,6 +150,10 @@ export async function createHubspotConnector(cfg: HubspotConnectorConfig): Promi
       const object = hubspotObjectName(objectName);
       const wanted = splitAssociationFields(fields);
       return addAssociationFields(ctx, object, await readByIds(ctx, object, ids, wanted.properties), wanted.associations);
+    },
+    async associationsOf(objectName: string, ids: string[], field: string) {
+      if (!field.startsWith(ASSOCIATION_FIELD_PREFIX)) throw new ConnectorError('validation', `"${field}" is not an association field (${ASSOCIATION_FIELD_PREFIX}<object>)`, { fields: [field] });
+      return readFirstAssociations(ctx, hubspotObjectName(objectName), ids, field.slice(ASSOCIATION_FIELD_PREFIX.length));
     },
     readByField: (object: string, field: string, values: string[], fields?: string[]) => readByField(ctx, hubspotObjectName(object), field, values, fields),
     upsert: (object: string, matchField: string, inputs: UpsertInput[]): Promise<WriteResult[]> => upsert(ctx, hubspotObjectName(object), matchField, inputs),

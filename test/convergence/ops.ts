@@ -291,6 +291,13 @@ export class Operations {
       // is a re-decision; its opportunity must still follow the survivor's account.
       other.frozen = `its company ${from} was merged into ${keep.companyId}`;
       other.mergedInto = keep.companyId;
+      // HubSpot moves EVERY association of the merged-away company to the survivor: deals an earlier
+      // merge put on it follow too (a model bug, seed 2117376692: a chain 3 → 4 → 1 expected deal 3 on 4).
+      for (const d of this.model.deals.values()) {
+        if (d === other || d.partner.id !== p.id || d.companyId !== from) continue;
+        d.companyId = keep.companyId;
+        if (d.mergedInto) d.mergedInto = keep.companyId;
+      }
       return { kind: 'merge', text: `${p.id}: company ${from} (deal ${other.key}) merged into ${keep.companyId} (deal ${keep.key})` };
     }
     return undefined;

@@ -9,14 +9,14 @@ import type { OpKind } from './ops.js';
  * Remove an entry as soon as its fix lands. Empty now: CI runs every operation and invariant (the
  * mechanism stays, so a newly found open bug can be excluded visibly rather than silently).
  */
-export const CI_EXCLUDED_OPS: Partial<Record<OpKind, string>> = {
-  // Found by this test with every operation on (seed 219388616): an open engine gap.
-  moveOnly: 'issue #12 open gap found by this test: a deal moved to another company by its association alone (nothing else of the deal edited) is never re-read — HubSpot\'s search feed does not see association changes (hs_lastmodifieddate is not bumped), so the Opportunity\'s AccountId and the registration\'s customer stay on the old company (seed 219388616). Needs association-change events (webhooks, push/) or a periodic association reconciliation; `move` (with a deal edit) runs',
-};
+export const CI_EXCLUDED_OPS: Partial<Record<OpKind, string>> = {};
 
 // `race` was excluded for seeds 86446722 and 1937672808: a later-created deal read first was auto-approved
 // before the earlier one was seen on the other partner's link (fixed: sync/firstToRegister.ts; regression
 // test test/registrations/race.e2e.test.ts).
+// `moveOnly` was excluded (seed 219388616): a deal moved to another company by its association alone was
+// never re-read — HubSpot's search feed does not see association changes. The association reconciler
+// (sync/associationDrift.ts) and associationChange webhooks on change streams fixed it.
 // `convergence` was excluded for seeds 1181339356 and 1144309237: the first was a model bug (fixed close
 // dates in 2027 crossed the policy's 365-day far-out rule from December 2026 on: ops.ts value()), the
 // second an engine bug (one-way copies of a round-trip field never followed: sync/page.ts baseOf,

@@ -153,6 +153,9 @@ partners:
 ${this.partners.map((p) => `  - { id: ${p.id}, name: ${p.org[0]!.toUpperCase()}${p.org.slice(1)} ${p.org === 'acme' ? 'Consulting' : 'Integrators'}, kind: hubspot, tier: gold, connection: ${conn[p.org]} }`).join('\n')}
 ledger: { file: ${this.ledgerFile} }
 rules: roe.yaml
+# Links follow their own feeds; the association reconciler (deals moved by association alone) runs on
+# every cycle here instead of every 15 minutes, so a settle round sees such a move like any change.
+streams: { enabled: false, reconcile: 0s }
 links:
 ${links}
 `,
