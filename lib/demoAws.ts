@@ -22,12 +22,14 @@ export async function shareDemoOpportunities(opts: { sandbox: Sandbox; vendor?: 
     if (Date.now() > deadline) throw new Error('the AWS fields never appeared on the vendor Opportunity (is the vendor-opps-to-aws link running?)');
     await new Promise((r) => setTimeout(r, 1000));
   }
-  const open = await conn.query<{ Id: string; Name: string }>(`SELECT Id, Name FROM Opportunity WHERE IsClosed = false AND Customer_Domain__c != null AND Amount != null ORDER BY Amount DESC LIMIT ${opts.count ?? 5}`);
+  // ACE needs the customer's website: opportunities without a customer domain get one from their name.
+  const open = await conn.query<{ Id: string; Name: string; Customer_Domain__c: string | null }>(`SELECT Id, Name, Customer_Domain__c FROM Opportunity WHERE IsClosed = false AND Amount != null ORDER BY Amount DESC LIMIT ${opts.count ?? 5}`);
   const shared: string[] = [];
   for (const [i, o] of open.records.entries()) {
     // One short business problem: AWS sends that one back as Action Required, with its comment.
     const problem = i === open.records.length - 1 ? 'Needs cloud' : `${o.Name}: the customer must move its core workloads to AWS this year and needs our platform to do it.`;
-    await conn.sobject('Opportunity').update({ Id: o.Id, AWS_Share__c: true, AWS_Industry__c: INDUSTRIES[i % INDUSTRIES.length], AWS_Country__c: 'US', AWS_Business_Problem__c: problem });
+    const domain = o.Customer_Domain__c || `${o.Name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'customer'}.example`;
+    await conn.sobject('Opportunity').update({ Id: o.Id, Customer_Domain__c: domain, AWS_Share__c: true, AWS_Industry__c: INDUSTRIES[i % INDUSTRIES.length], AWS_Country__c: 'US', AWS_Business_Problem__c: problem });
     shared.push(`${o.Id} ${o.Name}`);
   }
   const awsPage = opts.sandbox.pages[opts.aws ?? 'aws'];
