@@ -31,7 +31,7 @@ describe('npm start (cosell up)', () => {
     const grpc = /Temporal gRPC\s+(\S+)/.exec(out)![1];
     const pages = [...out.matchAll(/(http:\/\/127\.0\.0\.1:\d+\/__sandbox\/ui)/g)].map((m) => m[1]);
     expect((await fetch(ui)).status).toBe(200);
-    expect(pages).toHaveLength(4);
+    expect(pages).toHaveLength(5); // vendor, acme, globex, initech and the AWS Partner Central account
     for (const p of pages) expect((await fetch(p)).status).toBe(200);
     expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
     expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
