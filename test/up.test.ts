@@ -50,7 +50,7 @@ describe('npm start (cosell up)', () => {
     expect(Object.keys(hooks).sort()).toEqual(['acme', 'globex']);
     const unsigned = await fetch(hooks.acme!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
     expect(unsigned.status).toBe(401);
-    const portals = await Promise.all(pages.map(async (p) => (await fetch(p.replace('/__sandbox/ui', '/__sandbox/webhooks'))).json().catch(() => undefined) as Promise<{ settings?: { targetUrl: string } } | undefined>));
+    const portals = await Promise.all(pages.map(async (p) => (await fetch(p.replace('/__sandbox/ui', '/__sandbox/webhooks'), { signal: AbortSignal.timeout(10_000) }).catch(() => undefined))?.json().catch(() => undefined) as Promise<{ settings?: { targetUrl: string } } | undefined>));
     const targets = portals.flatMap((w) => (w?.settings ? [w.settings.targetUrl] : [])).sort();
     expect(targets).toEqual([hooks.acme, hooks.globex].sort());
 
