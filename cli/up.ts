@@ -98,19 +98,23 @@ export function registerUp(program: Command): void {
         ];
         process.stdout.write(lines.join('\n'));
         printEvents = true;
+        // The two demo seeds below wait for the first sync; Ctrl-C ends their waits (or they keep the process alive).
+        const seeding = new AbortController();
+        void stopped.then(() => seeding.abort());
+        const signal = seeding.signal;
         // Registration parity (multi-level approval, Action Required) on two fresh demo deals, once decided.
         const seeded = opts.exitAfterStart
           ? Promise.resolve()
-          : seedParityDemo({ sandbox: demo.sandbox, client: demo.client }).then(
+          : seedParityDemo({ sandbox: demo.sandbox, client: demo.client, signal }).then(
               (out) => void process.stdout.write(['', '  Registration parity (the same workflow updates the CLI and console use):', ...out, ''].join('\n') + '\n'),
-              (e: unknown) => void process.stdout.write(`  (registration parity demo not seeded: ${e instanceof Error ? e.message : String(e)})\n`),
+              (e: unknown) => void (signal.aborted || process.stdout.write(`  (registration parity demo not seeded: ${e instanceof Error ? e.message : String(e)})\n`)),
             );
         // Co-selling with AWS: a seller shares a few vendor opportunities with AWS Partner Central.
         const sharedWithAws = opts.exitAfterStart || !demo.sandbox.orgs.aws
           ? Promise.resolve()
-          : shareDemoOpportunities({ sandbox: demo.sandbox }).then(
+          : shareDemoOpportunities({ sandbox: demo.sandbox, signal }).then(
               (out) => void process.stdout.write(['', '  AWS co-sell (AWS Partner Central, Sandbox catalog):', ...out, ''].join('\n') + '\n'),
-              (e: unknown) => void process.stdout.write(`  (AWS co-sell demo not seeded: ${e instanceof Error ? e.message : String(e)})\n`),
+              (e: unknown) => void (signal.aborted || process.stdout.write(`  (AWS co-sell demo not seeded: ${e instanceof Error ? e.message : String(e)})\n`)),
             );
         if (!opts.exitAfterStart) await stopped;
         await Promise.race([Promise.all([seeded, sharedWithAws]), new Promise((r) => setTimeout(r, 2000))]);

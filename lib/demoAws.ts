@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import jsforce from 'jsforce';
 import type { Sandbox } from '../sandbox/index.js';
 
@@ -10,7 +11,7 @@ import type { Sandbox } from '../sandbox/index.js';
  */
 const INDUSTRIES = ['Software and Internet', 'Healthcare', 'Retail', 'Financial Services', 'Manufacturing'];
 
-export async function shareDemoOpportunities(opts: { sandbox: Sandbox; vendor?: string; aws?: string; count?: number; timeoutMs?: number }): Promise<string[]> {
+export async function shareDemoOpportunities(opts: { sandbox: Sandbox; vendor?: string; aws?: string; count?: number; timeoutMs?: number; signal?: AbortSignal }): Promise<string[]> {
   const info = opts.sandbox.orgs[opts.vendor ?? 'vendor'];
   if (info?.kind !== 'salesforce') throw new Error('the demo vendor is not a Salesforce org');
   const conn = new jsforce.Connection({ instanceUrl: info.instanceUrl, accessToken: info.accessToken, version: '62.0' });
@@ -20,7 +21,7 @@ export async function shareDemoOpportunities(opts: { sandbox: Sandbox; vendor?: 
     const fields = (await conn.sobject('Opportunity').describe()).fields.map((f) => f.name);
     if (fields.includes('AWS_Share__c')) break;
     if (Date.now() > deadline) throw new Error('the AWS fields never appeared on the vendor Opportunity (is the vendor-opps-to-aws link running?)');
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000, undefined, { signal: opts.signal }); // Ctrl-C ends the wait
   }
   // ACE needs the customer's website: opportunities without a customer domain get one from their name.
   const open = await conn.query<{ Id: string; Name: string; Customer_Domain__c: string | null }>(`SELECT Id, Name, Customer_Domain__c FROM Opportunity WHERE IsClosed = false AND Amount != null ORDER BY Amount DESC LIMIT ${opts.count ?? 5}`);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client } from '@temporalio/client';
 import type { Sandbox } from '../sandbox/index.js';
@@ -10,9 +11,10 @@ import { decideUpdate, registrationStatusQuery, requestInfoUpdate } from '../wor
  * portal through the HubSpot client, decided by the demo policy (both above gold's auto-approval
  * limit → review), then acted on through the same workflow updates the CLI and the console use —
  * one over the 250,000 USD approval level gets its first approval and waits for the deal desk, the
- * other is put in "Action Required" (its close date). Returns what to print.
+ * other is put in "Action Required" (its close date). Returns what to print; `signal` stops the wait
+ * (Ctrl-C before the first sync decided them must not keep the process alive).
  */
-export async function seedParityDemo(opts: { sandbox: Sandbox; client: Client; partner?: string; timeoutMs?: number }): Promise<string[]> {
+export async function seedParityDemo(opts: { sandbox: Sandbox; client: Client; partner?: string; timeoutMs?: number; signal?: AbortSignal }): Promise<string[]> {
   const partner = opts.partner ?? 'acme';
   const org = opts.sandbox.orgs[partner];
   if (org?.kind !== 'hubspot') return [];
@@ -26,7 +28,7 @@ export async function seedParityDemo(opts: { sandbox: Sandbox; client: Client; p
   const big = await deal('Northwind data platform (demo: two approvals)', 400_000, { name: 'Northwind Traders', domain: 'northwind-traders.example' });
   const vague = await deal('Fabrikam rollout (demo: action required)', 150_000, { name: 'Fabrikam Inc', domain: 'fabrikam.example' });
   // The demo's first sync decides some 600 seeded deals first: on a small machine that takes minutes.
-  const pending = async (id: string) => waitFor(opts.timeoutMs ?? 15 * 60_000, async () => {
+  const pending = async (id: string) => waitFor(opts.timeoutMs ?? 15 * 60_000, opts.signal, async () => {
     const s = await opts.client.workflow.getHandle(registrationWorkflowId(id)).query(registrationStatusQuery).catch(() => undefined);
     return s?.status === 'pending-review' ? s : undefined;
   });
@@ -45,12 +47,12 @@ function describeSeeded(first: RegistrationState, asked: RegistrationState): str
   ];
 }
 
-async function waitFor<T>(timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+async function waitFor<T>(timeoutMs: number, signal: AbortSignal | undefined, fn: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`the demo registrations were not decided within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500, undefined, { signal });
   }
 }
