@@ -250,6 +250,12 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     }
   }
   const restored = await findRestored(rt, candidates.map((c) => c.rec.id), pairs);
+  // A restored source's flag is always written: the deletion set it on the target outside the snapshot
+  // and the base, which still say `false` after an earlier restore (a second restore planned no change).
+  const clearFlagOnRestore = (sourceId: string, plan: WritePlan): WritePlan => {
+    if (restored.get(sourceId) === 'source' && rt.deletedFlagField) plan.write[rt.deletedFlagField] = false;
+    return plan;
+  };
   const targetIds = [...pairs.values()].filter((p) => !p.deletedAt && !p.targetDeletedAt).map((p) => p.targetId);
   const targetSnaps = await ledger.snapshots.get(rt.targetOrg.id, rt.targetObject, targetIds);
   const policies = policiesOf(mapping);
@@ -287,7 +293,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     const base: Fields = { ...mapped, ...(assocParent && c.parentTargetId ? { [PARENT_BASE_KEY]: c.parentTargetId } : {}) };
     const current = live && !live.targetDeletedAt ? (targetSnaps.get(live.targetId) ?? { fields: {} }) : undefined;
     const planBase = live ? baseOf(rt, live, sourceSnaps?.get(c.rec.id)?.fields, ctx, opts.backfill, current?.fields, types) : undefined;
-    const plan = planWrite(mapped, current, policies, c.rec.modifiedAt, { base: planBase, types });
+    const plan = clearFlagOnRestore(c.rec.id, planWrite(mapped, current, policies, c.rec.modifiedAt, { base: planBase, types }));
     planned.push({ ...c, mapped, pair: live, plan, gateDecisions: decision?.decisions ?? [], base, planBase });
   }
 
@@ -304,7 +310,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
       }
       const fields = pick(r.fields, readFieldsT);
       const synced = targetSnaps.get(r.id)?.fields;
-      p.plan = planWrite(p.mapped, { fields: { ...synced, ...fields }, modifiedAt: r.modifiedAt }, policies, p.rec.modifiedAt, { base: p.planBase, targetBase: synced, types });
+      p.plan = clearFlagOnRestore(p.rec.id, planWrite(p.mapped, { fields: { ...synced, ...fields }, modifiedAt: r.modifiedAt }, policies, p.rec.modifiedAt, { base: p.planBase, targetBase: synced, types }));
       // The snapshot says what was last *synced*, so only the fields seen to agree with the source go in
       // (a target edit not synced yet must stay news for the reverse link).
       const agreed = Object.fromEntries(Object.entries(fields).filter(([k, v]) => k in p.mapped && sameValue(v, p.mapped[k], types[k])));
@@ -519,7 +525,7 @@ export async function applyDeletions(rt: LinkRuntime, records: DeletedRecord[]):
     inc(counts, 'deleted', live.length);
     for (const r of live) {
       const targetId = pairs.get(r.id)!.targetId;
-      audits.push({ linkId: link.id, sourceId: r.id, targetId, action: link.deletes === 'archive' ? 'archived' : 'flagged-deleted', details: { deletedAt: r.deletedAt, mergedInto: r.mergedInto ?? null }, eventKey: `${link.id}:${r.id}:delete` });
+      audits.push({ linkId: link.id, sourceId: r.id, targetId, action: link.deletes === 'archive' ? 'archived' : 'flagged-deleted', details: { deletedAt: r.deletedAt, mergedInto: r.mergedInto ?? null }, eventKey: `${link.id}:${r.id}:delete:${r.deletedAt ?? ''}` }); // each deletion (a restored record can be deleted again)
     }
   }
   return { counts, deletedPairs: link.deletes === 'ignore' ? [] : live.map((r) => r.id), audits };

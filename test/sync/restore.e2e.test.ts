@@ -107,6 +107,19 @@ describe('a deleted record of a two-way pair is restored in its CRM', () => {
     expect(await opportunityOf(dealId)).toHaveLength(1);
   }, 180_000);
 
+  it('deleted and restored a second time: the flag is set and cleared again (the soak found it kept `true`)', async () => {
+    for (const round of [1, 2]) {
+      await hs().crm.deals.basicApi.archive(dealId);
+      await settle();
+      expect((await opportunityOf(dealId))[0], `deletion ${round}`).toMatchObject({ Id: oppId, Cosell_Source_Deleted__c: true });
+      const deletions = (await h.ledger.audit.list({ limit: 10_000 })).filter((e) => e.action === 'flagged-deleted' && e.sourceId === dealId);
+      expect(deletions, 'each deletion is audited (not only the first)').toHaveLength(round + 1);
+      await restore('acme', 'deals', dealId);
+      await settle();
+      expect((await opportunityOf(dealId))[0], `restore ${round}`).toMatchObject({ Id: oppId, Cosell_Source_Deleted__c: false });
+    }
+  }, 180_000);
+
   it('the vendor undeletes its Opportunity: the deal is re-linked (flag cleared), the rename made meanwhile arrives, audited', async () => {
     await sf().sobject('Opportunity').destroy(oppId);
     await settle();
