@@ -30,6 +30,19 @@ export interface DevServerOptions {
  * stop() (and a crash of ours) never leaves it behind.
  */
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  // freePort() only probes: another process (a test's sandbox, an outgoing connection) can take the
+  // port before the server binds it. That shows as "address already in use"; pick new ports and retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(opts);
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof CosellError && /address already in use/.test(e.message))) throw e;
+      log.warn(`temporal server start-dev: a port was taken before it bound (attempt ${attempt}); retrying on new ports`);
+    }
+  }
+}
+
+async function startOnFreePorts(opts: DevServerOptions): Promise<DevServer> {
   const bin = await findTemporalCli();
   const namespace = opts.namespace ?? 'default';
   const port = await freePort();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { linkWorkflowId, startLinks } from '../../lib/links.js';
 import { loadNetwork } from '../../lib/config.js';
 import { statusQuery } from '../../workflows/index.js';
+import { reachProgress } from '../helpers/wait.js';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
@@ -104,7 +105,7 @@ describe('crash test', () => {
     for (let kill = 0; kill < 3; kill++) {
       // A random moment inside the back-fill: once a random number of records in this third has landed.
       const at = Math.floor(N * (kill / 3.5) + Math.random() * (N / 4));
-      while (landed() < at) await sleep(100);
+      await reachProgress(landed, at, async () => `${landed()} landed; ${JSON.stringify(await handle.query(statusQuery).catch(String))}`);
       await sleep(Math.random() * 1000);
       const pid = child.pid!;
       child.removeAllListeners('exit');

@@ -8,6 +8,7 @@ import { linkWorkflowId, startLinks } from '../../lib/links.js';
 import { loadNetwork } from '../../lib/config.js';
 import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv } from '../helpers/network.js';
+import { reachProgress } from '../helpers/wait.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
 import { copyStockMapping, tempDir } from '../sync/helpers.js';
@@ -105,6 +106,12 @@ const done = () => {
   return p.logged + p.landed;
 };
 
+/** Where the fan-out stands, for a failure message: ledger progress and each link's status. */
+async function where(): Promise<string> {
+  const statuses = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery).catch((e) => String(e))));
+  return `${JSON.stringify(progress())}; ${JSON.stringify(statuses)}`;
+}
+
 describe('crash test on a change stream', () => {
   it('3,000 records fan out to two partners exactly, through 3 SIGKILLs and injected 5xx / 429 / timeouts', async () => {
     // Warm the link up (custom fields on both sides) before the chaos starts, then turn chaos on.
@@ -118,7 +125,7 @@ describe('crash test on a change stream', () => {
     // Progress counts log entries (0…N) then landed pairs (N…3N): kill 1 early, kills 2 and 3 while the links read the log.
     for (const [lo, hi] of [[0.1, 0.8], [1.1, 1.9], [2.0, 2.8]] as const) {
       const at = Math.floor(N * (lo + Math.random() * (hi - lo)));
-      while (done() < at) await sleep(100);
+      await reachProgress(done, at, where);
       await sleep(Math.random() * 1000);
       const pid = child.pid!;
       child.removeAllListeners('exit');
@@ -133,7 +140,7 @@ describe('crash test on a change stream', () => {
       statuses = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery)));
       // Completion is read from the ledger (the workflows' counts miss pages whose worker died after committing).
       if (statuses.every((s) => s.state === 'idle') && progress().landed >= 2 * N) break;
-      if (Date.now() - started > 210_000) throw new Error(`not caught up: ${JSON.stringify(progress())}; ${JSON.stringify(statuses)}`);
+      if (Date.now() - started > 240_000) throw new Error(`not caught up: ${await where()}`);
       await sleep(1000);
     }
     await sb.faults('vendor', {});

@@ -25,3 +25,19 @@ export async function eventually<T>(
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Wait until `read()` reaches `target`. Progress that stops moving for `stallMs` is a stall: fail at once
+ * with `where()` (what the system says about itself) rather than let the test's own timeout hit later
+ * with no clue where it stopped.
+ */
+export async function reachProgress(read: () => number, target: number, where: () => Promise<string> | string, stallMs = 60_000): Promise<void> {
+  let last = read();
+  let movedAt = Date.now();
+  while (last < target) {
+    await sleep(100);
+    const now = read();
+    if (now !== last) [last, movedAt] = [now, Date.now()];
+    if (Date.now() - movedAt > stallMs) throw new Error(`stalled at ${last} of ${target} for ${stallMs / 1000} s: ${await where()}`);
+  }
+}
