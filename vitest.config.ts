@@ -1,13 +1,36 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { globSync } from 'tinyglobby';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Two kinds of test file, told apart by what they touch:
+ * - **system** files drive real processes — the Temporal dev server, the sandbox CRMs, workers, the
+ *   CLI, PostgreSQL, Chromium — or change process-wide state (environment variables, mocks). Each runs
+ *   in a fresh process (isolate), beside the others: most of their time is spent waiting on I/O.
+ * - **unit** files are pure: they share one module cache per worker (isolate: false), which saves
+ *   re-importing the engine's dependencies ~60 times (seconds of CPU each on a 2-core CI machine).
+ * A file is a system file if it mentions any of these; a new unit file that starts to need one of
+ * them moves by itself.
+ */
+const SYSTEM = /helpers\/(temporal|sandbox|network|registrations|linkWorker|cli|postgres|failingWorkflow)|inject\(|child_process|startSandbox|startTestSandbox|@temporalio\/|process\.env\.[A-Z_]+ *=|process\.env\[|vi\.mock|vi\.stubEnv|chromium|playwright|nock|Connection|globalThis/;
+const files = globSync('test/**/*.test.ts', { cwd: import.meta.dirname }).sort();
+const unit = files.filter((f) => !SYSTEM.test(readFileSync(path.join(import.meta.dirname, f), 'utf8')));
+const system = files.filter((f) => !unit.includes(f));
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', '**/*.test.ts'],
     exclude: ['node_modules/**', '.temporal/**'],
-    // One real Temporal dev server per run, shared by every test file (see test/globalSetup.ts).
-    globalSetup: ['test/globalSetup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Three files at a time on two cores: the system files mostly wait (on Temporal, a CRM, a worker
+    // process), and vitest's default (cores − 1 = one file at a time) left CI at ~26 minutes.
+    maxWorkers: 3,
+    projects: [
+      { extends: true, test: { name: 'unit', include: unit, isolate: false } },
+      // One real Temporal dev server per run, shared by every system file (see test/globalSetup.ts).
+      { extends: true, test: { name: 'system', include: system, globalSetup: ['test/globalSetup.ts'] } },
+    ],
   },
 });

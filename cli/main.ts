@@ -1,23 +1,36 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isCosellError, toCosellError } from '../lib/errors.js';
-import { registerCodecServer } from './codecServer.js';
-import { registerConsole } from './console.js';
-import { registerMapping } from './mapping.js';
-import { registerSync } from './sync.js';
-import { registerUp } from './up.js';
-import { registerValidate } from './validate.js';
-import { registerWorker } from './worker.js';
-import { registerSandbox } from './sandbox.js';
-import { registerOverlaps } from './overlaps.js';
-import { registerRegistrations } from './registrations.js';
-import { registerReport } from './report.js';
-import { registerAws } from './aws.js';
-import { registerSchema } from './schema.js';
+
+/**
+ * Each top-level command's module, loaded only when needed: a command module pulls in its whole stack
+ * (the Temporal SDK, jsforce, the sandbox…), and loading all of them made every `cosell` call — even
+ * `--help` for one command — pay ~3.5 s of module loading.
+ */
+const COMMANDS: Array<{ names: string[]; load: () => Promise<(program: Command) => void> }> = [
+  { names: ['up'], load: async () => (await import('./up.js')).registerUp },
+  { names: ['mapping'], load: async () => (await import('./mapping.js')).registerMapping },
+  { names: ['worker'], load: async () => (await import('./worker.js')).registerWorker },
+  { names: ['status', 'sync'], load: async () => (await import('./sync.js')).registerSync },
+  { names: ['validate'], load: async () => (await import('./validate.js')).registerValidate },
+  { names: ['sandbox'], load: async () => (await import('./sandbox.js')).registerSandbox },
+  { names: ['overlaps'], load: async () => (await import('./overlaps.js')).registerOverlaps },
+  { names: ['registrations', 'reg'], load: async () => (await import('./registrations.js')).registerRegistrations },
+  { names: ['report'], load: async () => (await import('./report.js')).registerReport },
+  { names: ['aws'], load: async () => (await import('./aws.js')).registerAws },
+  { names: ['schema'], load: async () => (await import('./schema.js')).registerSchema },
+  { names: ['codec-server'], load: async () => (await import('./codecServer.js')).registerCodecServer },
+  { names: ['console'], load: async () => (await import('./console.js')).registerConsole },
+];
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
-export function buildProgram(): Command {
+/**
+ * The program with every command, or — given the arguments of one invocation — with only the command
+ * they name (none for `cosell --version`; all of them when they name none: `cosell --help`, a typo that
+ * needs suggestions).
+ */
+export async function buildProgram(argv?: string[]): Promise<Command> {
   // exitOverride and the error output are set before any subcommand exists: commander copies them
   // into each subcommand when it is created, so a usage error inside `cosell sync pause` is thrown
   // to main() (exit 2) like one at the top level, instead of commander exiting 1 on its own.
@@ -27,19 +40,11 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run `cosell --help` for the list of commands, `cosell <command> --help` for one)')
     .showSuggestionAfterError(true);
-  registerUp(program);
-  registerMapping(program);
-  registerWorker(program);
-  registerSync(program);
-  registerValidate(program);
-  registerSandbox(program);
-  registerOverlaps(program);
-  registerRegistrations(program);
-  registerReport(program);
-  registerAws(program);
-  registerSchema(program);
-  registerCodecServer(program);
-  registerConsole(program);
+  const args = argv?.slice(2);
+  const named = args?.find((a) => !a.startsWith('-'));
+  const only = COMMANDS.find((c) => named !== undefined && c.names.includes(named));
+  const versionOnly = named === undefined && args?.some((a) => a === '-V' || a === '--version');
+  for (const c of only ? [only] : versionOnly ? [] : COMMANDS) (await c.load())(program);
   return program;
 }
 
@@ -49,7 +54,7 @@ export function buildProgram(): Command {
  * partner, status or registration, an invalid network/mapping/rules file) — see exitCodeOf.
  */
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -1,8 +1,8 @@
 import type { OrgConfig } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
 import type { AwsPartnerCentralConnectorConfig } from './aws-partner-central/index.js';
-import { createHubspotConnector, type HubspotConnectorConfig } from './hubspot/index.js';
-import { createSalesforceConnector, type SalesforceConnectorConfig } from './salesforce/index.js';
+import type { HubspotConnectorConfig } from './hubspot/index.js';
+import type { SalesforceConnectorConfig } from './salesforce/index.js';
 import type { Connector, CrmKind } from './types.js';
 
 /**
@@ -16,9 +16,10 @@ export type { SalesforceConnectorConfig, HubspotConnectorConfig, AwsPartnerCentr
 type Factory<C extends ConnectorConfig> = (config: C) => Promise<Connector>;
 
 const FACTORIES: { [K in CrmKind]: Factory<Extract<ConnectorConfig, { kind: K }>> } = {
-  salesforce: createSalesforceConnector,
-  hubspot: createHubspotConnector,
-  // Loaded on first use: the AWS SDK is large, and most networks (and every CLI start) never need it.
+  // Each loaded on first use: jsforce, the HubSpot client and the AWS SDK are large, and a CLI command
+  // (or a network) that never talks to one kind of CRM should not pay for loading it.
+  salesforce: async (cfg) => (await import('./salesforce/index.js')).createSalesforceConnector(cfg),
+  hubspot: async (cfg) => (await import('./hubspot/index.js')).createHubspotConnector(cfg),
   'aws-partner-central': async (cfg) => (await import('./aws-partner-central/index.js')).createAwsPartnerCentralConnector(cfg),
 };
 

@@ -154,8 +154,8 @@ describe('--json and -c / COSELL_CONFIG on every command', () => {
   // Commands that never read the network file.
   const NO_CONFIG = new Set(['status', 'sync pause', 'sync resume', 'sync now', 'sync resync', 'registrations approve', 'registrations reject', 'registrations extend', 'registrations request-info', 'registrations resolve-dispute', 'codec-server', 'console hash-password', 'mapping schema', 'schema', 'sandbox', 'up']);
 
-  it('every leaf command has --json unless it is a server', () => {
-    const all = leaves(buildProgram());
+  it('every leaf command has --json unless it is a server', async () => {
+    const all = leaves(await buildProgram());
     expect(all.length).toBeGreaterThan(20);
     for (const l of all) if (!NO_JSON[l.path]) expect(l.flags.has('--json'), `${l.path} lacks --json`).toBe(true);
   });
@@ -164,7 +164,7 @@ describe('--json and -c / COSELL_CONFIG on every command', () => {
     const saved = process.env.COSELL_CONFIG;
     process.env.COSELL_CONFIG = '/from/the/env.yaml';
     try {
-      for (const l of leaves(buildProgram())) {
+      for (const l of leaves(await buildProgram())) {
         if (NO_CONFIG.has(l.path)) continue;
         expect(l.flags.has('--config'), `${l.path} lacks --config`).toBe(true);
         expect(l.flags.get('--config'), `${l.path} ignores COSELL_CONFIG`).toBe('/from/the/env.yaml');

@@ -21,7 +21,7 @@ async function cosell(...args: string[]): Promise<string> {
     return true;
   });
   try {
-    await buildProgram().exitOverride().parseAsync(['node', 'cosell', ...args]);
+    await (await buildProgram()).exitOverride().parseAsync(['node', 'cosell', ...args]);
   } finally {
     spy.mockRestore();
   }

@@ -34,7 +34,7 @@ async function run(...args: string[]): Promise<string> {
     return true;
   });
   try {
-    await buildProgram().exitOverride().parseAsync(['node', 'cosell', 'overlaps', ...args, '-c', networkFile]);
+    await (await buildProgram()).exitOverride().parseAsync(['node', 'cosell', 'overlaps', ...args, '-c', networkFile]);
   } finally {
     spy.mockRestore();
   }

@@ -277,7 +277,7 @@ describe('overlap:<partner> workflow on the sandbox CRMs', () => {
       return true;
     });
     try {
-      await buildProgram().exitOverride().parseAsync(['node', 'cosell', 'overlaps', 'acme', '--refresh', '--dry-run', '-c', networkFile]);
+      await (await buildProgram()).exitOverride().parseAsync(['node', 'cosell', 'overlaps', 'acme', '--refresh', '--dry-run', '-c', networkFile]);
     } finally {
       spy.mockRestore();
     }
