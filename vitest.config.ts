@@ -10,12 +10,25 @@ import { defineConfig } from 'vitest/config';
  *   in a fresh process (isolate), beside the others: most of their time is spent waiting on I/O.
  * - **unit** files are pure: they share one module cache per worker (isolate: false), which saves
  *   re-importing the engine's dependencies ~60 times (seconds of CPU each on a 2-core CI machine).
- * A file is a system file if it mentions any of these; a new unit file that starts to need one of
- * them moves by itself.
+ * A file is a system file if it, or a test helper it imports (transitively), mentions any of these;
+ * a unit file that starts to need one of them moves by itself.
  */
 const SYSTEM = /helpers\/(temporal|sandbox|network|registrations|linkWorker|cli|postgres|failingWorkflow)|inject\(|child_process|startSandbox|startTestSandbox|@temporalio\/|process\.env\.[A-Z_]+ *=|process\.env\[|vi\.mock|vi\.stubEnv|chromium|playwright|nock|Connection|globalThis/;
-const files = globSync('test/**/*.test.ts', { cwd: import.meta.dirname }).sort();
-const unit = files.filter((f) => !SYSTEM.test(readFileSync(path.join(import.meta.dirname, f), 'utf8')));
+const ROOT = import.meta.dirname;
+const verdicts = new Map<string, boolean>();
+function touchesSystem(file: string): boolean {
+  const known = verdicts.get(file);
+  if (known !== undefined) return known;
+  verdicts.set(file, false); // an import cycle adds nothing
+  const text = readFileSync(file, 'utf8');
+  // Only the test tree's own helpers are followed: product modules are what the unit files test.
+  const helpers = [...text.matchAll(/from '(\.[^']+)\.js'/g)].map((m) => path.resolve(path.dirname(file), `${m[1]}.ts`)).filter((f) => f.startsWith(path.join(ROOT, 'test') + path.sep));
+  const verdict = SYSTEM.test(text) || helpers.some(touchesSystem);
+  verdicts.set(file, verdict);
+  return verdict;
+}
+const files = globSync('test/**/*.test.ts', { cwd: ROOT }).sort();
+const unit = files.filter((f) => !touchesSystem(path.join(ROOT, f)));
 const system = files.filter((f) => !unit.includes(f));
 
 export default defineConfig({
