@@ -27,7 +27,7 @@ export interface PumpReport {
   head: number;
   /** Now minus the newest modification the feed returned (0 when caught up with nothing new). */
   lagMs?: number;
-  /** Workflows to wake (only when something was appended). */
+  /** Workflows to wake: every consumer after an append, else those still behind the head. */
   wake: Array<{ workflowId: string; signal: string }>;
 }
 
@@ -79,7 +79,7 @@ export const TOMBSTONE_RETENTION_MS = 30 * 24 * 3_600_000;
 export async function pumpStream(engine: Engine, streamId: string, opts: { maxPages?: number; heartbeat?: (d: unknown) => void } = {}): Promise<PumpReport> {
   const { spec, conn, info } = await prepare(engine, streamId);
   const report = await pumpFeeds(engine.ledger, conn, info, opts);
-  if (report.appended > 0) report.wake = spec.consumers.flatMap((c) => (c.wake ? [c.wake] : []));
+  report.wake = await consumersToWake(engine.ledger, spec, report);
   // Tombstones every consumer has passed are kept for a retention period, then dropped.
   if (report.caughtUp) await engine.ledger.streams.compactTombstones(streamId, new Date(Date.now() - TOMBSTONE_RETENTION_MS).toISOString());
   return report;
@@ -140,13 +140,22 @@ export async function appendByIds(engine: Engine, streamId: string, ids: string[
   const records = ids.length ? await conn.readByIds(spec.object, [...new Set(ids)], info.fields.filter(readableBy(conn, schema))) : [];
   const r = await engine.ledger.streams.append({ streamId, records, source: 'push' });
   const newest = records.reduce((m, x) => (x.modifiedAt > m ? x.modifiedAt : m), '');
-  return {
-    streamId,
-    appended: r.appended,
-    read: records.length,
-    caughtUp: true,
-    head: r.head,
-    lagMs: newest ? Math.max(0, Date.now() - Date.parse(newest)) : undefined,
-    wake: r.appended > 0 ? spec.consumers.flatMap((c) => (c.wake ? [c.wake] : [])) : [],
-  };
+  const report: PumpReport = { streamId, appended: r.appended, read: records.length, caughtUp: true, head: r.head, lagMs: newest ? Math.max(0, Date.now() - Date.parse(newest)) : undefined, wake: [] };
+  report.wake = await consumersToWake(engine.ledger, spec, report);
+  return report;
+}
+
+/**
+ * Who to wake after a read: every consumer when it appended; otherwise each consumer still behind the
+ * log's head. Waking only on an append stalled the links for good when a worker died between the
+ * append's commit and the wake signals: the retried read appended nothing, so it woke nobody, and the
+ * links sat idle behind 3,000 entries until their own schedule (test/e2e/streamCrash.e2e.test.ts). The
+ * same covers a signal lost while a consumer's workflow was not running.
+ */
+async function consumersToWake(ledger: Ledger, spec: StreamSpec, report: PumpReport): Promise<PumpReport['wake']> {
+  const wakeable = spec.consumers.filter((c) => c.wake);
+  if (report.appended > 0) return wakeable.map((c) => c.wake!);
+  if (report.head === 0 || wakeable.length === 0) return [];
+  const seqOf = new Map((await ledger.streams.consumers(spec.id)).map((p) => [p.consumer, p.seq]));
+  return wakeable.filter((c) => (seqOf.get(c.id) ?? 0) < report.head).map((c) => c.wake!);
 }

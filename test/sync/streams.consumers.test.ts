@@ -134,3 +134,43 @@ rules: roe.yaml
     }
   });
 });
+
+describe('waking the consumers of a change stream', () => {
+  it('a read that appends nothing still wakes every consumer behind the head (a worker killed between the append and the wake left links idle for good)', async () => {
+    const ledger = await openLedger({ file: tempLedgerFile() });
+    const conn = sandboxEnv(sb, 'STRC');
+    const net = testNetwork(`
+vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
+partners:
+  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
+links:
+  - { id: opps-to-acme, from: vendor.Opportunity, to: acme.deals, mapping: $STOCK/salesforce-opportunity-to-hubspot-deal.yaml, share: all }
+streams: { enabled: true }
+`);
+    const engine = new Engine({ network: net, ledger });
+    const woken = (r: { wake: Array<{ workflowId: string }> }) => r.wake.map((w) => w.workflowId);
+    try {
+      let first = await pumpStream(engine, 'vendor:Opportunity');
+      while (!first.caughtUp) first = await pumpStream(engine, 'vendor:Opportunity');
+      expect(first.head).toBeGreaterThanOrEqual(SEED.opportunities);
+      // The appending read's wake signals are lost (its worker died): the next read appends nothing…
+      const again = await pumpStream(engine, 'vendor:Opportunity');
+      expect(again.appended).toBe(0);
+      // …and must still wake the link, which has read none of the log.
+      expect(woken(again)).toEqual(['sync:opps-to-acme']);
+      // Once the link has read up to the head, a read that appends nothing wakes nobody.
+      const pos = await ledger.streams.attach('vendor:Opportunity', 'link:opps-to-acme');
+      expect(await ledger.streams.advance('vendor:Opportunity', 'link:opps-to-acme', again.head, pos.generation)).toBe(true);
+      expect(woken(await pumpStream(engine, 'vendor:Opportunity'))).toEqual([]);
+      // A new vendor change wakes it again.
+      const acct = (await sb.jsforce('vendor').query<{ Id: string }>('SELECT Id FROM Opportunity LIMIT 1')).records[0]!;
+      await sb.jsforce('vendor').sobject('Opportunity').update({ Id: acct.Id, Name: 'Renamed for the wake test' });
+      const changed = await pumpStream(engine, 'vendor:Opportunity');
+      expect(changed.appended).toBeGreaterThan(0);
+      expect(woken(changed)).toEqual(['sync:opps-to-acme']);
+    } finally {
+      await engine.close();
+      await ledger.close();
+    }
+  });
+});
