@@ -6,6 +6,7 @@ import { createStreamActivities } from './stream.js';
 import { createOverlapActivities } from './overlap.js';
 import { createRegistrationActivities } from './registration.js';
 import { createAnalyticsActivities } from './analytics.js';
+import { createNotifyActivities } from './notify.js';
 import type { Client } from '@temporalio/client';
 import type { Policy } from '../rules/index.js';
 
@@ -39,6 +40,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createOverlapActivities(engine),
     ...createRegistrationActivities({ engine, policy: deps.policy, client: deps.client }),
     ...createAnalyticsActivities(engine, deps.policy),
+    ...createNotifyActivities(engine),
   };
 }
 

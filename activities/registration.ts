@@ -28,6 +28,7 @@ import {
 import { sharedAccountIndexFeed, type AccountIndexFeed } from '../sync/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
 import { processRecords, sourceFieldsOf } from '../sync/page.js';
+import { NOTIFICATION_KINDS } from '../notify/render.js';
 import { ACTIVE_LEDGER_STATUSES, attributionFields, detailsOf, gateAction, ownRole, RegistrationGate, registrationWorkflowId, temporalClient, workflowInput, currentTaskQueue, type RegistrationDetails } from '../sync/registrationGate.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import { attributeUpdate, disputeWorkflowId } from '../workflows/registrationApi.js';
@@ -183,7 +184,9 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
 
   return {
     async registrationSettings(): Promise<LifecycleSettings> {
-      return policy().lifecycle;
+      const channels = engine.network.network.notifications?.channels ?? [];
+      const notifyRoutes = Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, channels.filter((c) => !c.events || c.events.includes(k)).map((c) => c.id)]));
+      return { ...policy().lifecycle, notifyRoutes };
     },
 
     /** One status change of a registration workflow: ledger, audit, write-back, vendor pipeline, rules index. */

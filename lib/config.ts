@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isScalar, visit } from 'yaml';
 import { z } from 'zod';
+import { notificationsSchema } from '../notify/config.js';
 import { CosellError } from './errors.js';
 import { suggestionHint } from './suggest.js';
 import { formatProblem, YamlSource, type Problem } from './yamlSource.js';
@@ -179,6 +180,8 @@ export const networkSchema = z.strictObject({
   links: z.array(link).default([]),
   ledger: z.strictObject({ url: secretRef.optional(), file: z.string().optional() }).optional(),
   rules: z.string().optional(),
+  /** Where registration events are sent (Slack / Teams webhooks, e-mail over SMTP) and their texts: notify/config.ts. */
+  notifications: notificationsSchema.optional(),
   /**
    * Change streams (sync/stream.ts): one feed read per (org, object), fanned out to every link, the
    * rules index and the overlap passes that read it. Off by default: each link then follows its own feed.

@@ -37,6 +37,8 @@ export const ErrorCodes = {
   COSELL_REGISTRATION_STATE: 'The registration cannot take that decision in its current state',
   COSELL_REGISTRATION_CLAIMED: 'The customer already has an active registration (one active registration per customer)',
   COSELL_ANALYTICS_CURRENCY: 'An opportunity amount is in a currency the policy has no exchange rate for',
+  COSELL_NOTIFY_FAILED: 'A notification could not be delivered (webhook or SMTP server unreachable or failing); it is retried with backoff',
+  COSELL_NOTIFY_REJECTED: 'A notification channel refused the message (bad webhook URL, unknown recipient); retrying cannot help',
   COSELL_RULES_DATA_UNAVAILABLE: 'What a Rules-of-Engagement decision needs (vendor account index, the deal\'s customer) could not be read; nothing was decided, the page is retried',
 } as const;
 
@@ -76,6 +78,8 @@ const RETRY: Partial<Record<ErrorCode, Retry>> = {
   COSELL_REGISTRATION_UNKNOWN: 'fix',
   COSELL_REGISTRATION_STATE: 'fix',
   COSELL_ANALYTICS_CURRENCY: 'fix',
+  COSELL_NOTIFY_FAILED: 'retry',
+  COSELL_NOTIFY_REJECTED: 'fix',
 };
 
 /** How to treat a failure with this code (any string: codes from other versions or components are `retry`). */

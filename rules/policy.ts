@@ -258,6 +258,8 @@ export interface LifecycleSettings {
   approvalLevels: ApprovalLevel[];
   disputeSlaMs: number;
   disputeEscalateTo?: string;
+  /** Which notification channels get which events (ids; from the network file's `notifications:`, filled in by the activity). */
+  notifyRoutes?: Partial<Record<string, string[]>>;
 }
 
 export interface ApprovalLevel {

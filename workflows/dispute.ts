@@ -3,6 +3,7 @@ import type { Activities } from '../activities/index.js';
 import { disputeTimeout, isDisputeOpen, openDispute, resolveDispute, type DisputeEffect, type DisputeResolution, type DisputeState, type DisputeTransition } from '../rules/dispute.js';
 import type { LifecycleSettings } from '../rules/policy.js';
 import { disputeStatusQuery, resolveDisputeUpdate, type DisputeWorkflowInput } from './registrationApi.js';
+import { notifier } from './registration.js';
 
 const { registrationSettings, applyDisputeEffects, settleDispute } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -25,11 +26,13 @@ export async function dispute(input: DisputeWorkflowInput): Promise<DisputeState
   let state = opened.state;
   let busy: Promise<unknown> = Promise.resolve();
   const publish = () => upsertSearchAttributes({ CosellKind: ['dispute'], CosellPartner: [input.partnerId], CosellRegistrationStatus: [`dispute-${state.status}`] });
-  const run = (effects: DisputeEffect[]) => {
+  const notify = notifier(settings.notifyRoutes, {});
+  const run = async (effects: DisputeEffect[]) => {
     const snapshot = state;
     const p = busy.then(() => applyDisputeEffects({ state: snapshot, effects: effects.filter((e) => e.type !== 'settle') }));
     busy = p.catch(() => undefined);
-    return p;
+    await p;
+    notify.send(input.registrationId, input.partnerId, `dispute:${input.registrationId}:${snapshot.history.length}:${snapshot.status}`, effects);
   };
   const take = async (t: DisputeTransition) => {
     if (!t.ok) return;
@@ -81,5 +84,6 @@ export async function dispute(input: DisputeWorkflowInput): Promise<DisputeState
     if (!woke && !resolving) await take(disputeTimeout(state, settings, Date.now()));
   }
   await busy;
+  await Promise.allSettled(notify.pending);
   return state;
 }

@@ -4,6 +4,7 @@ import {
   condition,
   continueAsNew,
   defineSignal,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -26,6 +27,7 @@ import {
   submit,
   type Effect,
   type InfoProvided,
+  type NotifyKind,
   type InfoRequestInput,
   type Redecision,
   type RegistrationState,
@@ -46,6 +48,34 @@ import {
   type Superseded,
   type VendorClosed,
 } from './registrationApi.js';
+
+const { deliverNotification } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  // A channel that is down is retried with backoff for about a day; one that refuses (bad URL) is not.
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 150, nonRetryableErrorTypes: ['COSELL_NOTIFY_REJECTED', 'COSELL_CONFIG_INVALID', 'COSELL_SECRET_MISSING'] },
+});
+
+/**
+ * Send a transition's notify effects: one activity per (event, channel), started without blocking the
+ * lifecycle; the caller awaits `pending` before the workflow ends. Shared with the dispute workflow.
+ */
+export function notifier(routes: Partial<Record<NotifyKind, string[]>> | undefined, where: { linkId?: string; sourceId?: string }) {
+  const pending: Array<Promise<unknown>> = [];
+  // Histories from before notifications existed replay without these activities.
+  const on = patched('cosell-notifications-1');
+  return {
+    pending,
+    send(registrationId: string, partnerId: string, step: string, effects: ReadonlyArray<{ type: string; kind?: NotifyKind; message?: string }>) {
+      if (!on) return;
+      effects.forEach((e, i) => {
+        if (e.type !== 'notify' || !e.kind) return;
+        for (const channelId of routes?.[e.kind] ?? []) {
+          pending.push(deliverNotification({ channelId, event: { kind: e.kind, registrationId, partnerId, message: e.message ?? '' }, linkId: where.linkId, sourceId: where.sourceId, eventKey: `${step}:${i}` }));
+        }
+      });
+    },
+  };
+}
 
 const { registrationSettings, applyRegistrationEffects, setRegistrationAttribution } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -91,6 +121,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     // The Web UI's "current details" of the run: the status now (the static summary names the customer).
     setCurrentDetails(`**Status** ${state.status}${state.escalated ? ' (escalated)' : ''}${state.reviewDueAt ? `, review due ${state.reviewDueAt}` : ''}${state.expiresAt ? `, exclusive until ${state.expiresAt}` : ''}`);
   };
+  const notify = notifier(settings.notifyRoutes, { linkId: input.linkId, sourceId: input.sourceId });
 
   /** Take a transition now (so every waiter sees it) and run its effects in order with the others. */
   const take = async (t: Transition, asFailure: boolean): Promise<RegistrationState> => {
@@ -105,6 +136,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     const run = busy.then(() => applyRegistrationEffects({ linkId: input.linkId, sourceId: input.sourceId, state: snapshot, effects }));
     busy = run.catch(() => undefined);
     await run;
+    notify.send(input.id, input.partnerId, `registration:${input.id}:${snapshot.history.length}:${snapshot.status}`, effects);
     return state;
   };
 
@@ -178,6 +210,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
     else if (isExclusive(state.status)) await take(expire(state, Date.now()), false);
   }
   await busy;
+  await Promise.allSettled(notify.pending);
   return state;
 }
 

@@ -63,7 +63,7 @@ export const TEST_PARTNERS = [
   { id: 'initech', name: 'Initech Partners', profile: 'tier: registered, roles: [reseller]' },
 ];
 
-export async function startRegistrationHarness(opts: { name: string; policy: string; partners?: Array<{ id: string; name: string; profile: string }> }): Promise<RegistrationHarness> {
+export async function startRegistrationHarness(opts: { name: string; policy: string; partners?: Array<{ id: string; name: string; profile: string }>; networkExtra?: string }): Promise<RegistrationHarness> {
   const partners = opts.partners ?? TEST_PARTNERS;
   const sb = await startTestSandbox(
     {
@@ -85,6 +85,7 @@ partners:
 ${partners.map((p) => `  - { id: ${p.id}, name: ${p.name}, kind: hubspot, ${p.profile}, connection: ${conn[p.id]} }`).join('\n')}
 links:
 ${partners.map((p) => `  - { id: ${links[p.id]}, from: ${p.id}.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }`).join('\n')}
+${opts.networkExtra ?? ''}
 `);
   const ledgerFile = tempLedgerFile();
   const ledger = await openLedger({ file: ledgerFile });
