@@ -62,6 +62,7 @@ export function registerUp(program: Command): void {
           '',
           '  Sandbox CRMs (read-only pages, like a CRM list view):',
           ...Object.entries(demo.sandbox.pages).map(([id, url]) => `    ${id.padEnd(9)} ${orgName(id).padEnd(24)} ${url}`),
+          `  Notifications      ${demo.inbox.url}   (Slack / Teams incoming-webhook sandbox: review requests, decisions, escalations)`,
           '',
           `  Links syncing      ${demo.links.join(', ')}`,
           ...(demo.streams.length

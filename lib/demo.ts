@@ -7,6 +7,7 @@ import { createActivities } from '../activities/index.js';
 import { startOverlapWorkflows } from '../overlaps/start.js';
 import { startScorecard } from '../analytics/start.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { startInbox, type Inbox } from '../sandbox/inbox.js';
 import { startRulesIndex } from '../sync/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
 import type { CdcEventSeen } from '../connectors/salesforce/cdc/subscriber.js';
@@ -36,6 +37,8 @@ export interface Demo {
   /** The codec server the Web UI reads encrypted history through. */
   codec: CodecServer;
   sandbox: Sandbox;
+  /** Where the demo's Slack and Teams notifications land (examples/network.yaml's notifications:). */
+  inbox: Inbox;
   network: LoadedNetwork;
   engine: Engine;
   client: Client;
@@ -77,6 +80,10 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string; o
     const uiPort = new URL(server.uiUrl!).port;
     for (const host of ['127.0.0.1', 'localhost']) codec.allow(`http://${host}:${uiPort}`);
     exportSandboxEnv(sandbox.orgs, 'COSELL');
+    const inbox = await startInbox();
+    stops.push(() => inbox.stop());
+    process.env.COSELL_SLACK_WEBHOOK ??= inbox.hookUrl('channel-desk');
+    process.env.COSELL_TEAMS_WEBHOOK ??= inbox.hookUrl('channel-ops');
     for (const p of ['ACME', 'GLOBEX', 'INITECH']) {
       const k = `COSELL_${p}_OVERLAP_KEY`;
       process.env[k] ??= randomBytes(32).toString('base64url');
@@ -113,7 +120,7 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string; o
     if (push) stops.push(() => push.stop());
     const cdc = await startChangeCapture(network, { ledger: engine.ledger, notifier: cdcNotifier(client, network), onEvent: opts.onCdcEvent });
     stops.push(() => cdc.stop());
-    return { server, codec, sandbox, network, engine, client, worker, links, streams, overlaps, scorecard, push, cdc, stop };
+    return { server, codec, sandbox, inbox, network, engine, client, worker, links, streams, overlaps, scorecard, push, cdc, stop };
   } catch (e) {
     await stop();
     throw e;

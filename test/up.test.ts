@@ -33,6 +33,10 @@ describe('npm start (cosell up)', () => {
     expect((await fetch(ui)).status).toBe(200);
     expect(pages).toHaveLength(5); // vendor, acme, globex, initech and the AWS Partner Central account
     for (const p of pages) expect((await fetch(p)).status).toBe(200);
+    // Registration notifications land in the sandbox's Slack/Teams inbox (sandbox/inbox.ts).
+    const inbox = await fetch(/Notifications\s+(\S+)/.exec(out)![1]);
+    expect(inbox.status).toBe(200);
+    expect(await inbox.text()).toContain('Notifications inbox');
     expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
     expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
     expect(out).toMatch(/Codec server\s+http:\/\/127\.0\.0\.1:\d+\s+\(the Web UI decodes history through it/);
