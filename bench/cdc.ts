@@ -13,11 +13,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import jsforce from 'jsforce';
 import { CdcSubscriber, type CdcNotifier } from '../connectors/salesforce/cdc/subscriber.js';
 import { openLedger } from '../ledger/index.js';
 import { latencySummary as summary } from './stats.js';
 import { startSandbox } from '../sandbox/index.js';
+import { personOfTheOrg } from './person.js';
 import type { SalesforceOrg } from '../sandbox/salesforce/index.js';
 
 const WRITES = Number(process.env.BENCH_CDC_WRITES ?? 300);
@@ -29,14 +29,7 @@ async function main(): Promise<void> {
   const sb = await startSandbox({ config: { orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor', seed: { accounts: 20, opportunities: 50, owners: 2 }, pubsub: {} }] } });
   const info = sb.orgs.vendor as Extract<(typeof sb.orgs)[string], { kind: 'salesforce' }>;
   const org = sb.org('vendor') as SalesforceOrg;
-  const admin = new jsforce.Connection({ instanceUrl: info.instanceUrl, accessToken: info.accessToken, version: '62.0' });
-  const owner = (await admin.query<{ Username: string }>('SELECT Username FROM User')).records.find((u) => u.Username !== info.username)!;
-  const tokenRes = await fetch(`${info.loginUrl}/services/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', client_id: info.clientId, client_secret: info.clientSecret, username: owner.Username, password: info.password! }).toString(),
-  });
-  const person = new jsforce.Connection({ instanceUrl: info.instanceUrl, accessToken: ((await tokenRes.json()) as { access_token: string }).access_token, version: '62.0' });
+  const person = await personOfTheOrg(info);
   const opps = (await person.query<{ Id: string }>('SELECT Id FROM Opportunity LIMIT 50')).records.map((r) => r.Id);
 
   const url = process.env.DATABASE_URL;
