@@ -73,6 +73,25 @@ describe('exit codes', () => {
   });
 });
 
+describe('one command loaded per invocation', () => {
+  const commands = async (...args: string[]) => (await buildProgram(['node', 'cosell', ...args])).commands.map((c) => c.name()).sort();
+  it('loads only the command named (aliases too), none for --version, all for --help or an unknown name', async () => {
+    expect(await commands('schema', 'network')).toEqual(['schema']);
+    expect(await commands('status', '--json')).toEqual(['deadletters', 'status', 'sync']); // one module, three commands
+    expect(await commands('reg', 'list')).toEqual(['registrations']);
+    expect(await commands('--version')).toEqual([]);
+    const all = await commands('--help');
+    expect(all).toEqual(await commands('frobnicate'));
+    expect(all).toEqual(expect.arrayContaining(['up', 'worker', 'validate', 'console', 'report', 'aws']));
+  });
+  it('every command and alias of the full program is found by its own name (the table in cli/main.ts is complete)', async () => {
+    for (const c of (await buildProgram()).commands) {
+      for (const name of [c.name(), ...c.aliases()]) expect(await commands(name), name).not.toHaveLength((await buildProgram()).commands.length);
+      expect(await commands(c.name())).toContain(c.name());
+    }
+  });
+});
+
 describe('unknown names are errors, not empty lists', () => {
   it.each([
     [['registrations', 'list', '--status', 'aproved'], 'did you mean "approved"?'],
