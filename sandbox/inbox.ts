@@ -1,5 +1,6 @@
 import Fastify from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { esc } from './ui.js';
 
 /**
  * A stand-in for Slack's and Microsoft Teams' incoming webhooks, for the demo: `POST /hooks/<channel>`
@@ -22,8 +23,6 @@ export interface Inbox {
 }
 
 const KEEP = 500;
-
-const esc = (v: string): string => v.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export async function startInbox(opts: { port?: number } = {}): Promise<Inbox> {
   const messages: InboxMessage[] = [];

@@ -9,7 +9,8 @@ import type { SandboxOrg } from './types.js';
 
 const PAGE_SIZE = 50;
 
-const esc = (v: unknown): string =>
+/** HTML-escape a value for the sandbox's pages. */
+export const esc = (v: unknown): string =>
   String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f4f6f9}
