@@ -6,7 +6,11 @@ import { loadNetwork, type LoadedNetwork } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
 import { configOption, jsonOption, printJson } from './options.js';
 import { formatGrid } from './table.js';
-import { formatProblems, hasErrors, loadMappingFile, mappingJsonSchema, previewMapping, readSchemaSnapshot, type CompiledMapping, type LoadResult, type PreviewRow, type Problem } from '../mappings/index.js';
+import { formatProblems, hasErrors, loadMappingFile, mappingJsonSchema, readSchemaSnapshot, type CompiledMapping, type LoadResult, type PreviewRow, type Problem } from '../mappings/index.js';
+import type { Ledger } from '../ledger/index.js';
+import { openNetworkLedger } from '../lib/engine.js';
+import { previewLive } from '../lib/mappingPreview.js';
+import { describeGate } from '../sync/gatePreview.js';
 
 /**
  * `cosell mapping validate|preview|schema`. Validation prints every problem as file:line:col and exits
@@ -74,26 +78,29 @@ export function registerMapping(program: Command): void {
       const sample = Number(opts.sample);
       if (!Number.isInteger(sample) || sample <= 0) throw new CosellError('COSELL_CONFIG_INVALID', `--sample must be a positive whole number, not ${opts.sample}`);
       const live = await liveOrgs(opts.config, opts.org, opts.to);
+      let ledger: Ledger | undefined;
       try {
-        const probe = loadMappingFile(file);
-        const objects = probe.mapping ? { source: probe.mapping.sourceObject, target: probe.mapping.targetObject } : objectsOf(probe);
-        if (!objects) {
-          report(file, probe.problems, false);
+        const preview = await previewLive({
+          network: live.network,
+          file,
+          sourceOrg: opts.org,
+          targetOrg: live.targetId,
+          source: live.source,
+          target: live.target,
+          sample,
+          // Read-only: the gate reads the account index and registrations as the ledger holds them.
+          ledger: async () => (ledger ??= await openNetworkLedger(live.network)),
+        });
+        if (!preview.mapping) {
+          report(file, preview.problems, false);
           process.exitCode = 2;
           return;
         }
-        const [sourceSchema, targetSchema] = await Promise.all([live.source.describe(objects.source), live.target.describe(objects.target)]);
-        const loaded = loadMappingFile(file, { sourceSchema, targetSchema });
-        if (!loaded.mapping) {
-          report(file, loaded.problems, false);
-          process.exitCode = 2;
-          return;
-        }
-        const rows = await previewMapping(loaded.mapping, live.source, live.target, sample, { context: live.context });
-        if (opts.json) printJson(rows);
-        else process.stdout.write(renderPreview(loaded.mapping, rows));
+        if (opts.json) printJson(preview.rows);
+        else process.stdout.write(renderPreview(preview.mapping, preview.rows, preview.gate));
       } finally {
         await live.close();
+        await ledger?.close();
       }
     });
 
@@ -122,9 +129,10 @@ function objectsOf(result: LoadResult): { source: string; target: string } | und
 }
 
 interface LiveOrgs {
+  network: LoadedNetwork;
+  targetId: string;
   source: Connector;
   target: Connector;
-  context: { partner?: Record<string, unknown>; vendor?: Record<string, unknown> };
   close(): Promise<void>;
 }
 
@@ -133,8 +141,6 @@ async function liveOrgs(configFile: string, sourceId: string, targetId: string |
   const vendor = network.network.vendor;
   const to = targetId ?? (sourceId === vendor.id ? undefined : vendor.id);
   if (!to) throw new CosellError('COSELL_CONFIG_INVALID', `--org ${sourceId} is the vendor: say which partner org is the target with --to`);
-  const partnerId = sourceId === vendor.id ? to : sourceId;
-  const partner = network.partner(partnerId);
   const source = await createConnector(network.org(sourceId));
   let target: Connector;
   try {
@@ -144,12 +150,10 @@ async function liveOrgs(configFile: string, sourceId: string, targetId: string |
     throw e;
   }
   return {
+    network,
+    targetId: to,
     source,
     target,
-    context: {
-      partner: partner ? { id: partner.id, name: partner.name, tier: partner.tier, roles: partner.roles ?? [], territories: partner.territories ?? {} } : undefined,
-      vendor: { id: vendor.id, name: vendor.name },
-    },
     close: async () => {
       await Promise.allSettled([source.close(), target.close()]);
     },
@@ -158,11 +162,12 @@ async function liveOrgs(configFile: string, sourceId: string, targetId: string |
 
 const show = (v: unknown): string => (v === undefined ? '—' : v === null ? 'null' : typeof v === 'string' ? (v.length > 40 ? JSON.stringify(v.slice(0, 39) + '…') : JSON.stringify(v)) : String(v));
 
-export function renderPreview(mapping: CompiledMapping, rows: PreviewRow[]): string {
+export function renderPreview(mapping: CompiledMapping, rows: PreviewRow[], gate?: { link: string; policy: string }): string {
   const lines: string[] = [];
   const count = (a: PreviewRow['action']): number => rows.filter((r) => r.action === a).length;
   lines.push(`${mapping.name}: ${mapping.sourceObject} → ${mapping.targetObject}, ${rows.length} source records (nothing was written)`);
-  lines.push(`  create ${count('create')} · update ${count('update')} · unchanged ${count('unchanged')} · filtered out ${count('filtered')} · errors ${count('error') + rows.filter((r) => r.action !== 'error' && r.errors.length).length}`);
+  if (gate) lines.push(`  registration link ${gate.link}: each record as the Rules-of-Engagement gate (${gate.policy}) would decide it now`);
+  lines.push(`  create ${count('create')} · update ${count('update')}${gate ? ` · held ${count('held')} · rejected ${count('rejected')}` : ''} · unchanged ${count('unchanged')} · filtered out ${count('filtered')} · errors ${count('error') + rows.filter((r) => r.action !== 'error' && r.errors.length).length}`);
   lines.push('');
   const table: string[][] = [['source id', 'key', 'action', 'field', 'current', 'new', 'note']];
   for (const r of rows) {
@@ -171,7 +176,8 @@ export function renderPreview(mapping: CompiledMapping, rows: PreviewRow[]): str
       continue;
     }
     let first = true;
-    const head = (): string[] => (first ? [r.sourceId, r.key ?? '', r.targetId ? `${r.action} ${r.targetId}` : r.action] : ['', '', '']);
+    const action = describeGate(r.gate) ?? r.action;
+    const head = (): string[] => (first ? [r.sourceId, r.key ?? '', r.targetId ? `${action} ${r.targetId}` : action] : ['', '', '']);
     for (const c of r.changes) {
       table.push([...head(), c.field, r.targetId ? show(c.current) : '', show(c.next), c.heldBy ? `kept: owner ${c.heldBy}` : '']);
       first = false;
@@ -180,7 +186,7 @@ export function renderPreview(mapping: CompiledMapping, rows: PreviewRow[]): str
       table.push([...head(), e.field, '', '', `ERROR ${e.message}`]);
       first = false;
     }
-    if (first) table.push([r.sourceId, r.key ?? '', r.action, '', '', '', '']);
+    if (first) table.push([r.sourceId, r.key ?? '', action, '', '', '', '']);
   }
   return lines.join('\n') + '\n' + formatGrid(table, Infinity);
 }

@@ -26,6 +26,7 @@ export const NAV: Array<{ href: string; label: string }> = [
   { href: '/queue', label: 'Review queue' },
   { href: '/registrations', label: 'Registrations' },
   { href: '/links', label: 'Link health' },
+  { href: '/mappings', label: 'Mappings' },
   { href: '/overlaps', label: 'Overlaps' },
 ];
 

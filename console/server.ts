@@ -8,6 +8,7 @@ import { registerAuth, sessionStore } from './auth.js';
 import type { ConsoleDeps } from './deps.js';
 import type { PageContext } from './layout.js';
 import { registerLinks } from './links.js';
+import { registerMappings } from './mappings.js';
 import { registerOverlaps } from './overlaps.js';
 import { registerQueue } from './queue.js';
 import { registerRegistration } from './registration.js';
@@ -94,6 +95,7 @@ export async function buildConsole(deps: ConsoleDeps, opts: ConsoleOptions = {})
   registerQueue(app, deps);
   registerRegistration(app, deps);
   registerLinks(app, deps);
+  registerMappings(app, deps);
   registerOverlaps(app, deps);
   return app;
 }

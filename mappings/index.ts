@@ -7,6 +7,6 @@ export { mappingFileSchema, mappingJsonSchema, type MappingFile } from './file/s
 export { formatProblem, formatProblems, hasErrors, ProblemCodes, type ProblemCode } from './problems.js';
 export { readSchemaSnapshot } from './snapshots.js';
 export { compileCondition, type ConditionOptions } from './condition.js';
-export { previewMapping, type PreviewRow, type PreviewChange, type PreviewOptions } from './preview.js';
+export { previewMapping, type PreviewRow, type PreviewChange, type PreviewGate, type PreviewOptions } from './preview.js';
 export { EvalError } from './lang/runtime.js';
 export type { ApplyResult, CompiledMapping, FieldError, FieldPolicy, MappingContext, Owner, Problem, Severity } from './types.js';

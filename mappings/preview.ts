@@ -4,7 +4,7 @@
  * the per-field owners the way the sync does (target: create only; fill-if-blank: only into empty
  * fields; newest: only when the source record is at least as recent).
  */
-import { START_CURSOR, type Connector, type CrmRecord, type FieldValue } from '../connectors/types.js';
+import { START_CURSOR, type Connector, type CrmRecord, type FieldValue, type Fields } from '../connectors/types.js';
 import { fieldTypes, sameValue } from '../sync/values.js';
 import { EvalError } from './lang/runtime.js';
 import type { CompiledMapping, FieldError, MappingContext, Owner } from './types.js';
@@ -17,18 +17,37 @@ export interface PreviewChange {
   heldBy?: Owner;
 }
 
+/**
+ * What the registration gate (Rules of Engagement) would do with a record on a registration link:
+ * the sync's own decision, computed without writing (sync/gatePreview.ts).
+ */
+export interface PreviewGate {
+  action: 'write' | 'hold' | 'reject';
+  /** The registration status it would have (or has: an existing registration). */
+  status: string;
+  reason: string;
+  ruleId?: string;
+  registrationId: string;
+  /** True when the registration exists already (its current status decides), false for a new decision. */
+  existing: boolean;
+}
+
 export interface PreviewRow {
   sourceId: string;
   key: string | null;
   targetId?: string;
-  action: 'create' | 'update' | 'unchanged' | 'filtered' | 'error';
+  /** `held` / `rejected`: the registration gate would keep a create or update out of the target. */
+  action: 'create' | 'update' | 'unchanged' | 'filtered' | 'error' | 'held' | 'rejected';
   changes: PreviewChange[];
   errors: FieldError[];
+  gate?: PreviewGate;
 }
 
 export interface PreviewOptions {
   /** Context for $partner, $vendor...; `now` defaults to the current time. */
   context?: Partial<MappingContext>;
+  /** On a registration link: the gate's decision per mapped record (the preview then says held / rejected). */
+  gate?: (records: Array<{ sourceId: string; source: Fields; mapped: Fields }>) => Promise<Map<string, PreviewGate>>;
 }
 
 export async function previewMapping(mapping: CompiledMapping, source: Connector, target: Connector, sample: number, opts: PreviewOptions = {}): Promise<PreviewRow[]> {
@@ -65,6 +84,10 @@ export async function previewMapping(mapping: CompiledMapping, source: Connector
     }
   }
 
+  const gated = opts.gate
+    ? await opts.gate(mapped.flatMap((m) => ('result' in m && m.result && m.key !== null ? [{ sourceId: m.rec.id, source: m.rec.fields, mapped: m.result.fields }] : [])))
+    : new Map<string, PreviewGate>();
+
   return mapped.map((m): PreviewRow => {
     if ('filtered' in m) return { sourceId: m.rec.id, key: null, action: 'filtered', changes: [], errors: [] };
     if ('error' in m) return { sourceId: m.rec.id, key: null, action: 'error', changes: [], errors: [{ field: '(filter)', message: m.error ?? '' }] };
@@ -83,8 +106,11 @@ export async function previewMapping(mapping: CompiledMapping, source: Connector
       changes.push(change);
     }
     const writes = changes.filter((c) => !c.heldBy).length;
-    const action = m.key === null ? 'error' : !current ? 'create' : writes > 0 ? 'update' : 'unchanged';
+    const gate = gated.get(m.rec.id);
+    const mappedAction = m.key === null ? 'error' : !current ? 'create' : writes > 0 ? 'update' : 'unchanged';
+    // The gate holds or rejects what the mapping alone would create or update (an unchanged record stays unchanged).
+    const action = gate && gate.action !== 'write' && (mappedAction === 'create' || mappedAction === 'update') ? (gate.action === 'hold' ? 'held' : 'rejected') : mappedAction;
     const errors = m.key === null ? [{ field: mapping.match.target, message: `match key ${mapping.match.source} is empty` }, ...m.result.errors] : m.result.errors;
-    return { sourceId: m.rec.id, key: m.key, targetId: current?.id, action, changes, errors };
+    return { sourceId: m.rec.id, key: m.key, targetId: current?.id, action, changes, errors, ...(gate ? { gate } : {}) };
   });
 }

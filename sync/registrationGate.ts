@@ -874,6 +874,9 @@ export class RegistrationGate implements RecordGate {
   }
 }
 
+/** What reading a deal's customer needs of a link: the partner org, its connector and object (the preview has no full runtime). */
+export type CustomerSource = Pick<LinkRuntime, 'link' | 'sourceOrg' | 'source' | 'sourceObject'>;
+
 export interface Customer {
   name: string | null;
   domain: string | null;
@@ -904,7 +907,7 @@ export function countryCode(v: unknown): string | null {
  * A failed read throws COSELL_RULES_DATA_UNAVAILABLE (retryable): deciding on the mapped fields
  * alone would match a different customer key than the company the partner linked.
  */
-async function resolveCustomers(rt: Omit<LinkRuntime, 'gate'>, records: Array<{ sourceId: string; source: Fields }>): Promise<Map<string, Customer>> {
+export async function resolveCustomers(rt: CustomerSource, records: Array<{ sourceId: string; source: Fields }>): Promise<Map<string, Customer>> {
   const out = new Map<string, Customer>();
   const ids = records.map((r) => r.sourceId);
   const created = new Map<string, string>();
@@ -946,14 +949,14 @@ async function resolveCustomers(rt: Omit<LinkRuntime, 'gate'>, records: Array<{ 
 }
 
 /** The retryable error of a decision that cannot see what it needs (fail closed: nothing is decided). */
-function rulesDataUnavailable(what: string, rt: Omit<LinkRuntime, 'gate'>, cause: unknown): CosellError {
+function rulesDataUnavailable(what: string, rt: Pick<LinkRuntime, 'link'>, cause: unknown): CosellError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   log.warn({ err: cause, link: rt.link.id }, `${what}; nothing decided, the page will be retried`);
   return new CosellError('COSELL_RULES_DATA_UNAVAILABLE', `${what}: ${reason}`, { cause, details: { link: rt.link.id, retryable: true }, hint: 'the page is retried; check the CRM connection if this persists' });
 }
 
 /** The registration a lost claim was a duplicate of, as the decision (the rules' own first-to-register wording). */
-function duplicateOf<D extends Pick<Decision, 'outcome' | 'ruleId' | 'reason' | 'matches'>>(d: D, holder: Registration, key: string): D {
+export function duplicateOf<D extends Pick<Decision, 'outcome' | 'ruleId' | 'reason' | 'matches'>>(d: D, holder: Registration, key: string): D {
   const reason = `"${holder.customerName ?? key}" was registered first by ${holder.partner} at ${holder.submittedAt} (registration ${holder.id}, ${holder.status}; matched on ${key.startsWith('domain:') ? 'domain' : 'name'})`;
   const match = { kind: 'registration' as const, id: holder.id, name: holder.customerName ?? '', domain: holder.customerDomain, score: 1, matchedOn: key.startsWith('domain:') ? ('domain' as const) : ('name' as const), partnerId: holder.partner, registeredAt: holder.submittedAt };
   return { ...d, outcome: 'rejected', ruleId: 'first-to-register', reason, matches: [match, ...d.matches.filter((m) => m.id !== holder.id)] };
@@ -975,7 +978,7 @@ function isoOrNull(v: unknown): string | null {
 }
 
 /** deal id → company id through HubSpot's v4 batch association read (token auth only). */
-async function hubspotDealCompanies(rt: Omit<LinkRuntime, 'gate'>, dealIds: string[]): Promise<Map<string, string>> {
+async function hubspotDealCompanies(rt: CustomerSource, dealIds: string[]): Promise<Map<string, string>> {
   const org = rt.sourceOrg;
   const out = new Map<string, string>();
   if (org.kind !== 'hubspot' || !('accessToken' in org.connection.auth)) return out;
