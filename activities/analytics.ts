@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '../lib/heartbeat.js';
 import { refreshNetworkFacts, type RefreshSummary } from '../analytics/refresh.js';
 import { networkPolicy } from '../analytics/report.js';
 import { writeScorecards, type ScorecardSummary } from '../analytics/scorecard.js';
@@ -28,10 +28,3 @@ export function createAnalyticsActivities(engine: Engine, policy?: Policy) {
 
 export type AnalyticsActivities = ReturnType<typeof createAnalyticsActivities>;
 
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
-  }
-}

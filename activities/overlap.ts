@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '../lib/heartbeat.js';
 import { partnershipOf } from '../overlaps/partnership.js';
 import { runOverlapPass, type OverlapDeps, type OverlapPassSummary } from '../overlaps/pass.js';
 
@@ -25,10 +25,3 @@ export function createOverlapActivities(deps: OverlapDeps) {
 
 export type OverlapActivities = ReturnType<typeof createOverlapActivities>;
 
-function heartbeat(details: Record<string, unknown>): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
-  }
-}

@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Fields, FieldSpec } from '../connectors/types.js';
 import type { Registration } from '../ledger/index.js';
 import { CosellError } from '../lib/errors.js';
+import { withHeartbeats } from '../lib/heartbeat.js';
 import {
   DISPUTE_TEXT,
   actionRequiredReason,
@@ -182,7 +183,9 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     return outcome.pairs[0]?.targetId ?? (await engine.ledger.pairs.bySource(linkId, [sourceId])).get(sourceId)?.targetId;
   }
 
-  return {
+  // Every one heartbeats: their proxies' short heartbeatTimeout retries a dead worker's attempt in
+  // seconds, where the startToCloseTimeout would leave the registration (and a page waiting on it) minutes.
+  return withHeartbeats({
     async registrationSettings(): Promise<LifecycleSettings> {
       const channels = engine.network.network.notifications?.channels ?? [];
       const notifyRoutes = Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, channels.filter((c) => !c.events || c.events.includes(k)).map((c) => c.id)]));
@@ -362,5 +365,5 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
       const r = await (await feed()).catchUp();
       return { accounts: r.accounts, opportunities: r.opportunities, closed: r.closed.length, protected: r.protected };
     },
-  };
+  });
 }

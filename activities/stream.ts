@@ -1,16 +1,9 @@
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '../lib/heartbeat.js';
 import { ASSOCIATION_FIELD_PREFIX } from '../connectors/hubspot/associationFields.js';
 import { reconcileStreamAssociations } from '../sync/associationDrift.js';
 import type { Engine } from '../sync/build.js';
 import { appendByIds, pumpStream, specOf, type PumpReport } from '../sync/stream.js';
 
-function heartbeat(details: unknown) {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* outside an activity */
-  }
-}
 
 /** What the stream workflow needs to know about its stream (from the network file). */
 export interface StreamDescription {

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '../lib/heartbeat.js';
 import { ASSOCIATION_FIELD_PREFIX } from '../connectors/hubspot/associationFields.js';
 import { parseDuration, splitEndpoint } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
@@ -11,13 +11,6 @@ import { backfillMappingPage } from '../sync/mappingChange.js';
 import { PARKED_PARENT, replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
 import type { LinkInfo, PageReport } from '../sync/types.js';
 
-function heartbeat(details: unknown) {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* called outside an activity (CLI --once) */
-  }
-}
 
 /**
  * Thin wrappers over the sync engine. Whatever they throw becomes a typed Temporal failure in one

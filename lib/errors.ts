@@ -35,6 +35,7 @@ export const ErrorCodes = {
   COSELL_FEED_STALLED: 'A change feed cannot advance: its next cursor is behind the one its page was read from, or it made no progress',
   COSELL_REGISTRATION_UNKNOWN: 'No such registration',
   COSELL_REGISTRATION_STATE: 'The registration cannot take that decision in its current state',
+  COSELL_REGISTRATION_BUSY: 'A registration\'s workflow did not take an update in time (still applying an earlier change, or its worker is gone); nothing was written, the page is retried',
   COSELL_REGISTRATION_CLAIMED: 'The customer already has an active registration (one active registration per customer)',
   COSELL_ANALYTICS_CURRENCY: 'An opportunity amount is in a currency the policy has no exchange rate for',
   COSELL_NOTIFY_FAILED: 'A notification could not be delivered (webhook or SMTP server unreachable or failing); it is retried with backoff',

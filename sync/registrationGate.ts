@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import type { UpdateDefinition } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { CrmRecord, Fields, FieldSpec } from '../connectors/types.js';
 import type { Registration, RegistrationInput as LedgerRegistrationInput } from '../ledger/index.js';
@@ -6,6 +8,7 @@ import { customerKey, registrationId } from '../ledger/index.js';
 import { CosellError, isCosellError } from '../lib/errors.js';
 import { TASK_QUEUE } from '../lib/client.js';
 import { resolveSecret } from '../lib/secrets.js';
+import { beating, heartbeat } from '../lib/heartbeat.js';
 import { log } from '../lib/logger.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import {
@@ -304,7 +307,7 @@ export class RegistrationGate implements RecordGate {
     const profile = partnerProfile(policy, rt.partnerId, partner ? { tier: partner.tier, territories: partner.territories, roles: partner.roles as AttributionRole[] | undefined } : undefined);
 
     for (const r of records) {
-      beat(); // a page of new registrations (decide, ledger, workflow start each) can outlast the heartbeat timeout
+      heartbeat(); // a page of new registrations (decide, ledger, workflow start each) can outlast the heartbeat timeout
       let reg = existing.get(r.sourceId) ?? (await this.decideNew(r, customers.get(r.sourceId), profile));
       if (awaitingPeers(reg)) {
         const settled = await this.settleAwaiting(reg, r, customers.get(r.sourceId), profile);
@@ -730,7 +733,7 @@ export class RegistrationGate implements RecordGate {
     if (client && d.workflowStarted) {
       if (runningFor(registrationWorkflowId(reg.id))) return 'deferred';
       try {
-        await client.workflow.getHandle(registrationWorkflowId(reg.id)).executeUpdate(redecideUpdate, { args: [req] });
+        await updateRegistration(client, reg.id, redecideUpdate, req, `redecide:${stableKey({ row: reg.updatedAt, req })}`);
       } catch (e) {
         // Refused by the workflow's validator: it moved on meanwhile (expired, closed, decided); the
         // ledger below says where it stands. Anything else (transport) fails the page: it is retried.
@@ -760,7 +763,7 @@ export class RegistrationGate implements RecordGate {
     if (!client || !detailsOf(reg).workflowStarted) return reg; // only a workflow asks for info
     if (runningFor(registrationWorkflowId(reg.id))) return 'deferred';
     try {
-      await client.workflow.getHandle(registrationWorkflowId(reg.id)).executeUpdate(provideInfoUpdate, { args: [{ changed, decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason }, after }] });
+      await updateRegistration(client, reg.id, provideInfoUpdate, { changed, decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason }, after }, `provide-info:${stableKey({ row: reg.updatedAt, changed, decision, after })}`);
     } catch (e) {
       if (!isUpdateRefusal(e)) throw e;
       log.info({ registration: reg.id, err: e }, 'new information refused by the registration workflow; enforcing its current status');
@@ -1025,18 +1028,40 @@ function runningFor(workflowId: string): boolean {
   }
 }
 
+/** How long a page waits for a registration workflow to take an update before it fails and is retried. */
+export const REGISTRATION_UPDATE_DEADLINE_MS = 60_000;
+
+/**
+ * Send an update to a registration's workflow and wait for its result — heartbeating meanwhile (the
+ * workflow may first finish another transition's effects), for at most the deadline. Past it the page
+ * fails with COSELL_REGISTRATION_BUSY and is retried: the link shows why instead of sitting `running`.
+ * The update id is derived from what is asked of which version of the ledger row (its `updatedAt`:
+ * the effects of every transition rewrite it), so a retried page joins the update already in flight
+ * (or gets its result) instead of asking the workflow twice — and a later, equal request is new.
+ */
+export async function updateRegistration<A>(client: Client, id: string, update: UpdateDefinition<unknown, [A]>, arg: A, updateId: string, deadlineMs = REGISTRATION_UPDATE_DEADLINE_MS): Promise<void> {
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(), deadlineMs);
+  try {
+    await beating(() => client.withAbortSignal(controller.signal, () => client.workflow.getHandle(registrationWorkflowId(id)).executeUpdate(update, { args: [arg], updateId })));
+  } catch (e) {
+    if (!controller.signal.aborted) throw e;
+    throw new CosellError('COSELL_REGISTRATION_BUSY', `registration ${id}'s workflow did not take the ${update.name} update within ${deadlineMs / 1000} s (it is still applying an earlier change, or its worker is gone); nothing was written, the page is retried`, { cause: e });
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+/** A short, stable key of a JSON value (its object keys sorted): the same request gets the same update id. */
+function stableKey(value: unknown): string {
+  const canonical = JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
+}
+
 /** A workflow update refused by its validator or handler (vs. a transport / server failure). */
 function isUpdateRefusal(e: unknown): boolean {
   const name = (e as { name?: string })?.name;
   return name === 'WorkflowUpdateFailedError' || name === 'WorkflowNotFoundError';
-}
-
-function beat(): void {
-  try {
-    Context.current().heartbeat();
-  } catch {
-    /* not in an activity (CLI, tests) */
-  }
 }
 
 function str(v: unknown): string | null {

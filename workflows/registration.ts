@@ -79,6 +79,8 @@ export function notifier(routes: Partial<Record<NotifyKind, string[]>> | undefin
 
 const { registrationSettings, applyRegistrationEffects, setRegistrationAttribution } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  // The activities heartbeat while they run: a dead worker's attempt is retried after this, not after 5 minutes.
+  heartbeatTimeout: '20 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['COSELL_CONFIG_INVALID', 'COSELL_ATTRIBUTION_INVALID'] },
 });
 
@@ -216,6 +218,7 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
 
 const { refreshRulesIndex } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds', // it heartbeats while it reads the vendor's feeds
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 export const refreshRulesIndexSignal = defineSignal('refreshRulesIndex');
