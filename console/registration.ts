@@ -4,6 +4,10 @@ import { normaliseRegistrationId } from '../lib/registrationClient.js';
 import type { RegistrationState } from '../rules/lifecycle.js';
 import { detailsOf, registrationWorkflowId } from '../sync/registrationGate.js';
 import { registrationStatusQuery } from '../workflows/registration.js';
+import { disputeStatusQuery, disputeWorkflowId } from '../workflows/registrationApi.js';
+import type { DisputeState } from '../rules/dispute.js';
+import { fieldLabel } from '../rules/infoRequest.js';
+import { REQUESTABLE_FIELDS } from './registrationActions.js';
 import type { ConsoleDeps } from './deps.js';
 import { html, type Html } from './html.js';
 import { fmtAmount, fmtRelative, fmtTime, page, statusPill } from './layout.js';
@@ -34,11 +38,18 @@ export function registerRegistration(app: FastifyInstance, deps: ConsoleDeps): v
     if (!row) return reply.code(404).type('text/html').send(page(ctx, 'Unknown registration', html`<h1>No registration ${id}</h1><p><a href="/registrations">all registrations</a></p>`));
     const d = detailsOf(row);
     const workflowId = registrationWorkflowId(id);
-    const [live, audit] = await Promise.all([
+    const [live, dispute, audit] = await Promise.all([
       deps.client.workflow
         .getHandle(workflowId)
         .query(registrationStatusQuery)
         .catch(() => undefined) as Promise<RegistrationState | undefined>,
+      // A dispute exists only for a rejection (its workflow answers after it finished, too).
+      row.status === 'rejected' || d.dispute
+        ? (deps.client.workflow
+            .getHandle(disputeWorkflowId(id))
+            .query(disputeStatusQuery)
+            .catch(() => undefined) as Promise<DisputeState | undefined>)
+        : Promise.resolve(undefined),
       deps.ledger.audit.list({ recordId: row.sourceId, linkIds: registrationLinkIds(deps.network, row.partner, d.linkId), order: 'desc', limit: 100 }),
     ]);
     const ownLink = deps.network.network.links.find((l) => l.id === d.linkId);
@@ -71,6 +82,22 @@ ${canDecide && status === 'pending-review'
   : canDecide && (status === 'approved' || status === 'auto-approved')
     ? html`<form method="post" action="/queue/decide" class="bar card"><input type="hidden" name="_csrf" value="${ctx.csrf}"><input type="hidden" name="back" value="${back}"><input type="hidden" name="ids" value="${id}">
 <input name="reason" size="60" placeholder="reason (optional)" aria-label="reason"><button type="submit" name="bulk" value="extend" class="secondary">Extend exclusivity</button></form>`
+    : html``}
+${canDecide && status === 'pending-review'
+  ? html`<form method="post" action="/registrations/${encodeURIComponent(id)}/request-info" class="card" id="request-info"><input type="hidden" name="_csrf" value="${ctx.csrf}">
+<strong>Request info</strong> <span class="muted small">("Action Required" on the partner's deal; re-decided when the partner changes these fields)</span>
+<div class="bar">${REQUESTABLE_FIELDS.map((f) => html`<label class="small"><input type="checkbox" name="fields" value="${f}"> ${fieldLabel(f)}</label>`)}<input name="more" size="24" placeholder="fields.&lt;mapped field&gt;, …" aria-label="more fields"></div>
+<div class="bar"><input name="reason" size="60" placeholder="reason (required; internal)" aria-label="request reason"><button type="submit" class="secondary">Request info</button></div></form>`
+  : html``}
+${live?.infoRequest ? html`<div class="card"><span class="pill warn">action required</span> the partner must complete ${live.infoRequest.fields.map(fieldLabel).join(', ')} — asked by ${live.infoRequest.by} at ${fmtTime(live.infoRequest.at)}: ${live.infoRequest.reason}</div>` : html``}
+${dispute
+  ? html`<h2>Dispute</h2><div class="card" id="dispute">${statusPill(dispute.status)} raised by ${dispute.by} at ${fmtTime(dispute.openedAt)}${dispute.dueAt ? html` <span class="muted small">resolve by ${fmtTime(dispute.dueAt)}</span>` : html``}<div class="small">${dispute.reason}</div>${dispute.resolution ? html`<div>resolved <strong>${dispute.resolution.outcome}</strong> by ${dispute.resolution.by} at ${fmtTime(dispute.resolution.at)}: ${dispute.resolution.reason}</div>` : html``}
+${canDecide && !dispute.resolution
+  ? html`<form method="post" action="/registrations/${encodeURIComponent(id)}/resolve-dispute" class="bar"><input type="hidden" name="_csrf" value="${ctx.csrf}"><input name="reason" size="50" placeholder="reason (required; internal)" aria-label="resolution reason">
+<button type="submit" name="outcome" value="uphold" class="secondary">Uphold the decision</button><button type="submit" name="outcome" value="overturn">Overturn (approve)</button><button type="submit" name="outcome" value="split" class="secondary">Split attribution</button></form>`
+  : html``}</div>`
+  : canDecide && status === 'rejected'
+    ? html`<form method="post" action="/registrations/${encodeURIComponent(id)}/dispute" class="bar card" id="open-dispute"><input type="hidden" name="_csrf" value="${ctx.csrf}"><input name="reason" size="60" placeholder="the partner's case (required; internal)" aria-label="dispute reason"><button type="submit" class="secondary">Dispute on the partner's behalf</button></form>`
     : html``}
 <h2>Rules of Engagement</h2>
 <div class="card">${d.decision ? html`<strong>${d.decision.outcome}</strong> by rule <code>${d.decision.ruleId}</code>: ${d.decision.reason}` : html`<span class="muted">no decision recorded</span>`}${d.supersededBy ? html`<div>superseded by <a href="/registrations/${encodeURIComponent(d.supersededBy)}">${d.supersededBy}</a> (registered earlier)</div>` : html``}</div>

@@ -12,6 +12,7 @@ import { registerMappings } from './mappings.js';
 import { registerOverlaps } from './overlaps.js';
 import { registerQueue } from './queue.js';
 import { registerRegistration } from './registration.js';
+import { registerRegistrationActions } from './registrationActions.js';
 import { can, type Permission, type Role } from './users.js';
 
 declare module 'fastify' {
@@ -94,6 +95,7 @@ export async function buildConsole(deps: ConsoleDeps, opts: ConsoleOptions = {})
   app.get('/', async (_req, reply) => reply.redirect('/queue', 302));
   registerQueue(app, deps);
   registerRegistration(app, deps);
+  registerRegistrationActions(app, deps);
   registerLinks(app, deps);
   registerMappings(app, deps);
   registerOverlaps(app, deps);

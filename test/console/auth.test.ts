@@ -133,6 +133,11 @@ describe('console: CSRF and roles', () => {
     expect(page.body).not.toContain('Approve selected');
     const res = await app.inject({ method: 'POST', url: '/queue/decide', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ bulk: 'approve', ids: 'acme:1', reason: 'ok', _csrf: csrf }) });
     expect(res.statusCode).toBe(403);
+    // Request info, dispute and resolve-dispute need the same role as a decision.
+    for (const [url, fields] of [['/registrations/acme%3A1/request-info', { fields: 'amount', reason: 'ok' }], ['/registrations/acme%3A1/dispute', { reason: 'ok' }], ['/registrations/acme%3A1/resolve-dispute', { outcome: 'uphold', reason: 'ok' }]] as const) {
+      const r = await app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ ...fields, _csrf: csrf }) });
+      expect(r.statusCode, url).toBe(403);
+    }
   });
 
   it('pages carry a CSP that allows nothing from the network, and no external URL', async () => {

@@ -239,17 +239,49 @@ describe('the channel console in Chromium', () => {
     expect((await status(deals.b)).status).toBe('rejected');
   });
 
+  it('request info, dispute on the partner\'s behalf, resolve it: the CLI\'s functions, audited with the signed-in user', async (ctx) => {
+    // Request info on the one still pending: "Action Required", asked by ana.
+    await page.goto(`${consoleApp.url}/registrations/${encodeURIComponent(`acme:${deals.d}`)}`);
+    await page.check('#request-info input[name=fields][value=amount]');
+    await page.fill('#request-info input[name=more]', 'closeDate');
+    await page.fill('#request-info input[name=reason]', 'confirm the budget and timing');
+    await page.click('#request-info button[type=submit]');
+    await expect.poll(() => page.textContent('.flash')).toContain('asked the partner for amount, closeDate');
+    expect(await waitStatus(deals.d, (x) => !!x.infoRequest)).toMatchObject({ status: 'pending-review', infoRequest: { by: 'ana', fields: ['amount', 'closeDate'], reason: 'confirm the budget and timing' } });
+    expect(await page.textContent('main')).toContain('action required');
+    await screenshot(ctx, '07-request-info');
+    // Dispute the bulk-rejected one on the partner's behalf, then uphold the rejection.
+    await page.goto(`${consoleApp.url}/registrations/${encodeURIComponent(`acme:${deals.c}`)}`);
+    await page.fill('#open-dispute input[name=reason]', 'acme says the direct deal closed months ago');
+    await page.click('#open-dispute button[type=submit]');
+    await expect.poll(() => page.textContent('.flash')).toContain(`dispute opened for acme:${deals.c} on acme's behalf`);
+    await page.fill('#dispute input[name=reason]', 'the direct deal is still open');
+    await page.click('#dispute button[value=uphold]');
+    await expect.poll(() => page.textContent('.flash')).toContain(`dispute of acme:${deals.c} resolved: uphold`);
+    expect(await page.textContent('#dispute')).toMatch(/resolved\s*uphold\s*by ana/);
+    const audited = await eventually('the dispute audited with ana', async () => {
+      const events = await ledger.audit.list({ recordId: deals.c, linkId: acmeLink });
+      const opened = events.find((e) => e.action === 'dispute.opened');
+      const resolved = events.find((e) => e.action === 'dispute.resolved');
+      return opened && resolved ? { opened, resolved } : undefined;
+    }, { timeoutMs: 15_000, retryErrors: true });
+    expect(audited.opened).toMatchObject({ actor: 'ana' });
+    expect(audited.resolved).toMatchObject({ actor: 'ana' });
+    expect((await status(deals.c)).status).toBe('rejected');
+    await screenshot(ctx, '08-dispute-resolved');
+  });
+
   it('link health and dead letters: the CRM reason by category, replayed after the cause is fixed (the CLI\'s replay path)', async (ctx) => {
     await page.goto(`${consoleApp.url}/links`);
     const text = (await page.textContent('main')) ?? '';
     expect(text).toContain(acmeLink);
     expect(text).toContain('NUMBER_OUTSIDE_VALID_RANGE');
     expect(await page.locator(`tr[data-link="${globexLink}"]`).textContent()).toMatch(/idle/);
-    await screenshot(ctx, '07-link-health');
+    await screenshot(ctx, '09-link-health');
     await page.click(`tr[data-link="${globexLink}"] a[href="/links/${globexLink}"]`);
     await page.waitForURL(`${consoleApp.url}/links/${globexLink}`);
     expect(await page.textContent('main')).toMatch(/Amount: value outside of valid range/);
-    await screenshot(ctx, '08-dead-letters');
+    await screenshot(ctx, '10-dead-letters');
     // Fix the cause in the partner's CRM, then replay that one record.
     await sb.hubspot('globex').crm.deals.basicApi.update(deals.bad, { properties: { amount: '12500' } });
     const dl = await ledger.deadLetters.bySource(globexLink, deals.bad);
@@ -259,7 +291,7 @@ describe('the channel console in Chromium', () => {
     const opp = await sb.jsforce('vendor').query<{ Amount: number }>(`SELECT Amount FROM Opportunity WHERE Partner_Deal_Id__c = 'globex:${deals.bad}'`);
     expect(opp.records[0]?.Amount).toBe(12500);
     expect((await ledger.audit.list({ linkId: globexLink, action: 'deadletters.replayed' }))[0]).toMatchObject({ actor: 'ana' });
-    await screenshot(ctx, '09-after-replay');
+    await screenshot(ctx, '11-after-replay');
   });
 
   it('loaded nothing from the network', () => {
