@@ -212,6 +212,9 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
         approvals: state.approvals ?? [],
         awaiting: state.status === 'pending-review' ? (state.awaiting ?? []) : [],
       };
+      // The queue's extension requests read this (approved registrations with an open request).
+      if (state.extensionRequest) details.extensionRequest = state.extensionRequest;
+      else delete details.extensionRequest;
       const prior = current ? detailsOf(current).infoRequest : undefined;
       if (!state.infoRequest) delete details.infoRequest;
       else if (prior?.at === state.infoRequest.at && prior.values) details.infoRequest = prior;

@@ -13,7 +13,7 @@ import { configOption, jsonOption, limitOption, printJson, wholeNumber } from '.
 import { formatTable } from './table.js';
 import { registrationWorkflowId } from '../sync/registrationGate.js';
 import { registrationStatusQuery } from '../workflows/registrationApi.js';
-import { decideRegistration, extendRegistration, normaliseRegistrationId, openRegistrationDispute, requestRegistrationInfo, resolveRegistrationDispute } from '../lib/registrationClient.js';
+import { decideRegistration, decideRegistrationExtension, extendRegistration, normaliseRegistrationId, openRegistrationDispute, requestRegistrationExtension, requestRegistrationInfo, resolveRegistrationDispute } from '../lib/registrationClient.js';
 import { DISPUTE_OUTCOMES, type DisputeOutcome, type DisputeState } from '../rules/dispute.js';
 import { ATTRIBUTION_ROLES, type AttributionRole } from '../rules/types.js';
 import type { RegistrationDetails } from '../sync/registrationGate.js';
@@ -89,6 +89,7 @@ function printState(s: RegistrationState): void {
   if (s.status === 'pending-review' && s.awaiting?.length) process.stdout.write(`  still needs: ${s.awaiting.map(describeAwaiting).join(', ')}\n`);
   if (s.infoRequest) process.stdout.write(`  action required (partner): ${s.infoRequest.fields.join(', ')} — asked by ${s.infoRequest.by} at ${s.infoRequest.at}: ${s.infoRequest.reason}\n`);
   if (s.expiresAt) process.stdout.write(`  exclusive until: ${s.expiresAt} (${s.extensions} extension${s.extensions === 1 ? '' : 's'})\n`);
+  if (s.extensionRequest) process.stdout.write(`  extension requested by ${s.extensionRequest.by} at ${s.extensionRequest.at}: ${s.extensionRequest.reason}\n`);
   if (s.decidedBy) process.stdout.write(`  decided by ${s.decidedBy} at ${s.decidedAt}: ${s.reason ?? ''}\n`);
   for (const h of s.history) process.stdout.write(`  ${h.at}  ${h.from ?? '-'} → ${h.to}  by ${h.by}${h.reason ? `: ${h.reason}` : ''}\n`);
 }
@@ -244,6 +245,28 @@ export function registerRegistrations(program: Command): void {
       const d = await withClient((c) => resolveRegistrationDispute(c, rawId, { outcome: opts.outcome as DisputeOutcome, by: opts.by, reason: opts.reason, partners }));
       if (opts.json) printJson(d);
       else printDispute(d);
+    });
+
+  reg
+    .command('request-extension <id>')
+    .description("ask for an extension of an approved registration's exclusivity on the partner's behalf (partners write on their deal's extension field); the vendor approves or denies it")
+    .requiredOption('--by <who>', 'who asks')
+    .requiredOption('--reason <text>', "the partner's reason (internal)")
+    .option(...jsonOption)
+    .action(async (rawId: string, opts: { by: string; reason: string; json?: boolean }) => {
+      printResult(await withClient((c) => requestRegistrationExtension(c, rawId, { by: opts.by, reason: opts.reason })), opts.json);
+    });
+
+  reg
+    .command('decide-extension <id>')
+    .description("approve (one extension period) or deny a registration's open extension request")
+    .requiredOption('--decision <approve|deny>', 'approve | deny')
+    .requiredOption('--by <who>', 'who decides')
+    .requiredOption('--reason <text>', 'why (internal; the partner reads a fixed sentence)')
+    .option(...jsonOption)
+    .action(async (rawId: string, opts: { decision: string; by: string; reason: string; json?: boolean }) => {
+      if (opts.decision !== 'approve' && opts.decision !== 'deny') throw new CosellError('COSELL_INPUT_INVALID', `--decision must be approve or deny, not "${opts.decision}"`);
+      printResult(await withClient((c) => decideRegistrationExtension(c, rawId, { action: opts.decision as 'approve' | 'deny', by: opts.by, reason: opts.reason })), opts.json);
     });
 
   reg

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import pLimit from 'p-limit';
 import type { Registration, RegistrationSort } from '../ledger/types.js';
-import { decideRegistration, extendRegistration } from '../lib/registrationClient.js';
+import { decideRegistration, decideRegistrationExtension, extendRegistration, normaliseRegistrationId } from '../lib/registrationClient.js';
 import { detailsOf } from '../sync/registrationGate.js';
 import type { ConsoleDeps } from './deps.js';
 import { html, query, type Html } from './html.js';
@@ -54,7 +54,18 @@ function matchesCell(r: Registration): Html {
   return html`${matches.slice(0, 3).map((m) => html`<div class="small">${m.kind} <strong>${m.name}</strong>${m.domain ? html` <span class="muted">${m.domain}</span>` : html``} ${m.matchedOn === 'name' ? `(name ${Math.round(m.score * 100)}%)` : '(domain)'}${m.partnerId ? ` · ${m.partnerId}` : ''}</div>`)}${matches.length > 3 ? html`<div class="small muted">+${matches.length - 3} more</div>` : html``}`;
 }
 
-function renderQueue(req: FastifyRequest, reply: FastifyReply, deps: ConsoleDeps, data: Awaited<ReturnType<typeof queuePage>>, title: string, base: string): string {
+/** Approved registrations whose partner asks for more exclusivity: approve (one extension period) or deny, with a reason. */
+function extensionPanel(rows: Registration[], csrf: string, canDecide: boolean): Html {
+  if (!rows.length) return html``;
+  return html`<h2 id="extension-requests">Extension requests <span class="muted small">${rows.length}</span></h2>
+<table><thead><tr><th>Customer</th><th>Partner</th><th>Exclusive until</th><th>Extensions</th><th>Asked</th><th>Why (partner)</th>${canDecide ? html`<th></th>` : html``}</tr></thead><tbody>${rows.map((r) => {
+    const ask = detailsOf(r).extensionRequest!;
+    return html`<tr data-extension="${r.id}"><td><a href="/registrations/${encodeURIComponent(r.id)}">${r.customerName ?? '(no name)'}</a></td><td>${r.partner}</td><td class="small">${fmtTime(r.expiresAt)}</td><td class="num">${r.extensions}</td><td class="small">${ask.by} · ${fmtTime(ask.at)}</td><td class="small">${ask.reason}</td>
+${canDecide ? html`<td><form method="post" action="/queue/extension" class="bar"><input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="id" value="${r.id}"><input name="reason" size="28" placeholder="reason (required)" aria-label="extension reason"><button type="submit" name="decision" value="approve">Approve extension</button><button type="submit" name="decision" value="deny" class="danger">Deny</button></form></td>` : html``}</tr>`;
+  })}</tbody></table>`;
+}
+
+function renderQueue(req: FastifyRequest, reply: FastifyReply, deps: ConsoleDeps, data: Awaited<ReturnType<typeof queuePage>>, title: string, base: string, extensions: Registration[] = []): string {
   const ctx = pageContext(req, reply);
   const { filter: f, rows, total } = data;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
@@ -68,7 +79,7 @@ function renderQueue(req: FastifyRequest, reply: FastifyReply, deps: ConsoleDeps
   const back = `${base}${query({ ...keep, page: f.page })}`;
   const canDecide = ctx.user?.role !== 'viewer';
   const now = Date.now();
-  const body = html`<h1>${title} <span class="muted small">${total.toLocaleString('en-US')} registration${total === 1 ? '' : 's'}</span></h1>
+  const body = html`${extensionPanel(extensions, ctx.csrf, canDecide)}<h1>${title} <span class="muted small">${total.toLocaleString('en-US')} registration${total === 1 ? '' : 's'}</span></h1>
 <form class="bar" method="get" action="${base}">
   <select name="status" aria-label="status"><option value="">any status</option>${statuses.map((s) => html`<option value="${s}" ${s === f.status ? 'selected' : ''}>${s}</option>`)}</select>
   <select name="partner" aria-label="partner"><option value="">every partner</option>${partners.map((p) => html`<option value="${p}" ${p === f.partner ? 'selected' : ''}>${p}</option>`)}</select>
@@ -131,7 +142,24 @@ export function parseDecision(body: Record<string, unknown>): { action: 'approve
 }
 
 export function registerQueue(app: FastifyInstance, deps: ConsoleDeps): void {
-  app.get('/queue', async (req, reply) => reply.type('text/html').send(renderQueue(req, reply, deps, await queuePage(deps, req.query as QueueQuery, 'pending-review'), 'Review queue', '/queue')));
+  app.get('/queue', async (req, reply) => {
+    const [data, extensions] = await Promise.all([queuePage(deps, req.query as QueueQuery, 'pending-review'), deps.ledger.registrations.extensionRequests()]);
+    return reply.type('text/html').send(renderQueue(req, reply, deps, data, 'Review queue', '/queue', extensions));
+  });
+  // The partner's extension request: approve or deny through the workflow's `decideExtension` update (the CLI's function).
+  app.post('/queue/extension', { preHandler: requirePermission('decide') }, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const id = normaliseRegistrationId(String(body.id ?? ''));
+    const action = body.decision === 'approve' ? 'approve' : body.decision === 'deny' ? 'deny' : undefined;
+    try {
+      if (!action) throw new Error('approve or deny the extension');
+      const s = await decideRegistrationExtension(deps.client, id, { action, by: req.session.user!.name, reason: String(body.reason ?? '').slice(0, 2000) });
+      req.session.flash = { text: `extension of ${id} ${action === 'approve' ? `approved: exclusive until ${s.expiresAt}` : 'denied'}` };
+    } catch (e) {
+      req.session.flash = { text: `refused: ${id}: ${(e as Error).message}`, bad: true };
+    }
+    return reply.redirect('/queue', 303);
+  });
   app.get('/registrations', async (req, reply) => reply.type('text/html').send(renderQueue(req, reply, deps, await queuePage(deps, req.query as QueueQuery, ''), 'Registrations', '/registrations')));
   app.get('/api/registrations', async (req) => {
     const { filter, rows, total } = await queuePage(deps, req.query as QueueQuery, 'pending-review');

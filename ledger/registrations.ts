@@ -321,6 +321,24 @@ export class Registrations {
   }
 
   /**
+   * Approved registrations whose partner asked to extend exclusivity and nobody decided yet (the
+   * workflow mirrors the open request into `details.extensionRequest`), soonest expiry first. A text
+   * match on the details JSON, within the approved statuses' index range: the queue shows a handful.
+   */
+  async extensionRequests(limit = 50): Promise<Registration[]> {
+    const rows = await this.db
+      .selectFrom('registrations')
+      .selectAll()
+      .where('status', 'in', ['approved', 'auto-approved'])
+      .where('details', 'like', '%"extensionRequest":{%')
+      .orderBy('expires_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toRegistration);
+  }
+
+  /**
    * One page of the review queue and how many match in all, filtered, sorted and paged in SQL (the
    * console never loads the whole table). Every sort ends on id, so pages never overlap or skip; a
    * missing sort value (no amount, no due time) sorts last either way.

@@ -27,20 +27,29 @@ export async function seedParityDemo(opts: { sandbox: Sandbox; client: Client; p
   };
   const big = await deal('Northwind data platform (demo: two approvals)', 400_000, { name: 'Northwind Traders', domain: 'northwind-traders.example' });
   const vague = await deal('Fabrikam rollout (demo: action required)', 150_000, { name: 'Fabrikam Inc', domain: 'fabrikam.example' });
+  const longer = await deal('Tailspin kiosks (demo: extension request)', 60_000, { name: 'Tailspin Toys', domain: 'tailspin-toys.example' });
   // The demo's first sync decides some 600 seeded deals first: on a small machine that takes minutes.
-  const pending = async (id: string) => waitFor(opts.timeoutMs ?? 15 * 60_000, opts.signal, async () => {
+  const until = (id: string, pred: (s: RegistrationState) => boolean) => waitFor(opts.timeoutMs ?? 15 * 60_000, opts.signal, async () => {
     const s = await opts.client.workflow.getHandle(registrationWorkflowId(id)).query(registrationStatusQuery).catch(() => undefined);
-    return s?.status === 'pending-review' ? s : undefined;
+    return s && pred(s) ? s : undefined;
   });
+  const pending = (id: string) => until(id, (s) => s.status === 'pending-review');
   await pending(big);
   const first = await opts.client.workflow.getHandle(registrationWorkflowId(big)).executeUpdate(decideUpdate, { args: [{ action: 'approve', by: 'cam@contoso.example', reason: 'acme has the relationship (demo)' }] });
   await pending(vague);
   const asked = await opts.client.workflow.getHandle(registrationWorkflowId(vague)).executeUpdate(requestInfoUpdate, { args: [{ by: 'cam@contoso.example', fields: ['closeDate'], reason: 'the close date looks like a placeholder (demo)' }] });
-  return describeSeeded(first, asked);
+  // The partner asks for more exclusivity on its own deal (the extension field, as its people would);
+  // the link's next sync hands it to the workflow, and the console's queue shows it.
+  await until(longer, (s) => s.status === 'auto-approved' || s.status === 'approved');
+  await hs.crm.deals.basicApi.update(longer.split(':')[1]!, { properties: { cosell_registration_extension: 'the customer moved its roll-out by a quarter (demo)' } });
+  const extension = await until(longer, (s) => !!s.extensionRequest);
+  return describeSeeded(first, asked, extension);
 }
 
-function describeSeeded(first: RegistrationState, asked: RegistrationState): string[] {
+function describeSeeded(first: RegistrationState, asked: RegistrationState, extension: RegistrationState): string[] {
   return [
+    `  Extension request  ${extension.id}: the partner asked on its deal for more exclusivity (until ${extension.expiresAt?.slice(0, 10)}): approve or deny in the console's review queue`,
+    `                     (npx cosell registrations decide-extension ${extension.id} --decision approve --by you --reason "ok")`,
     `  Awaiting approval  ${first.id}: approved by ${first.approvals.map((a) => a.by).join(', ')}; still needs ${first.awaiting.map(describeAwaiting).join(', ')}`,
     `                     (npx cosell registrations approve ${first.id} --by dana@contoso.example --reason "desk ok")`,
     `  Action Required    ${asked.id}: the partner was asked for ${asked.infoRequest?.fields.join(', ')}; editing it on the deal re-decides it`,

@@ -4,7 +4,7 @@ import { registrationWorkflowId } from '../sync/registrationGate.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { DisputeResolution, DisputeState } from '../rules/dispute.js';
 import { TASK_QUEUE } from './client.js';
-import { decideUpdate, disputeStatusQuery, disputeWorkflowId, extendUpdate, requestInfoUpdate, resolveDisputeUpdate } from '../workflows/registrationApi.js';
+import { decideExtensionUpdate, decideUpdate, disputeStatusQuery, disputeWorkflowId, extendUpdate, requestExtensionUpdate, requestInfoUpdate, resolveDisputeUpdate, type ExtensionDecision } from '../workflows/registrationApi.js';
 import { CosellError } from './errors.js';
 
 /**
@@ -54,6 +54,28 @@ export async function extendRegistration(client: Client, id: string, req: { by: 
   return client.workflow
     .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
     .executeUpdate(extendUpdate, { args: [args] })
+    .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
+}
+
+/**
+ * Ask for an extension of an approved registration's exclusivity on the partner's behalf (the
+ * `requestExtension` update; partners ask through the extension field on their own deal).
+ */
+export async function requestRegistrationExtension(client: Client, id: string, req: { by: string; reason: string }): Promise<RegistrationState> {
+  const args = { by: requireText(req.by, 'who asks'), reason: requireText(req.reason, 'a reason') };
+  return client.workflow
+    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+    .executeUpdate(requestExtensionUpdate, { args: [args] })
+    .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
+}
+
+/** Approve (one extension period) or deny the registration's open extension request (the `decideExtension` update). */
+export async function decideRegistrationExtension(client: Client, id: string, d: ExtensionDecision): Promise<RegistrationState> {
+  if (d.action !== 'approve' && d.action !== 'deny') throw new CosellError('COSELL_INPUT_INVALID', `an extension request is approved or denied, not "${String(d.action)}"`);
+  const args: ExtensionDecision = { action: d.action, by: requireText(d.by, 'who decides'), reason: requireText(d.reason, 'a reason') };
+  return client.workflow
+    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+    .executeUpdate(decideExtensionUpdate, { args: [args] })
     .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
 }
 

@@ -88,6 +88,8 @@ export interface RegistrationState {
   awaiting: AwaitingApproval[];
   /** "Action Required": what a reviewer asked the partner to complete (pending review, SLA paused). */
   infoRequest?: InfoRequest;
+  /** The partner asked to extend exclusivity (approved only); open until the vendor approves or denies it. */
+  extensionRequest?: ExtensionRequest;
   history: HistoryEntry[];
 }
 
@@ -113,6 +115,21 @@ export interface InfoRequest {
   /** The reviewer's note: internal (ledger, audit, console), never written to the partner. */
   reason: string;
 }
+
+export interface ExtensionRequest {
+  /** "partner" (the field on its own deal) or the person asking on its behalf. */
+  by: string;
+  at: string;
+  /** The partner's words: internal (ledger, audit, console), never written back. */
+  reason: string;
+}
+
+/** What the partner reads about its extension request (fixed sentences: rules/partnerReasons.ts lists them as safe). */
+export const PARTNER_EXTENSION_TEXT = {
+  requested: 'Extension requested; the vendor is reviewing it.',
+  approved: 'Extension approved: exclusivity runs until the date shown.',
+  denied: 'Extension not granted: exclusivity ends on the date shown.',
+} as const;
 
 export type Timer = 'review-sla' | 'exclusivity';
 
@@ -155,7 +172,9 @@ function move(state: RegistrationState, to: RegistrationStatus, at: string, by: 
   const entry: HistoryEntry = { at, from: state.status, to, by, ...(reason === undefined ? {} : { reason }) };
   // Approvals and info requests belong to one stay in review: leaving it ends them.
   const review: Partial<RegistrationState> = to === 'pending-review' ? {} : { approvals: [], awaiting: [], infoRequest: undefined };
-  return { ...state, ...review, ...patch, status: to, history: [...state.history, entry] };
+  // An extension request belongs to exclusivity: expiry, a close or a re-decision ends it.
+  const exclusive: Partial<RegistrationState> = isExclusive(to) ? {} : { extensionRequest: undefined };
+  return { ...state, ...review, ...exclusive, ...patch, status: to, history: [...state.history, entry] };
 }
 
 /**
@@ -505,6 +524,64 @@ export function extend(state: RegistrationState, req: { by: string; reason?: str
       { type: 'vendor-pipeline', mode: 'attributed', expiresAt },
       { type: 'write-back', status: state.status, reason, expiresAt },
       { type: 'audit', event: 'registration.extended', detail: { id: state.id, partnerId: state.partnerId, by: req.by, extensions, expiresAt } },
+    ],
+  };
+}
+
+/**
+ * The partner asks to extend its exclusivity (approved only, one open request at a time, and only while
+ * an extension is still allowed). The status does not change; the vendor approves or denies it
+ * (`decideExtension`). The partner's deal reads a fixed sentence, the vendor is asked to review.
+ */
+export function requestExtension(state: RegistrationState, req: { by: string; reason: string }, settings: LifecycleSettings, now: number): Transition {
+  if (!isExclusive(state.status)) return refuse(state, 'request an extension', 'only an approved registration has exclusivity to extend');
+  if (state.extensionRequest) return refuse(state, 'request an extension', `an extension request is open since ${state.extensionRequest.at}`);
+  if (state.extensions >= settings.maxExtensions) return refuse(state, 'request an extension', `it already has ${state.extensions} of at most ${settings.maxExtensions} extensions`);
+  if (!req.by?.trim()) return refuse(state, 'request an extension', 'a request needs who asks');
+  if (!req.reason?.trim()) return refuse(state, 'request an extension', 'a request needs a reason');
+  const at = iso(now);
+  const extensionRequest: ExtensionRequest = { by: req.by, at, reason: req.reason.trim() };
+  const next: RegistrationState = { ...state, extensionRequest, history: [...state.history, { at, from: state.status, to: state.status, by: req.by, reason: `extension requested: ${extensionRequest.reason}` }] };
+  return {
+    ok: true,
+    state: next,
+    effects: [
+      { type: 'write-back', status: state.status, reason: PARTNER_EXTENSION_TEXT.requested, ...(state.expiresAt ? { expiresAt: state.expiresAt } : {}) },
+      { type: 'notify', kind: 'review-requested', message: `extension of exclusivity requested (ends ${state.expiresAt?.slice(0, 10) ?? 'unknown'}; ${settings.maxExtensions - state.extensions} extension(s) left)` },
+      { type: 'audit', event: 'registration.extension-requested', detail: { id: state.id, partnerId: state.partnerId, by: req.by, reason: extensionRequest.reason, expiresAt: state.expiresAt ?? null } },
+    ],
+  };
+}
+
+/** The vendor decides an open extension request: approve extends by one period (`extend`), deny keeps the expiry. */
+export function decideExtension(state: RegistrationState, req: { action: 'approve' | 'deny'; by: string; reason: string }, settings: LifecycleSettings, now: number): Transition {
+  if (!state.extensionRequest) return refuse(state, `${req.action} an extension`, 'there is no open extension request');
+  if (req.action !== 'approve' && req.action !== 'deny') return refuse(state, 'decide an extension', `unknown action "${String(req.action)}"`);
+  if (!req.by?.trim()) return refuse(state, `${req.action} an extension`, 'a decision needs who decides');
+  if (!req.reason?.trim()) return refuse(state, `${req.action} an extension`, 'a decision needs a reason');
+  const asked = state.extensionRequest;
+  if (req.action === 'approve') {
+    const t = extend({ ...state, extensionRequest: undefined }, { by: req.by, reason: req.reason }, settings, now);
+    if (!t.ok) return t;
+    return {
+      ok: true,
+      state: t.state,
+      effects: [
+        ...t.effects.map((e) => (e.type === 'write-back' ? { ...e, reason: PARTNER_EXTENSION_TEXT.approved } : e)),
+        { type: 'notify', kind: 'decided', message: `extension approved: exclusivity until ${t.state.expiresAt?.slice(0, 10)}` },
+        { type: 'audit', event: 'registration.extension-approved', detail: { id: state.id, partnerId: state.partnerId, by: req.by, reason: req.reason, requestedBy: asked.by, requestedAt: asked.at, expiresAt: t.state.expiresAt } },
+      ],
+    };
+  }
+  const at = iso(now);
+  const next: RegistrationState = { ...state, extensionRequest: undefined, history: [...state.history, { at, from: state.status, to: state.status, by: req.by, reason: `extension denied: ${req.reason}` }] };
+  return {
+    ok: true,
+    state: next,
+    effects: [
+      { type: 'write-back', status: state.status, reason: PARTNER_EXTENSION_TEXT.denied, ...(state.expiresAt ? { expiresAt: state.expiresAt } : {}) },
+      { type: 'notify', kind: 'decided', message: `extension not granted: exclusivity ends ${state.expiresAt?.slice(0, 10) ?? 'as planned'}` },
+      { type: 'audit', event: 'registration.extension-denied', detail: { id: state.id, partnerId: state.partnerId, by: req.by, reason: req.reason, requestedBy: asked.by, requestedAt: asked.at, expiresAt: state.expiresAt ?? null } },
     ],
   };
 }

@@ -1,5 +1,5 @@
 import type { RegistrationStatus } from './lifecycle.js';
-import { PARTNER_SAFE_INFO_RECEIVED, PARTNER_SAFE_REDECISION_REASON } from './lifecycle.js';
+import { PARTNER_EXTENSION_TEXT, PARTNER_SAFE_INFO_RECEIVED, PARTNER_SAFE_REDECISION_REASON } from './lifecycle.js';
 import { fieldLabel } from './infoRequest.js';
 import type { DisputeStatus } from './dispute.js';
 import type { RuleId } from './types.js';
@@ -36,7 +36,10 @@ const BY_STATUS: Record<RegistrationStatus, string> = {
   lost: 'The vendor closed the opportunity as lost.',
 };
 
-const FIXED = new Set<string>([...Object.values(REJECTED_BY_RULE), ...Object.values(BY_STATUS), ...Object.values(PARTNER_SAFE_REDECISION_REASON), PARTNER_SAFE_INFO_RECEIVED]);
+/** What the partner reads about its request to extend exclusivity (never the vendor's own words). */
+export const EXTENSION_TEXT = PARTNER_EXTENSION_TEXT;
+
+const FIXED = new Set<string>([...Object.values(REJECTED_BY_RULE), ...Object.values(BY_STATUS), ...Object.values(PARTNER_SAFE_REDECISION_REASON), PARTNER_SAFE_INFO_RECEIVED, ...Object.values(EXTENSION_TEXT)]);
 
 /** What the partner reads about its dispute (never who holds the customer, nor the vendor's reasoning). */
 export const DISPUTE_TEXT: Record<DisputeStatus, string> = {

@@ -52,7 +52,7 @@ import { AWAITING_PEER_LINKS, peersBehind } from './firstToRegister.js';
 import type { GateDecision, LinkRuntime, RecordGate } from './runtime.js';
 import type { OrgConfig } from '../lib/config.js';
 import { sourceFieldsOf } from './page.js';
-import { disputeWorkflowId, provideInfoUpdate, redecideUpdate } from '../workflows/registrationApi.js';
+import { disputeWorkflowId, provideInfoUpdate, redecideUpdate, requestExtensionUpdate } from '../workflows/registrationApi.js';
 
 /**
  * The registration gate: on a `registration: true` link every partner deal is a deal registration
@@ -84,6 +84,11 @@ export const ATTRIBUTION_FIELDS: FieldSpec[] = [
 export const DISPUTE_INTAKE: Partial<Record<OrgConfig['kind'], FieldSpec>> = {
   hubspot: { name: 'cosell_registration_dispute', label: 'Dispute the registration decision (cosell): your reason', type: 'string', length: 255 },
   salesforce: { name: 'Cosell_Registration_Dispute__c', label: 'Dispute Registration Decision (cosell)', type: 'string', length: 255 },
+};
+/** The field on a partner's own deal where the partner asks to extend its exclusivity (its reason, free text). */
+export const EXTENSION_INTAKE: Partial<Record<OrgConfig['kind'], FieldSpec>> = {
+  hubspot: { name: 'cosell_registration_extension', label: 'Request an extension of the registration (cosell): your reason', type: 'string', length: 255 },
+  salesforce: { name: 'Cosell_Registration_Extension__c', label: 'Request Registration Extension (cosell)', type: 'string', length: 255 },
 };
 /** The fields a vendor-side edit may not change during exclusivity (re-asserted, audited). */
 export const PROTECTED_FIELDS = ['Registered_Partner__c', 'Registered_Partner_Id__c', 'Registration_Status__c', 'Partner_Role__c', 'Partner_Attribution__c'];
@@ -127,6 +132,10 @@ export interface RegistrationDetails {
   waitedForPeers?: { ms: number; stillBehind: string[] };
   /** The registration's dispute (workflow dispute:<id>), once one was opened. */
   dispute?: { status: string; by: string; openedAt: string; outcome?: string };
+  /** The open extension request, mirrored from the workflow for the queue. */
+  extensionRequest?: { by: string; at: string; reason: string };
+  /** The text of the partner's extension field last handed to the workflow (a new text is a new request). */
+  extensionIntake?: string;
 }
 
 export function detailsOf(reg: Registration): RegistrationDetails {
@@ -234,8 +243,8 @@ export function registrationGateFor(opts: RegistrationGateOptions): (rt: Omit<Li
   return async (rt) => {
     await rt.target.ensureFields(rt.targetObject, ATTRIBUTION_FIELDS);
     // The partner disputes a rejection on its own deal: the field must exist there before the link reads it.
-    const intake = DISPUTE_INTAKE[rt.sourceOrg.kind];
-    if (intake) await rt.source.ensureFields(rt.sourceObject, [intake]);
+    const intake = [DISPUTE_INTAKE[rt.sourceOrg.kind], EXTENSION_INTAKE[rt.sourceOrg.kind]].filter((f): f is FieldSpec => !!f);
+    if (intake.length) await rt.source.ensureFields(rt.sourceObject, intake);
     const feed = sharedAccountIndexFeed(rt.ledger, rt.target, rt.targetOrg.id, opts.client, { network: rt.network });
     feed.expectedAttribution ??= (reg) => {
       const p = rt.network.partner(reg.partner);
@@ -320,15 +329,38 @@ export class RegistrationGate implements RecordGate {
       }
       reg = await this.ensureWorkflow(reg);
       await this.intakeDispute(reg, r.source);
+      reg = await this.intakeExtension(reg, r.source);
       out.set(r.sourceId, await this.enforce(reg, r, partnerName, customers.get(r.sourceId), profile));
     }
     return out;
   }
 
-  /** Source fields read with every partner deal of the link: the partner's dispute field. */
+  /** Source fields read with every partner deal of the link: the partner's dispute and extension fields. */
   get readFields(): readonly string[] {
-    const intake = DISPUTE_INTAKE[this.rt.sourceOrg.kind];
-    return intake ? [intake.name] : [];
+    return [DISPUTE_INTAKE[this.rt.sourceOrg.kind]?.name, EXTENSION_INTAKE[this.rt.sourceOrg.kind]?.name].filter((f): f is string => !!f);
+  }
+
+  /**
+   * The partner asks to extend its exclusivity by writing a reason into the extension field on its own
+   * deal: a text not handed over before goes to the workflow's `requestExtension` update (by
+   * "partner"). A refusal (no extension left, one already open) is logged; the text is remembered
+   * either way, so the same words are not asked again on every sync — new words are a new request.
+   */
+  private async intakeExtension(reg: Registration, source: Fields): Promise<Registration> {
+    const field = EXTENSION_INTAKE[this.rt.sourceOrg.kind]?.name;
+    const text = field ? str(source[field])?.slice(0, 1000) : null;
+    const client = temporalClient(this.opts.client);
+    const d = detailsOf(reg);
+    if (!text || !client || !d.workflowStarted || !isExclusive(reg.status as RegistrationStatus) || d.extensionIntake === text) return reg;
+    if (runningFor(registrationWorkflowId(reg.id))) return reg; // inside its own workflow's activity: the next poll asks
+    try {
+      await client.workflow.getHandle(registrationWorkflowId(reg.id)).executeUpdate(requestExtensionUpdate, { args: [{ by: 'partner', reason: text }] });
+    } catch (e) {
+      if (!isUpdateRefusal(e)) throw e;
+      log.info({ registration: reg.id, err: e }, 'extension request refused by the registration workflow');
+    }
+    const now = (await this.rt.ledger.registrations.get(reg.id)) ?? reg;
+    return this.rt.ledger.registrations.update(reg.id, { details: { ...detailsOf(now), extensionIntake: text } as unknown as Record<string, unknown> });
   }
 
   /**

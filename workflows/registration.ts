@@ -14,6 +14,7 @@ import type { Activities } from '../activities/index.js';
 import {
   applyCheck,
   close,
+  decideExtension,
   decideReview,
   expire,
   extend,
@@ -22,6 +23,7 @@ import {
   provideInfo,
   redecide,
   reinstate,
+  requestExtension,
   requestInfo,
   reviewTimeout,
   submit,
@@ -37,8 +39,10 @@ import type { LifecycleSettings } from '../rules/policy.js';
 import type { RegistrationWorkflowInput } from '../sync/registrationGate.js';
 import {
   attributeUpdate,
+  decideExtensionUpdate,
   decideUpdate,
   extendUpdate,
+  requestExtensionUpdate,
   provideInfoUpdate,
   redecideUpdate,
   registrationStatusQuery,
@@ -86,7 +90,9 @@ const { registrationSettings, applyRegistrationEffects, setRegistrationAttributi
 
 export {
   attributeUpdate,
+  decideExtensionUpdate,
   decideUpdate,
+  requestExtensionUpdate,
   extendUpdate,
   provideInfoUpdate,
   redecideUpdate,
@@ -155,6 +161,10 @@ export async function registration(input: RegistrationWorkflowInput): Promise<Re
   setHandler(decideUpdate, decide.handler, { validator: decide.validator });
   const extension = transitionUpdate((req: Parameters<typeof extend>[1]) => extend(state, req, settings, Date.now()));
   setHandler(extendUpdate, extension.handler, { validator: extension.validator });
+  const askExtension = transitionUpdate((req: Parameters<typeof requestExtension>[1]) => requestExtension(state, req, settings, Date.now()));
+  setHandler(requestExtensionUpdate, askExtension.handler, { validator: askExtension.validator });
+  const extensionDecision = transitionUpdate((req: Parameters<typeof decideExtension>[1]) => decideExtension(state, req, settings, Date.now()));
+  setHandler(decideExtensionUpdate, extensionDecision.handler, { validator: extensionDecision.validator });
   const redecision = transitionUpdate((req: Redecision) => redecide(state, req, settings, Date.now()));
   setHandler(redecideUpdate, redecision.handler, { validator: redecision.validator });
   const askInfo = transitionUpdate((req: InfoRequestInput) => requestInfo(state, req, Date.now()));

@@ -23,10 +23,14 @@ export const REGISTRATION_MESSAGES = {
   superseded: 'superseded',
   status: 'status',
   resolveDispute: 'resolveDispute',
+  requestExtension: 'requestExtension',
+  decideExtension: 'decideExtension',
   disputeStatus: 'disputeStatus',
 } as const;
 
 export type ExtendRequest = { by: string; reason?: string };
+export type ExtensionRequestInput = { by: string; reason: string };
+export type ExtensionDecision = { action: 'approve' | 'deny'; by: string; reason: string };
 export type AttributeRequest = { by: string; partners: Array<{ partnerId: string; role: AttributionRole; split?: number }> };
 export type VendorClosed = { outcome: 'won' | 'lost'; vendorOpportunityId?: string };
 export type Superseded = { by: string; reason: string };
@@ -43,6 +47,13 @@ export const requestInfoUpdate = defineUpdate<RegistrationState, [InfoRequestInp
 export const provideInfoUpdate = defineUpdate<RegistrationState, [InfoProvided]>(REGISTRATION_MESSAGES.provideInfo);
 /** Extend exclusivity by the policy's extension period (at most `maxExtensions` times). */
 export const extendUpdate = defineUpdate<RegistrationState, [ExtendRequest]>(REGISTRATION_MESSAGES.extend);
+/**
+ * The partner asks to extend exclusivity (its deal's extension field, read by the sync gate, or a person
+ * on its behalf): the request waits for `decideExtension`; the status does not change.
+ */
+export const requestExtensionUpdate = defineUpdate<RegistrationState, [ExtensionRequestInput]>(REGISTRATION_MESSAGES.requestExtension);
+/** The vendor approves (one extension period, as `extend`) or denies the open extension request. */
+export const decideExtensionUpdate = defineUpdate<RegistrationState, [ExtensionDecision]>(REGISTRATION_MESSAGES.decideExtension);
 /** Several partners on one deal: roles and splits (default splits from the policy when omitted). */
 export const attributeUpdate = defineUpdate<RegistrationState, [AttributeRequest]>(REGISTRATION_MESSAGES.attribute);
 /**
