@@ -2,6 +2,7 @@ import { heartbeat } from '../lib/heartbeat.js';
 import { ASSOCIATION_FIELD_PREFIX } from '../connectors/hubspot/associationFields.js';
 import { parseDuration, splitEndpoint } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
+import { observeSyncPage } from '../lib/metrics.js';
 import { resyncCursor, resyncFromProblem } from '../sync/resync.js';
 import { reconcileAssociations, type AssociationReport } from '../sync/associationDrift.js';
 import type { Engine } from '../sync/build.js';
@@ -11,6 +12,12 @@ import { backfillMappingPage } from '../sync/mappingChange.js';
 import { PARKED_PARENT, replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
 import type { LinkInfo, PageReport } from '../sync/types.js';
 
+
+/** What a finished page did goes to the worker's metrics (lib/metrics.ts) on its way to the workflow. */
+function counted(linkId: string, report: PageReport): PageReport {
+  observeSyncPage(linkId, report);
+  return report;
+}
 
 /**
  * Thin wrappers over the sync engine. Whatever they throw becomes a typed Temporal failure in one
@@ -36,7 +43,7 @@ export function createSyncActivities(engine: Engine) {
     async syncPage(linkId: string): Promise<PageReport> {
       const rt = await engine.link(linkId);
       // A changed mapping is first re-applied to the existing pairs, a page per call (sync/mappingChange.ts).
-      return (await backfillMappingPage(rt)) ?? syncChangesPage(rt, heartbeat);
+      return counted(linkId, (await backfillMappingPage(rt)) ?? (await syncChangesPage(rt, heartbeat)));
     },
     async syncDeletions(linkId: string): Promise<PageReport> {
       const rt = await engine.link(linkId);
@@ -47,14 +54,14 @@ export function createSyncActivities(engine: Engine) {
         total.counts.deleted = (total.counts.deleted ?? 0) + (report.counts.deleted ?? 0);
         heartbeat(report.counts);
       } while (!report.caughtUp);
-      return total;
+      return counted(linkId, total);
     },
     /** Records parked because their parent had not synced: retry them now that the parents may have landed. */
     async replayParked(linkId: string): Promise<PageReport> {
-      return replayDeadLetters(await engine.link(linkId), { codes: [PARKED_PARENT, SCOPE_UNSETTLED, AWAITING_PEER_LINKS], heartbeat });
+      return counted(linkId, await replayDeadLetters(await engine.link(linkId), { codes: [PARKED_PARENT, SCOPE_UNSETTLED, AWAITING_PEER_LINKS], heartbeat }));
     },
     async replayDeadLetters(linkId: string, ids?: number[]): Promise<PageReport> {
-      return replayDeadLetters(await engine.link(linkId), { ids, heartbeat });
+      return counted(linkId, await replayDeadLetters(await engine.link(linkId), { ids, heartbeat }));
     },
     /** Deals moved to another company by their association alone: the change feed never sees them. */
     async reconcileAssociations(linkId: string): Promise<AssociationReport> {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createActivities } from '../activities/index.js';
 import { cdcNotifier, cdcOrgIds, startChangeCapture } from '../lib/cdc.js';
 import { connectClient } from '../lib/client.js';
+import { CosellError } from '../lib/errors.js';
 import { pushEndpoints } from '../lib/config.js';
 import { assertConfig } from '../lib/configCheck.js';
 import { openEngine } from '../lib/engine.js';
@@ -11,6 +12,13 @@ import { defaultNotifier } from '../push/notifiers.js';
 import { startPushReceivers } from '../push/start.js';
 import { formatProblem } from '../mappings/index.js';
 
+/** A TCP port (0: any free one), else a usage error naming the flag. */
+function metricsPort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65_535) throw new CosellError('COSELL_INPUT_INVALID', `--metrics-port (or $COSELL_METRICS_PORT) must be a port number 0-65535, not '${value}'`, { hint: 'e.g. --metrics-port 9464, or 0 for any free port' });
+  return n;
+}
+
 export function registerWorker(program: Command): void {
   program
     .command('worker')
@@ -18,7 +26,10 @@ export function registerWorker(program: Command): void {
     .option('--task-queue <name>', 'task queue to poll', process.env.COSELL_TASK_QUEUE ?? 'cosell')
     .option('--max-activities-per-second <n>', 'cap for the whole task queue across all workers (server-enforced): keeps a shared CRM budget when you scale out', Number)
     .option('-c, --config <file>', 'network file: run its links (sync engine + ledger) in this worker (default $COSELL_CONFIG)', process.env.COSELL_CONFIG)
-    .action(async (opts: { taskQueue: string; config?: string; maxActivitiesPerSecond?: number }) => {
+    .option('--metrics-port <port>', 'serve Prometheus /metrics (cosell\'s and the Temporal runtime\'s), /healthz and /readyz on this port (0: any free one; default $COSELL_METRICS_PORT, else none)', process.env.COSELL_METRICS_PORT || undefined)
+    .option('--metrics-host <host>', 'interface for the metrics port (0.0.0.0 for a scraper on another host)', process.env.COSELL_METRICS_HOST ?? '127.0.0.1')
+    .action(async (opts: { taskQueue: string; config?: string; maxActivitiesPerSecond?: number; metricsPort?: string; metricsHost: string }) => {
+      const port = opts.metricsPort === undefined ? undefined : metricsPort(opts.metricsPort);
       // The whole configuration is checked offline first (network, mappings against their snapshots,
       // rules policy, credentials): any problem exits 2 with every file:line:col before anything connects.
       const checked = opts.config ? assertConfig(opts.config) : undefined;
@@ -35,7 +46,12 @@ export function registerWorker(program: Command): void {
       // process, its replay ids in the ledger (lib/cdc.ts).
       const cdc = engine && client && cdcOrgs.length ? await startChangeCapture(checked!.loaded, { ledger: engine.ledger, notifier: cdcNotifier(client, checked!.loaded) }) : undefined;
       try {
-        await runWorkerUntilSignal({ taskQueue: opts.taskQueue, maxTaskQueueActivitiesPerSecond: opts.maxActivitiesPerSecond, ...(engine ? { activities: createActivities({ engine }) } : {}) });
+        await runWorkerUntilSignal({
+          taskQueue: opts.taskQueue,
+          maxTaskQueueActivitiesPerSecond: opts.maxActivitiesPerSecond,
+          ...(engine ? { activities: createActivities({ engine }), ledger: engine.ledger } : {}),
+          ...(port !== undefined ? { metricsPort: port, metricsHost: opts.metricsHost } : {}),
+        });
       } finally {
         await cdc?.stop();
         await push?.stop();

@@ -225,6 +225,11 @@ export function rateBudgetFor(key: string, opts: RateBudgetOptions = {}): RateBu
   return b;
 }
 
+/** Every org budget of this process, by key (`kind:orgId`): what the worker's quota metrics report. */
+export function rateBudgets(): ReadonlyMap<string, RateBudget> {
+  return budgets;
+}
+
 /** Tests only: forget every budget. */
 export function resetRateBudgets(): void {
   budgets.clear();

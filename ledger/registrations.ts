@@ -306,6 +306,12 @@ export class Registrations {
     return r ? toRegistration(r) : undefined;
   }
 
+  /** How many registrations each partner has in each status, counted in SQL (the worker's metrics gauge). */
+  async countsByStatus(): Promise<Array<{ partner: string; status: string; count: number }>> {
+    const rows = await this.db.selectFrom('registrations').select(['partner', 'status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['partner', 'status']).orderBy('partner').orderBy('status').execute();
+    return rows.map((r) => ({ partner: r.partner, status: r.status, count: Number(r.n) }));
+  }
+
   /** Oldest submission first (the order first-to-register decides by), ties by id. */
   async list(f: RegistrationFilter = {}): Promise<Registration[]> {
     let q = this.db.selectFrom('registrations').selectAll().orderBy('submitted_at').orderBy('id');

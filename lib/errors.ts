@@ -15,6 +15,7 @@ export const ErrorCodes = {
   COSELL_PAYLOAD_DECRYPT: 'An encrypted Temporal payload failed to decrypt (altered, or sealed with another key)',
   COSELL_UNKNOWN: 'Unexpected error',
   COSELL_INPUT_INVALID: 'A command argument or request is invalid',
+  COSELL_PORT_IN_USE: 'A port cosell was told to listen on (e.g. --metrics-port) is taken by another process',
   // Connectors (the one taxonomy every CRM error is mapped onto; see connectors/errors.ts)
   COSELL_CRM_RATE_LIMITED: 'The CRM rate limit was hit; retry after the given delay',
   COSELL_CRM_QUOTA_EXHAUSTED: 'The CRM daily API quota is exhausted until it resets',
@@ -63,6 +64,7 @@ const RETRY: Partial<Record<ErrorCode, Retry>> = {
   COSELL_CONFIG_INVALID: 'fix',
   COSELL_SECRET_MISSING: 'fix',
   COSELL_INPUT_INVALID: 'fix',
+  COSELL_PORT_IN_USE: 'fix',
   COSELL_CRM_RATE_LIMITED: 'retry',
   COSELL_CRM_QUOTA_EXHAUSTED: 'wait',
   COSELL_CRM_AUTH: 'fix',
@@ -92,7 +94,7 @@ export function retryOf(code: string): Retry {
  * The CLI's exit code for a code: 2 when the user can fix the command line or the configuration (a bad
  * argument, an unknown link / partner / registration, an invalid file, a missing secret), 1 otherwise.
  */
-const USAGE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['COSELL_LINK_UNKNOWN', 'COSELL_REGISTRATION_UNKNOWN', 'COSELL_SECRET_MISSING', 'COSELL_PAYLOAD_KEY']);
+const USAGE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['COSELL_PORT_IN_USE', 'COSELL_LINK_UNKNOWN', 'COSELL_REGISTRATION_UNKNOWN', 'COSELL_SECRET_MISSING', 'COSELL_PAYLOAD_KEY']);
 export function exitCodeOf(code: string): 1 | 2 {
   return code.endsWith('_INVALID') || USAGE_CODES.has(code) ? 2 : 1;
 }

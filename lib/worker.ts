@@ -2,12 +2,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, Runtime, Worker, DefaultLogger, type BundleOptions, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { sql } from 'kysely';
+import { bundleWorkflowCode, Worker, DefaultLogger, type BundleOptions, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { connectWorkerConnection, TASK_QUEUE } from './client.js';
 import { classifyActivityFailures } from './failures.js';
+import type { Ledger } from '../ledger/index.js';
 import { log } from './logger.js';
+import { metricsSource } from './metrics.js';
+import { startOpsServer, type OpsServer, type Readiness } from './opsServer.js';
 import { ENCODED_FAILURE_CONVERTER_PATH, payloadDataConverter } from './payloadCodec.js';
+import { installRuntime } from './runtime.js';
 import { PROJECT_ROOT } from './temporalCli.js';
 
 export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
@@ -45,17 +50,6 @@ export async function workflowBundleFile(): Promise<string> {
   return file;
 }
 
-let runtimeInstalled = false;
-function quietRuntime() {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN', (entry) => log.warn({ sdk: entry.meta }, entry.message)) });
-  } catch {
-    /* already installed by someone else */
-  }
-}
-
 export interface WorkerOptions {
   address?: string;
   taskQueue?: string;
@@ -69,7 +63,7 @@ export interface WorkerOptions {
 }
 
 export async function createWorker(opts: WorkerOptions = {}, connected?: { connection: NativeConnection; namespace: string }): Promise<Worker> {
-  quietRuntime();
+  await installRuntime();
   // Read the key before connecting: a bad key fails fast with COSELL_PAYLOAD_KEY.
   const dataConverter = payloadDataConverter();
   const { connection, namespace } = connected ?? (await connectWorkerConnection(opts.address));
@@ -87,31 +81,118 @@ export async function createWorker(opts: WorkerOptions = {}, connected?: { conne
   });
 }
 
-/** Run a worker until SIGINT/SIGTERM, then drain and exit cleanly. */
-export async function runWorkerUntilSignal(opts: WorkerOptions = {}): Promise<void> {
-  quietRuntime();
-  payloadDataConverter(); // a bad key fails before anything connects
-  // Connect before bundling: an unreachable Temporal fails in a second, not after webpack.
-  const connected = await connectWorkerConnection(opts.address);
-  let worker: Worker;
+export interface LaunchOptions extends WorkerOptions {
+  /**
+   * Serve /metrics, /healthz and /readyz on this port (lib/opsServer.ts; 0: any free port). Absent: no
+   * ops server and no Temporal runtime metrics.
+   */
+  metricsPort?: number;
+  /** Interface for the ops server (default 127.0.0.1). */
+  metricsHost?: string;
+  /** The ledger /readyz checks and the ledger gauges count (the engine's); absent without a network file. */
+  ledger?: Ledger;
+}
+
+/** A worker created and not yet running, with its ops server (when asked for) already answering. */
+export interface LaunchedWorker {
+  worker: Worker;
+  ops?: OpsServer;
+  /** Run until shut down; then the connection closes (the ops server stays: /readyz says why not ready). */
+  run(): Promise<void>;
+  /** Begin shutting down (from now on /readyz is 503); `run()` resolves once the worker drained. */
+  shutdown(): void;
+  /** Stop the ops server (after run() resolved). */
+  close(): Promise<void>;
+}
+
+/** Answer within this long or count as down: a probe must not hang on a dead server. */
+const CHECK_TIMEOUT_MS = 2_000;
+
+async function check(what: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
   try {
+    await Promise.race([what(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS)))]);
+    return 'ok';
+  } catch (e) {
+    return String((e as Error)?.message ?? e).split('\n')[0].slice(0, 200);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Connect, bundle and create a worker — with the ops server up from the first moment when
+ * `metricsPort` is given, so probes see "starting" rather than a refused connection. `cosell worker`
+ * runs it until a signal (runWorkerUntilSignal); a test or the demo run it themselves.
+ */
+export async function launchWorker(opts: LaunchOptions = {}): Promise<LaunchedWorker> {
+  const serveOps = opts.metricsPort !== undefined;
+  // The runtime first: its metrics exporter exists only if it is installed before anything native.
+  await installRuntime({ metrics: serveOps });
+  payloadDataConverter(); // a bad key fails before anything connects
+  let phase = 'connecting to Temporal';
+  let connected: { connection: NativeConnection; namespace: string } | undefined;
+  let worker: Worker | undefined;
+  let stopping = false;
+  const readiness = async (): Promise<Readiness> => {
+    const checks: Record<string, string> = {};
+    checks.temporal = connected ? await check(() => connected!.connection.workflowService.getSystemInfo({})) : phase;
+    if (opts.ledger) checks.ledger = await check(() => sql`select 1`.execute(opts.ledger!.db));
+    const state = worker?.getState();
+    checks.worker = stopping && state === 'RUNNING' ? 'shutting down' : state === 'RUNNING' ? 'ok' : state === 'INITIALIZED' ? 'created, not running yet' : state ? state.toLowerCase() : phase;
+    const failed = Object.entries(checks).find(([, v]) => v !== 'ok');
+    return failed ? { ready: false, reason: `${failed[0]}: ${failed[1]}`, checks } : { ready: true, checks };
+  };
+  const ops = serveOps ? await startOpsServer({ port: opts.metricsPort!, host: opts.metricsHost, metrics: metricsSource({ ledger: opts.ledger }), readiness }) : undefined;
+  if (ops) log.info({ url: ops.url }, 'serving /metrics, /healthz and /readyz');
+  try {
+    // Connect before bundling: an unreachable Temporal fails in a second, not after webpack.
+    connected = await connectWorkerConnection(opts.address);
+    phase = 'bundling the workflow code';
     const bundled = opts.codePath ? undefined : await workflowBundleFile();
+    phase = 'creating the worker';
     // The worker reads the bundle once, at creation.
     worker = await createWorker({ ...opts, codePath: opts.codePath ?? bundled }, connected).finally(() => bundled && rmSync(path.dirname(bundled), { recursive: true, force: true }));
   } catch (e) {
-    await connected.connection.close().catch(() => undefined);
+    await connected?.connection.close().catch(() => undefined);
+    await ops?.close();
     throw e;
   }
-  const stop = () => worker.shutdown();
+  const w = worker;
+  return {
+    worker: w,
+    ops,
+    async run() {
+      try {
+        await w.run();
+      } finally {
+        stopping = true;
+        await w.connection?.close().catch(() => undefined);
+      }
+    },
+    shutdown() {
+      stopping = true;
+      // Ctrl-C reaches the SDK's runtime too, which shuts its workers down by itself: shutting down a
+      // worker that is already stopping throws.
+      if (w.getState() === 'RUNNING') w.shutdown();
+    },
+    close: async () => ops?.close(),
+  };
+}
+
+/** Run a worker until SIGINT/SIGTERM, then drain and exit cleanly. */
+export async function runWorkerUntilSignal(opts: LaunchOptions = {}): Promise<void> {
+  const launched = await launchWorker(opts);
+  const stop = () => launched.shutdown();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   log.info({ taskQueue: opts.taskQueue ?? TASK_QUEUE }, 'worker started');
   try {
-    await worker.run();
+    await launched.run();
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    await worker.connection?.close().catch(() => undefined);
+    await launched.close();
     log.info('worker stopped');
   }
 }
