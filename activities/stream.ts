@@ -12,6 +12,8 @@ export interface StreamDescription {
   object: string;
   pollMs: number;
   reconcileMs: number;
+  /** Push under steady change: notifications are gathered for up to this long (see workflows/stream.ts). */
+  coalesceMs?: number;
   consumers: string[];
   /** Push configured for this org object: the stream is in push mode from the start. */
   push?: 'webhooks' | 'cdc';
@@ -25,7 +27,7 @@ export function createStreamActivities(engine: Engine) {
     async describeStream(streamId: string): Promise<StreamDescription> {
       const s = specOf(engine, streamId);
       const associations = s.consumers.some((c) => c.kind === 'link' && !!engine.network.link(c.of).parent?.sourceField.startsWith(ASSOCIATION_FIELD_PREFIX));
-      return { streamId, orgId: s.orgId, object: s.object, pollMs: s.pollMs, reconcileMs: s.reconcileMs, consumers: s.consumers.map((c) => c.id), associations, ...(s.push ? { push: s.push } : {}) };
+      return { streamId, orgId: s.orgId, object: s.object, pollMs: s.pollMs, reconcileMs: s.reconcileMs, coalesceMs: s.coalesceMs, consumers: s.consumers.map((c) => c.id), associations, ...(s.push ? { push: s.push } : {}) };
     },
     /** Poll the org object's feeds (changes, then deletions) and append to the stream's log. */
     async pumpStream(streamId: string): Promise<PumpReport> {

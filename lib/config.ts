@@ -193,6 +193,12 @@ export const networkSchema = z.strictObject({
       poll: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h').optional(),
       /** With push: how often the reconciler polls for what push missed. */
       reconcile: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h').default('15m'),
+      /**
+       * With push, under steady change: the longest a notified record waits so that changes arriving
+       * together are read by id in one call. The first change after a quiet spell is read at once; while
+       * changes keep coming the wait doubles up to this (0s: read every notification at once).
+       */
+      coalesce: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h').default('10s'),
     })
     .optional(),
 });

@@ -32,6 +32,8 @@ export interface StreamSpec {
   pollMs: number;
   /** Reconciler interval once push is on. */
   reconcileMs: number;
+  /** With push: the longest wait that gathers notifications arriving together into one read by id. */
+  coalesceMs: number;
   /**
    * The push source configured for this org object — HubSpot webhooks (`push.webhooks`) or Salesforce
    * Change Data Capture (`connection.pubsub`, this object subscribed) — if any. With one, the stream
@@ -63,10 +65,11 @@ export function streamSpecs(network: LoadedNetwork): StreamSpec[] {
   const specs = new Map<string, StreamSpec & { schedules: number[] }>();
   const cfg = n.streams;
   const reconcileMs = parseDuration(cfg?.reconcile ?? '15m');
+  const coalesceMs = parseDuration(cfg?.coalesce ?? '10s');
   const add = (orgId: string, object: string, c: StreamConsumerSpec, scheduleMs?: number) => {
     const id = streamIdOf(orgId, object);
     let s = specs.get(id);
-    if (!s) specs.set(id, (s = { id, orgId, object, consumers: [], pollMs: 0, reconcileMs, schedules: [] }));
+    if (!s) specs.set(id, (s = { id, orgId, object, consumers: [], pollMs: 0, reconcileMs, coalesceMs, schedules: [] }));
     if (!s.consumers.some((x) => x.id === c.id)) s.consumers.push(c);
     if (scheduleMs !== undefined) s.schedules.push(scheduleMs);
   };

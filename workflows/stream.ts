@@ -45,6 +45,8 @@ export interface StreamStatus {
   /** The association reconciler's last run: paired records whose association was read, and those that had moved unseen. */
   associations?: { at: string; checked: number; moved: number };
   consumers: string[];
+  /** Pushed ids not read yet (gathered while changes keep coming: see `coalesceMs`). */
+  queued?: number;
   pollMs?: number;
   reconcileMs?: number;
   lastError?: string;
@@ -61,8 +63,8 @@ const MAX_IDS_PER_READ = 500;
  * One long-running workflow per change stream (id `stream:<org>:<object>`): it reads the org object's
  * feed ONCE for every consumer and appends to the stream's log in the ledger (activities; records never
  * enter this history), then signals the consumers' workflows to read it. Without push it polls every
- * `pollMs`; a push source signals `streamNotify` with ids, which are read by id at once, and polling
- * becomes the reconciler (every `reconcileMs`, default 15 min) whose findings are what push missed.
+ * `pollMs`; a push source signals `streamNotify` with ids, which are read by id (at once after a quiet
+ * spell, gathered for up to `coalesceMs` while changes keep coming), and polling becomes the reconciler (every `reconcileMs`, default 15 min) whose findings are what push missed.
  */
 export async function changeStream(input: StreamWorkflowInput): Promise<void> {
   const c = input.carried;
@@ -84,7 +86,7 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
   let pollNow = false;
   let associationsAsked = false;
   let failures = 0;
-  setHandler(streamStatusQuery, () => status);
+  setHandler(streamStatusQuery, () => ({ ...status, queued: pending.length }));
   setHandler(streamNotifySignal, ({ ids }) => {
     pending.push(...ids);
     status.mode = 'push';
@@ -110,11 +112,25 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
     await Promise.all(targets.map((t) => getExternalWorkflowHandle(t.workflowId).signal(t.signal).catch(() => undefined)));
   };
 
+  // Push under steady change: one read by id per notification would cost more calls than polling.
+  // The first change after a quiet spell is read at once; while changes keep coming, the wait before
+  // the next read doubles (250 ms, 500 ms, …) up to `coalesceMs`, gathering what arrives meanwhile.
+  // At one change a second that is about one read per coalesceMs instead of one per change.
+  const coalesceMs = desc.coalesceMs ?? 0;
+  let windowMs = 0;
+  let lastPushReadAt: number | undefined;
+  const gather = async () => {
+    const quiet = lastPushReadAt === undefined || Date.now() - lastPushReadAt >= coalesceMs;
+    windowMs = quiet ? 0 : Math.min(coalesceMs, Math.max(250, windowMs * 2));
+    if (windowMs > 0) await condition(() => pending.length >= MAX_IDS_PER_READ || pollNow, windowMs);
+  };
+
   let dueToPoll = true;
   for (;;) {
     status.state = 'reading';
     try {
       if (pending.length) {
+        if (patched('push-coalesce')) await gather();
         const ids = pending.splice(0, MAX_IDS_PER_READ);
         const r = await appendStreamIds(input.streamId, ids);
         status.appended += r.appended;
@@ -122,6 +138,7 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
         status.head = r.head;
         status.lagMs = r.lagMs ?? status.lagMs;
         await wake(r.wake);
+        lastPushReadAt = Date.now();
         if (pending.length) continue;
       }
       if (dueToPoll || pollNow) {

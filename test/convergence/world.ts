@@ -229,6 +229,30 @@ ${links}
     await Promise.all(this.linkIds.map((id) => this.handle(id).signal(syncNowSignal)));
     if (during) await during();
     await this.waitFor((s) => s.every((x) => x.state === 'idle' && (x.lastCaughtUpAt ?? '') > mark), timeoutMs, 'every link to catch up');
+    await this.registrationsQuiet(timeoutMs);
+  }
+
+  /**
+   * Settled means the registration workflows too: none still runs an activity. After a worker kill, a
+   * transition's effects (ledger, write-back to the partner's deal) are retried ~20 s later (their
+   * heartbeat timeout), possibly after every link is idle again.
+   */
+  private async registrationsQuiet(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const busy: string[] = [];
+      try {
+        for await (const wf of this.client.workflow.list({ query: `TaskQueue = '${this.taskQueue}' AND ExecutionStatus = 'Running' AND CosellKind = 'registration'` })) {
+          const d = await this.client.workflow.getHandle(wf.workflowId).describe();
+          if (d.raw.pendingActivities?.length) busy.push(`${wf.workflowId}: ${d.raw.pendingActivities.map((a) => a.activityType?.name).join(', ')}`);
+        }
+      } catch {
+        busy.push('(visibility not answering)');
+      }
+      if (!busy.length) return;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for registration workflows to finish their activities: ${busy.join('; ')}`);
+      await sleep(500);
+    }
   }
 
   private async waitFor(ok: (s: LinkStatus[]) => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -146,6 +146,8 @@ streams: { enabled: ${streams}, poll: ${withPush ? '1h' : '1s'}, reconcile: ${wi
       // Push found it, not the reconciler (an hour away): nothing missed by push.
       expect(status.associations?.moved ?? 0).toBe(0);
 
+      // Every notification of that move read (a late one, gathered under steady change, would read the next move).
+      await until('the deals stream has read every notification', () => client.workflow.getHandle(`stream:${org}:deals`).query(streamStatusQuery), (s) => s.queued === 0 && s.state === 'idle', 30_000);
       // Now drop every delivery: the stream's association reconciler finds the next move.
       await sb.faults(org, { webhookDropRate: 1 });
       // (The company's creation event is dropped too: the companies stream's reconciler finds it.)

@@ -41,7 +41,7 @@ partners:
 links:
   - { id: opps-to-acme${suffix}, from: ${vendor}.Opportunity, to: acme.deals, mapping: ${opps}, share: all, schedule: 1h }
   - { id: opps-to-globex${suffix}, from: ${vendor}.Opportunity, to: globex.deals, mapping: ${opps}, share: all, schedule: 1h }
-${streams ? 'streams: { enabled: true, poll: 1s }' : ''}
+${streams ? 'streams: { enabled: true, poll: 1s, coalesce: 2s }' : ''}
 `);
 }
 
@@ -186,4 +186,37 @@ describe('links on one stream, on the real dev server', () => {
     expect(s.state).not.toBe('error');
     expect(await ledger.streams.get(`${vendorId}:Opportunity`)).toMatchObject({ mode: 'push' });
   });
+
+  it('push under steady change: notifications are gathered (one read per window, doubling to `coalesce`), a change after a quiet spell is read at once', async () => {
+    const vendor = sb.jsforce('vendor');
+    const opps = (await vendor.query<{ Id: string }>('SELECT Id FROM Opportunity ORDER BY Id')).records.map((r) => r.Id);
+    for (const [i, id] of opps.entries()) await vendor.sobject('Opportunity').update({ Id: id, Amount: 6000 + i });
+    await new Promise((r) => setTimeout(r, 2_500)); // a quiet spell longer than coalesce (2s)
+    const stream = client.workflow.getHandle(`stream:${vendorId}:Opportunity`);
+    const stats = async () => (await (await fetch(`${sb.baseUrls.vendor}/__sandbox/stats`)).json()) as { requests: number; writes: number };
+    const before = await stats();
+    const firstSignalAt = (await stream.fetchHistory()).events!.length;
+    const NOTIFICATIONS = 48;
+    for (let i = 0; i < NOTIFICATIONS; i++) {
+      await stream.signal(streamNotifySignal, { ids: [opps[i % opps.length]!] });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const p of ['acme', 'globex']) for (const [i, id] of opps.entries()) await eventually(`${p} deal amount`, () => dealAmount(sb, p, id), (a) => a === 6000 + i, 30_000);
+    await new Promise((r) => setTimeout(r, 2_500)); // the last window's read
+    const after = await stats();
+    const reads = after.requests - after.writes - (before.requests - before.writes);
+    console.log(`streams: ${NOTIFICATIONS} push notifications over ${NOTIFICATIONS / 10} s → ${reads} vendor reads`);
+    expect(reads).toBeGreaterThan(0);
+    expect(reads).toBeLessThanOrEqual(8);
+
+    // The history shows why: the burst's first notification was read with no wait before it; then the
+    // waits doubled from 250 ms and stopped at coalesce.
+    const events = (await stream.fetchHistory()).events!.slice(firstSignalAt);
+    const kinds = events.map((e) => (e.activityTaskScheduledEventAttributes ? `read:${e.activityTaskScheduledEventAttributes.activityType?.name}` : e.timerStartedEventAttributes ? `wait:${Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0) * 1000 + Math.round(Number(e.timerStartedEventAttributes.startToFireTimeout?.nanos ?? 0) / 1e6)}` : ''));
+    const steps = kinds.filter((k) => k === 'read:appendStreamIds' || (k.startsWith('wait:') && Number(k.slice(5)) <= 2_000));
+    expect(steps[0]).toBe('read:appendStreamIds');
+    const waits = steps.filter((k) => k.startsWith('wait:')).map((k) => Number(k.slice(5)));
+    expect(waits.slice(0, 4)).toEqual([250, 500, 1_000, 2_000]);
+    expect(Math.max(...waits)).toBe(2_000);
+  }, 90_000);
 });
