@@ -345,7 +345,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
       const p = policy();
       const role = (id: string, avoid?: AttributionRole) => {
         const allowed = (engine.network.partner(id)?.roles ?? []) as AttributionRole[];
-        const own = ownRole(p, id, allowed);
+        const own = ownRole(allowed);
         return own === avoid && p.attribution.singleSourcing ? (allowed.find((x) => x !== avoid) ?? 'influence') : own;
       };
       const holderRole = role(holder.partner);

@@ -53,7 +53,7 @@ export function kpiOptions(network: LoadedNetwork, policy: Policy | undefined, q
     currency: policy?.currency ?? 'USD',
     rates: policy?.exchangeRates ?? {},
     sourcedRoles: new Set(Object.entries(roles).filter(([, r]) => r?.sourced).map(([k]) => k)),
-    tierOf: (p) => policy?.partners.get(p)?.tier ?? network.partner(p)?.tier,
+    tierOf: (p) => network.partner(p)?.tier,
     costs: a?.costs,
     margin: a?.margin,
     confidence: a?.confidence,

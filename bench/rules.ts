@@ -149,7 +149,7 @@ const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d;
 
 async function main() {
   const policy = loadPolicy(path.join(root, 'examples/roe.yaml'));
-  const acme = partnerProfile(policy, 'acme');
+  const acme = partnerProfile(policy, 'acme', { tier: 'gold', territories: { countries: ['US', 'CA'] }, roles: ['sourcing', 'services'] }); // examples/network.yaml's acme
 
   console.log(`generating ${ACCOUNTS.toLocaleString('en-US')} vendor accounts…`);
   const companies: Company[] = new Array(ACCOUNTS);

@@ -142,11 +142,11 @@ function checkTier(loaded: LoadedNetwork, policy: Policy, from: string, to: stri
   const partnerId = splitEndpoint(from).org === vendor ? splitEndpoint(to).org : splitEndpoint(from).org;
   const i = loaded.network.partners.findIndex((p) => p.id === partnerId);
   if (i < 0) return;
-  const tier = policy.partners.get(partnerId)?.tier ?? loaded.network.partners[i].tier;
+  const tier = loaded.network.partners[i].tier;
   if (!policy.tiers.has(tier)) {
     at(['partners', i, 'tier'], 'CONFIG_TIER_UNKNOWN', `partner "${partnerId}" has tier "${tier}", which the rules policy ${loaded.network.rules} does not define`, `use one of: ${[...policy.tiers.keys()].join(', ')}, or add the tier to the policy`);
   }
-  const regions = policy.partners.get(partnerId)?.territories?.regions ? [] : (loaded.network.partners[i].territories?.regions ?? []);
+  const regions = loaded.network.partners[i].territories?.regions ?? [];
   regions.forEach((r, j) => {
     if (!policy.regions.has(r)) at(['partners', i, 'territories', 'regions', j], 'CONFIG_REGION_UNKNOWN', `partner "${partnerId}" works region "${r}", which the rules policy ${loaded.network.rules} does not define`, `use one of: ${[...policy.regions.keys()].join(', ') || '(none defined)'}, or add it under regions: in the policy`);
   });

@@ -18,14 +18,6 @@ const duration = z.string().regex(DURATION_PATTERN, 'must be a duration like 48h
 const countryCode = z.string().regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as US, DE or GB');
 const partnerId = z.string().regex(/^[a-z][a-z0-9-]*$/, 'use lower-case letters, digits and dashes');
 
-const territoriesSchema = z.strictObject({
-  countries: z.array(countryCode).optional(),
-  regions: z.array(z.string().min(1)).optional(),
-  segments: z.array(z.string().min(1)).optional(),
-  /** Overrides `territories.action` for this partner. */
-  action: action.optional(),
-});
-
 export const policySchema = z.strictObject({
   $schema: z.string().optional(),
   version: z.literal(1),
@@ -197,15 +189,17 @@ export const policySchema = z.strictObject({
       scorecard: z.strictObject({ every: duration.default('1h') }).prefault({}),
     })
     .prefault({}),
-  /** RoE view of each partner (tier, territories, roles); values from the network file are the base. */
+  /**
+   * Rules about one partner. Who the partner is — its tier, territories, roles, CRM — is the network
+   * file's (one source of truth); setting them here is an error (RULES_PARTNER_MOVED) saying where
+   * they go. What stays: how strictly its territory is enforced.
+   */
   partners: z
     .record(
       partnerId,
       z.strictObject({
-        crm: z.enum(['salesforce', 'hubspot']).optional(),
-        tier: z.string().min(1).optional(),
-        territories: territoriesSchema.optional(),
-        roles: z.array(z.enum(ATTRIBUTION_ROLES as [AttributionRole, ...AttributionRole[]])).optional(),
+        /** Outside this partner's territory: review (default: territories.action) or reject. */
+        territoryAction: action.optional(),
       }),
     )
     .default({}),
@@ -242,7 +236,8 @@ export interface Policy {
   lifecycle: LifecycleSettings;
   stageGuard?: { vendorStages: readonly string[]; caps: ReadonlyMap<string, string>; default: string };
   attribution: { roles: Readonly<Partial<Record<AttributionRole, { defaultSplit: number; sourced: boolean }>>>; singleSourcing: boolean };
-  partners: ReadonlyMap<string, Partial<PartnerProfile> & { territoryAction?: RuleAction }>;
+  /** Per-partner rules (the partner itself — tier, territories, roles — is the network file's). */
+  partners: ReadonlyMap<string, { territoryAction?: RuleAction }>;
   analytics: PolicyFile['analytics'] & { windowMs: number; scorecardEveryMs: number };
 }
 
@@ -313,12 +308,43 @@ function describeType(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
+/** What the network file says about a partner, which a policy once repeated (and the demo's copies disagreed). */
+export const MOVED_PARTNER_KEYS = ['tier', 'territories', 'roles', 'crm'] as const;
+
+/** A value as one line of YAML flow style (`{ countries: [US, CA] }`), for a hint to copy. */
+function flowYaml(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(flowYaml).join(', ')}]`;
+  if (isRecord(v)) return `{ ${Object.entries(v).map(([k, x]) => `${k}: ${flowYaml(x)}`).join(', ')} }`;
+  return String(v);
+}
+
+/** partners.<id>.<key> in the policy: where it belongs now, and the network-file line to write. */
+function movedPartnerKey(src: YamlSource, data: unknown, id: string, key: string): void {
+  const value = valueAt(data, ['partners', id, key]);
+  const territoryAction = key === 'territories' && isRecord(value) && typeof value.action === 'string' ? value.action : undefined;
+  const { action: _a, ...territories } = key === 'territories' && isRecord(value) ? value : {};
+  const networkKey = key === 'crm' ? 'kind' : key;
+  const shown = key === 'territories' ? territories : value;
+  const line = Object.keys(isRecord(shown) ? shown : { x: 1 }).length ? `${networkKey}: ${flowYaml(shown)}` : undefined;
+  src.problem(
+    ['partners', id, key],
+    'RULES_PARTNER_MOVED',
+    `partners.${id}.${key}: a partner's ${key === 'crm' ? 'CRM' : key} ${key === 'territories' || key === 'roles' ? 'are' : 'is'} set in the network file, not in the rules policy (one source of truth)`,
+    `delete it here${line ? ` and make sure the network file's partner "${id}" has ${line}` : ''}${territoryAction ? `; keep the territory rule here as partners.${id}.territoryAction: ${territoryAction}` : ''}`,
+    { key: true },
+  );
+}
+
 function zodProblems(src: YamlSource, data: unknown, issues: z.core.$ZodIssue[]): void {
   for (const issue of issues) {
     const where = issue.path.join('.');
     if (issue.code === 'unrecognized_keys') {
       const allowed = allowedKeysAt(policySchema, issue.path);
       for (const k of issue.keys) {
+        if (issue.path.length === 2 && issue.path[0] === 'partners' && (MOVED_PARTNER_KEYS as readonly string[]).includes(k)) {
+          movedPartnerKey(src, data, String(issue.path[1]), k);
+          continue;
+        }
         src.problem([...issue.path, k], 'RULES_UNKNOWN_KEY', `unknown key "${k}"${where ? ` in ${where}` : ''}`, suggestionHint(k, allowed), { key: true });
       }
     } else if (issue.code === 'invalid_type') {
@@ -359,21 +385,8 @@ const stringAt = (v: unknown, key: string): string | undefined => (isRecord(v) &
  */
 function checkReferences(src: YamlSource, raw: Record<string, unknown>): void {
   const tiersRecord = recordAt(raw, 'tiers');
-  const regionsRecord = recordAt(raw, 'regions');
   const tiers = Object.keys(tiersRecord);
-  const regions = Object.keys(regionsRecord);
   if (isRecord(raw.tiers) && !tiers.length) src.problem(['tiers'], 'RULES_MISSING', 'tiers must define at least one partner tier', 'e.g. gold: { autoApproveUpTo: 100000 }');
-  for (const [id, partner] of Object.entries(recordAt(raw, 'partners'))) {
-    const tier = stringAt(partner, 'tier');
-    if (tier !== undefined && isRecord(raw.tiers) && !(tier in tiersRecord)) {
-      src.problem(['partners', id, 'tier'], 'RULES_UNKNOWN_TIER', `partner "${id}" has tier "${tier}", which is not defined in tiers`, suggestionHint(tier, tiers));
-    }
-    stringsAt(recordAt(partner, 'territories'), 'regions').forEach((r, i) => {
-      if (r !== undefined && !(r in regionsRecord)) {
-        src.problem(['partners', id, 'territories', 'regions', i], 'RULES_UNKNOWN_REGION', `partner "${id}" refers to region "${r}", which is not defined in regions`, suggestionHint(r, regions));
-      }
-    });
-  }
   stringsAt(recordAt(raw, 'required'), 'fields').forEach((f, i) => {
     if (f === undefined || (f.startsWith('fields.') && f.length > 'fields.'.length)) return;
     if (!(REQUIRED_FIELD_NAMES as readonly string[]).includes(f)) {
@@ -471,18 +484,7 @@ function compile(p: PolicyFile, file: string): Policy {
     },
     attribution: p.attribution,
     analytics: { ...p.analytics, windowMs: parsePolicyDuration(p.analytics.window)!, scorecardEveryMs: parsePolicyDuration(p.analytics.scorecard.every)! },
-    partners: new Map(
-      Object.entries(p.partners).map(([id, v]) => [
-        id,
-        {
-          id,
-          tier: v.tier,
-          roles: v.roles,
-          territories: v.territories && { countries: v.territories.countries?.map((c) => c.toUpperCase()), regions: v.territories.regions, segments: v.territories.segments },
-          territoryAction: v.territories?.action,
-        },
-      ]),
-    ),
+    partners: new Map(Object.entries(p.partners).map(([id, v]) => [id, { territoryAction: v.territoryAction }])),
   };
 }
 
@@ -527,22 +529,23 @@ export function loadPolicy(file: string): Policy {
 }
 
 /**
- * The partner as the engine sees it: the network file's partner (tier, territories, roles) with the
- * policy's `partners.<id>` entry on top. Throws COSELL_RULES_INVALID for a tier the policy does not define.
+ * The partner as the engine sees it: the network file's partner (tier, territories, roles — their one
+ * source) and the policy's rules about it (`partners.<id>.territoryAction`). Throws COSELL_RULES_INVALID
+ * for a missing tier or one the policy does not define.
  */
 export function partnerProfile(policy: Policy, id: string, fromNetwork?: Partial<PartnerProfile>): PartnerProfile & { territoryAction?: RuleAction } {
-  const override = policy.partners.get(id);
-  const tier = override?.tier ?? fromNetwork?.tier;
-  if (!tier) throw new CosellError('COSELL_RULES_INVALID', `partner "${id}" has no tier`, { hint: `set partners.${id}.tier in ${policy.file} or tier: in cosell.yaml` });
+  const rules = policy.partners.get(id);
+  const tier = fromNetwork?.tier;
+  if (!tier) throw new CosellError('COSELL_RULES_INVALID', `partner "${id}" has no tier`, { hint: `set tier: on partner ${id} in the network file (cosell.yaml)` });
   if (!policy.tiers.has(tier)) {
     throw new CosellError('COSELL_RULES_INVALID', `partner "${id}" has tier "${tier}", which ${policy.file} does not define`, { hint: suggestionHint(tier, [...policy.tiers.keys()]) });
   }
   return {
     id,
     tier,
-    territories: override?.territories ?? fromNetwork?.territories,
-    roles: override?.roles ?? fromNetwork?.roles,
-    territoryAction: override?.territoryAction,
+    territories: fromNetwork?.territories && { countries: fromNetwork.territories.countries?.map((c) => c.toUpperCase()), regions: fromNetwork.territories.regions, segments: fromNetwork.territories.segments },
+    roles: fromNetwork?.roles,
+    territoryAction: rules?.territoryAction,
   };
 }
 
@@ -550,8 +553,8 @@ export function partnerProfile(policy: Policy, id: string, fromNetwork?: Partial
 export function checkPartners(policy: Policy, partners: ReadonlyArray<Partial<PartnerProfile> & { id: string }>): string[] {
   const out: string[] = [];
   for (const p of partners) {
-    const tier = policy.partners.get(p.id)?.tier ?? p.tier;
-    if (!tier) out.push(`partner "${p.id}": no tier (set it in the network file or partners.${p.id}.tier in ${policy.file})`);
+    const tier = p.tier;
+    if (!tier) out.push(`partner "${p.id}": no tier (set it in the network file)`);
     else if (!policy.tiers.has(tier)) out.push(`partner "${p.id}": tier "${tier}" is not defined in ${policy.file} (${suggestionHint(tier, [...policy.tiers.keys()])})`);
     for (const r of p.territories?.regions ?? []) {
       if (!policy.regions.has(r)) out.push(`partner "${p.id}": region "${r}" is not defined in ${policy.file} (${suggestionHint(r, [...policy.regions.keys()])})`);

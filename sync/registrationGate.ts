@@ -146,15 +146,15 @@ export function detailsOf(reg: Registration): RegistrationDetails {
 export const awaitingPeers = (reg: Registration) => reg.status === 'submitted' && !!detailsOf(reg).awaitingPeers;
 
 /** The role a partner takes on its own registration: sourcing when allowed, else its first role. */
-export function ownRole(policy: Policy, partnerId: string, networkRoles?: readonly string[]): AttributionRole {
-  const roles = (policy.partners.get(partnerId)?.roles ?? networkRoles ?? []) as AttributionRole[];
+export function ownRole(networkRoles?: readonly string[]): AttributionRole {
+  const roles = (networkRoles ?? []) as AttributionRole[];
   return roles.includes('sourcing') ? 'sourcing' : (roles[0] ?? 'sourcing');
 }
 
 export function attributionOf(reg: Registration, policy: Policy, networkRoles?: readonly string[]): PartnerAttribution[] {
   const d = detailsOf(reg);
   if (d.attribution?.length) return d.attribution;
-  return defaultSplits([{ partnerId: reg.partner, role: ownRole(policy, reg.partner, networkRoles) }], policy);
+  return defaultSplits([{ partnerId: reg.partner, role: ownRole(networkRoles) }], policy);
 }
 
 /** The vendor fields that show a registration natively on the opportunity. */

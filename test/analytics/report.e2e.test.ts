@@ -35,8 +35,6 @@ attribution:
     services: { defaultSplit: 20 }
     influence: { defaultSplit: 40 }
     reseller: { defaultSplit: 20 }
-partners:
-  acme: { tier: silver }
 analytics:
   margin: 0.5
   costs: { acme: { mdf: 1200 } }
@@ -52,7 +50,7 @@ beforeAll(async () => {
   writeFileSync(path.join(dir, 'roe.yaml'), POLICY);
   writeFileSync(
     path.join(dir, 'cosell.yaml'),
-    `vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }\npartners:\n  - { id: acme, name: Acme, kind: hubspot, tier: gold, connection: { basePath: "http://127.0.0.1:9", auth: { accessToken: env:ANLE_UNUSED } } }\n  - { id: globex, name: Globex, kind: hubspot, tier: silver, connection: { basePath: "http://127.0.0.1:9", auth: { accessToken: env:ANLE_UNUSED } } }\nlinks: []\nledger: { file: ledger.sqlite }\nrules: roe.yaml\n`,
+    `vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }\npartners:\n  - { id: acme, name: Acme, kind: hubspot, tier: silver, connection: { basePath: "http://127.0.0.1:9", auth: { accessToken: env:ANLE_UNUSED } } }\n  - { id: globex, name: Globex, kind: hubspot, tier: silver, connection: { basePath: "http://127.0.0.1:9", auth: { accessToken: env:ANLE_UNUSED } } }\nlinks: []\nledger: { file: ledger.sqlite }\nrules: roe.yaml\n`,
   );
   process.env.ANLE_UNUSED = 'x';
   env = { ...process.env, COSELL_LOG_LEVEL: 'error' };
@@ -91,7 +89,7 @@ describe('cosell report', () => {
     expect(r.comparison.joint.closed).toBe(6);
     expect(r.totals.sourcedRevenue + r.totals.influencedRevenue).toBeCloseTo(r.totals.jointRevenue, 6);
     expect(r.partners.map((p) => p.partner)).toEqual(['acme', 'globex']);
-    expect(r.partners[0]!.tier).toBe('silver'); // the policy's tier wins over the network file's
+    expect(r.partners[0]!.tier).toBe('silver'); // the network file's tier (its one source)
     expect(r.partners[0]!.cost).toBeGreaterThan(0);
     const text = await cosell('report', '--by', 'partner');
     expect(text.status).toBe(0);
@@ -150,6 +148,6 @@ describe('cosell report', () => {
 
   it('the policy names an unknown tier in analytics.tiers at its line and column', () => {
     const { problems } = parsePolicy(POLICY.replace('    silver: {}', '    platinum: {}'), 'roe.yaml');
-    expect(problems.map((p) => `${p.line}:${p.col} ${p.code}`)).toEqual(['20:5 RULES_UNKNOWN_TIER']);
+    expect(problems.map((p) => `${p.line}:${p.col} ${p.code}`)).toEqual(['18:5 RULES_UNKNOWN_TIER']);
   });
 });

@@ -36,7 +36,6 @@ beforeAll(async () => {
   writeFileSync(path.join(dir, 'roe.yaml'), `version: 1
 currency: USD
 tiers: { gold: { autoApproveUpTo: 100000 }, silver: { autoApproveUpTo: 0 } }
-partners: { acme: { tier: silver } }
 analytics:
   window: 365d
   costs: { acme: { mdf: 10000 } }
@@ -46,7 +45,7 @@ analytics:
   process.env.SCWF_UNUSED = 'x';
   network = testNetwork(`vendor: { id: ${vendorId}, name: Contoso Cloud, kind: salesforce, connection: ${conn} }
 partners:
-  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: { basePath: "http://127.0.0.1:9", auth: { accessToken: env:SCWF_UNUSED } } }
+  - { id: acme, name: Acme Consulting, kind: hubspot, tier: silver, connection: { basePath: "http://127.0.0.1:9", auth: { accessToken: env:SCWF_UNUSED } } }
   - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, connection: { basePath: "http://127.0.0.1:9", auth: { accessToken: env:SCWF_UNUSED } } }
 links: []
 rules: ${path.join(dir, 'roe.yaml')}

@@ -48,9 +48,6 @@ attribution:
     services: { defaultSplit: 25 }
     reseller: { defaultSplit: 15 }
     influence: { defaultSplit: 5 }
-partners:
-  acme: { tier: gold, territories: { countries: [US, CA] }, roles: [sourcing, services] }
-  globex: { tier: silver, territories: { countries: [DE, FR, GB] }, roles: [sourcing] }
 `;
 
 const taskQueue = uniqueQueue('console');
@@ -79,8 +76,8 @@ beforeAll(async () => {
   const network = testNetwork(`
 vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
 partners:
-  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
-  - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, connection: ${conn.globex} }
+  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, territories: { countries: [US, CA] }, roles: [sourcing, services], connection: ${conn.acme} }
+  - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, territories: { countries: [DE, FR, GB] }, roles: [sourcing], connection: ${conn.globex} }
 links:
   - { id: ${acmeLink}, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }
   - { id: ${globexLink}, from: globex.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, schedule: 1h }

@@ -101,7 +101,6 @@ export class World {
     const vendorMapping = this.opts.permissiveVendorMapping
       ? copyStockMapping(dir, 'salesforce-opportunity-to-hubspot-deal.yaml', [[/^filter: .*$/m, 'filter: not isBlank(Name)']], 'permissive-opps-to-deals.yaml')
       : path.join(STOCK, 'salesforce-opportunity-to-hubspot-deal.yaml');
-    const partnersPolicy = this.partners.map((p) => `  ${p.id}: { tier: gold, territories: { countries: [US] }, roles: [sourcing] }`).join('\n');
     writeFileSync(
       path.join(dir, 'roe.yaml'),
       `version: 1
@@ -127,8 +126,6 @@ attribution:
     services: { defaultSplit: 25 }
     influence: { defaultSplit: 5 }
     reseller: { defaultSplit: 15 }
-partners:
-${partnersPolicy}
 `,
     );
     const links = this.partners
@@ -150,7 +147,7 @@ ${partnersPolicy}
       this.configFile,
       `vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
 partners:
-${this.partners.map((p) => `  - { id: ${p.id}, name: ${p.org[0]!.toUpperCase()}${p.org.slice(1)} ${p.org === 'acme' ? 'Consulting' : 'Integrators'}, kind: hubspot, tier: gold, connection: ${conn[p.org]} }`).join('\n')}
+${this.partners.map((p) => `  - { id: ${p.id}, name: ${p.org[0]!.toUpperCase()}${p.org.slice(1)} ${p.org === 'acme' ? 'Consulting' : 'Integrators'}, kind: hubspot, tier: gold, territories: { countries: [US] }, roles: [sourcing], connection: ${conn[p.org]} }`).join('\n')}
 ledger: { file: ${this.ledgerFile} }
 rules: roe.yaml
 # Links follow their own feeds; the association reconciler (deals moved by association alone) runs on

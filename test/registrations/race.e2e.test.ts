@@ -39,10 +39,6 @@ required: { fields: [customerName, domain, amount], action: reject }
 tiers: { gold: { autoApproveUpTo: 100000 } }
 review: { sla: 1h, onTimeout: escalate }
 exclusivity: { period: 1h }
-partners:
-  acme: { tier: gold }
-  globex: { tier: gold }
-  initech: { tier: gold }
 `;
 const CUSTOMERS = 8;
 const REVIEW_FROM = 4; // customers 4..7 get amounts above the auto-approval limit: every deal waits for review

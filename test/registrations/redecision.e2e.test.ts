@@ -34,9 +34,6 @@ stageGuard:
   vendorStages: [Prospecting, Qualification, Needs Analysis, Value Proposition, Id. Decision Makers, Negotiation/Review, Closed Won, Closed Lost]
   default: Qualification
   caps: { appointmentscheduled: Prospecting, qualifiedtobuy: Qualification, contractsent: Value Proposition }
-partners:
-  acmex: { tier: gold, territories: { countries: [US, CA] } }
-  globexx: { tier: silver, territories: { countries: [US, DE] } }
 `;
 
 let sb: TestSandbox;
@@ -63,8 +60,8 @@ beforeAll(async () => {
   const network = testNetwork(`
 vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
 partners:
-  - { id: acmex, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
-  - { id: globexx, name: Globex Integrators, kind: hubspot, tier: silver, connection: ${conn.globex} }
+  - { id: acmex, name: Acme Consulting, kind: hubspot, tier: gold, territories: { countries: [US, CA] }, connection: ${conn.acme} }
+  - { id: globexx, name: Globex Integrators, kind: hubspot, tier: silver, territories: { countries: [US, DE] }, connection: ${conn.globex} }
 links:
   - { id: ${acmeLink}, from: acmex.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }
   - { id: ${globexLink}, from: globexx.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }

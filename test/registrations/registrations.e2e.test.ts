@@ -46,10 +46,6 @@ attribution:
     services: { defaultSplit: 25 }
     reseller: { defaultSplit: 15 }
     influence: { defaultSplit: 5 }
-partners:
-  acme: { tier: gold, territories: { countries: [US, CA] }, roles: [sourcing, services] }
-  globex: { tier: silver, territories: { countries: [DE, FR, GB] }, roles: [sourcing, services, influence] }
-  initech: { tier: registered, roles: [reseller] }
 `;
 
 let sb: TestSandbox;
@@ -82,9 +78,9 @@ beforeAll(async () => {
   const network = testNetwork(`
 vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
 partners:
-  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
-  - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, connection: ${conn.globex} }
-  - { id: initech, name: Initech Partners, kind: hubspot, tier: registered, connection: ${conn.initech} }
+  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, territories: { countries: [US, CA] }, roles: [sourcing, services], connection: ${conn.acme} }
+  - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, territories: { countries: [DE, FR, GB] }, roles: [sourcing, services, influence], connection: ${conn.globex} }
+  - { id: initech, name: Initech Partners, kind: hubspot, tier: registered, roles: [reseller], connection: ${conn.initech} }
 links:
   - { id: ${acmeLink}, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }
   - { id: ${globexLink}, from: globex.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, schedule: 1h }

@@ -24,8 +24,6 @@ currency: USD
 tiers: { gold: { autoApproveUpTo: 100000 } }
 review: { sla: 1h, onTimeout: escalate, escalateTo: channel-ops }
 exclusivity: { period: 1h, extension: 1h, maxExtensions: 1 }
-partners:
-  acme: { tier: gold }
 `;
 
 let sb: TestSandbox;

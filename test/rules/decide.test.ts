@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../rules/decide.js';
-import { demoIndex, demoPolicy, partners, registration } from './fixtures.js';
+import { demoIndex, demoNetworkPartners, demoPolicy, partners, registration } from './fixtures.js';
 
 const policy = demoPolicy();
 const P = partners(policy);
@@ -151,8 +151,8 @@ describe('decide: one rule at a time (demo policy examples/roe.yaml)', () => {
   });
 
   it('territory by region and segment', () => {
-    const regional = demoPolicy((y) => y.replace('territories: { countries: [DE, FR, GB] }', 'territories: { regions: [EMEA], segments: [enterprise] }'));
-    const globex = partners(regional).globex;
+    const regional = policy;
+    const globex = partners(regional, demoNetworkPartners((y) => y.replace('territories: { countries: [DE, FR, GB] }', 'territories: { regions: [EMEA], segments: [enterprise] }'))).globex;
     expect(decide(registration({ partnerId: 'globex', id: 'globex:3', country: 'NL', segment: 'Enterprise', amount: 10_000 }), demoIndex(), regional, globex).outcome).toBe('approved');
     const smb = decide(registration({ partnerId: 'globex', id: 'globex:4', country: 'NL', segment: 'smb', amount: 10_000 }), demoIndex(), regional, globex);
     expect(smb).toMatchObject({ outcome: 'review', ruleId: 'territory' });

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AccountIndex } from '../../rules/accountIndex.js';
 import { partnerProfile, policyFromText, type Policy } from '../../rules/policy.js';
-import type { RegistrationInput, VendorAccount } from '../../rules/types.js';
+import type { PartnerProfile, RegistrationInput, VendorAccount } from '../../rules/types.js';
+import { parse as parseYaml } from 'yaml';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -13,10 +14,19 @@ export function demoPolicy(edit: (yaml: string) => string = (y) => y): Policy {
   return policyFromText(edit(text), 'examples/roe.yaml');
 }
 
-export const partners = (policy: Policy) => ({
-  acme: partnerProfile(policy, 'acme'),
-  globex: partnerProfile(policy, 'globex'),
-  initech: partnerProfile(policy, 'initech'),
+type NetworkPartner = { id: string; tier: string; territories?: PartnerProfile['territories']; roles?: PartnerProfile['roles'] };
+
+/** The demo network file's partners (examples/network.yaml): their tier, territories and roles live there only. */
+export function demoNetworkPartners(edit: (yaml: string) => string = (y) => y): Record<string, NetworkPartner> {
+  const doc = parseYaml(edit(readFileSync(path.join(root, 'examples/network.yaml'), 'utf8'))) as { partners: NetworkPartner[] };
+  return Object.fromEntries(doc.partners.map((p) => [p.id, p]));
+}
+
+/** Each demo partner as the rules see it: the network file's profile with the policy's rules about it. */
+export const partners = (policy: Policy, network = demoNetworkPartners()) => ({
+  acme: partnerProfile(policy, 'acme', network.acme),
+  globex: partnerProfile(policy, 'globex', network.globex),
+  initech: partnerProfile(policy, 'initech', network.initech),
 });
 
 export const vendorAccounts: VendorAccount[] = [

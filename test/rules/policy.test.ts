@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isCosellError } from '../../lib/errors.js';
 import { formatProblem } from '../../lib/yamlSource.js';
 import { checkPartners, parsePolicy, partnerProfile, policyFromText } from '../../rules/policy.js';
-import { demoPolicy } from './fixtures.js';
+import { demoNetworkPartners, demoPolicy } from './fixtures.js';
 
 const problems = (text: string) => parsePolicy(text, 'roe.yaml').problems.map(formatProblem);
 
@@ -11,7 +11,8 @@ describe('policy file: the demo policy', () => {
     const p = demoPolicy();
     expect(p.lifecycle).toEqual({ reviewSlaMs: 48 * 3600_000, onTimeout: 'escalate', escalateTo: 'channel-ops', exclusivityMs: 90 * 86_400_000, extensionMs: 30 * 86_400_000, maxExtensions: 2, approvalLevels: [{ name: 'deal-desk above 250000 USD', above: 250_000, group: 'deal-desk', members: ['dana@contoso.example', 'lee@contoso.example'] }], disputeSlaMs: 72 * 3600_000, disputeEscalateTo: 'channel-ops' });
     expect([...p.tiers.keys()]).toEqual(['gold', 'silver', 'registered']);
-    expect(partnerProfile(p, 'globex')).toMatchObject({ tier: 'silver', territories: { countries: ['DE', 'FR', 'GB'] } });
+    expect(partnerProfile(p, 'globex', demoNetworkPartners().globex)).toMatchObject({ tier: 'silver', territories: { countries: ['DE', 'FR', 'GB'] } });
+    expect(partnerProfile(p, 'initech', demoNetworkPartners().initech)).toMatchObject({ tier: 'registered', territoryAction: 'reject' });
   });
 
   it('applies defaults for a minimal policy', () => {
@@ -34,7 +35,7 @@ describe('policy file: every problem at once, with positions and fix hints (gold
       'dealSize: { minimum: 10, acton: review }',                      // 7
       'review: { sla: 2 days, onTimeout: escalte }',                   // 8
       'partners:',                                                     // 9
-      '  acme: { tier: gld, territories: { regions: [EMAE] } }',       // 10
+      '  acme: { tier: gld, territories: { regions: [EMAE] } }',       // 10: who a partner is: the network file's
       '  globex: { tier: silver, territories: { countries: [DEU] } }', // 11
       'required: { fields: [customerNme, fields.useCase] }',           // 12
       'stageGuard: { vendorStages: [Open, Won], default: Opne, caps: { x: won } }', // 13
@@ -49,9 +50,10 @@ describe('policy file: every problem at once, with positions and fix hints (gold
       'roe.yaml:7:26: RULES_UNKNOWN_KEY: unknown key "acton" in dealSize (did you mean "action"?)',
       'roe.yaml:8:16: RULES_BAD_VALUE: review.sla: must be a duration like 48h, 90d, 30m or 10s',
       'roe.yaml:8:35: RULES_BAD_VALUE: review.onTimeout: "escalte" is not allowed (did you mean "escalate"?)',
-      'roe.yaml:10:17: RULES_UNKNOWN_TIER: partner "acme" has tier "gld", which is not defined in tiers (did you mean "gold"?)',
-      'roe.yaml:10:47: RULES_UNKNOWN_REGION: partner "acme" refers to region "EMAE", which is not defined in regions (did you mean "EMEA"?)',
-      'roe.yaml:11:54: RULES_BAD_VALUE: partners.globex.territories.countries.0: must be an ISO 3166-1 alpha-2 country code such as US, DE or GB',
+      'roe.yaml:10:11: RULES_PARTNER_MOVED: partners.acme.tier: a partner\'s tier is set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "acme" has tier: gld)',
+      'roe.yaml:10:22: RULES_PARTNER_MOVED: partners.acme.territories: a partner\'s territories are set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "acme" has territories: { regions: [EMAE] })',
+      'roe.yaml:11:13: RULES_PARTNER_MOVED: partners.globex.tier: a partner\'s tier is set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "globex" has tier: silver)',
+      'roe.yaml:11:27: RULES_PARTNER_MOVED: partners.globex.territories: a partner\'s territories are set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "globex" has territories: { countries: [DEU] })',
       'roe.yaml:12:22: RULES_UNKNOWN_FIELD: "customerNme" is not a registration field (did you mean "customerName"?)',
       'roe.yaml:13:51: RULES_UNKNOWN_STAGE: "Opne" is not one of stageGuard.vendorStages (did you mean "Open"?)',
       'roe.yaml:14:28: RULES_BAD_DOMAIN: "localhost" is not a company domain (write a registrable domain such as bigbank.com)',
@@ -94,12 +96,23 @@ describe('policy file: every problem at once, with positions and fix hints (gold
     }
   });
 
+  it('a partner\'s tier, territories, roles or CRM in the policy is an error saying where they go (the network file); territoryAction stays', () => {
+    const text = 'version: 1\ntiers: { registered: { autoApproveUpTo: 0 } }\npartners:\n  initech: { crm: salesforce, roles: [reseller], territories: { countries: [US], action: reject } }\n  globex: { territoryAction: review }\n';
+    expect(problems(text)).toEqual([
+      'roe.yaml:4:14: RULES_PARTNER_MOVED: partners.initech.crm: a partner\'s CRM is set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "initech" has kind: salesforce)',
+      'roe.yaml:4:31: RULES_PARTNER_MOVED: partners.initech.roles: a partner\'s roles are set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "initech" has roles: [reseller])',
+      'roe.yaml:4:50: RULES_PARTNER_MOVED: partners.initech.territories: a partner\'s territories are set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "initech" has territories: { countries: [US] }; keep the territory rule here as partners.initech.territoryAction: reject)',
+    ]);
+    expect(problems('version: 1\ntiers: { registered: { autoApproveUpTo: 0 } }\npartners:\n  globex: { territoryAction: reject }\n')).toEqual([]);
+    expect(() => policyFromText(text, 'roe.yaml')).toThrow(/RULES_PARTNER_MOVED/);
+  });
+
   it('checks network-file partners against the policy tiers and regions', () => {
     const p = demoPolicy();
-    expect(checkPartners(p, [{ id: 'acme' }, { id: 'hooli', tier: 'platinum', territories: { regions: ['NAM'] } }, { id: 'umbrella' }])).toEqual([
+    expect(checkPartners(p, [{ id: 'acme', tier: 'gold' }, { id: 'hooli', tier: 'platinum', territories: { regions: ['NAM'] } }, { id: 'umbrella' }])).toEqual([
       'partner "hooli": tier "platinum" is not defined in examples/roe.yaml (expected one of: gold, silver, registered)',
       'partner "hooli": region "NAM" is not defined in examples/roe.yaml (did you mean "NA"?)',
-      'partner "umbrella": no tier (set it in the network file or partners.umbrella.tier in examples/roe.yaml)',
+      'partner "umbrella": no tier (set it in the network file)',
     ]);
     try {
       partnerProfile(p, 'hooli', { tier: 'glod' });

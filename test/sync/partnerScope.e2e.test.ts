@@ -41,9 +41,6 @@ attribution:
     services: { defaultSplit: 25 }
     reseller: { defaultSplit: 10 }
     influence: { defaultSplit: 5 }
-partners:
-  acme: { tier: gold, roles: [sourcing, services] }
-  globex: { tier: silver, roles: [sourcing, services] }
 `;
 
 const PARTNERS = ['acme', 'globex'] as const;
@@ -73,8 +70,8 @@ beforeAll(async () => {
   const network = testNetwork(`
 vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }
 partners:
-  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, connection: ${conn.acme} }
-  - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, connection: ${conn.globex} }
+  - { id: acme, name: Acme Consulting, kind: hubspot, tier: gold, roles: [sourcing, services], connection: ${conn.acme} }
+  - { id: globex, name: Globex Integrators, kind: hubspot, tier: silver, roles: [sourcing, services], connection: ${conn.globex} }
 links:
   - { id: acme-deals, from: acme.deals, to: vendor.Opportunity, mapping: $STOCK/hubspot-deal-to-salesforce-opportunity.yaml, registration: true, pairedWith: opps-to-acme }
   - { id: opps-to-acme, from: vendor.Opportunity, to: acme.deals, mapping: ${opps}, pairedWith: acme-deals }
