@@ -176,6 +176,14 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
   const mine = (c: Cell) => !o.partner || c.partner === o.partner;
   const part = cells.filter((c) => c.partner !== '' && mine(c));
   const hist = cells.filter((c) => c.kind === 'cycle');
+  // Indexes built once (each keeps the cells' order, so every sum adds in the same order as a filter
+  // would): the timeline, the partner scorecards and the partners-on-deal rows read their group
+  // instead of scanning every cell once per month / partner / bucket.
+  const dealByMonth = groupBy(deal, (c) => c.month);
+  const partByMonth = groupBy(part, (c) => c.month);
+  const partByPartner = groupBy(part, (c) => c.partner);
+  const dealByBucket = groupBy(deal, (c) => c.bucket);
+  const partnerCellsByBucket = groupBy(cells.filter((c) => c.partner !== ''), (c) => c.bucket);
 
   const histogram = (pred: (c: Cell) => boolean): Histogram => {
     const m = new Map<number, number>();
@@ -256,7 +264,7 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
   if (o.partner) notes.push(`joint = deals ${o.partner} is on (its split share of amounts); the partners-on-deal comparison covers every deal`);
   const byPartnersOnDeal: GroupRow[] = [0, 1, 2, 3].map((b) => {
     const h = histogram((c) => c.bucket === b);
-    const m = metrics('deal', deal.filter((c) => c.bucket === b), cells.filter((c) => c.partner !== '' && c.bucket === b), h);
+    const m = metrics('deal', dealByBucket.get(b) ?? [], partnerCellsByBucket.get(b) ?? [], h);
     return { key: String(b), label: BUCKET_LABELS[b]!, metrics: m, ...(b > 0 ? { vsDirect: vsDirect(m, h) } : {}) };
   });
 
@@ -297,15 +305,14 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
     .filter((m) => (!from || m >= from) && (!to || m <= to))
     .map((m) => {
       const t = { month: m, pipeline: 0, sourcedPipeline: 0, influencedPipeline: 0, revenue: 0, sourcedRevenue: 0, influencedRevenue: 0, directRevenue: 0 };
-      for (const c of deal) {
-        if (c.month !== m) continue;
+      for (const c of dealByMonth.get(m) ?? []) {
         if (c.kind === 'created') t.pipeline += money(c, c.cents);
         else if (c.status === 'won') {
           t.revenue += money(c, c.cents);
           if (c.bucket === 0) t.directRevenue += money(c, c.cents);
         }
       }
-      return { ...t, ...shares(part.filter((c) => c.month === m)) };
+      return { ...t, ...shares(partByMonth.get(m) ?? []) };
     });
 
   // Registrations, in the period by submission month.
@@ -316,7 +323,7 @@ export function computeReport(allCells: readonly Cell[], registrations: readonly
   const periodMonths = from && to ? monthsBetween(from, to) : 12;
   const partnerIds = [...new Set([...(o.allPartners ?? []), ...part.map((c) => c.partner), ...Object.keys(o.costs ?? {}), ...regs.map((r) => r.partner)])].filter((p) => !o.partner || p === o.partner).sort();
   const partners: PartnerScore[] = partnerIds.map((p) => {
-    const rows = part.filter((c) => c.partner === p);
+    const rows = partByPartner.get(p) ?? [];
     const m = metrics('partner', rows, rows);
     const c = o.costs?.[p];
     const cost = c ? ((c.mdf + c.partnerManager + c.fees) * periodMonths) / 12 : 0;
@@ -368,6 +375,18 @@ export function registrationKpis(rs: readonly RegistrationFact[], slaMs: number,
     } else if (r.status === 'pending-review' && now.getTime() - submitted > slaMs) reviewed++;
   }
   return { submitted: rs.length, approved, rejected, pending, reviewed, onTime, compliance: wilson(onTime, reviewed, confidence) };
+}
+
+/** Items by key, each group in the items' order. */
+function groupBy<K, T>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const m = new Map<K, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const g = m.get(k);
+    if (g) g.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
 }
 
 /** FNV-1a of a string: a histogram's own bootstrap seed. */

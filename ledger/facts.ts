@@ -25,7 +25,8 @@ export interface FactApplyResult {
   advanced?: boolean;
 }
 
-const fromRow = (r: AnalyticsCellRow): Cell => ({
+const CELL_COLUMNS = ['kind', 'month', 'partner', 'role', 'status', 'bucket', 'currency', 'cycle_days', 'deals', 'partner_deals', 'cents', 'deal_cents', 'cycle_n', 'cycle_sum', 'cycle_sumsq'] as const;
+const fromRow = (r: Omit<AnalyticsCellRow, 'org_id'>): Cell => ({
   kind: r.kind as Cell['kind'],
   month: r.month,
   partner: r.partner,
@@ -160,7 +161,7 @@ export class Facts {
 
   /** Every aggregate cell of the org (what reports read). */
   async cells(orgId: string): Promise<Cell[]> {
-    return (await this.db.selectFrom('analytics_cells').selectAll().where('org_id', '=', orgId).execute()).map(fromRow);
+    return (await this.db.selectFrom('analytics_cells').select(CELL_COLUMNS).where('org_id', '=', orgId).execute()).map(fromRow);
   }
 
   async get(orgId: string, opportunityId: string): Promise<OpportunityFact | undefined> {

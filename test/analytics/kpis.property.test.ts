@@ -79,6 +79,31 @@ describe('KPI totals (property)', () => {
     fc.assert(fc.property(fc.array(dealArb, { maxLength: 60 }), fc.boolean(), (deals, bounded) => checkBook(deals, bounded)), { seed, numRuns: 150 });
   });
 
+  it('the indexed groups equal a straightforward filter: partner scorecards = that partner\'s own report, timeline months = one-month reports, buckets = their own rows', () => {
+    const seed = Number(process.env.COSELL_PROP_SEED ?? Date.now() % 2 ** 31);
+    console.log(`KPI groups property: seed ${seed} (replay: COSELL_PROP_SEED=${seed} npx vitest run test/analytics/kpis.property.test.ts)`);
+    fc.assert(
+      fc.property(fc.array(dealArb, { maxLength: 50 }), (deals) => {
+        const cells = cellsOf(deals);
+        const r = computeReport(cells, [], options({ allPartners: PARTNERS }));
+        // A partner's scorecard row is its cells' metrics: exactly the joint side of its own report.
+        for (const p of r.partners) expect(p.metrics).toEqual(computeReport(cells, [], options({ partner: p.partner })).comparison.joint);
+        // A timeline month is that month's report: same cells, summed in the same order.
+        for (const t of r.timeline) {
+          const one = computeReport(cells, [], options({ from: t.month, to: t.month })).totals;
+          expect([t.pipeline, t.sourcedPipeline, t.influencedPipeline, t.revenue, t.sourcedRevenue, t.influencedRevenue, t.directRevenue]).toEqual([one.pipeline, one.sourcedPipeline, one.influencedPipeline, one.revenue, one.sourcedRevenue, one.influencedRevenue, one.directRevenue]);
+        }
+        // A partners-on-deal row is the book restricted to deals with that many partners.
+        for (const row of r.comparison.byPartnersOnDeal) {
+          const b = Number(row.key);
+          const only = computeReport(cells.filter((c) => c.bucket === b), [], options());
+          expect(row.metrics).toEqual(b === 0 ? only.comparison.direct : only.comparison.joint);
+        }
+      }),
+      { seed, numRuns: 100 },
+    );
+  });
+
   it('finds a real difference: 3+ partner deals that close in half the time and win more often are called significant', () => {
     const deals: Deal[] = [];
     const base = new Date('2025-01-01');
