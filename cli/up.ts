@@ -20,9 +20,10 @@ export function registerUp(program: Command): void {
     .description('start the demo: a local Temporal dev server with its Web UI, sandbox CRMs, the ledger, a worker, and every link syncing')
     .option('--ui-port <port>', 'preferred Temporal Web UI port', '8233')
     .option('--console-port <port>', 'port of the channel console (default: any free one)', '0')
+    .option('--metrics-port <port>', "port of the worker's /metrics, /healthz and /readyz (default: any free one)", '0')
     .option('--persist <file>', 'keep the sandbox CRMs\' data in this file across restarts')
     .option('--exit-after-start', 'stop everything once the demo is up (for smoke tests)')
-    .action(async (opts: { uiPort: string; consolePort: string; persist?: string; exitAfterStart?: boolean }) => {
+    .action(async (opts: { uiPort: string; consolePort: string; metricsPort: string; persist?: string; exitAfterStart?: boolean }) => {
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -30,6 +31,7 @@ export function registerUp(program: Command): void {
       let printEvents = false;
       const demo = await startDemo({
         uiPort: Number(opts.uiPort),
+        metricsPort: Number(opts.metricsPort),
         persistFile: opts.persist,
         // Each change event the vendor org pushes, once the banner is out.
         onCdcEvent: (e) => {
@@ -86,6 +88,7 @@ export function registerUp(program: Command): void {
           `  Ledger             ${demo.engine.ledger.location}`,
           `  History            encrypted (AES-256-GCM; key from ${process.env.COSELL_PAYLOAD_KEY_FILE ? path.relative(process.cwd(), process.env.COSELL_PAYLOAD_KEY_FILE) || process.env.COSELL_PAYLOAD_KEY_FILE : 'COSELL_PAYLOAD_KEY(S)'})`,
           `  Codec server       ${demo.codec.url}   (the Web UI decodes history through it; \`cosell codec-server\` runs one on its own)`,
+          `  Metrics            ${demo.ops.url}/metrics   (Prometheus: records per link, lag, dead letters, quota, registrations, temporal_*; ${demo.ops.url}/readyz, /healthz)`,
           '',
           '  Use the CLI from another terminal:',
           `    source ${path.relative(process.cwd(), DEMO_ENV_FILE) || DEMO_ENV_FILE}`,

@@ -25,7 +25,8 @@ import { startPushReceivers, type PushReceivers } from '../push/start.js';
 import { log, registerSecret } from './logger.js';
 import { exportSandboxEnv } from './sandboxEnv.js';
 import { PROJECT_ROOT } from './temporalCli.js';
-import { createWorker } from './worker.js';
+import type { OpsServer } from './opsServer.js';
+import { launchWorker } from './worker.js';
 import { acquireDemoLock } from './demoLock.js';
 
 export const DEMO_NETWORK = path.join(PROJECT_ROOT, 'examples', 'network.yaml');
@@ -43,6 +44,8 @@ export interface Demo {
   engine: Engine;
   client: Client;
   worker: Worker;
+  /** The worker's /metrics, /healthz and /readyz (lib/opsServer.ts). */
+  ops: OpsServer;
   links: string[];
   /** Change streams (`stream:<org>:<object>`) running, when the network has them on. */
   streams: string[];
@@ -62,7 +65,7 @@ export interface Demo {
  * server with its Web UI, the SQLite ledger, one worker, and every link of examples/network.yaml
  * running. Everything started here is stopped by `stop()`, in reverse order.
  */
-export async function startDemo(opts: { uiPort?: number; persistFile?: string; onCdcEvent?(e: CdcEventSeen): void } = {}): Promise<Demo> {
+export async function startDemo(opts: { uiPort?: number; metricsPort?: number; persistFile?: string; onCdcEvent?(e: CdcEventSeen): void } = {}): Promise<Demo> {
   const stops: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e) => log.warn({ err: e }, 'while stopping'));
@@ -101,13 +104,17 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string; o
     writeDemoEnv(server.address);
     const engine = await openEngine(network);
     stops.push(() => engine.close());
-    const worker = await createWorker({ address: server.address, activities: createActivities({ engine }) });
-    const running = worker.run();
+    // The worker with its ops server, as `cosell worker --metrics-port` runs it (any free port by default).
+    const launched = await launchWorker({ address: server.address, activities: createActivities({ engine }), ledger: engine.ledger, metricsPort: opts.metricsPort ?? 0 });
+    const { worker } = launched;
+    const ops = launched.ops!; // always there: a metrics port was given
+    const running = launched.run();
     stops.push(async () => {
-      // Ctrl-C reaches the SDK's runtime too, which shuts its workers down by itself: shutting down a
-      // worker that is already stopping throws (and printed a stack trace on every Ctrl-C).
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      // Ctrl-C reaches the SDK's runtime too, which shuts its workers down by itself: launched.shutdown()
+      // leaves a worker that is already stopping alone (shutting it down again threw a stack trace).
+      launched.shutdown();
       await running;
+      await launched.close();
     });
     const client = await connectClient(server.address);
     stops.push(() => client.connection.close());
@@ -120,7 +127,7 @@ export async function startDemo(opts: { uiPort?: number; persistFile?: string; o
     if (push) stops.push(() => push.stop());
     const cdc = await startChangeCapture(network, { ledger: engine.ledger, notifier: cdcNotifier(client, network), onEvent: opts.onCdcEvent });
     stops.push(() => cdc.stop());
-    return { server, codec, sandbox, inbox, network, engine, client, worker, links, streams, overlaps, scorecard, push, cdc, stop };
+    return { server, codec, sandbox, inbox, network, engine, client, worker, ops, links, streams, overlaps, scorecard, push, cdc, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -39,6 +39,16 @@ describe('npm start (cosell up)', () => {
     expect(await inbox.text()).toContain('Notifications inbox');
     expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
     expect(out).toMatch(/History\s+encrypted \(AES-256-GCM/);
+    // The worker's ops server: Prometheus text with cosell's and the Temporal runtime's series, and ready.
+    const metricsUrl = /Metrics\s+(http:\/\/127\.0\.0\.1:\d+\/metrics)\s/.exec(out)?.[1];
+    expect(metricsUrl, out.slice(-3000)).toBeDefined();
+    const metrics = await fetch(metricsUrl!);
+    expect(metrics.status).toBe(200);
+    const metricsText = await metrics.text();
+    expect(metricsText).toMatch(/^cosell_temporal_runtime_metrics_up 1$/m);
+    expect(metricsText).toMatch(/^temporal_\w+/m);
+    expect(metricsText).toMatch(/^# TYPE cosell_records_read_total counter$/m);
+    expect((await fetch(metricsUrl!.replace(/\/metrics$/, '/readyz'))).status).toBe(200);
     expect(out).toMatch(/Codec server\s+http:\/\/127\.0\.0\.1:\d+\s+\(the Web UI decodes history through it/);
     // With push on (the vendor's CDC, the partners' webhooks) the streams say so (they once said "mode poll").
     expect(out).toMatch(/Change streams\s+.*stream:vendor:Opportunity \(mode push: cdc\)/);
@@ -114,5 +124,6 @@ describe('npm start (cosell up)', () => {
     expect(await portOpen(grpcPort)).toBe(false);
     expect(await portOpen(uiPort)).toBe(false);
     expect(await portOpen(Number(new URL(codecUrl).port))).toBe(false);
+    expect(await portOpen(Number(new URL(metricsUrl!).port))).toBe(false);
   }, 300_000); // the demo now also seeds 8 quarters of history, AWS and the console: margin for a busy CI machine
 });
