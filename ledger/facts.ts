@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { addCells, cellKeyOf, factCells, isEmptyCell, type Cell, type OpportunityFact } from '../analytics/facts.js';
+import { addCells, factCells, isEmptyCell, type Cell, type OpportunityFact } from '../analytics/facts.js';
 import type { DialectName } from './migrations.js';
 import type { AnalyticsCellRow, LedgerTables } from './schema.js';
 import { advanceConsumer } from './streams.js';
@@ -70,7 +70,7 @@ export class Facts {
           for (const r of rows) old.set(r.opportunity_id, { fact: r.fact, modifiedAt: r.modified_at });
         }
         const delta = new Map<string, Cell>();
-        const upserts: FactChange[] = [];
+        const upserts: Array<{ change: FactChange; json: string }> = [];
         const deletes: string[] = [];
         for (const c of batch) {
           const prev = old.get(c.id);
@@ -86,7 +86,7 @@ export class Facts {
           if (prev) addCells(delta, factCells(JSON.parse(prev.fact) as OpportunityFact), -1);
           if (c.fact) {
             addCells(delta, factCells(c.fact));
-            upserts.push(c);
+            upserts.push({ change: c, json: json! });
             result.changed++;
           } else {
             deletes.push(c.id);
@@ -97,7 +97,7 @@ export class Facts {
         for (const part of chunks(upserts)) {
           await tx
             .insertInto('opportunity_facts')
-            .values(part.map((c) => ({ org_id: orgId, opportunity_id: c.id, status: c.fact!.status, created_on: c.fact!.createdOn, closed_on: c.fact!.closedOn, fact: JSON.stringify(c.fact), modified_at: c.modifiedAt, updated_at: now })))
+            .values(part.map(({ change: c, json }) => ({ org_id: orgId, opportunity_id: c.id, status: c.fact!.status, created_on: c.fact!.createdOn, closed_on: c.fact!.closedOn, fact: json, modified_at: c.modifiedAt, updated_at: now })))
             .onConflict((oc) =>
               oc.columns(['org_id', 'opportunity_id']).doUpdateSet((eb) => ({
                 status: eb.ref('excluded.status'),
@@ -111,9 +111,10 @@ export class Facts {
             .execute();
         }
         for (const part of chunks(deletes)) await tx.deleteFrom('opportunity_facts').where('org_id', '=', orgId).where('opportunity_id', 'in', part).execute();
-        const touched = [...delta.values()].filter((c) => !isEmptyCell(c));
+        // In key order (the delta map's keys are the cell keys: sorting them costs no key building).
+        const touched = [...delta.entries()].filter(([, c]) => !isEmptyCell(c)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, c]) => c);
         result.cells = touched.length;
-        await this.addToCells(tx, orgId, sortedBy(touched, cellKeyOf));
+        await this.addToCells(tx, orgId, touched);
         if (touched.length) {
           await tx
             .deleteFrom('analytics_cells')
