@@ -198,7 +198,7 @@ export const networkSchema = z.strictObject({
        * together are read by id in one call. The first change after a quiet spell is read at once; while
        * changes keep coming the wait doubles up to this (0s: read every notification at once).
        */
-      coalesce: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h').default('10s'),
+      coalesce: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h').default('2s'),
     })
     .optional(),
 });

@@ -65,7 +65,7 @@ export function streamSpecs(network: LoadedNetwork): StreamSpec[] {
   const specs = new Map<string, StreamSpec & { schedules: number[] }>();
   const cfg = n.streams;
   const reconcileMs = parseDuration(cfg?.reconcile ?? '15m');
-  const coalesceMs = parseDuration(cfg?.coalesce ?? '10s');
+  const coalesceMs = parseDuration(cfg?.coalesce ?? '2s');
   const add = (orgId: string, object: string, c: StreamConsumerSpec, scheduleMs?: number) => {
     const id = streamIdOf(orgId, object);
     let s = specs.get(id);
