@@ -99,7 +99,7 @@ async function runOne(server: { address: string }, orgs: Orgs, conn: Record<stri
   const tag = `${{ 'per-link': 'l', stream: 's', 'stream-push': 'p' }[mode]}${partners}`;
   const streams = mode !== 'per-link';
   // The vendor's connection names the sandbox's Pub/Sub endpoint; without push it is left out.
-  const vendorConnection = mode === 'stream-push' ? conn.vendor : conn.vendor.replace(/, pubsub: \{[^}]*\}/, '');
+  const vendorConnection = mode === 'stream-push' ? conn.vendor : conn.vendor.replace(/, pubsub: \{(?:[^{}]|\$\{[^}]*\})*\}/, '') // its value holds ${VAR} references;
   const ids = Array.from({ length: partners }, (_, i) => `p${i + 1}`);
   const mapping = path.join(root, 'mappings/stock/salesforce-opportunity-to-hubspot-deal.yaml');
   const config = path.join(dir, `cosell-${tag}.yaml`);
