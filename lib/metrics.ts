@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { rateBudgets } from '../connectors/rateBudget.js';
+import { rateBudgets, type RateBudget } from '../connectors/rateBudget.js';
 import type { Ledger } from '../ledger/index.js';
 import type { PageReport } from '../sync/types.js';
 import { runtimeMetricsAddress } from './runtime.js';
@@ -26,32 +26,24 @@ const budgetLabels = (key: string) => {
   const i = key.indexOf(':');
   return i < 0 ? { crm: '', org: key } : { crm: key.slice(0, i), org: key.slice(i + 1) };
 };
-new Gauge({
-  name: 'cosell_quota_used',
-  help: "API calls used of the org's daily allocation, as the CRM last reported it plus this process's calls since (absent until a CRM reported one)",
-  labelNames: ['org', 'crm'],
-  registers: [processRegistry],
-  collect() {
-    this.reset();
-    for (const [key, b] of rateBudgets()) {
-      const s = b.state();
-      if (s.dailyUsed !== undefined) this.set(budgetLabels(key), s.dailyUsed);
-    }
-  },
-});
-new Gauge({
-  name: 'cosell_quota_limit',
-  help: "The org's daily API allocation as the CRM reports it",
-  labelNames: ['org', 'crm'],
-  registers: [processRegistry],
-  collect() {
-    this.reset();
-    for (const [key, b] of rateBudgets()) {
-      const s = b.state();
-      if (s.dailyLimit !== undefined) this.set(budgetLabels(key), s.dailyLimit);
-    }
-  },
-});
+/** A gauge per (org, crm) of one number in the rate budgets' state (absent until a CRM reported it). */
+function quotaGauge(name: string, help: string, pick: (s: ReturnType<RateBudget['state']>) => number | undefined): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['org', 'crm'],
+    registers: [processRegistry],
+    collect() {
+      this.reset();
+      for (const [key, b] of rateBudgets()) {
+        const v = pick(b.state());
+        if (v !== undefined) this.set(budgetLabels(key), v);
+      }
+    },
+  });
+}
+quotaGauge('cosell_quota_used', "API calls used of the org's daily allocation, as the CRM last reported it plus this process's calls since (absent until a CRM reported one)", (s) => s.dailyUsed);
+quotaGauge('cosell_quota_limit', "The org's daily API allocation as the CRM reports it", (s) => s.dailyLimit);
 
 let defaultMetricsOn = false;
 
