@@ -47,6 +47,8 @@ interface Entry<T> {
   /** The name's tokens as the similarity function compares them. */
   tokens: readonly string[];
   domains: readonly string[];
+  /** NameBlocks' record of this entry's name (set by NameBlocks.add). */
+  blocked: unknown;
 }
 
 /** One keyed collection (accounts or registrations). */
@@ -69,7 +71,7 @@ class BlockedStore<T extends { id: string }> {
 
   upsert(record: T, name: string, domains: readonly string[]): void {
     this.remove(record.id);
-    const entry: Entry<T> = { id: record.id, record, name, tokens: comparedTokens(name), domains };
+    const entry: Entry<T> = { id: record.id, record, name, tokens: comparedTokens(name), domains, blocked: undefined };
     this.byId.set(record.id, entry);
     for (const d of domains) add(this.byDomain, d, entry);
     this.names.add(entry);
@@ -141,7 +143,7 @@ export interface IndexStats extends BlockingStats {
 }
 
 export class AccountIndex {
-  readonly stats: IndexStats = { lookups: 0, nameComparisons: 0, tokenComparisons: 0, candidates: 0 };
+  readonly stats: IndexStats = { lookups: 0, nameComparisons: 0, tokenComparisons: 0, recordsRead: 0, candidates: 0 };
   private readonly accounts: BlockedStore<VendorAccount>;
   private readonly registrations: BlockedStore<ActiveRegistration>;
 

@@ -23,6 +23,11 @@ import { jaroWinkler, MAX_NAME_TOKENS, TOKEN_MATCH_FLOOR } from '../lib/normaliz
  *      match holds a token similar to one of S: the candidates are the records of S's similar tokens.
  *      S is chosen cheapest first (fewest records, i.e. rarest; a common word is not even looked up
  *      while a rarer token may still cover the query).
+   3. the record bound. Each record read is kept only if letter counts allow it to reach t: a token
+ *      pair that cannot pass the per-token test (mayMatch false) adds nothing to either direction of
+ *      the score, so (matchable query weight / query weight) and (matchable record weight / record
+ *      weight) bound it from above. Exact, not a heuristic; it drops the "<brand> Technologies"
+ *      records a query "techli" reaches through its similar token "technologies".
  * Names that differ only in spacing ("face book" / "facebook", scored 0.99) are found by their
  * space-free form. The exact similarity check runs on the candidates (accountIndex.ts).
  *
@@ -87,8 +92,12 @@ interface Signature {
   head: number;
 }
 
+/** Letter counts of the token being signed (reused: signatures are built on every query token). */
+const signatureCounts = new Uint16Array(32);
+
 function signature(token: string): Signature {
-  const counts = new Uint16Array(32);
+  const counts = signatureCounts;
+  counts.fill(0);
   let head = 0;
   for (let i = 0; i < token.length; i++) {
     const c = token.charCodeAt(i);
@@ -143,10 +152,31 @@ interface CoverOption<E> {
   similar: Array<TokenPosting<E>> | undefined;
 }
 
+/**
+ * What NameBlocks keeps of one stored name: the postings of its compared tokens (in order, repeats
+ * kept — the score counts every token) and their total length, for the record-level bound.
+ */
+export interface NameRecord<E> {
+  readonly entry: E;
+  readonly postings: ReadonlyArray<TokenPosting<E>>;
+  readonly weight: number;
+  /** Lookup stamp: a record reached through several similar tokens is visited once per lookup. */
+  seen: number;
+}
+
+/** An entry NameBlocks can hold: its compared tokens, and a slot for NameBlocks' own record of it. */
+export interface Blockable {
+  readonly tokens: readonly string[];
+  blocked?: unknown;
+}
+
 interface TokenPosting<E> {
   readonly text: string;
-  readonly records: Set<E>;
+  readonly records: Set<NameRecord<E>>;
   readonly signature: Signature;
+  /** Lookup stamp and bits of the required query tokens it is similar to (see candidates). */
+  requiredStamp: number;
+  requiredBits: number;
   /** Lookup stamp: de-duplicates a token reached by several keys within one lookup. */
   seen: number;
   /** Its position in its bucket (swap-removed). */
@@ -205,17 +235,22 @@ function grow<A extends Uint16Array | Uint32Array>(from: A, to: A): A {
 export interface BlockingStats {
   /** Stored tokens compared with a query token by the real per-token test (level 1). */
   tokenComparisons: number;
-  /** Records returned as candidates (level 2). */
+  /** Records the cover's similar tokens reached (level 2, before the record bound). */
+  recordsRead: number;
+  /** Records returned as candidates (level 2, after the record bound). */
   candidates: number;
 }
 
+/** Distinct query tokens the record bound tracks (one bit each); a longer query is not bounded. */
+const BOUND_MAX_TOKENS = 31;
+
 /** The name blocks of one keyed collection; `E` is the caller's entry, with its compared tokens. */
-export class NameBlocks<E extends { readonly tokens: readonly string[] }> {
+export class NameBlocks<E extends Blockable> {
   private readonly byToken = new Map<string, TokenPosting<E>>();
   private readonly byFirstLetters = new Map<string, LetterBucket<E>>();
   private readonly byKey = new Map<string, Array<TokenPosting<E>>>();
   /** Multi-token names by their space-free form (the 0.99 spacing rule). */
-  private readonly byCompact = new Map<string, Set<E>>();
+  private readonly byCompact = new Map<string, Set<NameRecord<E>>>();
   private stamp = 0;
   /**
    * Level-1 answers for recent query tokens ("systems", "global" come back on every other name),
@@ -223,6 +258,13 @@ export class NameBlocks<E extends { readonly tokens: readonly string[] }> {
    */
   private readonly similarCache = new QuickLRU<string, { version: number; postings: Array<TokenPosting<E>> }>({ maxSize: 4096 });
   private version = 0;
+  /** The query's distinct tokens as the record bound reads them (reused: no allocation per record). */
+  private readonly qLength = new Uint16Array(BOUND_MAX_TOKENS);
+  private readonly qOnce = new Uint32Array(BOUND_MAX_TOKENS);
+  private readonly qTwice = new Uint32Array(BOUND_MAX_TOKENS);
+  private readonly qBeyond = new Uint16Array(BOUND_MAX_TOKENS);
+  private readonly qHead = new Uint32Array(BOUND_MAX_TOKENS);
+  private readonly qWeight = new Float64Array(BOUND_MAX_TOKENS);
 
   constructor(private readonly stats: BlockingStats) {}
 
@@ -232,10 +274,12 @@ export class NameBlocks<E extends { readonly tokens: readonly string[] }> {
   }
 
   add(entry: E): void {
-    for (const t of new Set(entry.tokens)) {
+    const postings: Array<TokenPosting<E>> = [];
+    let weight = 0;
+    for (const t of entry.tokens) {
       let p = this.byToken.get(t);
       if (!p) {
-        p = { text: t, records: new Set(), signature: signature(t), seen: 0, slot: -1 };
+        p = { text: t, records: new Set(), signature: signature(t), requiredStamp: 0, requiredBits: 0, seen: 0, slot: -1 };
         this.byToken.set(t, p);
         this.version++;
         const first = t.slice(0, BUCKET_PREFIX);
@@ -248,22 +292,28 @@ export class NameBlocks<E extends { readonly tokens: readonly string[] }> {
           else this.byKey.set(k, [p]);
         }
       }
-      p.records.add(entry);
+      postings.push(p);
+      weight += t.length;
     }
+    const record: NameRecord<E> = { entry, postings, weight, seen: 0 };
+    entry.blocked = record;
+    for (const p of postings) p.records.add(record);
     if (entry.tokens.length > 1) {
       const compact = entry.tokens.join('');
       let s = this.byCompact.get(compact);
       if (!s) this.byCompact.set(compact, (s = new Set()));
-      s.add(entry);
+      s.add(record);
     }
   }
 
   delete(entry: E): void {
-    for (const t of new Set(entry.tokens)) {
-      const p = this.byToken.get(t);
-      if (!p) continue;
-      p.records.delete(entry);
+    const record = entry.blocked as NameRecord<E> | undefined;
+    if (!record) return;
+    entry.blocked = undefined;
+    for (const p of new Set(record.postings)) {
+      p.records.delete(record);
       if (p.records.size) continue;
+      const t = p.text;
       this.byToken.delete(t);
       this.version++;
       const first = t.slice(0, BUCKET_PREFIX);
@@ -285,7 +335,7 @@ export class NameBlocks<E extends { readonly tokens: readonly string[] }> {
       const compact = entry.tokens.join('');
       const s = this.byCompact.get(compact);
       if (s) {
-        s.delete(entry);
+        s.delete(record);
         if (!s.size) this.byCompact.delete(compact);
       }
     }
@@ -336,15 +386,34 @@ export class NameBlocks<E extends { readonly tokens: readonly string[] }> {
     return out;
   }
 
-  /** Records that can be within `threshold` of the query tokens (see the note at the top). */
-  candidates(queryTokens: readonly string[], threshold: number): Set<E> {
-    const out = new Set<E>();
+  /**
+   * Records that can be within `threshold` of the query tokens (see the note at the top): the records
+   * of the cover's similar tokens that hold a similar token of every required query token and pass the
+   * record bound, plus the spacing-only variants.
+   */
+  candidates(queryTokens: readonly string[], threshold: number): E[] {
+    const out: E[] = [];
     if (!queryTokens.length) return out;
+    const stamp = ++this.stamp;
     const weightOf = new Map<string, number>();
     let total = 0;
     for (const t of queryTokens) {
       weightOf.set(t, (weightOf.get(t) ?? 0) + t.length);
       total += t.length;
+    }
+    // Spacing only: "face book" ≈ "facebook" (0.99) whatever the token coverage says, so these
+    // bypass the record bound.
+    const compact = queryTokens.join('');
+    for (const r of this.byCompact.get(compact) ?? []) {
+      r.seen = stamp;
+      out.push(r.entry);
+    }
+    if (queryTokens.length > 1) {
+      for (const r of this.byToken.get(compact)?.records ?? []) {
+        if (r.seen === stamp) continue;
+        r.seen = stamp;
+        out.push(r.entry);
+      }
     }
     // A set of query tokens weighing more than this cannot all be unmatched in a match.
     const uncovered = (1 - threshold + ROUNDING_MARGIN) * total;
@@ -401,18 +470,99 @@ export class NameBlocks<E extends { readonly tokens: readonly string[] }> {
       coverCost += o.cost;
     }
     // A match holds a token similar to every heavy query token. Worth checking only when the cover
-    // is large (a common word): their similar tokens are then looked up (common ones are cached).
-    const required = coverCost > REQUIRED_CHECK_ABOVE ? options.filter((o) => o.weight > uncovered && !cover.includes(o)).map((o) => new Set(expand(o).map((p) => p.text))) : [];
-    for (const o of cover) {
-      for (const p of o.similar!) {
-        for (const e of p.records) if (!required.length || required.every((r) => e.tokens.some((t) => r.has(t)))) out.add(e);
+    // is large (a common word): their similar tokens are then looked up (common ones are cached) and
+    // marked with one bit per required token, so a record is checked by reading its own postings.
+    let requiredMask = 0;
+    if (coverCost > REQUIRED_CHECK_ABOVE) {
+      let bit = 0;
+      for (const o of options) {
+        if (o.weight <= uncovered || cover.includes(o) || bit === 31) continue;
+        const b = 1 << bit++;
+        for (const p of expand(o)) {
+          if (p.requiredStamp !== stamp) {
+            p.requiredStamp = stamp;
+            p.requiredBits = 0;
+          }
+          p.requiredBits |= b;
+        }
+        requiredMask |= b;
       }
     }
-    // Spacing only: "face book" ≈ "facebook" (0.99) whatever the token coverage says.
-    const compact = queryTokens.join('');
-    for (const e of this.byCompact.get(compact) ?? []) out.add(e);
-    if (queryTokens.length > 1) for (const e of this.byToken.get(compact)?.records ?? []) out.add(e);
-    this.stats.candidates += out.size;
+    const bounded = options.length <= BOUND_MAX_TOKENS && threshold > ROUNDING_MARGIN;
+    if (bounded) this.loadQuery(options);
+    const need = threshold - ROUNDING_MARGIN;
+    let read = 0;
+    for (const o of cover) {
+      for (const p of o.similar!) {
+        for (const r of p.records) {
+          if (r.seen === stamp) continue;
+          r.seen = stamp;
+          read++;
+          if (requiredMask && !holdsRequired(r, stamp, requiredMask)) continue;
+          if (bounded && !this.mayReach(r, options.length, total, need)) continue;
+          out.push(r.entry);
+        }
+      }
+    }
+    this.stats.recordsRead += read;
+    this.stats.candidates += out.length;
     return out;
   }
+
+  private loadQuery(options: ReadonlyArray<CoverOption<E>>): void {
+    for (let i = 0; i < options.length; i++) {
+      const s = signature(options[i]!.text);
+      this.qLength[i] = Math.min(s.length, 0xffff);
+      this.qOnce[i] = s.once;
+      this.qTwice[i] = s.twice;
+      this.qBeyond[i] = Math.min(s.beyondTwice, 0xffff);
+      this.qHead[i] = s.head;
+      this.qWeight[i] = options[i]!.weight;
+    }
+  }
+
+  /**
+   * The record bound: false only if the record cannot reach `need` against the loaded query. The
+   * score is the weaker of two coverages, and a token no token of the other name may match (mayMatch
+   * false: Jaro-Winkler < TOKEN_MATCH_FLOOR for certain) adds nothing to either, a matched one at most
+   * its length. So (query weight with a possible match) / (query weight) and the same for the
+   * record's side bound the score from above. This is exact arithmetic on letter counts, not a
+   * heuristic: it removes no record the similarity function would accept. It is what keeps a
+   * query like "techli" cheap: its similar token "technologies" (Jaro-Winkler 0.9) sits on 30,000
+   * "<brand> Technologies" records whose brand shares too few letters with "techli" to match.
+   */
+  private mayReach(r: NameRecord<E>, queryCount: number, queryWeight: number, need: number): boolean {
+    const { qLength, qOnce, qTwice, qBeyond, qHead } = this;
+    let forward = 0;
+    let backward = 0;
+    for (const p of r.postings) {
+      const s = p.signature;
+      const lb = s.length;
+      let hit = false;
+      for (let i = 0; i < queryCount; i++) {
+        if (hit && (forward >>> i) & 1) continue;
+        const la = qLength[i]!;
+        if (lb > 2 * la || 2 * lb < la) continue;
+        const shared = popcount(qOnce[i]! & s.once) + popcount(qTwice[i]! & s.twice) + Math.min(qBeyond[i]!, s.beyondTwice);
+        const m = Math.min(la, lb, shared);
+        const diff = (qHead[i]! ^ s.head) >>> 0;
+        if (m / la + m / lb >= NEEDED[diff === 0 ? 4 : Math.clz32(diff) >> 3]!) {
+          forward |= 1 << i;
+          hit = true;
+        }
+      }
+      if (hit) backward += lb;
+    }
+    if (backward < need * r.weight) return false;
+    let reach = 0;
+    for (let i = 0; i < queryCount; i++) if ((forward >>> i) & 1) reach += this.qWeight[i]!;
+    return reach >= need * queryWeight;
+  }
+}
+
+/** Whether a record holds a similar token of every required query token (bits marked in candidates). */
+function holdsRequired<E>(r: NameRecord<E>, stamp: number, mask: number): boolean {
+  let have = 0;
+  for (const p of r.postings) if (p.requiredStamp === stamp) have |= p.requiredBits;
+  return (have & mask) === mask;
 }

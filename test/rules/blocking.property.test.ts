@@ -45,7 +45,7 @@ function applyEdit(word: string, e: Edit): string {
 }
 
 function blocksOf(vocabulary: readonly string[]) {
-  const blocks = new NameBlocks<{ tokens: readonly string[] }>({ tokenComparisons: 0, candidates: 0 });
+  const blocks = new NameBlocks<{ tokens: readonly string[] }>({ tokenComparisons: 0, recordsRead: 0, candidates: 0 });
   for (const t of vocabulary) blocks.add({ tokens: [t] });
   return blocks;
 }
@@ -171,5 +171,52 @@ describe('name blocking against the exhaustive scan', () => {
       }),
       { seed, numRuns: 200 },
     );
+  });
+});
+
+// ---------- the record bound (candidates): pruning never drops a record the score accepts ----------
+
+describe('name blocking: the record bound', () => {
+  // Words sharing their first two letters: level 1 is exact for them (the bucket is scanned), so
+  // every record the exhaustive scan accepts must be a candidate; a record the bound wrongly
+  // pruned would be missing. Few letters, so tokens collide and near-misses are common.
+  const stWord = fc.stringMatching(/^[aeiklnorst]{1,7}$/).map((w) => `st${w}`);
+  it('every record the exhaustive scan accepts is a candidate (same-bucket worlds, random thresholds)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(stWord, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 60 }),
+        fc.nat(),
+        fc.array(editArb, { maxLength: 2 }),
+        fc.constantFrom(0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 1),
+        (names, pick, edits, threshold) => {
+          const blocks = new NameBlocks<{ tokens: readonly string[]; blocked?: unknown }>({ tokenComparisons: 0, recordsRead: 0, candidates: 0 });
+          const records = names.map((tokens) => ({ tokens }));
+          for (const r of records) blocks.add(r);
+          // The query: a stored name with edits behind the first two letters of one word.
+          const query = [...names[pick % names.length]!];
+          const w = pick % query.length;
+          query[w] = 'st' + edits.reduce(applyEdit, query[w]!.slice(2));
+          const found = new Set(blocks.candidates(query, threshold));
+          for (const r of records) {
+            if (tokenNameSimilarity(query, r.tokens) >= threshold) expect(found.has(r), `${query.join(' ')} ~ ${r.tokens.join(' ')} at ${threshold}`).toBe(true);
+          }
+        },
+      ),
+      { seed, numRuns: 500 },
+    );
+  });
+
+  it('a similar common word does not make its records candidates ("techli" ~ "technologies")', () => {
+    const stats = { tokenComparisons: 0, recordsRead: 0, candidates: 0 };
+    const blocks = new NameBlocks<{ tokens: readonly string[]; blocked?: unknown }>(stats);
+    const brands = ['glovand', 'umbrel', 'zenith', 'novaqua', 'soylent', 'oscorp', 'aris', 'vexion'];
+    for (let i = 0; i < 400; i++) blocks.add({ tokens: [`${brands[i % brands.length]}${i}`, 'technologies'] });
+    const techli = { tokens: ['techli'] };
+    blocks.add(techli);
+    // Jaro-Winkler("techli", "technologies") is 0.9: the per-token test accepts it.
+    expect(tokensMatch('techli', 'technologies')).toBe(true);
+    expect(blocks.candidates(['techli'], 0.9)).toEqual([techli]);
+    expect(stats.recordsRead).toBe(401);
+    expect(stats.candidates).toBe(1);
   });
 });
