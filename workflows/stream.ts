@@ -68,6 +68,7 @@ const MAX_IDS_PER_READ = 500;
  */
 export async function changeStream(input: StreamWorkflowInput): Promise<void> {
   const c = input.carried;
+  const maxHistory = patched('history-1000') ? 1000 : 5000; // why: see linkSync's maxHistory
   const status: StreamStatus = {
     streamId: input.streamId,
     mode: c?.mode ?? 'poll',
@@ -182,7 +183,7 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
       failures++;
     }
     publish();
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 5000) {
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory) {
       const { state: _s, consumers: _c, ...carried } = status;
       await continueAsNew<typeof changeStream>({ streamId: input.streamId, carried: { ...carried, pending } });
     }

@@ -92,7 +92,10 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
   let resyncFailure: { after: number; upTo: number; code: string; message: string } | undefined;
   let link: LinkInfo | undefined;
   let failures = 0; // consecutive failed cycles: how long to wait before the next try
-  const maxHistory = input.maxHistoryEvents ?? 5000;
+  // Every event of a run is replayed by a worker that picks the link up cold (a restart, a lost sticky
+  // cache): ~0.45 ms of CPU each (measured on the demo), and every link replays at once after a restart.
+  // 1,000 events bound that to ~0.5 s per link; runs started before this change keep 5,000 (patched).
+  const maxHistory = input.maxHistoryEvents ?? (patched('history-1000') ? 1000 : 5000);
 
   const status = (): LinkStatus => ({
     linkId: input.linkId,
