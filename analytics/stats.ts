@@ -4,6 +4,7 @@
  * mean cycle days (and their difference) from a histogram, a normal interval from moments where only
  * sums are kept. A difference is "significant" only when its interval excludes zero.
  */
+import { seededRandom } from '../lib/seededRandom.js';
 
 export interface Interval {
   low: number;
@@ -72,18 +73,6 @@ export function rateDifference(a: Rate, b: Rate, what = 'win rate'): Difference 
   const significant = low > 0 || high < 0;
   const span = `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)} points [${(low * 100).toFixed(1)}, ${(high * 100).toFixed(1)}], n = ${a.n} vs ${b.n}`;
   return { value: d, low, high, significant, verdict: significant ? `${what} differs: ${span}` : `${what} difference not significant: ${span}` };
-}
-
-/** mulberry32: a small seeded PRNG, so a report's intervals are the same every time it is computed. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A histogram: value → count (cycle days of won deals). */

@@ -14,6 +14,7 @@ import jsonata from 'jsonata';
 import type { Fields } from '../connectors/types.js';
 import { normalizeDomain } from '../lib/normalize.js';
 import { formatProblems, loadMappingFile, type MappingContext } from '../mappings/index.js';
+import { seededRandom } from '../lib/seededRandom.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 100_000);
@@ -22,16 +23,6 @@ const RUNS = 11;
 
 // ---------- data ----------
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STAGES = ['appointmentscheduled', 'qualifiedtobuy', 'presentationscheduled', 'decisionmakerboughtin', 'contractsent', 'closedwon', 'closedlost'];
 const WORDS = ['Platform Expansion', 'Renewal', 'Pilot', 'Migration', 'Enterprise License', 'Data Project', 'Cloud Rollout'];
@@ -39,7 +30,7 @@ const COMPANIES = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'vandelay',
 const TLDS = ['com', 'co.uk', 'de', 'fr', 'com.br', 'io'];
 
 function makeRecords(n: number): Fields[] {
-  const r = rng(42);
+  const r = seededRandom(42);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
   const out: Fields[] = [];
   const base = Date.UTC(2026, 0, 1);

@@ -18,6 +18,7 @@ import { KEY_SPAN } from '../rules/nameBlocking.js';
 import { decide } from '../rules/decide.js';
 import { partnerProfile, loadPolicy } from '../rules/policy.js';
 import type { ActiveRegistration, RegistrationInput, VendorAccount } from '../rules/types.js';
+import { seededRandom } from '../lib/seededRandom.js';
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1_000_000);
 const REGISTRATIONS = Number(process.env.BENCH_REGISTRATIONS ?? 20_000);
@@ -30,18 +31,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // ---------- deterministic synthetic data ----------
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(20261122);
+const rand = seededRandom(20261122);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 const int = (n: number) => Math.floor(rand() * n);
 

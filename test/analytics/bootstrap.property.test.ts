@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bootstrapMeans, seededRandom, type Histogram } from '../../analytics/stats.js';
+import { bootstrapMeans, type Histogram } from '../../analytics/stats.js';
+import { seededRandom } from '../../lib/seededRandom.js';
 
 /**
  * bootstrapMeans resamples over typed parallel arrays of the histogram (the report's hot loop). It

@@ -4,6 +4,7 @@ import { normalizeCompanyName, tokenNameSimilarity } from '../../lib/normalize.j
 import { AccountIndex } from '../../rules/accountIndex.js';
 import { BUCKET_PREFIX, NameBlocks, tokensMatch } from '../../rules/nameBlocking.js';
 import type { VendorAccount } from '../../rules/types.js';
+import { seededRandom } from '../../lib/seededRandom.js';
 
 /**
  * The name blocking of the rules index against the exhaustive scan (every stored name compared with
@@ -81,16 +82,6 @@ describe('name blocking (exact claims)', () => {
 
 // ---------- record level: the index against the exhaustive scan ----------
 
-/** mulberry32: the statistical claim is measured on a fixed seed so its figure is reproducible. */
-function rng(s: number) {
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function world(rand: () => number, size: number) {
   const int = (n: number) => Math.floor(rand() * n);
@@ -124,7 +115,7 @@ function world(rand: () => number, size: number) {
 describe('name blocking against the exhaustive scan', () => {
   it('finds ≥ 99% of the exhaustive matches of misspelled stored names, never a false one (fixed seed)', () => {
     const statSeed = Number(process.env.COSELL_BLOCKING_SEED ?? 20261203);
-    const rand = rng(statSeed);
+    const rand = seededRandom(statSeed);
     let expected = 0;
     let found = 0;
     const missed: string[] = [];
@@ -160,7 +151,7 @@ describe('name blocking against the exhaustive scan', () => {
   it('random account sets and misspellings: every match the index returns is one the exhaustive scan returns, with its score', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (worldSeed) => {
-        const rand = rng(worldSeed);
+        const rand = seededRandom(worldSeed);
         const { accounts, misspell, threshold } = world(rand, 60);
         const index = new AccountIndex();
         for (const a of accounts) index.upsertAccount(a);
