@@ -45,21 +45,20 @@ export function maskOfField(t: FieldType): Mask {
   }
 }
 
-/** What a target field of this type accepts (null always: it clears the field). */
+/** What a target field of this type accepts (null always: it clears the field): what its reads yield, plus
+ * dates into datetimes, lists into multi-picklists and any textual value into text. */
 export function acceptedByTarget(t: FieldType): Mask {
   switch (t) {
+    case 'datetime':
+      return maskOfField(t) | T.date;
+    case 'multipicklist':
+      return T.text | T.list | T.null;
     case 'number':
     case 'currency':
     case 'percent':
-      return T.number | T.null;
     case 'boolean':
-      return T.boolean | T.null;
     case 'date':
-      return T.date | T.null;
-    case 'datetime':
-      return T.datetime | T.date | T.null;
-    case 'multipicklist':
-      return T.text | T.list | T.null;
+      return maskOfField(t);
     default:
       return TEXTUAL | T.null;
   }
