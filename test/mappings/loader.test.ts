@@ -206,7 +206,7 @@ values:
         fc.oneof(fc.string({ minLength: 1, maxLength: 20 }).filter((v) => !v.includes(';')), fc.constantFrom(...picklists.flatMap((f) => f.picklistValues!))),
         fc.boolean(),
         (tf, v, allowNew) => {
-          const r = load(valid.replace('fields:', `fields:\n  ${tf.name}: { const: ${JSON.stringify(v)}${allowNew ? ', allowNewValues: true' : ''} }`).replace(tf.name === 'StageName' ? /\n  StageName: stages\[dealstage\] \?\? "Prospecting"/ : /$^/, ''));
+          const r = load(valid.replace('fields:', () => `fields:\n  ${tf.name}: { const: ${JSON.stringify(v)}${allowNew ? ', allowNewValues: true' : ''} }`).replace(tf.name === 'StageName' ? /\n  StageName: stages\[dealstage\] \?\? "Prospecting"/ : /$^/, ''));
           const picklistErrors = r.problems.filter((p) => p.code === 'MAP_PICKLIST' && p.severity === 'error');
           const allowed = tf.picklistValues!.includes(v) || (tf.restrictedPicklist === false && allowNew);
           expect(picklistErrors.length === 0, `${tf.name} ← ${JSON.stringify(v)} allowNewValues=${allowNew}: ${lines(r).join('; ')}`).toBe(allowed);
