@@ -129,11 +129,15 @@ const eventually = <T>(what: string, fn: () => Promise<T | undefined | null | fa
  * workflow ids (global on the shared dev server) never collide with other files' `registration:acme:…`. */
 const PARTNER_ID: Record<string, string> = { acme: 'acmex', globex: 'globexx' };
 const status = (partner: string, deal: string) => client.workflow.getHandle(`registration:${PARTNER_ID[partner]}:${deal}`).query(registrationStatusQuery);
-function waitStatus(partner: string, deal: string, pred: (s: RegistrationState) => boolean, timeoutMs = 20_000): Promise<RegistrationState> {
+function waitStatus(partner: string, deal: string, pred: (s: RegistrationState) => boolean, timeoutMs = 45_000): Promise<RegistrationState> {
+  let seen = 'no status yet';
   return eventually(`registration ${partner}:${deal}`, async () => {
     const s = await status(partner, deal);
+    seen = `last seen ${s.status}${s.check?.ruleId ? ` (${s.check.ruleId})` : ''}`;
     return pred(s) ? s : undefined;
-  }, timeoutMs);
+  }, timeoutMs).catch((e: Error) => {
+    throw new Error(`${e.message}; ${seen}`);
+  });
 }
 
 async function vendorOpp(partner: string, deal: string) {
