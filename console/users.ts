@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { CosellError } from '../lib/errors.js';
 import { registerSecret } from '../lib/logger.js';
 import { resolveSecret } from '../lib/secrets.js';
-import { formatProblem, YamlSource, type Problem } from '../lib/yamlSource.js';
+import { YamlSource } from '../lib/yamlSource.js';
+import { formatProblem, type Problem } from '../lib/problems.js';
 
 /**
  * Console users and roles, from a YAML file (`--users`, `COSELL_CONSOLE_USERS`):

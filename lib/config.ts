@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { notificationsSchema } from '../notify/config.js';
 import { CosellError } from './errors.js';
 import { suggestionHint } from './suggest.js';
-import { formatProblem, YamlSource, type Problem } from './yamlSource.js';
+import { YamlSource } from './yamlSource.js';
+import { formatProblem, type Problem } from './problems.js';
 
 /**
  * The network file (cosell.yaml): the vendor org, its partner orgs and the links between them.
@@ -324,7 +325,7 @@ function interpolateEnv(src: YamlSource, env: NodeJS.ProcessEnv): void {
         const v = env[name];
         if (v === undefined) {
           const pos = node.range ? src.lines.linePos(node.range[0]) : { line: 1, col: 1 };
-          src.problems.push({ file: src.file, ...pos, code: 'CONFIG_ENV_MISSING', message: `environment variable ${name} is not set`, hint: `export ${name}=...` });
+          src.problems.push({ file: src.file, ...pos, code: 'CONFIG_ENV_MISSING', severity: 'error', message: `environment variable ${name} is not set`, hint: `export ${name}=...` });
           return '';
         }
         return v;

@@ -10,8 +10,7 @@ import { splitEndpoint, parseNetwork, type LoadedNetwork, type Network } from '.
 import { CosellError } from './errors.js';
 import { secretProblem } from './secrets.js';
 import { loadMappingFile } from '../mappings/index.js';
-import { formatProblem, hasErrors } from '../mappings/problems.js';
-import type { Problem } from '../mappings/types.js';
+import { formatProblem, hasErrors, type Problem } from './problems.js';
 import { parsePolicy, type Policy } from '../rules/policy.js';
 import { mappingSnapshots } from '../sync/build.js';
 import { linkFilterProblems } from '../sync/linkFilter.js';
@@ -42,7 +41,7 @@ export function checkConfig(file: string, opts: ConfigCheckOptions = {}): Config
     return { filterProblems: new Map(), problems: [{ file, line: 1, col: 1, severity: 'error', code: 'CONFIG_FILE', message: `cannot read network file ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, hint: 'pass --config FILE, or create cosell.yaml' }] };
   }
   const parsed = parseNetwork(text, file, env);
-  if (!parsed.loaded) return { filterProblems: new Map(), problems: parsed.problems.map((p) => ({ ...p, severity: 'error' as const })) };
+  if (!parsed.loaded) return { filterProblems: new Map(), problems: parsed.problems };
   const loaded = parsed.loaded;
   const problems: ConfigCheck['problems'] = [];
   const filterProblems: ConfigCheck['filterProblems'] = new Map();
@@ -132,7 +131,7 @@ function checkPolicy(loaded: LoadedNetwork, at: (path: Path, code: string, messa
     return undefined;
   }
   const { policy, problems: found } = parsePolicy(text, file);
-  problems.push(...found.map((p) => ({ ...p, severity: 'error' as const })));
+  problems.push(...found);
   return policy;
 }
 

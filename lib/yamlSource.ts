@@ -1,23 +1,11 @@
 import { isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
+import type { Problem } from './problems.js';
 
 /**
  * YAML with source positions, shared by every config-like file (network, mappings, rules): parse
  * once, then turn any path into `file:line:col` so each problem tells the admin exactly where.
  */
-export interface Problem {
-  file: string;
-  line: number;
-  col: number;
-  code: string;
-  message: string;
-  hint?: string;
-}
-
-export function formatProblem(p: Problem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.code}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`;
-}
-
 export class YamlSource {
   readonly doc: Document;
   readonly lines = new LineCounter();
@@ -27,7 +15,7 @@ export class YamlSource {
     this.doc = parseDocument(text, { lineCounter: this.lines, keepSourceTokens: false, prettyErrors: false, uniqueKeys: true });
     for (const e of [...this.doc.errors, ...this.doc.warnings]) {
       const pos = this.lines.linePos(e.pos[0]);
-      this.problems.push({ file, line: pos.line, col: pos.col, code: 'YAML_SYNTAX', message: e.message.split('\n')[0] });
+      this.problems.push({ file, line: pos.line, col: pos.col, code: 'YAML_SYNTAX', severity: 'error', message: e.message.split('\n')[0] });
     }
     // `*name` with no `&name` before it parses, and only throws when values are built: report it here.
     if (this.problems.length === 0) {
@@ -38,7 +26,7 @@ export class YamlSource {
         Alias(_k, node) {
           if (node.resolve(doc) !== undefined) return;
           const pos = node.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
-          problems.push({ file, ...pos, code: 'YAML_SYNTAX', message: `unknown alias *${node.source}: no &${node.source} anchor before it`, hint: 'quote the value if `*` is meant literally' });
+          problems.push({ file, ...pos, code: 'YAML_SYNTAX', severity: 'error', message: `unknown alias *${node.source}: no &${node.source} anchor before it`, hint: 'quote the value if `*` is meant literally' });
         },
       });
     }
@@ -49,7 +37,7 @@ export class YamlSource {
     try {
       return this.doc.toJS();
     } catch (e) {
-      this.problems.push({ file: this.file, line: 1, col: 1, code: 'YAML_SYNTAX', message: (e as Error).message.split('\n')[0] });
+      this.problems.push({ file: this.file, line: 1, col: 1, code: 'YAML_SYNTAX', severity: 'error', message: (e as Error).message.split('\n')[0] });
       return undefined;
     }
   }
@@ -70,7 +58,7 @@ export class YamlSource {
   }
 
   problem(path: ReadonlyArray<PropertyKey>, code: string, message: string, hint?: string, opts: { key?: boolean } = {}): Problem {
-    const p = { file: this.file, ...this.position(path, opts), code, message, hint };
+    const p: Problem = { file: this.file, ...this.position(path, opts), code, severity: 'error', message, hint };
     this.problems.push(p);
     return p;
   }

@@ -1,5 +1,3 @@
-import type { Problem } from './types.js';
-
 /**
  * Stable problem codes of mapping files. Each is documented in mappings/README.md; tests and editors
  * rely on them, so never rename one.
@@ -25,20 +23,4 @@ export const ProblemCodes = {
 
 export type ProblemCode = keyof typeof ProblemCodes;
 
-/** `file:line:col: CODE: message` (plus an indented hint line), the one format every tool prints. */
-export function formatProblem(p: Problem): string {
-  const head = `${p.file}:${p.line}:${p.col}: ${p.code}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
-  return p.hint ? `${head}\n    hint: ${p.hint}` : head;
-}
-
-export function formatProblems(problems: Problem[]): string {
-  return problems.map(formatProblem).join('\n');
-}
-
-export function hasErrors(problems: Problem[]): boolean {
-  return problems.some((p) => p.severity === 'error');
-}
-
-export function sortProblems(problems: Problem[]): Problem[] {
-  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col || a.code.localeCompare(b.code));
-}
+export { formatProblem, formatProblems, hasErrors, sortProblems } from '../lib/problems.js';

@@ -60,14 +60,7 @@ export interface CompiledMapping {
   matchKey(record: Fields, ctx: MappingContext): string | null;
 }
 
-export type Severity = 'error' | 'warning';
 
-export interface Problem {
-  file: string;
-  line: number; // 1-based
-  col: number; // 1-based
-  code: string;
-  severity: Severity;
-  message: string;
-  hint?: string;
-}
+import type { Problem, Severity } from '../lib/problems.js';
+
+export type { Problem, Severity };

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CosellError } from '../lib/errors.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
-import { formatProblem, YamlSource, type Problem } from '../lib/yamlSource.js';
+import { YamlSource } from '../lib/yamlSource.js';
+import { formatProblem, sortProblems, type Problem } from '../lib/problems.js';
 import { DURATION_PATTERN, parsePolicyDuration } from './duration.js';
 import { closest, suggestionHint } from '../lib/suggest.js';
 import { ATTRIBUTION_ROLES, REQUIRED_FIELD_NAMES, type AttributionRole, type PartnerProfile, type RuleAction } from './types.js';
@@ -503,10 +504,6 @@ export function parsePolicy(text: string, file: string): { policy?: Policy; prob
   checkReferences(src, data as Record<string, unknown>);
   if (!parsed.success || src.problems.length) return { problems: sortProblems(src.problems) };
   return { policy: compile(parsed.data, file), problems: [] };
-}
-
-function sortProblems(problems: Problem[]): Problem[] {
-  return [...problems].sort((a, b) => a.line - b.line || a.col - b.col || a.code.localeCompare(b.code));
 }
 
 /** Parse a policy or throw COSELL_RULES_INVALID listing every problem (one per line). */

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CosellError } from '../lib/errors.js';
-import { YamlSource, formatProblem } from '../lib/yamlSource.js';
+import { YamlSource } from '../lib/yamlSource.js';
+import { formatProblem } from '../lib/problems.js';
 import type { SandboxConfig } from './types.js';
 
 /** The sandbox config file (YAML or JSON): which orgs to host, their seeds, faults, schema and credentials. */

@@ -7,7 +7,7 @@ import { splitEndpoint, type LinkConfig, type LoadedNetwork } from '../lib/confi
 import { CosellError } from '../lib/errors.js';
 import type { Ledger } from '../ledger/index.js';
 import { loadMappingFile, readSchemaSnapshot } from '../mappings/index.js';
-import { formatProblem } from '../mappings/problems.js';
+import { formatProblem } from '../lib/problems.js';
 import { loadPolicy } from '../rules/policy.js';
 import { withLinkFilter } from './linkFilter.js';
 import { mappingFingerprint } from './mappingChange.js';

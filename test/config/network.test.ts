@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseNetwork } from '../../lib/config.js';
 import { parsePolicy } from '../../rules/policy.js';
-import { formatProblem } from '../../lib/yamlSource.js';
+import { formatProblem } from '../../lib/problems.js';
 
 const good = `
 vendor:
@@ -53,8 +53,8 @@ describe('network config', () => {
   it('an alias without its anchor is a positioned problem, not an exception (network and policy files)', () => {
     const { loaded, problems } = parseNetwork(good.replace('kind: hubspot', 'kind: *hubspot'), 'cosell.yaml');
     expect(loaded).toBeUndefined();
-    expect(problems.map(formatProblem)).toEqual(['cosell.yaml:12:11: YAML_SYNTAX: unknown alias *hubspot: no &hubspot anchor before it (quote the value if `*` is meant literally)']);
-    expect(parsePolicy('version: 1\ncurrency: *usd\n', 'roe.yaml').problems.map(formatProblem)).toEqual(['roe.yaml:2:11: YAML_SYNTAX: unknown alias *usd: no &usd anchor before it (quote the value if `*` is meant literally)']);
+    expect(problems.map(formatProblem)).toEqual(['cosell.yaml:12:11: YAML_SYNTAX: unknown alias *hubspot: no &hubspot anchor before it\n    hint: quote the value if `*` is meant literally']);
+    expect(parsePolicy('version: 1\ncurrency: *usd\n', 'roe.yaml').problems.map(formatProblem)).toEqual(['roe.yaml:2:11: YAML_SYNTAX: unknown alias *usd: no &usd anchor before it\n    hint: quote the value if `*` is meant literally']);
   });
 
   it('refuses a link between two partners (partners never see each other\'s data)', () => {
@@ -84,6 +84,6 @@ describe('network config: ${VAR} interpolation', () => {
     const text = good.replace('https://contoso.my.salesforce.com', '${VENDOR_URL}');
     expect(parseNetwork(text, 'n.yaml', { VENDOR_URL: 'http://127.0.0.1:9999' }).loaded!.network.vendor.connection).toMatchObject({ instanceUrl: 'http://127.0.0.1:9999' });
     const { problems } = parseNetwork(text, 'n.yaml', {});
-    expect(problems.map(formatProblem)).toEqual(['n.yaml:7:18: CONFIG_ENV_MISSING: environment variable VENDOR_URL is not set (export VENDOR_URL=...)']);
+    expect(problems.map(formatProblem)).toEqual(['n.yaml:7:18: CONFIG_ENV_MISSING: environment variable VENDOR_URL is not set\n    hint: export VENDOR_URL=...']);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseNetwork, type LoadedNetwork } from '../../lib/config.js';
-import { formatProblem } from '../../lib/yamlSource.js';
+import { formatProblem } from '../../lib/problems.js';
 import { exportSandboxEnv } from '../../lib/sandboxEnv.js';
 import type { Sandbox } from '../../sandbox/index.js';
 

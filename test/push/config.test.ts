@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseNetwork, pushEndpoints } from '../../lib/config.js';
-import { formatProblem } from '../../lib/yamlSource.js';
+import { formatProblem } from '../../lib/problems.js';
 
 const network = (acmePush: string, globexPush = '') => `
 vendor:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isCosellError } from '../../lib/errors.js';
-import { formatProblem } from '../../lib/yamlSource.js';
+import { formatProblem } from '../../lib/problems.js';
 import { checkPartners, parsePolicy, partnerProfile, policyFromText } from '../../rules/policy.js';
 import { demoNetworkPartners, demoPolicy } from './fixtures.js';
 
@@ -45,31 +45,31 @@ describe('policy file: every problem at once, with positions and fix hints (gold
     ].join('\n');
     expect(problems(text)).toEqual([
       'roe.yaml:2:11: RULES_BAD_VALUE: currency: must be an ISO 4217 code such as USD or EUR',
-      'roe.yaml:3:1: RULES_UNKNOWN_KEY: unknown key "matchng" (did you mean "matching"?)',
+      'roe.yaml:3:1: RULES_UNKNOWN_KEY: unknown key "matchng"\n    hint: did you mean "matching"?',
       'roe.yaml:5:28: RULES_TYPE: tiers.gold.autoApproveUpTo must be a number, not string "lots"',
-      'roe.yaml:7:26: RULES_UNKNOWN_KEY: unknown key "acton" in dealSize (did you mean "action"?)',
+      'roe.yaml:7:26: RULES_UNKNOWN_KEY: unknown key "acton" in dealSize\n    hint: did you mean "action"?',
       'roe.yaml:8:16: RULES_BAD_VALUE: review.sla: must be a duration like 48h, 90d, 30m or 10s',
-      'roe.yaml:8:35: RULES_BAD_VALUE: review.onTimeout: "escalte" is not allowed (did you mean "escalate"?)',
-      'roe.yaml:10:11: RULES_PARTNER_MOVED: partners.acme.tier: a partner\'s tier is set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "acme" has tier: gld)',
-      'roe.yaml:10:22: RULES_PARTNER_MOVED: partners.acme.territories: a partner\'s territories are set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "acme" has territories: { regions: [EMAE] })',
-      'roe.yaml:11:13: RULES_PARTNER_MOVED: partners.globex.tier: a partner\'s tier is set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "globex" has tier: silver)',
-      'roe.yaml:11:27: RULES_PARTNER_MOVED: partners.globex.territories: a partner\'s territories are set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "globex" has territories: { countries: [DEU] })',
-      'roe.yaml:12:22: RULES_UNKNOWN_FIELD: "customerNme" is not a registration field (did you mean "customerName"?)',
-      'roe.yaml:13:51: RULES_UNKNOWN_STAGE: "Opne" is not one of stageGuard.vendorStages (did you mean "Open"?)',
-      'roe.yaml:14:28: RULES_BAD_DOMAIN: "localhost" is not a company domain (write a registrable domain such as bigbank.com)',
+      'roe.yaml:8:35: RULES_BAD_VALUE: review.onTimeout: "escalte" is not allowed\n    hint: did you mean "escalate"?',
+      'roe.yaml:10:11: RULES_PARTNER_MOVED: partners.acme.tier: a partner\'s tier is set in the network file, not in the rules policy (one source of truth)\n    hint: delete it here and make sure the network file\'s partner "acme" has tier: gld',
+      'roe.yaml:10:22: RULES_PARTNER_MOVED: partners.acme.territories: a partner\'s territories are set in the network file, not in the rules policy (one source of truth)\n    hint: delete it here and make sure the network file\'s partner "acme" has territories: { regions: [EMAE] }',
+      'roe.yaml:11:13: RULES_PARTNER_MOVED: partners.globex.tier: a partner\'s tier is set in the network file, not in the rules policy (one source of truth)\n    hint: delete it here and make sure the network file\'s partner "globex" has tier: silver',
+      'roe.yaml:11:27: RULES_PARTNER_MOVED: partners.globex.territories: a partner\'s territories are set in the network file, not in the rules policy (one source of truth)\n    hint: delete it here and make sure the network file\'s partner "globex" has territories: { countries: [DEU] }',
+      'roe.yaml:12:22: RULES_UNKNOWN_FIELD: "customerNme" is not a registration field\n    hint: did you mean "customerName"?',
+      'roe.yaml:13:51: RULES_UNKNOWN_STAGE: "Opne" is not one of stageGuard.vendorStages\n    hint: did you mean "Open"?',
+      'roe.yaml:14:28: RULES_BAD_DOMAIN: "localhost" is not a company domain\n    hint: write a registrable domain such as bigbank.com',
     ]);
   });
 
   it('reports a missing required key and a wrong type of block', () => {
     expect(problems('version: 1\nmatching: [domain]\n')).toEqual([
-      'roe.yaml:1:1: RULES_MISSING: tiers is required (record) (add "tiers:")',
+      'roe.yaml:1:1: RULES_MISSING: tiers is required (record)\n    hint: add "tiers:"',
       'roe.yaml:2:11: RULES_TYPE: matching must be a mapping, not a list',
     ]);
   });
 
   it('lists the valid choices when nothing is close', () => {
     expect(problems('version: 1\ntiers: { gold: { autoApproveUpTo: 1 } }\nreview: { onTimeout: maybe }\n')).toEqual([
-      'roe.yaml:3:22: RULES_BAD_VALUE: review.onTimeout: "maybe" is not allowed (expected one of: approve, reject, escalate)',
+      'roe.yaml:3:22: RULES_BAD_VALUE: review.onTimeout: "maybe" is not allowed\n    hint: expected one of: approve, reject, escalate',
     ]);
   });
 
@@ -83,15 +83,17 @@ describe('policy file: every problem at once, with positions and fix hints (gold
     expect(problems('version: 1\ntiers: { gold: { autoApproveUpTo: 1 } }\ncurrency: USD\ncurrency: EUR\n')[0]).toMatch(/^roe\.yaml:4:1: YAML_SYNTAX: Map keys must be unique/);
   });
 
-  it('policyFromText throws COSELL_RULES_INVALID with one line per problem', () => {
+  it('policyFromText throws COSELL_RULES_INVALID with one line per problem (and its hint line)', () => {
     try {
       policyFromText('version: 2\ntiers: {}\n', 'x.yaml');
       expect.unreachable();
     } catch (e) {
       expect(isCosellError(e, 'COSELL_RULES_INVALID')).toBe(true);
       expect((e as Error).message.split('\n')).toEqual([
-        'x.yaml:1:10: RULES_VERSION: unsupported policy version 2: this cosell reads policy version 1 (write version: 1 and the rules/README.md format, or upgrade cosell)',
-        'x.yaml:2:8: RULES_MISSING: tiers must define at least one partner tier (e.g. gold: { autoApproveUpTo: 100000 })',
+        'x.yaml:1:10: RULES_VERSION: unsupported policy version 2: this cosell reads policy version 1',
+        '    hint: write version: 1 and the rules/README.md format, or upgrade cosell',
+        'x.yaml:2:8: RULES_MISSING: tiers must define at least one partner tier',
+        '    hint: e.g. gold: { autoApproveUpTo: 100000 }',
       ]);
     }
   });
@@ -99,9 +101,9 @@ describe('policy file: every problem at once, with positions and fix hints (gold
   it('a partner\'s tier, territories, roles or CRM in the policy is an error saying where they go (the network file); territoryAction stays', () => {
     const text = 'version: 1\ntiers: { registered: { autoApproveUpTo: 0 } }\npartners:\n  initech: { crm: salesforce, roles: [reseller], territories: { countries: [US], action: reject } }\n  globex: { territoryAction: review }\n';
     expect(problems(text)).toEqual([
-      'roe.yaml:4:14: RULES_PARTNER_MOVED: partners.initech.crm: a partner\'s CRM is set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "initech" has kind: salesforce)',
-      'roe.yaml:4:31: RULES_PARTNER_MOVED: partners.initech.roles: a partner\'s roles are set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "initech" has roles: [reseller])',
-      'roe.yaml:4:50: RULES_PARTNER_MOVED: partners.initech.territories: a partner\'s territories are set in the network file, not in the rules policy (one source of truth) (delete it here and make sure the network file\'s partner "initech" has territories: { countries: [US] }; keep the territory rule here as partners.initech.territoryAction: reject)',
+      'roe.yaml:4:14: RULES_PARTNER_MOVED: partners.initech.crm: a partner\'s CRM is set in the network file, not in the rules policy (one source of truth)\n    hint: delete it here and make sure the network file\'s partner "initech" has kind: salesforce',
+      'roe.yaml:4:31: RULES_PARTNER_MOVED: partners.initech.roles: a partner\'s roles are set in the network file, not in the rules policy (one source of truth)\n    hint: delete it here and make sure the network file\'s partner "initech" has roles: [reseller]',
+      'roe.yaml:4:50: RULES_PARTNER_MOVED: partners.initech.territories: a partner\'s territories are set in the network file, not in the rules policy (one source of truth)\n    hint: delete it here and make sure the network file\'s partner "initech" has territories: { countries: [US] }; keep the territory rule here as partners.initech.territoryAction: reject',
     ]);
     expect(problems('version: 1\ntiers: { registered: { autoApproveUpTo: 0 } }\npartners:\n  globex: { territoryAction: reject }\n')).toEqual([]);
     expect(() => policyFromText(text, 'roe.yaml')).toThrow(/RULES_PARTNER_MOVED/);
