@@ -12,4 +12,5 @@ export type { LinkMappingState } from './linkMappings.js';
 export type { PushEventInput, PushTarget, ClaimedPushEvent, PushEventCounts } from './pushEvents.js';
 export type * from './types.js';
 export { streamCursorId, streamIdOf, type AppendResult, type ConsumerFloor, type ConsumerPosition, type Reconciled, type StreamAppend, type StreamEntry, type StreamInfo } from './streams.js';
+export { CdcLeases, type FencedWrite, type LeaseGrant, type StoredLease } from './leases.js';
 export type { FactApplyResult, FactChange } from './facts.js';

@@ -6,6 +6,7 @@ import { commitPage } from './commitPage.js';
 import { connectLedger, type LedgerConnectionOptions } from './connect.js';
 import { Cursors } from './cursors.js';
 import { ReplayIds } from './replayIds.js';
+import { CdcLeases } from './leases.js';
 import { DeadLetters } from './deadLetters.js';
 import { Facts } from './facts.js';
 import { ledgerMigrations, type DialectName } from './migrations.js';
@@ -38,6 +39,8 @@ export class Ledger {
   readonly streams: Streams;
   readonly pushEvents: PushEvents;
   readonly replayIds: ReplayIds;
+  /** Which worker subscribes each CDC topic (one subscription per org object across workers). */
+  readonly cdcLeases: CdcLeases;
   /** The analytics fact store (analytics/). */
   readonly facts: Facts;
 
@@ -61,6 +64,7 @@ export class Ledger {
     this.streams = new Streams(db, dialect);
     this.pushEvents = new PushEvents(db, dialect);
     this.replayIds = new ReplayIds(db);
+    this.cdcLeases = new CdcLeases(db, dialect);
     this.facts = new Facts(db, dialect);
   }
 

@@ -19,6 +19,7 @@ export function ledgerMigrations(dialect: DialectName): MigrationProvider {
     '0008_analytics_facts': { up: (db) => analyticsFacts(db, dialect) },
     '0009_registration_review_due': { up: (db) => registrationReviewDue(db) },
     '0010_registration_queue_indexes': { up: (db) => registrationQueueIndexes(db) },
+    '0011_cdc_leases': { up: (db) => cdcLeases(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -316,6 +317,25 @@ async function cdcReplayIds(db: Kysely<any>): Promise<void> {
     .addColumn('replay_id', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('cdc_replay_ids_pk', ['org_id', 'topic'])
+    .execute();
+}
+
+/**
+ * Salesforce Change Data Capture across several workers: who subscribes each (org, topic) — one holder
+ * at a time, until `expires_at` unless renewed; `epoch` counts the holders, so a holder's writes are
+ * fenced by (holder, epoch) (ledger/leases.ts). A new table only (additive).
+ */
+async function cdcLeases(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('cdc_leases')
+    .addColumn('org_id', 'text', (c) => c.notNull())
+    .addColumn('topic', 'text', (c) => c.notNull())
+    .addColumn('holder', 'text', (c) => c.notNull())
+    .addColumn('epoch', 'integer', (c) => c.notNull())
+    .addColumn('acquired_at', 'text', (c) => c.notNull())
+    .addColumn('renewed_at', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('cdc_leases_pk', ['org_id', 'topic'])
     .execute();
 }
 

@@ -20,6 +20,7 @@ export interface LedgerTables {
   stream_consumers: StreamConsumerRow;
   push_events: PushEventRow;
   cdc_replay_ids: CdcReplayIdRow;
+  cdc_leases: CdcLeaseRow;
   opportunity_facts: OpportunityFactRow;
   analytics_cells: AnalyticsCellRow;
 }
@@ -118,6 +119,18 @@ export interface CdcReplayIdRow {
   /** Decimal text: replay ids are unsigned 64-bit; compared by (length, text). */
   replay_id: string;
   updated_at: string;
+}
+
+/** Who subscribes one CDC topic of an org (ledger/leases.ts); times ISO-8601 UTC. */
+export interface CdcLeaseRow {
+  org_id: string;
+  topic: string;
+  holder: string;
+  /** 1 for the first holder, +1 at every change of holder (the fencing token). */
+  epoch: number;
+  acquired_at: string;
+  renewed_at: string;
+  expires_at: string;
 }
 
 export interface LinkMappingRow {

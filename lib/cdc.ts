@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import type { Client } from '@temporalio/client';
 import { CdcSubscriber, type CdcEventSeen, type CdcNotifier } from '../connectors/salesforce/cdc/subscriber.js';
 import type { Ledger } from '../ledger/index.js';
 import { defaultNotifier } from '../push/notifiers.js';
 import { streamSpecs, streamsEnabled } from '../sync/streamPlan.js';
-import type { LoadedNetwork } from './config.js';
+import { parseDuration, type LoadedNetwork } from './config.js';
 import { resolveSecret } from './secrets.js';
 
 /**
@@ -30,6 +32,8 @@ export function cdcNotifier(client: Client, loaded: LoadedNetwork): CdcNotifier 
 
 export interface ChangeCapture {
   subscribers: Map<string, CdcSubscriber>;
+  /** This process as a CDC lease holder (host:pid:random), what `cosell status` shows. */
+  holder: string;
   stop(): Promise<void>;
 }
 
@@ -53,12 +57,22 @@ export function cdcOrgIds(loaded: LoadedNetwork): string[] {
     .map((o) => o.id);
 }
 
-/** Start push for every org of the network that has `connection.pubsub` (enabled). */
+/** This process as a lease holder: readable in `cosell status`, unique across restarts of one pid. */
+export function leaseHolderId(): string {
+  return `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Start push for every org of the network that has `connection.pubsub` (enabled). Each topic is
+ * subscribed only while this process holds its lease in the ledger (`pubsub.lease`, default ttl 15s,
+ * renewed every 5s): with several workers on one ledger, one subscribes and the others stand by.
+ */
 export async function startChangeCapture(
   loaded: LoadedNetwork,
-  deps: { ledger: Ledger; notifier: CdcNotifier; onEvent?(e: CdcEventSeen): void; batchSize?: number },
+  deps: { ledger: Ledger; notifier: CdcNotifier; onEvent?(e: CdcEventSeen): void; batchSize?: number; holder?: string },
 ): Promise<ChangeCapture> {
   const subscribers = new Map<string, CdcSubscriber>();
+  const holder = deps.holder ?? leaseHolderId();
   try {
     for (const org of [loaded.network.vendor, ...loaded.network.partners]) {
       if (org.kind !== 'salesforce' || !org.connection.pubsub || org.connection.pubsub.enabled === false) continue;
@@ -75,6 +89,7 @@ export async function startChangeCapture(
         notifier: deps.notifier,
         batchSize: deps.batchSize ?? ps.batchSize,
         onEvent: deps.onEvent,
+        lease: { store: deps.ledger.cdcLeases, holder, ttlMs: parseDuration(ps.lease?.ttl ?? '15s'), renewMs: parseDuration(ps.lease?.renew ?? '5s') },
       });
       subscribers.set(org.id, sub);
       await sub.start();
@@ -85,6 +100,7 @@ export async function startChangeCapture(
   }
   return {
     subscribers,
+    holder,
     stop: async () => {
       await Promise.all([...subscribers.values()].map((s) => s.stop()));
     },

@@ -42,6 +42,16 @@ const salesforceConnection = z.strictObject({
       objects: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/)).optional(),
       /** Events in flight per topic (1..100). */
       batchSize: z.number().int().min(1).max(100).optional(),
+      /**
+       * Several workers subscribe each topic once: the worker holding a topic's lease in the ledger
+       * subscribes, renewing every `renew`; the others take over when it is not renewed for `ttl`.
+       */
+      lease: z
+        .strictObject({
+          ttl: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 15s').default('15s'),
+          renew: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration like 5s').default('5s'),
+        })
+        .optional(),
       enabled: z.boolean().default(true),
     })
     .optional(),
@@ -310,6 +320,12 @@ function checkPush(src: YamlSource, network: Network): void {
       src.problem([...at, 'push', 'webhooks', w.path ? 'path' : 'listen'], 'CONFIG_DUPLICATE', `org "${o.id}" receives webhooks on ${w.listen}${path}, as org "${other}" does`, 'give each org its own path');
     }
     seen.set(key, o.id);
+  }
+  for (const { o, at } of orgs) {
+    const lease = o.kind === 'salesforce' ? o.connection.pubsub?.lease : undefined;
+    if (lease && parseDuration(lease.renew) >= parseDuration(lease.ttl)) {
+      src.problem([...at, 'connection', 'pubsub', 'lease', 'renew'], 'CONFIG_INVALID', `the CDC lease is renewed every ${lease.renew} but lasts only ${lease.ttl}: the holder would lose it between renewals`, 'renew at most a third of ttl, e.g. ttl: 15s, renew: 5s');
+    }
   }
 }
 

@@ -274,6 +274,40 @@ describe('Salesforce Change Data Capture (sandbox Pub/Sub API + real client)', (
     await stopAll();
   });
 
+  it('several subscribers on one ledger: only the lease holder subscribes; at its stop a standby takes over from the stored replay id', async () => {
+    const orgId = `vendor-lease-${++orgN}`;
+    const before = server().subscriptions().length;
+    const open = () => server().subscriptions().slice(before).filter((s) => s.open && s.topic === TOPIC);
+    const lease = (holder: string) => ({ store: ledger.cdcLeases, holder, ttlMs: 1500, renewMs: 300 });
+    const notes = [new RecordingNotifier(), new RecordingNotifier(), new RecordingNotifier()];
+    // subscriber() resolves once any new subscription is live: only the holder's is.
+    await Promise.all(notes.map((n, i) => subscriber(n, { orgId, lease: lease(`w${i}`) })));
+    await until(() => open().length === 1 && open()[0].requests.length > 0, 'one subscription');
+    await new Promise((r) => setTimeout(r, 1000)); // three renew intervals: still one
+    expect(open()).toHaveLength(1);
+    const holder = (await ledger.cdcLeases.get(orgId, TOPIC))!;
+    const h = Number(holder.holder.slice(1));
+    const a = (await human.sobject('Opportunity').create(newOpp('lease-a'))) as { id: string };
+    await until(() => notes[h].notifiedIds().has(a.id), 'the holder hands on');
+    const stored = Number((await ledger.replayIds.get(orgId, TOPIC))!.replayId);
+    // The holder stops (released); written meanwhile: the taker must read it from the stored position.
+    const holderSub = running.find((x) => x.orgId === orgId && x.status()[0].leaseHolder === holder.holder)!;
+    await holderSub.stop();
+    const b = (await human.sobject('Opportunity').create(newOpp('lease-b'))) as { id: string };
+    await until(() => notes.some((n, i) => i !== h && n.notifiedIds().has(b.id)), 'a standby takes over');
+    const taker = (await ledger.cdcLeases.get(orgId, TOPIC))!;
+    expect(taker.holder).not.toBe(holder.holder);
+    expect(taker.epoch).toBe(holder.epoch + 1);
+    const t = Number(taker.holder.slice(1));
+    // Resumed after the stored position (the write made while nobody subscribed is there), not at LATEST, and not twice.
+    const takerStream = server().subscriptions().slice(before).filter((s) => s.topic === TOPIC && s.open);
+    expect(takerStream).toHaveLength(1);
+    expect(takerStream[0].sent[0]).toBe(bus().events(TOPIC).find((e) => e.replayId > stored)!.replayId);
+    expect(notes[t].notifiedIds().has(a.id)).toBe(false);
+    expect(notes.filter((_, i) => i !== h && i !== t).every((n) => n.notes.length === 0)).toBe(true);
+    await stopAll();
+  });
+
   it('randomized writes and faults: every emitted change is handed on once, overflow reconciled, only dropped events missing', async () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('create' as const) }),

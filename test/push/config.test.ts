@@ -66,4 +66,15 @@ describe('network config: push.webhooks on HubSpot orgs', () => {
     const text = network('').replace('    auth: { clientId: env:SF_CLIENT_ID, clientSecret: env:SF_CLIENT_SECRET }', '    auth: { clientId: env:SF_CLIENT_ID, clientSecret: env:SF_CLIENT_SECRET }\n  push: { webhooks: { listen: "127.0.0.1:1", clientSecret: env:A } }');
     expect(parseNetwork(text, 'cosell.yaml').problems.map(formatProblem)).toEqual([expect.stringMatching(/^cosell\.yaml:9:3: CONFIG_INVALID: unknown key "push"/)]);
   });
+
+  it('Salesforce pubsub.lease: defaults, and a renew not below ttl refused at its position', () => {
+    const sf = (lease: string) => network('').replace('auth: { clientId: env:SF_CLIENT_ID, clientSecret: env:SF_CLIENT_SECRET }', `auth: { clientId: env:SF_CLIENT_ID, clientSecret: env:SF_CLIENT_SECRET }\n    pubsub: { endpoint: "api.pubsub.salesforce.com:7443"${lease} }`);
+    const ok = parseNetwork(sf(', lease: { ttl: 9s }'), 'cosell.yaml');
+    expect(ok.problems).toEqual([]);
+    const v = ok.loaded!.network.vendor;
+    expect(v.kind === 'salesforce' && v.connection.pubsub?.lease).toEqual({ ttl: '9s', renew: '5s' });
+    const bad = parseNetwork(sf(', lease: { ttl: 5s, renew: 5s }'), 'cosell.yaml');
+    expect(bad.loaded).toBeUndefined();
+    expect(bad.problems.map(formatProblem)).toEqual([expect.stringMatching(/^cosell\.yaml:9:84: CONFIG_INVALID: the CDC lease is renewed every 5s but lasts only 5s.*renew at most a third of ttl/)]);
+  });
 });

@@ -5,6 +5,7 @@ import { log as rootLog } from '../../../lib/logger.js';
 import { resolveSecret } from '../../../lib/secrets.js';
 import type { SalesforceConnectorConfig } from '../config.js';
 import { classify, type ChangeEventHeader, type Self } from './events.js';
+import { TopicLease, type LeaseStore } from './lease.js';
 import type { ChangeNotifier, ReconcileReason } from '../../../push/types.js';
 
 /** The push seam (push/types.ts) with `reconcile`, which Change Data Capture cannot do without. */
@@ -32,6 +33,12 @@ export type CdcNotifier = ChangeNotifier & Required<Pick<ChangeNotifier, 'reconc
  *
  * It runs inside the worker process as a long-lived component (lib/cdc.ts), not as a Temporal
  * activity: a stream has no end for an activity to return at, and its position lives in the ledger.
+ *
+ * With `lease` (lib/cdc.ts always gives one), several workers run ONE subscription per topic: a topic
+ * is subscribed only while this worker holds its lease in the ledger (lease.ts, ledger/leases.ts);
+ * the others stand by and take over when it expires (or is released at a graceful stop), resuming
+ * from the replay id the holder stored. Positions are then stored fenced by the lease: a holder that
+ * lost it learns so at its next write at the latest, drops what it has in hand and stands by.
  */
 
 export interface ReplayPositions {
@@ -73,6 +80,8 @@ export interface CdcSubscriberOptions {
   onEvent?(e: CdcEventSeen): void;
   /** Called when a subscription is live (after every (re)subscribe). */
   onSubscribed?(topic: string, from: 'stored' | 'latest'): void;
+  /** Subscribe a topic only while holding its lease (one subscriber per topic across workers). */
+  lease?: { store: LeaseStore; holder: string; ttlMs: number; renewMs: number };
 }
 
 export const COSELL_CLIENT_NAME = 'cosell';
@@ -115,6 +124,10 @@ interface TopicState {
   /** Subscribed once already: a later LATEST subscription without a position may have missed events. */
   wasSubscribed: boolean;
   counts: { events: number; notified: number; echo: number; duplicates: number; reconciles: number; reconnects: number };
+  /** This worker's lease on the topic (with `lease`); the topic is subscribed only while it holds. */
+  lease?: TopicLease;
+  /** Taken over from another holder: subscribing at LATEST (no stored position) may have missed events. */
+  takenOver: boolean;
 }
 
 const SEEN_KEEP = 10_000;
@@ -144,10 +157,51 @@ export class CdcSubscriber {
       return undefined;
     });
     await Promise.all(this.opts.objects.map((object) => {
-      const t: TopicState = { object, topic: topicOf(object), epoch: 0, buffer: [], draining: false, seen: new Set(), seenOrder: [], startLatest: false, failures: 0, subscribed: false, wasSubscribed: false, primed: false, counts: { events: 0, notified: 0, echo: 0, duplicates: 0, reconciles: 0, reconnects: 0 } };
+      const t: TopicState = { object, topic: topicOf(object), epoch: 0, buffer: [], draining: false, seen: new Set(), seenOrder: [], startLatest: false, failures: 0, subscribed: false, wasSubscribed: false, primed: false, takenOver: false, counts: { events: 0, notified: 0, echo: 0, duplicates: 0, reconciles: 0, reconnects: 0 } };
       this.topics.set(t.topic, t);
-      return this.subscribe(t);
+      if (!this.opts.lease) return this.subscribe(t);
+      const l = this.opts.lease;
+      t.lease = new TopicLease(l.store, {
+        orgId: this.opts.orgId,
+        topic: t.topic,
+        holder: l.holder,
+        ttlMs: l.ttlMs,
+        renewMs: l.renewMs,
+        onGained: (grant) => {
+          t.takenOver = grant.epoch > 1;
+          t.failures = 0;
+          void this.subscribe(t);
+        },
+        onLost: () => this.standBy(t),
+      });
+      // The first tick decides: subscribed (holder) or standing by; later ticks every renewMs.
+      t.lease.start();
+      return t.lease.tick();
     }));
+  }
+
+  /** The lease went to another worker: drop the subscription and what is in hand (the taker re-reads it from the stored position). */
+  private standBy(t: TopicState): void {
+    t.epoch++;
+    if (t.timer) clearTimeout(t.timer);
+    t.timer = undefined;
+    this.closeClient(t);
+    t.buffer = [];
+    t.last = undefined;
+    t.startLatest = false;
+    t.pendingReconcile = undefined;
+    t.wasSubscribed = false;
+  }
+
+  /** Whether this worker may subscribe / hand on / store for the topic now. */
+  private mayRun(t: TopicState): boolean {
+    return !t.lease || t.lease.held() !== undefined;
+  }
+
+  /** Store a position: fenced by the lease when there is one ('lost' then stands by, see TopicLease.write). */
+  private async storePosition(t: TopicState, replayId: number): Promise<boolean> {
+    if (!t.lease) return this.opts.positions.advance(this.opts.orgId, t.topic, String(replayId));
+    return (await t.lease.write(String(replayId))) === 'stored';
   }
 
   async stop(): Promise<void> {
@@ -159,10 +213,12 @@ export class CdcSubscriber {
     }
     // Let a batch being handed on finish (its position is stored after the notifier returns).
     for (let i = 0; i < 100 && [...this.topics.values()].some((t) => t.draining); i++) await sleep(20);
+    // Released, not left to expire: a standby takes over at its next tick.
+    await Promise.all([...this.topics.values()].map((t) => t.lease?.stop()));
   }
 
-  status(): Array<{ topic: string; object: string; subscribed: boolean; replayId?: number } & TopicState['counts']> {
-    return [...this.topics.values()].map((t) => ({ topic: t.topic, object: t.object, subscribed: t.subscribed, replayId: t.last, ...t.counts }));
+  status(): Array<{ topic: string; object: string; subscribed: boolean; replayId?: number; leaseHolder?: string; leaseHeld?: boolean } & TopicState['counts']> {
+    return [...this.topics.values()].map((t) => ({ topic: t.topic, object: t.object, subscribed: t.subscribed, replayId: t.last, ...(t.lease ? { leaseHolder: t.lease.holder, leaseHeld: t.lease.held() !== undefined } : {}), ...t.counts }));
   }
 
   private closeClient(t: TopicState): void {
@@ -173,7 +229,7 @@ export class CdcSubscriber {
   }
 
   private async subscribe(t: TopicState): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || !this.mayRun(t)) return;
     const epoch = ++t.epoch;
     this.closeClient(t);
     try {
@@ -185,7 +241,8 @@ export class CdcSubscriber {
       const from = t.last === undefined ? 'latest' : 'stored';
       // The stream was lost before any event or keepalive gave a position: what was committed in
       // between is unknown to push — the poll covers it.
-      if (from === 'latest' && t.wasSubscribed && !t.pendingReconcile) t.pendingReconcile = 'resubscribed-without-position';
+      // Likewise after taking over from a holder that never stored a position.
+      if (from === 'latest' && (t.wasSubscribed || t.takenOver) && !t.pendingReconcile) t.pendingReconcile = 'resubscribed-without-position';
       const worker = await this.takeThread();
       if (this.stopped || epoch !== t.epoch) return void worker.terminate().catch(() => undefined);
       t.worker = worker;
@@ -211,7 +268,7 @@ export class CdcSubscriber {
   }
 
   private retry(t: TopicState): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.mayRun(t)) return;
     t.epoch++;
     this.closeClient(t);
     t.failures++;
@@ -276,8 +333,8 @@ export class CdcSubscriber {
         // it was delivered and handed on), so a restart does not start over at LATEST.
         if (m.latestReplayId && !t.draining && t.buffer.length === 0 && (t.last === undefined || m.latestReplayId > t.last)) {
           try {
-            await this.opts.positions.advance(this.opts.orgId, t.topic, String(m.latestReplayId));
-            if (!t.draining && t.buffer.length === 0 && (t.last === undefined || m.latestReplayId > t.last)) t.last = m.latestReplayId;
+            await this.storePosition(t, m.latestReplayId);
+            if (epoch === t.epoch && !t.draining && t.buffer.length === 0 && (t.last === undefined || m.latestReplayId > t.last)) t.last = m.latestReplayId;
           } catch (e) {
             this.log.warn({ err: e, topic: t.topic }, 'could not store the keepalive position');
           }
@@ -298,6 +355,11 @@ export class CdcSubscriber {
   private async drain(t: TopicState): Promise<void> {
     while (t.buffer.length > 0 && !this.stopped) {
       const epoch = t.epoch;
+      // Lost the lease (by its clock) since these arrived: the taker reads them from the stored position.
+      if (!this.mayRun(t)) {
+        this.standBy(t);
+        return;
+      }
       const batch = t.buffer.splice(0).sort((a, b) => a.replayId - b.replayId);
       const ids = new Set<string>();
       let reconcile: ReconcileReason | undefined;
@@ -351,7 +413,12 @@ export class CdcSubscriber {
       // restart re-delivers these events, which the notifier takes twice without harm).
       if (max !== undefined && (t.last === undefined || max > t.last)) {
         try {
-          await this.opts.positions.advance(this.opts.orgId, t.topic, String(max));
+          await this.storePosition(t, max);
+          if (epoch !== t.epoch) {
+            // The lease was lost at this write: standing by (what was handed on stays handed on).
+            for (const s of seen) this.opts.onEvent?.(s);
+            return;
+          }
           t.last = max;
         } catch (e) {
           this.log.warn({ err: e, topic: t.topic }, 'could not store the replay id; will store a later one');
