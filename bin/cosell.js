@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// The cosell CLI. The sources are TypeScript; tsx's loader runs them directly.
-import { register } from 'tsx/esm/api';
+// The cosell CLI. In a checkout the sources are TypeScript and tsx's loader runs them directly (tsx is
+// a devDependency); the published package has no sources, only their build in dist/ (npm run build).
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../cli/main.ts');
+const source = new URL('../cli/main.ts', import.meta.url);
+let main;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import('../dist/cli/main.js'));
+}
 await main(process.argv);

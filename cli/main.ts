@@ -1,6 +1,8 @@
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isCosellError, toCosellError } from '../lib/errors.js';
+import { PACKAGE_ROOT } from '../lib/packagePaths.js';
 
 /**
  * Each top-level command's module, loaded only when needed: a command module pulls in its whole stack
@@ -23,7 +25,8 @@ const COMMANDS: Array<{ names: string[]; load: () => Promise<(program: Command) 
   { names: ['console'], load: async () => (await import('./console.js')).registerConsole },
 ];
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+// package.json is beside the sources in a checkout and beside dist/ in the package (lib/packagePaths.ts).
+const { version } = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
 /**
  * The program with every command, or — given the arguments of one invocation — with only the command

@@ -24,14 +24,14 @@ import { defaultNotifier } from '../push/notifiers.js';
 import { startPushReceivers, type PushReceivers } from '../push/start.js';
 import { log, registerSecret } from './logger.js';
 import { exportSandboxEnv } from './sandboxEnv.js';
-import { PROJECT_ROOT } from './temporalCli.js';
+import { codePath, statePath } from './packagePaths.js';
 import type { OpsServer } from './opsServer.js';
 import { launchWorker } from './worker.js';
 import { acquireDemoLock } from './demoLock.js';
 
-export const DEMO_NETWORK = path.join(PROJECT_ROOT, 'examples', 'network.yaml');
+export const DEMO_NETWORK = codePath('examples', 'network.yaml');
 /** Held while a demo runs (lib/demoLock.ts): `npm start` refuses to start a second one over it. */
-export const DEMO_LOCK_FILE = path.join(PROJECT_ROOT, '.cosell', 'demo.lock');
+export const DEMO_LOCK_FILE = statePath('.cosell', 'demo.lock');
 
 export interface Demo {
   server: DevServer;
@@ -94,7 +94,7 @@ export async function startDemo(opts: { uiPort?: number; metricsPort?: number; p
     }
     // The ledger must describe the same CRM data: a fresh sandbox gets a fresh ledger (old cursors would
     // point past the regenerated records); with --persist both survive restarts together.
-    const ledgerFile = path.join(PROJECT_ROOT, '.cosell', 'demo-ledger.sqlite');
+    const ledgerFile = statePath('.cosell', 'demo-ledger.sqlite');
     if (!opts.persistFile) for (const f of [ledgerFile, `${ledgerFile}-wal`, `${ledgerFile}-shm`]) rmSync(f, { force: true });
     process.env.COSELL_LEDGER_FILE = ledgerFile;
     // The worker's webhook endpoint for the HubSpot partners (push.webhooks in examples/network.yaml).
@@ -157,7 +157,7 @@ async function startDemoPush(sandbox: Sandbox, network: LoadedNetwork, engine: E
   };
 }
 
-export const DEMO_PAYLOAD_KEY_FILE = path.join(PROJECT_ROOT, '.cosell', 'payload.key');
+export const DEMO_PAYLOAD_KEY_FILE = statePath('.cosell', 'payload.key');
 
 /**
  * The demo encrypts Temporal history like production should: a key generated once into a git-ignored,
@@ -173,7 +173,7 @@ function ensureDemoPayloadKey(): void {
   process.env.COSELL_PAYLOAD_KEY_FILE = DEMO_PAYLOAD_KEY_FILE;
 }
 
-export const DEMO_ENV_FILE = path.join(PROJECT_ROOT, '.cosell', 'demo.env');
+export const DEMO_ENV_FILE = statePath('.cosell', 'demo.env');
 
 /**
  * The demo's environment for the CLI in another terminal (`source .cosell/demo.env`): the sandbox

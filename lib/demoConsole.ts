@@ -5,9 +5,9 @@ import { startConsole, type RunningConsole } from '../console/server.js';
 import { hashPassword, loadUsers, type Role } from '../console/users.js';
 import type { Demo } from './demo.js';
 import { registerSecret } from './logger.js';
-import { PROJECT_ROOT } from './temporalCli.js';
+import { statePath } from './packagePaths.js';
 
-export const DEMO_CONSOLE_USERS = path.join(PROJECT_ROOT, '.cosell', 'console-users.yaml');
+export const DEMO_CONSOLE_USERS = statePath('.cosell', 'console-users.yaml');
 
 /**
  * The console in the demo: one user per role with a password generated at each start (printed in

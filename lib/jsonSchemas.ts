@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { mappingJsonSchema } from '../mappings/index.js';
 import { policySchema } from '../rules/policy.js';
 import { networkSchema } from './config.js';
-import { PROJECT_ROOT } from './temporalCli.js';
+import { codePath } from './packagePaths.js';
 
 /**
  * JSON Schemas of cosell's configuration files, generated from the zod schemas the loaders validate
@@ -13,9 +13,9 @@ import { PROJECT_ROOT } from './temporalCli.js';
  * loaders' job (`cosell validate`).
  */
 export const CONFIG_SCHEMAS = {
-  network: { file: path.join(PROJECT_ROOT, 'lib', 'network.schema.json'), title: 'cosell network', description: 'A cosell network file: the vendor org, its partners, the links between their objects, the ledger and the rules policy.', schema: networkSchema },
-  roe: { file: path.join(PROJECT_ROOT, 'rules', 'roe.schema.json'), title: 'cosell Rules of Engagement', description: 'A cosell Rules-of-Engagement policy: who may register which deals, and how registrations are decided.', schema: policySchema },
-  mapping: { file: path.join(PROJECT_ROOT, 'mappings', 'mapping.schema.json') },
+  network: { file: codePath('lib', 'network.schema.json'), title: 'cosell network', description: 'A cosell network file: the vendor org, its partners, the links between their objects, the ledger and the rules policy.', schema: networkSchema },
+  roe: { file: codePath('rules', 'roe.schema.json'), title: 'cosell Rules of Engagement', description: 'A cosell Rules-of-Engagement policy: who may register which deals, and how registrations are decided.', schema: policySchema },
+  mapping: { file: codePath('mappings', 'mapping.schema.json') },
 } as const;
 
 export type ConfigSchemaKind = keyof typeof CONFIG_SCHEMAS;

