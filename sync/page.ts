@@ -1,4 +1,5 @@
 import type { CrmRecord, DeletedRecord, FeedCursor, Fields, WriteResult } from '../connectors/types.js';
+import type { DeadLetterCode } from '../lib/errors.js';
 import { ConnectorError } from '../connectors/errors.js';
 import { log } from '../lib/logger.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
@@ -15,7 +16,7 @@ import type { PageReport, SyncCounts } from './types.js';
 import { fieldTypes, hashFields, pick, sameValue, type FieldTypes } from './values.js';
 
 /** Dead-letter codes the engine itself assigns (CRM rejections keep the CRM's own code). */
-export const PARKED_PARENT = 'PARENT_NOT_SYNCED';
+export const PARKED_PARENT = 'PARENT_NOT_SYNCED' satisfies DeadLetterCode;
 
 export interface Outcome {
   counts: Partial<SyncCounts>;
