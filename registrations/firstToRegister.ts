@@ -4,7 +4,7 @@ import type { Ledger } from '../ledger/index.js';
 import { streamCursorId } from '../ledger/streams.js';
 import { splitEndpoint, type LoadedNetwork } from '../lib/config.js';
 import { streamIdOf } from '../ledger/streams.js';
-import { linkConsumerId, streamsEnabled } from './streamPlan.js';
+import { linkConsumerId, streamsEnabled } from '../sync/streamPlan.js';
 
 /**
  * First to register is the deal the partner created first in its own CRM — but every registration link
