@@ -6,6 +6,7 @@ import { loadSandboxConfig, sandboxConfigSchema, webhookSettingsSchema } from '.
 import { generateSeed, SEED_DEFAULTS, type SeedData } from './seed.js';
 import { createSalesforceOrg } from './salesforce/index.js';
 import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, SandboxConfig, SandboxOrg } from './types.js';
+import { acceptEmptyJsonBodies, serviceServerOptions } from './http.js';
 import { registerUi } from './ui.js';
 
 /**
@@ -95,8 +96,9 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
       const seed = seedFor(cfg, oc, networkSeed);
       const org = oc.kind === 'salesforce' ? createSalesforceOrg(oc, seed) : oc.kind === 'aws-partner-central' ? (await import('./aws-partner-central/index.js')).createAwsPartnerCentralOrg(oc) : (await hubspotFactory())(oc, seed);
       if (persisted[oc.id] !== undefined) org.restore(persisted[oc.id]);
-      const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
+      const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true, ...serviceServerOptions });
       apps.push(app);
+      acceptEmptyJsonBodies(app);
       registerAdmin(app, org, () => info[oc.id]);
       registerUi(app, org);
       await org.register(app);

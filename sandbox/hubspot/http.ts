@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { installFaults } from '../faults.js';
+import { isTrueParam } from '../http.js';
 import { HubspotHttpError, errorBody, httpError } from './errors.js';
 import { rateLimitBody } from './limits.js';
 import { resolveObjectType, type ObjectTypeMeta } from './meta.js';
@@ -104,8 +105,7 @@ export function listParam(q: Record<string, unknown>, name: string): string[] | 
 }
 
 export function boolParam(q: Record<string, unknown>, name: string): boolean {
-  const v = q[name];
-  return (Array.isArray(v) ? v[0] : v) === 'true';
+  return isTrueParam(q[name]);
 }
 
 export function strParam(q: Record<string, unknown>, name: string): string | undefined {

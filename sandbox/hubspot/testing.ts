@@ -1,4 +1,5 @@
 import fastify, { type FastifyInstance } from 'fastify';
+import { acceptEmptyJsonBodies, serviceServerOptions } from '../http.js';
 import { generateSeed } from '../seed.js';
 import type { OrgConfig, SeedSpec } from '../types.js';
 import { createHubspotOrg, type HubspotSandboxOrg } from './index.js';
@@ -19,7 +20,8 @@ export async function startHubspotPortal(config: Partial<OrgConfig> & { seed?: S
   const full: OrgConfig = { id: config.id ?? 'hs-test', kind: 'hubspot', ...config };
   const seed = config.seed ? generateSeed(config.seed, { orgId: full.id, role: full.role ?? 'partner' }) : undefined;
   const org = createHubspotOrg(full, seed);
-  const app = fastify({ logger: false });
+  const app = fastify({ logger: false, ...serviceServerOptions });
+  acceptEmptyJsonBodies(app);
   await org.register(app);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();

@@ -49,6 +49,7 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
 
   applySchema(data, (config.schema ?? {}) as SalesforceSchemaConfig);
   integrationUserId = seedUsers(data, config, seed, clock.now());
+  seedOrganization(data, orgSfId, config, integrationUserId);
   if (seed) seedRecords(data, seed, integrationUserId, clock.now());
 
   const credentials = defaultCredentials(config.id, orgSfId, config.credentials);
@@ -214,6 +215,8 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
       }
       data.ids.restore(s.ids);
       integrationUserId = s.integrationUserId;
+      // Snapshots from before the Organization object: the org's own record is not data anyone wrote.
+      seedOrganization(data, orgSfId, config, integrationUserId);
     },
   };
   return org;
@@ -259,6 +262,20 @@ function seedUsers(data: SalesforceData, config: OrgConfig, seed: SeedData | und
     for (const o of seed.owners()) mk({ Username: o.email, FirstName: o.firstName, LastName: o.lastName, Email: o.email, Title: o.title }, now - 790 * DAY);
   }
   return integration;
+}
+
+/** The Organization record (Id = the org id); kept when there is one already (a restored snapshot). */
+function seedOrganization(data: SalesforceData, orgSfId: string, config: OrgConfig, integrationUserId: string): void {
+  const t = data.table('Organization');
+  if (t.byId.size > 0) return;
+  const created = data.createdAt - 800 * DAY;
+  t.insert({
+    Id: orgSfId, Name: config.name ?? config.id, Division: null, Country: 'US', Phone: null, PrimaryContact: 'Integration User',
+    DefaultLocaleSidKey: 'en_US', LanguageLocaleKey: 'en_US', TimeZoneSidKey: 'GMT', OrganizationType: 'Enterprise Edition',
+    // A test org, not production: what simple-salesforce's is_sandbox() and the Salesforce CLI read.
+    InstanceName: 'CS0', IsSandbox: true, IsReadOnly: false, NamespacePrefix: null, TrialExpirationDate: null,
+    CreatedDate: created, CreatedById: integrationUserId, LastModifiedDate: created, LastModifiedById: integrationUserId, SystemModstamp: created, $v: 0,
+  } as Rec);
 }
 
 const SF_STAGE_TARGET = {

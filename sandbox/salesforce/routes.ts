@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isTrueParam } from '../http.js';
 import { ApiError, RecordFailure, type RecordError } from './errors.js';
 import { MultipleMatches, Undo, type SalesforceData, type SaveResult, type WriteContext } from './data.js';
 import { describeGlobalEntry, describeObject, SchemaError, type CustomFieldMetadata } from './schema.js';
@@ -35,6 +36,70 @@ const CURSOR_TTL_MS = 15 * 60 * 1000;
 const MAX_CURSORS = 200;
 
 export const API_VERSIONS = Array.from({ length: 66 - 20 + 1 }, (_, i) => `${20 + i}.0`);
+
+/**
+ * `GET /limits`: every limit a real org lists, each `{Max, Remaining}`. DailyApiRequests is the org's
+ * rolling allocation (the same numbers as Sforce-Limit-Info); DataStorageMB counts 2 KB a record, as
+ * Salesforce does; the rest are an Enterprise org's allocations, unused (the sandbox has no such features).
+ */
+export function orgLimits(o: { apiMax: number; apiUsed: number; records: number }): Record<string, { Max: number; Remaining: number }> {
+  const unused = (max: number) => ({ Max: max, Remaining: max });
+  const dataMax = 1024;
+  return {
+    ActiveScratchOrgs: unused(3),
+    AnalyticsExternalDataSizeMB: unused(40960),
+    ConcurrentAsyncGetReportInstances: unused(200),
+    ConcurrentEinsteinDataInsightsStoryCreation: unused(5),
+    ConcurrentEinsteinDiscoveryStoryCreation: unused(2),
+    ConcurrentSyncReportRuns: unused(20),
+    DailyAnalyticsDataflowJobExecutions: unused(60),
+    DailyAnalyticsUploadedFilesSizeMB: unused(51200),
+    DailyApiRequests: { Max: o.apiMax, Remaining: Math.max(0, o.apiMax - o.apiUsed) },
+    DailyAsyncApexExecutions: unused(250000),
+    DailyAsyncApexTests: unused(500),
+    DailyBulkApiBatches: unused(15000),
+    DailyBulkV2QueryFileStorageMB: unused(976562),
+    DailyBulkV2QueryJobs: unused(10000),
+    DailyDeliveredPlatformEvents: unused(50000),
+    DailyDurableGenericStreamingApiEvents: unused(10000),
+    DailyDurableStreamingApiEvents: unused(10000),
+    DailyEinsteinDataInsightsStoryCreation: unused(1000),
+    DailyEinsteinDiscoveryPredictAPICalls: unused(50000),
+    DailyEinsteinDiscoveryPredictionsByCDC: unused(500000),
+    DailyEinsteinDiscoveryStoryCreation: unused(100),
+    DailyFunctionsApiCallLimit: unused(235000),
+    DailyGenericStreamingApiEvents: unused(10000),
+    DailyScratchOrgs: unused(6),
+    DailyStandardVolumePlatformEvents: unused(10000),
+    DailyStreamingApiEvents: unused(10000),
+    DailyWorkflowEmails: unused(2000),
+    DataStorageMB: { Max: dataMax, Remaining: Math.max(0, dataMax - Math.ceil((o.records * 2) / 1024)) },
+    DurableStreamingApiConcurrentClients: unused(20),
+    FileStorageMB: unused(1024),
+    HourlyAsyncReportRuns: unused(1200),
+    HourlyDashboardRefreshes: unused(200),
+    HourlyDashboardResults: unused(5000),
+    HourlyDashboardStatuses: unused(999999999),
+    HourlyLongTermIdMapping: unused(100000),
+    HourlyManagedContentPublicRequests: unused(50000),
+    HourlyODataCallout: unused(10000),
+    HourlyPublishedPlatformEvents: unused(50000),
+    HourlyPublishedStandardVolumePlatformEvents: unused(1000),
+    HourlyShortTermIdMapping: unused(100000),
+    HourlySyncReportRuns: unused(500),
+    HourlyTimeBasedWorkflow: unused(50),
+    MassEmail: unused(10),
+    MonthlyEinsteinDiscoveryStoryCreation: unused(500),
+    MonthlyPlatformEventsUsageEntitlement: unused(0),
+    Package2VersionCreates: unused(6),
+    Package2VersionCreatesWithoutValidation: unused(500),
+    PermissionSets: unused(1500),
+    PrivateConnectOutboundCalloutHourlyLimitMB: unused(0),
+    PublishCallbackUsageInApex: unused(5242880),
+    SingleEmail: unused(15),
+    StreamingApiConcurrentClients: unused(20),
+  };
+}
 
 export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
   return reply.code(e.status).header('content-type', JSON_TYPE).send(e.body());
@@ -151,7 +216,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/services/data/:v/limits', async (req) => {
     versionOf(req);
     const usage = (req as any).sandboxUsage as { used: number; limit: number } | undefined;
-    return { DailyApiRequests: { Max: usage?.limit ?? 0, Remaining: Math.max(0, (usage?.limit ?? 0) - (usage?.used ?? 0)) } };
+    let records = 0;
+    for (const t of data.tables.values()) records += t.byId.size;
+    return orgLimits({ apiMax: usage?.limit ?? 0, apiUsed: usage?.used ?? 0, records });
   });
 
   // ---------- describe ----------
@@ -233,7 +300,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const o = objectOf(type);
     const ctx = await begin(req);
     try {
-      const r = commit(ctx, req, single(() => data.upsert(o.name, field, decodeURIComponent(value), (req.body ?? {}) as Record<string, unknown>, ctx)));
+      const r = commit(ctx, req, single(() => data.upsert(o.name, field, value, (req.body ?? {}) as Record<string, unknown>, ctx)));
       return reply.code(r.created ? 201 : 200).send({ id: r.rec.Id, success: true, errors: [], created: r.created });
     } catch (e) {
       if (e instanceof MultipleMatches) return reply.code(300).header('content-type', JSON_TYPE).send(e.ids.map((id) => recordUrl(v, o.name, id)));
@@ -246,7 +313,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const o = objectOf(type);
     const f = o.fields.get(field.toLowerCase());
     if (!f || !(f.externalId || f.idLookup)) throw new ApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${field}`);
-    const ids = data.table(o.name).lookup(f, decodeURIComponent(value));
+    const ids = data.table(o.name).lookup(f, value);
     if (ids.length === 0) throw new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
     if (ids.length > 1) return reply.code(300).header('content-type', JSON_TYPE).send(ids.map((id) => recordUrl(v, o.name, id)));
     return formatRecord(data.get(o.name, ids[0]), v);
@@ -258,6 +325,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const soql = (req.query as Record<string, string>).q;
     if (!soql) throw new ApiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
     const q = compileQuery({ object: (n) => data.object(n), table: (n) => data.table(n), now: deps.now }, soql, { includeDeleted });
+    if (isTrueParam((req.query as Record<string, unknown>).columns)) return q.columns();
     if (q.countOnly) return { totalSize: q.rows.length, done: true, records: [] };
     if (q.aggregate) return { totalSize: 1, done: true, records: [{ attributes: { type: 'AggregateResult' }, [q.aggregate.alias]: q.aggregate.value }] };
     return page(v, q, q.rows, 0, batchSizeOf(req), undefined, includeDeleted);
@@ -357,7 +425,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (ids.length === 0) throw new ApiError(400, 'MISSING_ARGUMENT', 'ids: at least one id is required');
     if (ids.length > MAX_COLLECTION) throw new ApiError(400, 'EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call');
     const ctx = await begin(req);
-    return runCollection(ctx, req, ids, q.allOrNone === 'true', (id, undo) => {
+    return runCollection(ctx, req, ids, isTrueParam(q.allOrNone), (id, undo) => {
       const rec = data.delete('', id, ctx, undo);
       return { id: rec.Id, success: true, errors: [] };
     });

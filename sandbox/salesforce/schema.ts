@@ -214,7 +214,26 @@ export function standardObjects(): ObjectDef[] {
     sys({ name: 'IsPrimary', type: 'boolean', label: 'Primary' }),
     sys({ name: 'ReversePartnerId', type: 'reference', label: 'Reverse Partner ID', referenceTo: ['OpportunityPartner'], relationshipName: 'ReversePartner', nillable: true }),
   ], { createable: false, updateable: false, deletable: false });
-  return [account, opportunity, user, partner, opportunityPartner];
+  // The org itself: one read-only record (Id = the org id), what clients query to probe a connection
+  // (simple-salesforce's is_sandbox(): SELECT IsSandbox FROM Organization LIMIT 1).
+  const organization = makeObject('Organization', 'Organization', 'Organizations', '00D', [
+    ...auditFields().filter((f) => f.name !== 'IsDeleted'),
+    sys({ name: 'Name', type: 'string', label: 'Name', length: 80, nameField: true }),
+    sys({ name: 'Division', type: 'string', label: 'Division', length: 80, nillable: true }),
+    sys({ name: 'Country', type: 'string', label: 'Country', length: 80, nillable: true }),
+    sys({ name: 'Phone', type: 'phone', label: 'Phone', length: 40, nillable: true }),
+    sys({ name: 'PrimaryContact', type: 'string', label: 'Primary Contact', length: 80, nillable: true }),
+    sys({ name: 'DefaultLocaleSidKey', type: 'picklist', label: 'Locale', length: 40, picklistValues: picklist(['en_US', 'en_GB', 'de_DE', 'fr_FR']) }),
+    sys({ name: 'LanguageLocaleKey', type: 'picklist', label: 'Language', length: 40, picklistValues: picklist(['en_US', 'de', 'fr']) }),
+    sys({ name: 'TimeZoneSidKey', type: 'picklist', label: 'Time Zone', length: 40, picklistValues: picklist(['GMT', 'America/Los_Angeles', 'Europe/London']) }),
+    sys({ name: 'OrganizationType', type: 'picklist', label: 'Edition', length: 40, picklistValues: picklist(['Developer Edition', 'Enterprise Edition', 'Unlimited Edition', 'Professional Edition']) }),
+    sys({ name: 'InstanceName', type: 'string', label: 'Instance Name', length: 5, nillable: true }),
+    sys({ name: 'IsSandbox', type: 'boolean', label: 'Is Sandbox' }),
+    sys({ name: 'IsReadOnly', type: 'boolean', label: 'Is Read Only' }),
+    sys({ name: 'NamespacePrefix', type: 'string', label: 'Namespace Prefix', length: 15, nillable: true }),
+    sys({ name: 'TrialExpirationDate', type: 'datetime', label: 'Trial Expiration Date', nillable: true }),
+  ], { createable: false, updateable: false, deletable: false });
+  return [account, opportunity, user, partner, opportunityPartner, organization];
 }
 
 /** A custom object as created by config or the Tooling API: standard audit fields, Name and OwnerId. */
@@ -309,42 +328,67 @@ const SOAP_TYPES: Record<SfType, string> = {
   currency: 'xsd:double', percent: 'xsd:double', date: 'xsd:date', datetime: 'xsd:dateTime',
 };
 
+/** A field as `describe` answers it: every key the real describe has (clients index them without checking). */
 export function describeField(f: FieldDef): Record<string, unknown> {
   const textual = ['string', 'textarea', 'picklist', 'multipicklist', 'url', 'email', 'phone', 'id', 'reference'].includes(f.type);
   return {
     aggregatable: f.type !== 'textarea',
+    aiPredictionField: false,
     autoNumber: false,
     byteLength: textual ? f.length * 3 : 0,
     calculated: f.calculated,
+    calculatedFormula: null,
+    cascadeDelete: false,
     caseSensitive: f.caseSensitive,
+    compoundFieldName: null,
+    controllerName: null,
     createable: f.createable,
     custom: f.custom,
     defaultValue: f.defaultValue,
+    defaultValueFormula: null,
     defaultedOnCreate: f.defaultedOnCreate,
     dependentPicklist: false,
+    deprecatedAndHidden: false,
     digits: f.digits,
+    displayLocationInDecimal: false,
+    encrypted: false,
     externalId: f.externalId,
+    extraTypeInfo: f.type === 'textarea' ? 'plaintextarea' : null,
     filterable: f.type !== 'textarea',
+    filteredLookupInfo: null,
+    formulaTreatNullNumberAsZero: false,
     groupable: !['textarea', 'double', 'currency', 'percent', 'datetime'].includes(f.type),
+    highScaleNumber: false,
     htmlFormatted: false,
     idLookup: f.idLookup,
+    inlineHelpText: null,
     label: f.label,
     length: textual ? f.length : 0,
+    mask: null,
+    maskType: null,
     name: f.name,
     nameField: f.nameField,
+    namePointing: false,
     nillable: f.nillable,
     permissionable: f.custom && f.nillable,
     picklistValues: f.picklistValues.map((p) => ({ active: p.active, defaultValue: p.defaultValue, label: p.label, validFor: null, value: p.value })),
+    polymorphicForeignKey: false,
     precision: f.precision,
+    queryByDistance: false,
+    referenceTargetField: null,
     referenceTo: f.referenceTo,
     relationshipName: f.relationshipName,
+    relationshipOrder: null,
+    restrictedDelete: false,
     restrictedPicklist: f.restrictedPicklist,
     scale: f.scale,
+    searchPrefilterable: f.type === 'reference',
     soapType: SOAP_TYPES[f.type],
     sortable: f.type !== 'textarea' && f.type !== 'multipicklist',
     type: f.type,
     unique: f.unique,
     updateable: f.updateable,
+    writeRequiresMasterRead: false,
   };
 }
 
@@ -356,12 +400,18 @@ export function objectUrls(version: string, name: string): Record<string, string
 export function describeGlobalEntry(o: ObjectDef, version: string): Record<string, unknown> {
   return {
     activateable: false,
+    associateEntityType: null,
+    associateParentEntity: null,
     createable: o.createable,
     custom: o.custom,
     customSetting: false,
+    deepCloneable: false,
     deletable: o.deletable,
     deprecatedAndHidden: false,
     feedEnabled: false,
+    hasSubtypes: false,
+    isInterface: false,
+    isSubtype: false,
     keyPrefix: o.keyPrefix,
     label: o.label,
     labelPlural: o.labelPlural,
@@ -380,22 +430,63 @@ export function describeGlobalEntry(o: ObjectDef, version: string): Record<strin
   };
 }
 
+/** The record type every object has: Master (the only one in an org that defines none). */
+export const MASTER_RECORD_TYPE_ID = '012000000000000AAA';
+
+/** Child relationship names as a real org names them (the sandbox's standard lookups); custom lookups: `<Child>s__r`. */
+const CHILD_RELATIONSHIPS: Record<string, { name: string; cascadeDelete: boolean }> = {
+  'Account.ParentId': { name: 'ChildAccounts', cascadeDelete: false },
+  'Opportunity.AccountId': { name: 'Opportunities', cascadeDelete: true },
+  'Partner.AccountFromId': { name: 'PartnersFrom', cascadeDelete: true },
+  'Partner.AccountToId': { name: 'PartnersTo', cascadeDelete: true },
+  'Partner.OpportunityId': { name: 'Partners', cascadeDelete: true },
+  'OpportunityPartner.AccountToId': { name: 'OpportunityPartnersTo', cascadeDelete: true },
+  'OpportunityPartner.OpportunityId': { name: 'OpportunityPartnersFrom', cascadeDelete: true },
+};
+
 export function describeObject(o: ObjectDef, version: string, all: Iterable<ObjectDef>): Record<string, unknown> {
   const childRelationships: Array<Record<string, unknown>> = [];
   for (const other of all) {
     for (const fname of other.order) {
       const f = other.fields.get(fname.toLowerCase())!;
-      if (f.type === 'reference' && f.referenceTo.includes(o.name) && !f.system) {
-        childRelationships.push({ cascadeDelete: false, childSObject: other.name, deprecatedAndHidden: false, field: f.name, relationshipName: other.name === 'Opportunity' && o.name === 'Account' ? 'Opportunities' : null, restrictedDelete: false });
-      }
+      if (f.type !== 'reference' || !f.referenceTo.includes(o.name)) continue;
+      const known = CHILD_RELATIONSHIPS[`${other.name}.${f.name}`];
+      // Audit lookups (CreatedById …) are child relationships without a name, as in a real org.
+      const relationshipName = known?.name ?? (f.custom ? `${other.name.replace(/__c$/, '')}s__r` : null);
+      childRelationships.push({
+        cascadeDelete: known?.cascadeDelete ?? false, childSObject: other.name, deprecatedAndHidden: false, field: f.name,
+        junctionIdListNames: [], junctionReferenceTo: [], relationshipName, restrictedDelete: false,
+      });
     }
   }
+  const base = `/services/data/${version}/sobjects/${o.name}`;
   return {
+    actionOverrides: [],
     ...describeGlobalEntry(o, version),
     childRelationships,
+    compactLayoutable: o.createable,
+    defaultImplementation: null,
+    extendedBy: null,
+    extendsInterfaces: null,
     fields: o.order.map((n) => describeField(o.fields.get(n.toLowerCase())!)),
-    recordTypeInfos: [],
+    implementedBy: null,
+    implementsInterfaces: null,
+    listviewable: null,
+    lookupLayoutable: null,
+    namedLayoutInfos: [],
+    networkScopeFieldName: null,
+    recordTypeInfos: [{
+      active: true, available: true, defaultRecordTypeMapping: true, developerName: 'Master', master: true, name: 'Master',
+      recordTypeId: MASTER_RECORD_TYPE_ID, urls: { layout: `${base}/describe/layouts/${MASTER_RECORD_TYPE_ID}` },
+    }],
+    searchLayoutable: o.createable,
+    sobjectDescribeOption: 'FULL',
     supportedScopes: [{ label: 'All', name: 'everything' }],
-    urls: { ...objectUrls(version, o.name), uiDetailTemplate: null, uiEditTemplate: null, uiNewRecord: null },
+    urls: {
+      ...objectUrls(version, o.name),
+      compactLayouts: `${base}/describe/compactLayouts`, approvalLayouts: `${base}/describe/approvalLayouts`,
+      uiDetailTemplate: null, uiEditTemplate: null, uiNewRecord: null, quickActions: `${base}/quickActions`,
+      layouts: `${base}/describe/layouts`,
+    },
   };
 }

@@ -31,6 +31,67 @@ export interface CompiledQuery {
   countOnly: boolean;
   /** COUNT(field) [alias]: one AggregateResult row. */
   aggregate?: { alias: string; value: number };
+  /** What `GET /query?q=…&columns=true` answers: the query's columns, without running it (the Salesforce CLI reads these). */
+  columns(): QueryColumns;
+}
+
+export interface QueryColumn {
+  aggregate: boolean;
+  apexType: string | null;
+  booleanType: boolean;
+  columnName: string;
+  custom: boolean;
+  displayName: string;
+  foreignKeyName: string | null;
+  insertable: boolean;
+  joinColumns: QueryColumn[];
+  numberType: boolean;
+  textType: boolean;
+  updatable: boolean;
+}
+
+export interface QueryColumns {
+  columnMetadata: QueryColumn[];
+  entityName: string;
+  groupBy: boolean;
+  idSelected: boolean;
+  keyPrefix: string;
+}
+
+const APEX_TYPES: Record<FieldDef['type'], string> = {
+  id: 'Id', reference: 'Id', string: 'String', textarea: 'String', picklist: 'String', multipicklist: 'String', url: 'String',
+  email: 'String', phone: 'String', boolean: 'Boolean', int: 'Integer', double: 'Double', currency: 'Decimal', percent: 'Double',
+  date: 'Date', datetime: 'Datetime',
+};
+
+function fieldColumn(f: FieldDef, displayName: string): QueryColumn {
+  return {
+    aggregate: false, apexType: APEX_TYPES[f.type], booleanType: f.type === 'boolean', columnName: f.name, custom: f.custom,
+    displayName, foreignKeyName: null, insertable: f.createable, joinColumns: [], numberType: NUMERIC.has(f.type),
+    textType: APEX_TYPES[f.type] === 'String', updatable: f.updateable,
+  };
+}
+
+/** Selected paths as column metadata: a relationship is one column whose joinColumns hold what was selected through it. */
+function queryColumns(selected: ResolvedPath[], aggregate: { alias: string; field?: ResolvedPath } | undefined): QueryColumn[] {
+  if (aggregate) {
+    return [{ ...fieldColumn(aggregate.field!.field, `COUNT(${aggregate.field!.canonical.join('.')})`), aggregate: true, apexType: 'Integer', columnName: aggregate.alias, numberType: true, textType: false, insertable: false, updatable: false, custom: false, booleanType: false }];
+  }
+  const top: QueryColumn[] = [];
+  for (const p of selected) {
+    let level = top;
+    for (let i = 0; i < p.canonical.length - 1; i++) {
+      const rel = p.canonical[i];
+      let col = level.find((c) => c.columnName === rel && c.apexType === null);
+      if (!col) {
+        col = { aggregate: false, apexType: null, booleanType: false, columnName: rel, custom: rel.endsWith('__r'), displayName: p.canonical.slice(0, i + 1).join('.'), foreignKeyName: null, insertable: false, joinColumns: [], numberType: false, textType: false, updatable: false };
+        level.push(col);
+      }
+      level = col.joinColumns;
+    }
+    level.push(fieldColumn(p.field, p.canonical.join('.')));
+  }
+  return top;
 }
 
 // ---------- errors in Salesforce's words ----------
@@ -269,9 +330,10 @@ function compileCondition(ctx: QueryContext, soql: string, root: ObjectDef, c: a
     case 'IN': { const set = new Set(values); return (r) => set.has(read(r)); }
     case 'NOT IN': { const set = new Set(values); return (r) => { const x = read(r); return x !== null && !set.has(x); }; }
     case 'LIKE': {
-      if (typeof v0 !== 'string') throw queryError('INVALID_FIELD', soql, raw, `invalid operator on field '${f.name}': LIKE`);
-      const re = likeToRegExp(v0);
-      return (r) => { const x = read(r); return typeof x === 'string' && re.test(x); };
+      if (typeof v0 !== 'string' || lits.length !== 1) throw queryError('INVALID_FIELD', soql, raw, `invalid operator on field '${f.name}': LIKE`);
+      // From the literal as written: unquoting first would turn the escaped \% and \_ into wildcards.
+      const re = likeToRegExp(lits[0]);
+      return (r) => { const x = get(r); return typeof x === 'string' && re.test(x); };
     }
     case 'INCLUDES': case 'EXCLUDES': {
       const wanted = values.map((v) => String(v).toLowerCase());
@@ -283,16 +345,26 @@ function compileCondition(ctx: QueryContext, soql: string, root: ObjectDef, c: a
   }
 }
 
-function likeToRegExp(pattern: string): RegExp {
+/**
+ * A LIKE pattern, as the quoted literal is written, to an anchored case-insensitive RegExp. `%` is any
+ * run of characters and `_` exactly one; `\\%` and `\\_` are a literal percent sign and underscore (the
+ * only place SOQL allows those escapes), and the string-literal escapes (`\\'`, `\\\\`, `\\n`, …) keep their
+ * meaning.
+ */
+export function likeToRegExp(literal: string): RegExp {
+  const pattern = literal.startsWith("'") && literal.endsWith("'") && literal.length >= 2 ? literal.slice(1, -1) : literal;
+  const quote = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i];
-    if (ch === '\\' && i + 1 < pattern.length) re += pattern[++i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    else if (ch === '%') re += '[\\s\\S]*';
+    if (ch === '\\' && i + 1 < pattern.length) {
+      const next = pattern[++i];
+      re += quote(({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' } as Record<string, string>)[next] ?? next);
+    } else if (ch === '%') re += '[\\s\\S]*';
     else if (ch === '_') re += '[\\s\\S]';
-    else re += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else re += quote(ch);
   }
-  return new RegExp(`^${re}$`, 'i');
+  return new RegExp(`^${re}$`, 'iu');
 }
 
 /** Recursive descent over the flattened tokens: OR < AND < NOT < primary. */
@@ -448,7 +520,16 @@ export function compileQuery(ctx: QueryContext, soql: string, opts: { includeDel
     const f = fld as any;
     if (f.type === 'Field') selected.push(resolvePath(ctx, soql, object, [f.field], f.field));
     else if (f.type === 'FieldRelationship') selected.push(resolvePath(ctx, soql, object, [...f.relationships, f.field], f.rawValue ?? f.field));
-    else if (f.type === 'FieldFunctionExpression' && String(f.functionName).toUpperCase() === 'COUNT') {
+    else if (f.type === 'FieldFunctionExpression' && String(f.functionName).toUpperCase() === 'FIELDS') {
+      const group = String(f.parameters?.[0] ?? '').toUpperCase();
+      if (group !== 'ALL' && group !== 'STANDARD' && group !== 'CUSTOM') throw queryError('MALFORMED_QUERY', soql, f.rawValue ?? 'FIELDS', `unexpected token: ${String(f.parameters?.[0] ?? ')')}`);
+      // ALL and CUSTOM are unbounded (custom fields can be added at any time): REST takes them only with LIMIT <= 200.
+      if (group !== 'STANDARD' && (q.limit === undefined || (q.limit ?? 0) > 200)) throw queryError('MALFORMED_QUERY', soql, f.rawValue ?? 'FIELDS', 'The SOQL FIELDS function must have a LIMIT of at most 200');
+      for (const name of object.order) {
+        const def = object.fields.get(name.toLowerCase())!;
+        if (group === 'ALL' || (group === 'CUSTOM') === def.custom) selected.push(resolvePath(ctx, soql, object, [name], name));
+      }
+    } else if (f.type === 'FieldFunctionExpression' && String(f.functionName).toUpperCase() === 'COUNT') {
       if (!f.parameters?.length) countOnly = true;
       else aggregate = { alias: f.alias ?? 'expr0', field: resolvePath(ctx, soql, object, String(f.parameters[0]).split('.'), String(f.parameters[0])) };
     } else if (f.type === 'FieldSubquery') {
@@ -458,6 +539,12 @@ export function compileQuery(ctx: QueryContext, soql: string, opts: { includeDel
     }
   }
   if (countOnly && selected.length) throw queryError('MALFORMED_QUERY', soql, 'COUNT()', 'COUNT() must be the only element in the SELECT list.');
+  const seen = new Set<string>();
+  for (const p of selected) {
+    const key = p.canonical.join('.').toLowerCase();
+    if (seen.has(key)) throw new ApiError(400, 'INVALID_FIELD', `duplicate field selected: ${p.canonical.join('.')}`);
+    seen.add(key);
+  }
 
   const pred = compileWhere(ctx, soql, object, q.where);
 
@@ -541,10 +628,17 @@ export function compileQuery(ctx: QueryContext, soql: string, opts: { includeDel
     return out;
   };
 
+  const columns = (): QueryColumns => ({
+    columnMetadata: countOnly ? [] : queryColumns(selected, aggregate),
+    entityName: object.name,
+    groupBy: false,
+    idSelected: selected.some((p) => p.canonical.length === 1 && p.field.name === 'Id'),
+    keyPrefix: object.keyPrefix,
+  });
   if (aggregate) {
     const f = aggregate.field!;
     const value = rows.filter((r) => f.get(r) !== null && f.get(r) !== undefined).length;
-    return { object, rows: [], project, countOnly: false, aggregate: { alias: aggregate.alias, value } };
+    return { object, rows: [], project, countOnly: false, aggregate: { alias: aggregate.alias, value }, columns };
   }
-  return { object, rows, project, countOnly };
+  return { object, rows, project, countOnly, columns };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { httpError, notFound, validation } from '../errors.js';
-import { baseUrl, objectType, strParam, type Query } from '../http.js';
+import { baseUrl, boolParam, objectType, strParam, type Query } from '../http.js';
 import type { ObjectTypeMeta } from '../meta.js';
 import { pipelineJson, stageJson } from '../pipelines.js';
 import type { HubspotPortal } from '../portal.js';
@@ -11,7 +11,7 @@ export function registerSchemaRoutes(app: FastifyInstance, portal: HubspotPortal
   // ---------- properties ----------
   app.get<{ Params: { objectType: string }; Querystring: Query }>('/crm/v3/properties/:objectType', async (req) => {
     const meta = objectType(req.params.objectType);
-    const archived = strParam(req.query, 'archived') === 'true';
+    const archived = boolParam(req.query, 'archived');
     return { results: [...portal.props[meta.name].values()].filter((p) => p.archived === archived).map(propertyJson) };
   });
 

@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The Python clients the sandbox is tested with (simple-salesforce, hubspot-api-client), from PyPI into
+ * the project-local, git-ignored `.temporal/pyclients` — installed at test time when missing, like the
+ * Temporal CLI into `.temporal/py`, so `npm test` alone works on a fresh machine. Pinned in
+ * test/sandbox/clients/requirements.txt; the install is redone when that file changes. A failed install
+ * is an error saying what to run, never a skipped test.
+ */
+/** The checkout (tests always run from one). */
+const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const REQUIREMENTS = path.join(PROJECT_ROOT, 'test', 'sandbox', 'clients', 'requirements.txt');
+export const PY_CLIENTS_DIR = path.join(PROJECT_ROOT, '.temporal', 'pyclients');
+const MARKER = '.cosell-requirements';
+
+export interface PythonClients {
+  python: string;
+  /** PYTHONPATH that finds the installed clients. */
+  pythonPath: string;
+}
+
+function findPython(): string {
+  for (const py of ['python3', 'python']) {
+    const r = spawnSync(py, ['-c', 'import sys; assert sys.version_info >= (3, 9)'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  throw new Error('the sandbox client tests need Python >= 3.9 with pip (python3 -m pip): none found on PATH');
+}
+
+export function ensurePythonClients(): PythonClients {
+  const python = findPython();
+  const wanted = createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex');
+  const marker = path.join(PY_CLIENTS_DIR, MARKER);
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return { python, pythonPath: PY_CLIENTS_DIR };
+  // Into a fresh directory first, then renamed: a half-finished install is never taken for a whole one.
+  const tmp = `${PY_CLIENTS_DIR}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  const r = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '--target', tmp, '-r', REQUIREMENTS], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) {
+    rmSync(tmp, { recursive: true, force: true });
+    const why = (r.stderr || r.error?.message || `exit ${String(r.status)}`).trim().split('\n').slice(-8).join('\n');
+    throw new Error(`could not install the sandbox's Python test clients into ${path.relative(process.cwd(), PY_CLIENTS_DIR)}:\n${why}\n` +
+      `They come from PyPI; with PyPI reachable, run:\n  ${python} -m pip install --target .temporal/pyclients -r test/sandbox/clients/requirements.txt`);
+  }
+  writeFileSync(path.join(tmp, MARKER), wanted);
+  rmSync(PY_CLIENTS_DIR, { recursive: true, force: true });
+  renameSync(tmp, PY_CLIENTS_DIR);
+  return { python, pythonPath: PY_CLIENTS_DIR };
+}
