@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import type { Fields, FieldSpec } from '../connectors/types.js';
+import type { Fields } from '../connectors/types.js';
 import type { Registration } from '../ledger/index.js';
 import { CosellError } from '../lib/errors.js';
 import { withHeartbeats } from '../lib/heartbeat.js';
@@ -26,11 +26,16 @@ import {
   type Policy,
   type RegistrationState,
 } from '../rules/index.js';
-import { sharedAccountIndexFeed, type AccountIndexFeed } from '../sync/accountIndexFeed.js';
+import { sharedAccountIndexFeed, type AccountIndexFeed } from '../registrations/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
 import { processRecords, sourceFieldsOf } from '../sync/page.js';
 import { NOTIFICATION_KINDS } from '../notify/render.js';
-import { ACTIVE_LEDGER_STATUSES, attributionFields, detailsOf, gateAction, ownRole, RegistrationGate, registrationWorkflowId, temporalClient, workflowInput, currentTaskQueue, type RegistrationDetails } from '../sync/registrationGate.js';
+import { PARTNER_WRITE_BACK, partnerStatus, type PartnerWriteBack } from '../registrations/partnerFields.js';
+import { temporalClient, currentTaskQueue } from '../lib/activityContext.js';
+import { attributionFields, ownRole } from '../registrations/attribution.js';
+import { ACTIVE_LEDGER_STATUSES, detailsOf, gateAction, type RegistrationDetails } from '../registrations/details.js';
+import { RegistrationGate } from '../registrations/gate.js';
+import { registrationWorkflowId, workflowInput } from '../registrations/registrationWorkflow.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import { attributeUpdate, disputeWorkflowId } from '../workflows/registrationApi.js';
 
@@ -40,46 +45,6 @@ export interface RegistrationActivityDeps {
   policy?: Policy;
   /** For signals from the vendor-account feed (closed opportunities). */
   client?: Client;
-}
-
-/** Partner-side fields that show the registration on the partner's own deal (write-back). */
-const WRITE_BACK: Record<'hubspot' | 'salesforce', { status: string; reason: string; expiry: string; action: string; dispute: string; specs: FieldSpec[] }> = {
-  hubspot: {
-    status: 'cosell_registration_status',
-    reason: 'cosell_registration_reason',
-    expiry: 'cosell_registration_expiry',
-    action: 'cosell_registration_action',
-    dispute: 'cosell_dispute_status',
-    specs: [
-      { name: 'cosell_dispute_status', label: 'Registration dispute (cosell)', type: 'string', length: 255 },
-      { name: 'cosell_registration_action', label: 'Registration action required (cosell)', type: 'string', length: 255 },
-      { name: 'cosell_registration_status', label: 'Registration status (cosell)', type: 'picklist', picklistValues: ['submitted', 'pending_review', 'approved', 'rejected', 'expired', 'won', 'lost'] },
-      { name: 'cosell_registration_reason', label: 'Registration reason (cosell)', type: 'string', length: 255 },
-      { name: 'cosell_registration_expiry', label: 'Registration expiry (cosell)', type: 'date' },
-    ],
-  },
-  salesforce: {
-    status: 'Cosell_Registration_Status__c',
-    reason: 'Cosell_Registration_Reason__c',
-    expiry: 'Cosell_Registration_Expiry__c',
-    action: 'Cosell_Registration_Action__c',
-    dispute: 'Cosell_Dispute_Status__c',
-    specs: [
-      { name: 'Cosell_Dispute_Status__c', label: 'Registration Dispute (cosell)', type: 'string', length: 255 },
-      { name: 'Cosell_Registration_Action__c', label: 'Registration Action Required (cosell)', type: 'string', length: 255 },
-      { name: 'Cosell_Registration_Status__c', label: 'Registration Status (cosell)', type: 'string', length: 40 },
-      { name: 'Cosell_Registration_Reason__c', label: 'Registration Reason (cosell)', type: 'string', length: 255 },
-      { name: 'Cosell_Registration_Expiry__c', label: 'Registration Expiry (cosell)', type: 'date' },
-    ],
-  },
-};
-
-/** The partner-facing status value (HubSpot's enumeration spelling). */
-export function partnerStatus(status: string): string {
-  if (status === 'auto-approved') return 'approved';
-  if (status === 'pending-review') return 'pending_review';
-  if (status === 'checked') return 'submitted';
-  return status;
 }
 
 export function createRegistrationActivities(deps: RegistrationActivityDeps) {
@@ -114,10 +79,10 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
   }
 
   /** Write cosell's fields onto the partner's own deal in the partner's CRM (creating them once per object). */
-  async function writePartnerDeal(linkId: string, sourceId: string, fields: (spec: (typeof WRITE_BACK)['hubspot']) => Fields): Promise<void> {
+  async function writePartnerDeal(linkId: string, sourceId: string, fields: (spec: PartnerWriteBack) => Fields): Promise<void> {
     const rt = await engine.link(linkId);
     if (rt.source.kind === 'aws-partner-central') throw new CosellError('COSELL_CONFIG_INVALID', `link ${linkId}: registrations come from partner deals in Salesforce or HubSpot; AWS's review of an opportunity is its own lifecycle`);
-    const spec = WRITE_BACK[rt.source.kind];
+    const spec = PARTNER_WRITE_BACK[rt.source.kind];
     const key = `${rt.sourceOrg.id}/${rt.sourceObject}`;
     let ensure = ensured.get(key);
     if (!ensure) {

@@ -6,7 +6,7 @@ import { observeSyncPage } from '../lib/metrics.js';
 import { resyncCursor, resyncFromProblem } from '../sync/resync.js';
 import { reconcileAssociations, type AssociationReport } from '../sync/associationDrift.js';
 import type { Engine } from '../sync/build.js';
-import { AWAITING_PEER_LINKS } from '../sync/firstToRegister.js';
+import { AWAITING_PEER_LINKS } from '../registrations/firstToRegister.js';
 import { SCOPE_UNSETTLED } from '../sync/partnerScope.js';
 import { backfillMappingPage } from '../sync/mappingChange.js';
 import { PARKED_PARENT, replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';

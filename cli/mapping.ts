@@ -10,7 +10,7 @@ import { formatProblems, hasErrors, loadMappingFile, mappingJsonSchema, readSche
 import type { Ledger } from '../ledger/index.js';
 import { openNetworkLedger } from '../lib/engine.js';
 import { previewLive } from '../lib/mappingPreview.js';
-import { describeGate } from '../sync/gatePreview.js';
+import { describeGate } from '../registrations/gatePreview.js';
 
 /**
  * `cosell mapping validate|preview|schema`. Validation prints every problem as file:line:col and exits

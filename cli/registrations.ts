@@ -11,12 +11,12 @@ import type { Ledger } from '../ledger/index.js';
 import { describeAwaiting, REGISTRATION_STATUSES, type RegistrationState, type RegistrationStatus } from '../rules/index.js';
 import { configOption, jsonOption, limitOption, printJson, wholeNumber } from './options.js';
 import { formatTable } from './table.js';
-import { registrationWorkflowId } from '../sync/registrationGate.js';
+import { registrationWorkflowId } from '../registrations/registrationWorkflow.js';
 import { registrationStatusQuery } from '../workflows/registrationApi.js';
 import { decideRegistration, decideRegistrationExtension, extendRegistration, normaliseRegistrationId, openRegistrationDispute, requestRegistrationExtension, requestRegistrationInfo, resolveRegistrationDispute } from '../lib/registrationClient.js';
 import { DISPUTE_OUTCOMES, type DisputeOutcome, type DisputeState } from '../rules/dispute.js';
 import { ATTRIBUTION_ROLES, type AttributionRole } from '../rules/types.js';
-import type { RegistrationDetails } from '../sync/registrationGate.js';
+import type { RegistrationDetails } from '../registrations/details.js';
 
 /**
  * The ledger the network file names. Only its `ledger:` entry is read (no connection secrets or

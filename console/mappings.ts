@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { splitEndpoint } from '../lib/config.js';
 import { previewLive } from '../lib/mappingPreview.js';
 import { formatProblem, type PreviewRow } from '../mappings/index.js';
-import { describeGate } from '../sync/gatePreview.js';
+import { describeGate } from '../registrations/gatePreview.js';
 import type { ConsoleDeps } from './deps.js';
 import { html, query, type Html } from './html.js';
 import { page } from './layout.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import pLimit from 'p-limit';
 import type { Registration, RegistrationSort } from '../ledger/types.js';
 import { decideRegistration, decideRegistrationExtension, extendRegistration, normaliseRegistrationId } from '../lib/registrationClient.js';
-import { detailsOf } from '../sync/registrationGate.js';
+import { detailsOf } from '../registrations/details.js';
 import type { ConsoleDeps } from './deps.js';
 import { html, query, type Html } from './html.js';
 import { fmtAmount, fmtRelative, fmtTime, page, statusPill } from './layout.js';

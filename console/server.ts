@@ -88,7 +88,7 @@ export async function buildConsole(deps: ConsoleDeps, opts: ConsoleOptions = {})
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) app.log.error(err);
     const message = err.code === 'FST_CSRF_INVALID_TOKEN' || err.code === 'FST_CSRF_MISSING_SECRET' ? 'the form expired or did not come from this console: reload the page and try again' : err.message;
-    return reply.code(status).type('application/json').send({ error: err.code ?? 'COSELL_CONSOLE', message });
+    return reply.code(status).type('application/json').send({ error: err.code ?? (status >= 500 ? 'COSELL_UNKNOWN' : 'COSELL_INPUT_INVALID'), message });
   });
 
   registerAuth(app, deps);

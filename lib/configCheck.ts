@@ -7,13 +7,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { splitEndpoint, parseNetwork, type LoadedNetwork, type Network } from './config.js';
-import { CosellError } from './errors.js';
+import { CosellError, type ProblemCode } from './errors.js';
 import { secretProblem } from './secrets.js';
 import { loadMappingFile } from '../mappings/index.js';
 import { formatProblem, hasErrors, type Problem } from './problems.js';
 import { parsePolicy, type Policy } from '../rules/policy.js';
 import { mappingSnapshots } from '../sync/build.js';
 import { linkFilterProblems } from '../sync/linkFilter.js';
+
+/** Adds a positioned problem of the network file (once per path and code). */
+type At = (path: Path, code: ProblemCode, message: string, hint?: string) => void;
 
 export interface ConfigCheckOptions {
   /** Check that every env:/file: credential resolves (default true; `cosell validate --offline` skips it, e.g. in CI without secrets). */
@@ -46,7 +49,7 @@ export function checkConfig(file: string, opts: ConfigCheckOptions = {}): Config
   const problems: ConfigCheck['problems'] = [];
   const filterProblems: ConfigCheck['filterProblems'] = new Map();
   const reported = new Set<string>();
-  const at = (path: Path, code: string, message: string, hint?: string): void => {
+  const at: At = (path, code, message, hint) => {
     const key = `${path.join('.')}|${code}`;
     if (reported.has(key)) return; // e.g. one partner on two registration links
     reported.add(key);
@@ -107,7 +110,7 @@ export function assertConfig(file: string, opts: ConfigCheckOptions = {}): { loa
  * secrets, push webhooks, the ledger URL, and any added later): the schema accepts a secret only as
  * `env:NAME` / `file:PATH`, and nothing else in a network file is written that way.
  */
-function checkCredentials(network: Network, at: (path: Path, code: string, message: string, hint?: string) => void, env: NodeJS.ProcessEnv): void {
+function checkCredentials(network: Network, at: At, env: NodeJS.ProcessEnv): void {
   const walk = (v: unknown, path: Path): void => {
     if (typeof v === 'string') {
       if (!/^(env|file):./.test(v)) return;
@@ -119,7 +122,7 @@ function checkCredentials(network: Network, at: (path: Path, code: string, messa
   walk(network, []);
 }
 
-function checkPolicy(loaded: LoadedNetwork, at: (path: Path, code: string, message: string, hint?: string) => void, problems: ConfigCheck['problems']): Policy | undefined {
+function checkPolicy(loaded: LoadedNetwork, at: At, problems: ConfigCheck['problems']): Policy | undefined {
   const rules = loaded.network.rules;
   if (!rules) return undefined;
   const file = loaded.resolve(rules);
@@ -136,7 +139,7 @@ function checkPolicy(loaded: LoadedNetwork, at: (path: Path, code: string, messa
 }
 
 /** A registration link's partner needs a tier and regions the policy defines (else every decision would fail). */
-function checkTier(loaded: LoadedNetwork, policy: Policy, from: string, to: string, at: (path: Path, code: string, message: string, hint?: string) => void): void {
+function checkTier(loaded: LoadedNetwork, policy: Policy, from: string, to: string, at: At): void {
   const vendor = loaded.network.vendor.id;
   const partnerId = splitEndpoint(from).org === vendor ? splitEndpoint(to).org : splitEndpoint(from).org;
   const i = loaded.network.partners.findIndex((p) => p.id === partnerId);

@@ -8,7 +8,7 @@ import { startOverlapWorkflows } from '../overlaps/start.js';
 import { startScorecard } from '../analytics/start.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { startInbox, type Inbox } from '../sandbox/inbox.js';
-import { startRulesIndex } from '../sync/accountIndexFeed.js';
+import { startRulesIndex } from '../registrations/start.js';
 import type { Engine } from '../sync/build.js';
 import type { CdcEventSeen } from '../connectors/salesforce/cdc/subscriber.js';
 import { cdcNotifier, startChangeCapture, type ChangeCapture } from './cdc.js';

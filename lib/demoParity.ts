@@ -3,7 +3,7 @@ import { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client } from '@temporalio/client';
 import type { Sandbox } from '../sandbox/index.js';
 import { describeAwaiting, type RegistrationState } from '../rules/index.js';
-import { registrationWorkflowId } from '../sync/registrationGate.js';
+import { registrationWorkflowId } from '../registrations/registrationWorkflow.js';
 import { decideUpdate, registrationStatusQuery, requestInfoUpdate } from '../workflows/registrationApi.js';
 
 /**

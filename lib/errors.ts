@@ -42,9 +42,87 @@ export const ErrorCodes = {
   COSELL_NOTIFY_FAILED: 'A notification could not be delivered (webhook or SMTP server unreachable or failing); it is retried with backoff',
   COSELL_NOTIFY_REJECTED: 'A notification channel refused the message (bad webhook URL, unknown recipient); retrying cannot help',
   COSELL_RULES_DATA_UNAVAILABLE: 'What a Rules-of-Engagement decision needs (vendor account index, the deal\'s customer) could not be read; nothing was decided, the page is retried',
+  COSELL_ATTRIBUTION_INVALID: 'An attribution (partner roles and splits) is invalid: unknown partner, splits not adding up to 100, or a role the partner does not hold',
+  // Console (HTTP answers of `cosell console`)
+  COSELL_CONSOLE_LOGIN: 'The console request needs a signed-in user',
+  COSELL_CONSOLE_FORBIDDEN: 'The signed-in user\'s role may not do that',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
+
+/**
+ * Codes of positioned problems in the files an admin writes (lib/problems.ts: `file:line:col: CODE:
+ * message`). They are never thrown on their own: a file with errors raises COSELL_CONFIG_INVALID,
+ * COSELL_MAPPING_INVALID or COSELL_RULES_INVALID listing them. Mapping codes are documented in
+ * mappings/README.md; never rename one (editors and tests rely on them).
+ */
+export const ProblemCodes = {
+  YAML_SYNTAX: 'the file is not valid YAML (syntax, duplicate key, alias without its anchor)',
+  // network file (lib/config.ts, lib/configCheck.ts)
+  CONFIG_FILE: 'the network file cannot be read',
+  CONFIG_INVALID: 'a value or key of the network file does not fit its schema',
+  CONFIG_ENV_MISSING: 'a ${VAR} the network file uses is not set in the environment',
+  CONFIG_DUPLICATE: 'an org or link id, or a webhook address, is used twice',
+  CONFIG_UNKNOWN_ORG: 'a link names an org the file does not declare',
+  CONFIG_UNKNOWN_LINK: 'a link refers (pairedWith, parent) to a link the file does not declare',
+  CONFIG_PARTNER_TO_PARTNER: 'a link connects two partners (the vendor must be on one side)',
+  CONFIG_MAPPING_MISSING: 'a link\'s mapping file does not exist',
+  CONFIG_MAPPING_OBJECT: 'a link reads or writes another object than its mapping does',
+  CONFIG_RULES_MISSING: 'registration links need a rules policy, or the policy file cannot be read',
+  CONFIG_SECRET_MISSING: 'a credential the file references (env: or file:) is missing',
+  CONFIG_TIER_UNKNOWN: 'a partner\'s tier is not defined in the rules policy',
+  CONFIG_REGION_UNKNOWN: 'a partner\'s territory region is not defined in the rules policy',
+  // Rules-of-Engagement policy (rules/policy.ts)
+  RULES_VERSION: 'the policy version is not one this cosell reads',
+  RULES_TYPE: 'a policy value has the wrong type',
+  RULES_MISSING: 'a required policy key is missing or empty',
+  RULES_BAD_VALUE: 'a policy value is not allowed (duration, currency, choice)',
+  RULES_BAD_KEY: 'a key is not allowed at that place in the policy',
+  RULES_UNKNOWN_KEY: 'a policy key that does not exist',
+  RULES_UNKNOWN_TIER: 'a tier the policy\'s tiers do not define',
+  RULES_UNKNOWN_GROUP: 'an approval level names a group approval.groups does not define',
+  RULES_UNKNOWN_FIELD: 'a field that is not a registration field',
+  RULES_UNKNOWN_STAGE: 'a stage that is not one of stageGuard.vendorStages',
+  RULES_BAD_DOMAIN: 'a named-account domain that is not a registrable company domain',
+  RULES_PARTNER_MOVED: 'a partner\'s tier, territories, roles or CRM written in the policy (they belong in the network file)',
+  // console users file (console/users.ts) and sandbox file (sandbox/config.ts)
+  CONSOLE_USERS_INVALID: 'the console users file does not fit its schema, or lists a user twice',
+  SANDBOX_CONFIG_INVALID: 'the sandbox network file does not fit its schema',
+  // mapping files (mappings/)
+  MAP_FILE: 'the mapping file cannot be read',
+  MAP_YAML: 'YAML syntax error',
+  MAP_SHAPE: 'the file does not have the shape of a mapping (key missing, wrong type, unknown key)',
+  MAP_SCHEMA: 'a schema snapshot is missing, unreadable or for another object',
+  MAP_SYNTAX: 'an expression does not parse',
+  MAP_UNKNOWN_FIELD: 'an expression reads a field the source object does not have',
+  MAP_UNKNOWN_TARGET: 'a mapped target field does not exist on the target object',
+  MAP_UNKNOWN_FUNCTION: 'a function that is not in the standard library',
+  MAP_UNKNOWN_VALUE_MAP: 'a value map that is not declared under values:',
+  MAP_ARGS: 'a function called with the wrong number of arguments',
+  MAP_TYPE: 'a value of the wrong type',
+  MAP_PICKLIST: 'a value the picklist/enumeration target does not allow',
+  MAP_REQUIRED: 'a required target field is not mapped',
+  MAP_READONLY: 'a target field that cannot be written',
+  MAP_MATCH: 'the match key is not usable',
+  MAP_VALUE_MAP: 'a value map entry that can never be used, or a source value it does not cover',
+} as const;
+
+export type ProblemCode = keyof typeof ProblemCodes;
+
+/**
+ * Codes a dead letter carries when cosell set it aside itself (`cosell deadletters`). A record the CRM
+ * rejected keeps the CRM's own error code instead (e.g. Salesforce's REQUIRED_FIELD_MISSING). Parked
+ * codes are retried by the link itself after every pass; the others wait for a fix and a replay.
+ */
+export const DeadLetterCodes = {
+  MAPPING_EVAL: 'the mapping (or its filter) failed on this record; fix the mapping or the record, then replay',
+  MATCH_KEY_MISSING: 'the record has no value for the mapping\'s match key; fill it in the source CRM, then replay',
+  PARENT_NOT_SYNCED: 'parked: the record\'s parent (e.g. its account) has not synced on the parent link yet',
+  PARTNER_SCOPE_UNSETTLED: 'parked: the record\'s partner scope changed moments ago; retried until it settles',
+  REGISTRATION_AWAITS_PEER_LINKS: 'parked: first-to-register waits until every partner link has read up to this registration',
+} as const;
+
+export type DeadLetterCode = keyof typeof DeadLetterCodes;
 
 /**
  * What retrying does for a code — decided here, once, for every caller (connector retries, Temporal
@@ -83,7 +161,11 @@ const RETRY: Partial<Record<ErrorCode, Retry>> = {
   COSELL_ANALYTICS_CURRENCY: 'fix',
   COSELL_NOTIFY_FAILED: 'retry',
   COSELL_NOTIFY_REJECTED: 'fix',
+  COSELL_ATTRIBUTION_INVALID: 'fix',
 };
+
+/** Every code retrying cannot help (`fix`): what workflows list as their activities' nonRetryableErrorTypes. */
+export const FIX_CODES: readonly ErrorCode[] = Object.entries(RETRY).filter(([, r]) => r === 'fix').map(([c]) => c as ErrorCode);
 
 /** How to treat a failure with this code (any string: codes from other versions or components are `retry`). */
 export function retryOf(code: string): Retry {

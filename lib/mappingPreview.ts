@@ -3,7 +3,7 @@ import type { Connector } from '../connectors/types.js';
 import type { Ledger } from '../ledger/index.js';
 import { hasErrors, loadMappingFile, previewMapping, type CompiledMapping, type PreviewRow, type Problem } from '../mappings/index.js';
 import { loadPolicy } from '../rules/policy.js';
-import { previewGate } from '../sync/gatePreview.js';
+import { previewGate } from '../registrations/gatePreview.js';
 import { withLinkFilter } from '../sync/linkFilter.js';
 import { splitEndpoint, type LinkConfig, type LoadedNetwork } from './config.js';
 
@@ -12,7 +12,7 @@ import { splitEndpoint, type LinkConfig, type LoadedNetwork } from './config.js'
  * records as a diff against the target — writing nothing. The one code path of `cosell mapping
  * preview` and the console's mappings page. On a registration link (the link given, or the network's
  * registration link between these org objects) every record also gets the Rules-of-Engagement gate's
- * decision (sync/gatePreview.ts), so a deal the gate would hold or reject is never shown as "create".
+ * decision (registrations/gatePreview.ts), so a deal the gate would hold or reject is never shown as "create".
  */
 export interface LivePreviewRequest {
   network: LoadedNetwork;

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { HumanDecision, InfoRequestInput, RegistrationState } from '../rules/lifecycle.js';
-import { registrationWorkflowId } from '../sync/registrationGate.js';
+import { registrationWorkflowId } from '../registrations/registrationWorkflow.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { DisputeResolution, DisputeState } from '../rules/dispute.js';
 import { TASK_QUEUE } from './client.js';

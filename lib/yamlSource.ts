@@ -1,5 +1,6 @@
 import { isNode, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
+import type { ProblemCode } from './errors.js';
 import type { Problem } from './problems.js';
 
 /**
@@ -57,14 +58,14 @@ export class YamlSource {
     return { line: 1, col: 1 };
   }
 
-  problem(path: ReadonlyArray<PropertyKey>, code: string, message: string, hint?: string, opts: { key?: boolean } = {}): Problem {
+  problem(path: ReadonlyArray<PropertyKey>, code: ProblemCode, message: string, hint?: string, opts: { key?: boolean } = {}): Problem {
     const p: Problem = { file: this.file, ...this.position(path, opts), code, severity: 'error', message, hint };
     this.problems.push(p);
     return p;
   }
 
   /** Validate with zod; every issue becomes a positioned problem. Returns the data only if valid. */
-  validate<T extends z.ZodType>(schema: T, code = 'CONFIG_INVALID'): z.infer<T> | undefined {
+  validate<T extends z.ZodType>(schema: T, code: ProblemCode = 'CONFIG_INVALID'): z.infer<T> | undefined {
     if (this.problems.length) return undefined;
     const js = this.toJS();
     if (this.problems.length) return undefined;

@@ -4,7 +4,7 @@
  */
 export { loadMappingFile, parseMapping, type LoadOptions, type LoadResult } from './file/loader.js';
 export { mappingFileSchema, mappingJsonSchema, type MappingFile } from './file/schema.js';
-export { formatProblem, formatProblems, hasErrors, ProblemCodes, type ProblemCode } from './problems.js';
+export { formatProblem, formatProblems, hasErrors, type ProblemCode } from './problems.js';
 export { readSchemaSnapshot } from './snapshots.js';
 export { compileCondition, type ConditionOptions } from './condition.js';
 export { previewMapping, type PreviewRow, type PreviewChange, type PreviewGate, type PreviewOptions } from './preview.js';

@@ -19,7 +19,7 @@ export interface PreviewChange {
 
 /**
  * What the registration gate (Rules of Engagement) would do with a record on a registration link:
- * the sync's own decision, computed without writing (sync/gatePreview.ts).
+ * the sync's own decision, computed without writing (registrations/gatePreview.ts).
  */
 export interface PreviewGate {
   action: 'write' | 'hold' | 'reject';

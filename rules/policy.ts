@@ -46,7 +46,7 @@ export const policySchema = z.strictObject({
         .strictObject({
           /**
            * How long an auto-approval may wait for the other partners' registration links to read past
-           * the deal (an earlier deal there wins); 0s decides at once. See sync/firstToRegister.ts.
+           * the deal (an earlier deal there wins); 0s decides at once. See registrations/firstToRegister.ts.
            */
           wait: duration.default('2m'),
         })

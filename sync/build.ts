@@ -11,7 +11,7 @@ import { formatProblem } from '../lib/problems.js';
 import { loadPolicy } from '../rules/policy.js';
 import { withLinkFilter } from './linkFilter.js';
 import { mappingFingerprint } from './mappingChange.js';
-import { registrationGateFor } from './registrationGate.js';
+import { registrationGateFor } from '../registrations/gate.js';
 import { ReadAhead } from './readAhead.js';
 import { streamIdOf, type StreamEntry } from '../ledger/streams.js';
 import { linkConsumerId, streamsEnabled } from './streamPlan.js';
@@ -23,7 +23,7 @@ export const DELETED_FLAG_FIELD = { salesforce: 'Cosell_Source_Deleted__c', hubs
 export interface EngineDeps {
   network: LoadedNetwork;
   ledger: Ledger;
-  /** Build the registration gate for a registration link (rules/); absent → the network file's `rules:` policy (sync/registrationGate.ts). */
+  /** Build the registration gate for a registration link (rules/); absent → the network file's `rules:` policy (registrations/gate.ts). */
   gateFor?: (rt: Omit<LinkRuntime, 'gate'>) => Promise<RecordGate | undefined>;
   pageSize?: number;
 }

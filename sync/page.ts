@@ -1,9 +1,10 @@
 import type { CrmRecord, DeletedRecord, FeedCursor, Fields, WriteResult } from '../connectors/types.js';
+import type { DeadLetterCode } from '../lib/errors.js';
 import { ConnectorError } from '../connectors/errors.js';
 import { log } from '../lib/logger.js';
 import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
 import type { SnapshotWrite } from '../ledger/types.js';
-import { AWAITING_PEER_LINKS } from './firstToRegister.js';
+import { AWAITING_PEER_LINKS } from '../registrations/firstToRegister.js';
 import { applyPartnerScope } from './partnerScope.js';
 import { syncStreamPage } from './streamConsumer.js';
 import type { CompiledMapping, MappingContext } from '../mappings/types.js';
@@ -15,7 +16,7 @@ import type { PageReport, SyncCounts } from './types.js';
 import { fieldTypes, hashFields, pick, sameValue, type FieldTypes } from './values.js';
 
 /** Dead-letter codes the engine itself assigns (CRM rejections keep the CRM's own code). */
-export const PARKED_PARENT = 'PARENT_NOT_SYNCED';
+export const PARKED_PARENT = 'PARENT_NOT_SYNCED' satisfies DeadLetterCode;
 
 export interface Outcome {
   counts: Partial<SyncCounts>;
@@ -213,7 +214,7 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
   // Rules of Engagement (registration links) — before parent parking: a deal is registered (its
   // customer claimed, first to register) when it is read, even if its company has not synced yet;
   // only its write waits for the parent. (Parked undecided, an earlier deal could lose to a later
-  // one decided meanwhile on another link: sync/firstToRegister.ts.)
+  // one decided meanwhile on another link: registrations/firstToRegister.ts.)
   const gated = rt.gate ? await rt.gate.check(candidates.map((c) => ({ sourceId: c.rec.id, source: c.rec.fields, mapped: c.mapped }))) : undefined;
 
   // Parents first: a record whose parent has not synced yet is parked and retried after each catch-up.

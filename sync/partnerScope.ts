@@ -1,4 +1,5 @@
 import type { CrmRecord } from '../connectors/types.js';
+import type { DeadLetterCode } from '../lib/errors.js';
 import { splitEndpoint } from '../lib/config.js';
 import { registrationId, type Registration } from '../ledger/index.js';
 import type { AuditInput, DeadLetterInput } from '../ledger/types.js';
@@ -25,7 +26,7 @@ import type { LinkRuntime } from './runtime.js';
  * (the registration link writes the CRM first, then the ledger): such a refusal is parked as a dead
  * letter and replayed after the next catch-up, until it is admitted or older than the settle window.
  */
-export const SCOPE_UNSETTLED = 'PARTNER_SCOPE_UNSETTLED';
+export const SCOPE_UNSETTLED = 'PARTNER_SCOPE_UNSETTLED' satisfies DeadLetterCode;
 export const SCOPE_SETTLE_MS = 120_000;
 
 export interface ScopeOutcome {

@@ -4,7 +4,7 @@ import { CosellError } from '../lib/errors.js';
 import type { Ledger } from '../ledger/index.js';
 import { streamCursorId, type StreamInfo } from '../ledger/streams.js';
 import { overlapReadFields } from '../overlaps/read.js';
-import { sharedAccountIndexFeed } from './accountIndexFeed.js';
+import { indexFieldsOf } from '../registrations/indexFields.js';
 import type { Engine } from './build.js';
 import { sourceFieldsOf } from './page.js';
 import { streamSpec, type StreamSpec } from './streamPlan.js';
@@ -37,7 +37,7 @@ export async function streamFields(engine: Engine, spec: StreamSpec, conn: Conne
   for (const c of spec.consumers) {
     let need: string[] = [];
     if (c.kind === 'link') need = sourceFieldsOf(await engine.link(c.of));
-    else if (c.kind === 'rules-index') need = await sharedAccountIndexFeed(engine.ledger, conn, spec.orgId).fieldsOf(spec.object);
+    else if (c.kind === 'rules-index') need = await indexFieldsOf(conn, spec.object);
     else need = await overlapReadFields(conn, spec.orgId === engine.network.network.vendor.id ? 'vendor' : 'partner', spec.object);
     for (const f of need) fields.add(f);
   }

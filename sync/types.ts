@@ -15,7 +15,7 @@ export interface SyncCounts {
 export interface PageReport {
   counts: Partial<SyncCounts>;
   caughtUp: boolean;
-  /** Records parked because their registration's auto-approval waits for the other partners' links (sync/firstToRegister.ts): the link re-checks soon. */
+  /** Records parked because their registration's auto-approval waits for the other partners' links (registrations/firstToRegister.ts): the link re-checks soon. */
   awaiting?: number;
   cursor?: FeedCursor;
   /** Now minus the newest source modification seen (how far behind the link is). */

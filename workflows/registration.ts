@@ -36,7 +36,7 @@ import {
   type Transition,
 } from '../rules/lifecycle.js';
 import type { LifecycleSettings } from '../rules/policy.js';
-import type { RegistrationWorkflowInput } from '../sync/registrationGate.js';
+import type { RegistrationWorkflowInput } from '../registrations/registrationWorkflow.js';
 import {
   attributeUpdate,
   decideExtensionUpdate,

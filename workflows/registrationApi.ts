@@ -57,7 +57,7 @@ export const decideExtensionUpdate = defineUpdate<RegistrationState, [ExtensionD
 /** Several partners on one deal: roles and splits (default splits from the policy when omitted). */
 export const attributeUpdate = defineUpdate<RegistrationState, [AttributeRequest]>(REGISTRATION_MESSAGES.attribute);
 /**
- * The partner's deal changed materially after the decision (sync/registrationGate.ts): the rules'
+ * The partner's deal changed materially after the decision (registrations/gate.ts): the rules'
  * new decision, applied here so the workflow stays the registration's one writer.
  */
 export const redecideUpdate = defineUpdate<RegistrationState, [Redecision]>(REGISTRATION_MESSAGES.redecide);

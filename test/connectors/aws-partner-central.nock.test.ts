@@ -1,4 +1,4 @@
-import nock from 'nock';
+import nock from '../helpers/nock.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsPartnerCentralConnector, type AwsPartnerCentralConnector, type AwsPartnerCentralConnectorConfig } from '../../connectors/aws-partner-central/index.js';
 import { resetAceDailyCounts } from '../../connectors/aws-partner-central/transport.js';
@@ -10,15 +10,6 @@ import { resetRateBudgets } from '../../connectors/rateBudget.js';
  * against nock, answering in the service's awsJson1_0 shapes (`__type`, `x-amzn-errortype`, members).
  * Retries run with 1 ms back-off so the waits cost nothing.
  */
-// nock 15's interceptors call Promise.withResolvers, which Node 20 lacks (added in Node 22).
-const P = Promise as unknown as { withResolvers?: () => unknown };
-P.withResolvers ??= () => {
-  let resolve!: (v: unknown) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
-};
-
 const BASE = 'https://ace.nock.test';
 process.env.ACE_NOCK_KEY = 'AKIANOCKNOCKNOCK0000';
 process.env.ACE_NOCK_SECRET = 'nock-secret-nock-secret-nock-secret-0000';

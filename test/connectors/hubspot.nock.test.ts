@@ -1,4 +1,5 @@
-import nock from 'nock';
+import fc from 'fast-check';
+import nock from '../helpers/nock.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isConnectorError, type ConnectorError } from '../../connectors/errors.js';
 import { createHubspotConnector, type HubspotConnectorConfig } from '../../connectors/hubspot/index.js';
@@ -14,15 +15,6 @@ import type { Connector } from '../../connectors/types.js';
  * A fake clock replaces time in the rate budget and the retry policy, so back-off waits are measured,
  * not slept, and a "10-second window" is checked exactly.
  */
-// nock 15's interceptors call Promise.withResolvers, which Node 20 lacks (added in Node 22).
-const P = Promise as unknown as { withResolvers?: () => unknown };
-P.withResolvers ??= () => {
-  let resolve!: (v: unknown) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise, resolve, reject };
-};
-
 const BASE = 'https://hubspot.nock.test';
 const TOKEN = 'pat-na1-test-token-0123456789';
 process.env.HS_NOCK_TOKEN = TOKEN;
@@ -406,5 +398,73 @@ describe('HubSpot batch writes (nock)', () => {
     api().get('/crm/v3/properties/deals').query(true).reply(200, propertiesReply);
     const e = await caught(c.upsert('deals', 'dealname', [{ key: 'x', fields: {} }]));
     expect(e).toMatchObject({ kind: 'validation', fields: ['dealname'] });
+  });
+});
+
+describe('HubSpot association reads (nock)', () => {
+  const READ = '/crm/v4/associations/deals/companies/batch/read';
+  /** A v4 batch-read answer for the asked ids from `assoc` (deal → company ids), 207 + NO_ASSOCIATIONS_FOUND for the rest, as HubSpot answers. */
+  const answer = (assoc: Map<string, string[]>) => async (req: Request) => {
+    const { inputs } = (await req.json()) as { inputs: Array<{ id: string }> };
+    const results = inputs.filter((i) => assoc.get(i.id)?.length).map((i) => ({ from: { id: i.id }, to: assoc.get(i.id)!.map((c) => ({ toObjectId: Number(c), associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId: 5, label: null }] })) }));
+    const errors = inputs.filter((i) => !assoc.get(i.id)?.length).map((i) => ({ status: 'error', category: 'OBJECT_NOT_FOUND', subCategory: 'crm.associations.NO_ASSOCIATIONS_FOUND', message: `No company is associated with deal ${i.id}.`, context: { fromObjectId: [i.id] } }));
+    return [errors.length ? 207 : 200, { status: 'COMPLETE', results, errors, numErrors: errors.length, startedAt: '2026-03-10T15:00:00.000Z', completedAt: '2026-03-10T15:00:00.100Z' }] as [number, unknown];
+  };
+
+  it('associationsOf retries a 503 and a 429 like every call (the rate window honoured), then gives each deal its lowest company id; none → null', async () => {
+    const { c, clock } = await connector();
+    const stamps: number[] = [];
+    api().post(READ).reply(() => (stamps.push(clock.t), [503, '<html>Service Unavailable</html>']));
+    api().post(READ).reply(() => (stamps.push(clock.t), [429, { status: 'error', message: 'slow down', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' }, { 'X-HubSpot-RateLimit-Max': '190', 'X-HubSpot-RateLimit-Remaining': '0', 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000' }]));
+    const ok = answer(new Map([['11', ['902', '81', '700']], ['12', []]]));
+    const scope = api().post(READ).reply(async (req: Request) => (stamps.push(clock.t), ok(req)));
+    const got = await c.associationsOf!('deals', ['11', '12', '13'], 'associations.companies');
+    expect(Object.fromEntries(got)).toEqual({ '11': '81', '12': null, '13': null });
+    expect(scope.isDone()).toBe(true);
+    expect(stamps).toHaveLength(3);
+    // The 429 said the 10-second window (opened by the first call) is spent: the retry waits for the next one.
+    expect(stamps[2] - stamps[0]).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('associationsOf: 403 MISSING_SCOPES → auth at once (one request, token never in the error); a plain property → validation, no request', async () => {
+    const { c } = await connector();
+    let calls = 0;
+    api().post(READ).times(5).reply(() => (calls++, [403, { status: 'error', category: 'MISSING_SCOPES', message: 'This app hasn\'t been granted all required scopes', errors: [{ message: 'missing crm.objects.companies.read' }] }]));
+    const e = await caught(c.associationsOf!('deals', ['11'], 'associations.companies'));
+    expect(e).toMatchObject({ kind: 'auth', status: 403, crmCode: 'MISSING_SCOPES' });
+    expect(calls).toBe(1);
+    expect(JSON.stringify({ m: e.message, d: e.details })).not.toContain(TOKEN);
+    expect(await caught(c.associationsOf!('deals', ['11'], 'dealname'))).toMatchObject({ kind: 'validation' });
+    expect(calls).toBe(1);
+  });
+
+  it('associationsOf (property): any ids and associations — one request per 1,000 distinct ids, each id its lowest associated id or null', async () => {
+    const { c } = await connector();
+    const id = fc.integer({ min: 1, max: 3_000 }).map(String);
+    await fc.assert(
+      fc.asyncProperty(fc.array(id, { maxLength: 2_600 }), fc.array(fc.tuple(id, fc.array(fc.integer({ min: 1, max: 10 ** 9 }).map(String), { maxLength: 4 })), { maxLength: 400 }), async (ids, pairs) => {
+        const assoc = new Map(pairs);
+        const distinct = new Set(ids);
+        const sizes: number[] = [];
+        const ok = answer(assoc);
+        const calls = Math.ceil(distinct.size / 1000);
+        if (calls) api().post(READ).times(calls).reply(async (req: Request) => {
+          sizes.push(((await req.clone().json()) as { inputs: unknown[] }).inputs.length);
+          return ok(req);
+        });
+        const got = await c.associationsOf!('deals', ids, 'associations.companies');
+        expect(nock.pendingMocks()).toEqual([]);
+        expect(sizes).toHaveLength(calls);
+        expect(sizes.every((n) => n <= 1000)).toBe(true);
+        expect(sizes.reduce((a, b) => a + b, 0)).toBe(distinct.size);
+        expect(new Set(got.keys())).toEqual(distinct);
+        for (const d of distinct) {
+          const companies = assoc.get(d) ?? [];
+          const lowest = companies.length ? [...companies].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))[0] : null;
+          expect(got.get(d)).toBe(lowest);
+        }
+      }),
+      { numRuns: 30 },
+    );
   });
 });

@@ -1,19 +1,7 @@
 import https from 'node:https';
-import nock from 'nock';
+import nock from '../helpers/nock.js';
 import type { SalesforceConnectorConfig } from '../../connectors/salesforce/config.js';
 import { SalesforceConnector } from '../../connectors/salesforce/connector.js';
-
-// nock 15's interceptors call Promise.withResolvers, which Node 20 lacks (added in Node 22).
-const P = Promise as unknown as { withResolvers?: () => unknown };
-P.withResolvers ??= () => {
-  let resolve!: (v: unknown) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
 
 export const INSTANCE = 'https://acme.my.salesforce.com';
 export const API = '/services/data/v62.0';

@@ -8,7 +8,7 @@ import { startConsole, type RunningConsole } from '../../console/server.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { startLinks } from '../../lib/links.js';
 import type { Policy, RegistrationState } from '../../rules/index.js';
-import { registrationGateFor } from '../../sync/registrationGate.js';
+import { registrationGateFor } from '../../registrations/gate.js';
 import { registrationStatusQuery } from '../../workflows/index.js';
 import { startEngineWorker, syncRound, terminateTaskQueue, waitForLink, type EngineWorker } from '../helpers/linkWorker.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';

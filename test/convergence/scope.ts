@@ -12,7 +12,7 @@ import type { OpKind } from './ops.js';
 export const CI_EXCLUDED_OPS: Partial<Record<OpKind, string>> = {};
 
 // `race` was excluded for seeds 86446722 and 1937672808: a later-created deal read first was auto-approved
-// before the earlier one was seen on the other partner's link (fixed: sync/firstToRegister.ts; regression
+// before the earlier one was seen on the other partner's link (fixed: registrations/firstToRegister.ts; regression
 // test test/registrations/race.e2e.test.ts).
 // `moveOnly` was excluded (seed 219388616): a deal moved to another company by its association alone was
 // never re-read — HubSpot's search feed does not see association changes. The association reconciler
@@ -23,7 +23,7 @@ export const CI_EXCLUDED_OPS: Partial<Record<OpKind, string>> = {};
 // regression test test/sync/oneWayFields.e2e.test.ts). Seed 1411463240 (a fresh-clone CI run) found that
 // a merge into a company the same partner already holds left the opportunity on the merged-away account:
 // the re-decided (later, rejected) registration protected every field, the parent reference too
-// (sync/registrationGate.ts: a held in-pipeline opportunity still follows its parent).
+// (registrations/gate.ts: a held in-pipeline opportunity still follows its parent).
 export const CI_EXCLUDED_INVARIANTS: Partial<Record<Invariant, string>> = {};
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { loadPolicy, type Policy, type RegistrationState } from '../../rules/index.js';
-import { registrationGateFor } from '../../sync/registrationGate.js';
+import { registrationGateFor } from '../../registrations/gate.js';
 import { registrationStatusQuery } from '../../workflows/registrationApi.js';
 import { main as cosellMain } from '../../cli/main.js';
 import { tempDir, drain } from '../sync/helpers.js';

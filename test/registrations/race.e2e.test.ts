@@ -9,10 +9,11 @@ import type { Ledger, Registration } from '../../ledger/index.js';
 import { isCosellError } from '../../lib/errors.js';
 import { linkWorkflowId, startLinks } from '../../lib/links.js';
 import { loadPolicy, type Policy } from '../../rules/index.js';
-import { AccountIndexFeed, sharedAccountIndexFeed } from '../../sync/accountIndexFeed.js';
+import { AccountIndexFeed, sharedAccountIndexFeed } from '../../registrations/accountIndexFeed.js';
 import { Engine } from '../../sync/build.js';
 import { syncChangesPage } from '../../sync/page.js';
-import { ACTIVE_LEDGER_STATUSES, RegistrationGate, registrationGateFor } from '../../sync/registrationGate.js';
+import { ACTIVE_LEDGER_STATUSES } from '../../registrations/details.js';
+import { RegistrationGate, registrationGateFor } from '../../registrations/gate.js';
 import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv, testNetwork } from '../helpers/network.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
@@ -160,7 +161,7 @@ describe('first to register under concurrency (two partners, two workers, one Po
       if (i < REVIEW_FROM && sourced.length !== 1) problems.push(`customer ${i}: auto-approved, but ${sourced.length} vendor opportunities`);
       // Approved or pending, the deal created first in the partners' CRMs holds the customer — also
       // when the later one was read (and would have been auto-approved) first: the auto-approval
-      // waited for the other link to read past it (sync/firstToRegister.ts).
+      // waited for the other link to read past it (registrations/firstToRegister.ts).
       const first = created.acme[i]!.at < created.globex[i]!.at ? `acme:${created.acme[i]!.id}` : `globex:${created.globex[i]!.id}`;
       if (active.length === 1 && active[0]!.id !== first) problems.push(`customer ${i}: ${active[0]!.id} (${active[0]!.status}) holds it, but ${first} was created first`);
       if (i < REVIEW_FROM && sourced.length === 1 && sourced[0]!.Partner_Deal_Id__c !== first) problems.push(`customer ${i}: the vendor opportunity is ${sourced[0]!.Partner_Deal_Id__c}'s, but ${first} was created first`);

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import type { RegistrationState } from '../../rules/index.js';
-import { registrationGateFor } from '../../sync/registrationGate.js';
+import { registrationGateFor } from '../../registrations/gate.js';
 import { registrationStatusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';

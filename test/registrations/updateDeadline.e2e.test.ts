@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCosellError } from '../../lib/errors.js';
 import type { Redecision } from '../../rules/lifecycle.js';
-import { updateRegistration } from '../../sync/registrationGate.js';
+import { updateRegistration } from '../../registrations/registrationWorkflow.js';
 import { redecideUpdate } from '../../workflows/registrationApi.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 

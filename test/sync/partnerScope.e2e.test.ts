@@ -8,7 +8,7 @@ import { loadPolicy, type Policy } from '../../rules/index.js';
 import { Engine } from '../../sync/build.js';
 import { SCOPE_UNSETTLED } from '../../sync/partnerScope.js';
 import { replayDeadLetters } from '../../sync/page.js';
-import { registrationGateFor } from '../../sync/registrationGate.js';
+import { registrationGateFor } from '../../registrations/gate.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { copyStockMapping, drain, tempDir } from './helpers.js';

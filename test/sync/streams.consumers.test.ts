@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import type { LoadedNetwork } from '../../lib/config.js';
 import { runOverlapPass } from '../../overlaps/pass.js';
-import { sharedAccountIndexFeed } from '../../sync/accountIndexFeed.js';
+import { sharedAccountIndexFeed } from '../../registrations/accountIndexFeed.js';
 import { Engine } from '../../sync/build.js';
 import { pumpStream } from '../../sync/stream.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';

@@ -5,11 +5,14 @@ import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import type { PreviewGate } from '../mappings/preview.js';
 import { decide, partnerProfile, registeredBefore, type AttributionRole, type Decision, type Policy } from '../rules/index.js';
 import { AccountIndexFeed } from './accountIndexFeed.js';
-import { detailsOf, duplicateOf, gateAction, registrationInput, resolveCustomers } from './registrationGate.js';
+import { duplicateOf } from './claims.js';
+import { resolveCustomers } from './customers.js';
+import { detailsOf, gateAction } from './details.js';
+import { registrationInput } from './input.js';
 
 /**
  * The registration gate's decision for records a mapping preview shows, taken the way the sync takes
- * it (sync/registrationGate.ts) and writing nothing: an existing registration is enforced with its
+ * it (registrations/gate.ts) and writing nothing: an existing registration is enforced with its
  * status; a new deal is decided by the pure `decide()` against the vendor-account index as the ledger
  * holds it (the rules index's rows and the active registrations — read, never advanced), then its
  * claim on the customer is checked against the ledger's active registrations (one per customer: an

@@ -1,15 +1,19 @@
-import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
-import { TASK_QUEUE } from '../lib/client.js';
+import type { Client } from '@temporalio/client';
 import type { LoadedNetwork } from '../lib/config.js';
 import type { Connector, CrmRecord, Fields } from '../connectors/types.js';
 import type { Ledger, Registration } from '../ledger/index.js';
 import { log } from '../lib/logger.js';
 import { streamIdOf } from '../ledger/streams.js';
-import { pumpFeeds } from './stream.js';
-import { rulesIndexConsumerId, streamsEnabled } from './streamPlan.js';
+import { pumpFeeds } from '../sync/stream.js';
+import { rulesIndexConsumerId, streamsEnabled } from '../sync/streamPlan.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import { AccountIndex, isExclusive, type RegistrationStatus, type VendorAccount } from '../rules/index.js';
-import { ACTIVE_LEDGER_STATUSES, PROTECTED_FIELDS, countryCode, detailsOf, registrationWorkflowId, temporalClient } from './registrationGate.js';
+import { temporalClient } from '../lib/activityContext.js';
+import { ACTIVE_LEDGER_STATUSES, detailsOf } from './details.js';
+import { countryCode, str } from './fieldValues.js';
+import { registrationWorkflowId } from './registrationWorkflow.js';
+import { INDEX_FIELDS, indexFieldsOf } from './indexFields.js';
+import { NAMED_ACCOUNT_FIELD, NAMED_ACCOUNT_SPEC, PROTECTED_FIELDS } from './vendorFields.js';
 
 /**
  * Keeps the Rules of Engagement's vendor-account index current from the vendor CRM's own change feed
@@ -22,11 +26,6 @@ import { ACTIVE_LEDGER_STATUSES, PROTECTED_FIELDS, countryCode, detailsOf, regis
  * registration's attribution is undone on the vendor and audited as `attribution-protected`.
  */
 
-/** Vendor Account checkbox marking a named / strategic account (the policy's `namedAccounts.vendorFlag`). */
-export const NAMED_ACCOUNT_FIELD = 'Named_Account__c';
-const ACCOUNT_FIELDS = ['Name', 'Website', 'OwnerId', 'BillingCountry', NAMED_ACCOUNT_FIELD];
-// A function, not a constant: registrationGate.ts and this file import each other.
-const opportunityFields = () => ['Name', 'AccountId', 'IsClosed', 'IsWon', 'StageName', 'Partner_Deal_Id__c', ...PROTECTED_FIELDS];
 const CURSOR_PREFIX = 'rules-index';
 /** On change streams: a decision polls the vendor's stream itself when its last poll is older than this. */
 export const RULES_INDEX_MAX_STALENESS_MS = 10_000;
@@ -45,7 +44,7 @@ export type ExpectedAttribution = (reg: Registration) => Fields | undefined;
 export class AccountIndexFeed {
   readonly index = new AccountIndex();
   private loaded?: Promise<void>;
-  private fields = { Account: ACCOUNT_FIELDS, Opportunity: [] as string[] };
+  private fields = { Account: [...INDEX_FIELDS.Account], Opportunity: [] as string[] };
   private running: Promise<unknown> = Promise.resolve();
   /** Set by whoever knows the policy and partner names (activities / gate). */
   expectedAttribution?: ExpectedAttribution;
@@ -66,7 +65,7 @@ export class AccountIndexFeed {
   ensureLoaded(): Promise<void> {
     this.loaded ??= (async () => {
       if (this.vendor.kind === 'salesforce') {
-        await this.vendor.ensureFields('Account', [{ name: NAMED_ACCOUNT_FIELD, label: 'Named Account (direct team)', type: 'boolean' }]);
+        await this.vendor.ensureFields('Account', [NAMED_ACCOUNT_SPEC]);
       }
       await this.refreshFromLedger();
       await this.loadRegistrations();
@@ -136,17 +135,11 @@ export class AccountIndexFeed {
     return run;
   }
 
-  /** The fields the index reads of a vendor object (what a change stream must carry for it). */
-  async fieldsOf(object: string): Promise<string[]> {
-    await this.refreshFields();
-    return object === 'Account' ? this.fields.Account : object === 'Opportunity' ? this.fields.Opportunity : [];
-  }
-
   /** Read only what the vendor has (the registration fields appear once a registration link is built). */
   private async refreshFields(): Promise<void> {
-    if (this.fields.Opportunity.length === opportunityFields().length) return;
-    const [acc, opp] = await Promise.all([this.vendor.describe('Account'), this.vendor.describe('Opportunity')]);
-    this.fields = { Account: ACCOUNT_FIELDS.filter((f) => acc.fields[f]), Opportunity: opportunityFields().filter((f) => opp.fields[f]) };
+    if (this.fields.Opportunity.length === INDEX_FIELDS.Opportunity.length) return;
+    const [Account, Opportunity] = await Promise.all([indexFieldsOf(this.vendor, 'Account'), indexFieldsOf(this.vendor, 'Opportunity')]);
+    this.fields = { Account, Opportunity };
   }
 
   private async doCatchUp(maxPages: number) {
@@ -344,25 +337,4 @@ export function sharedAccountIndexFeed(ledger: Ledger, vendor: Connector, vendor
   if (!feed) byOrg.set(vendorOrgId, (feed = new AccountIndexFeed(ledger, vendor, vendorOrgId, client)));
   if (opts.network && streamsEnabled(opts.network)) feed.streams ??= { maxStalenessMs: RULES_INDEX_MAX_STALENESS_MS };
   return feed;
-}
-
-function str(v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  const s = String(v).trim();
-  return s ? s : null;
-}
-
-export const rulesIndexWorkflowId = (vendorId: string) => `rules-index:${vendorId}`;
-
-/** Start the `rulesIndex` workflow when the network has registration links (idempotent). */
-export async function startRulesIndex(client: Client, network: LoadedNetwork, opts: { taskQueue?: string; everyMs?: number } = {}): Promise<string | undefined> {
-  if (!network.network.links.some((l) => l.registration)) return undefined;
-  const workflowId = rulesIndexWorkflowId(network.network.vendor.id);
-  await client.workflow.start('rulesIndex', {
-    workflowId,
-    taskQueue: opts.taskQueue ?? TASK_QUEUE,
-    args: [{ everyMs: opts.everyMs ?? 30_000 }],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-  });
-  return workflowId;
 }

@@ -1,21 +1,17 @@
-import { createHash } from 'node:crypto';
-import { Context } from '@temporalio/activity';
-import type { UpdateDefinition } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { CrmRecord, Fields, FieldSpec } from '../connectors/types.js';
+import type { Fields, FieldSpec } from '../connectors/types.js';
 import type { Registration, RegistrationInput as LedgerRegistrationInput } from '../ledger/index.js';
 import { customerKey, registrationId } from '../ledger/index.js';
-import { CosellError, isCosellError } from '../lib/errors.js';
-import { TASK_QUEUE } from '../lib/client.js';
-import { resolveSecret } from '../lib/secrets.js';
-import { beating, heartbeat } from '../lib/heartbeat.js';
+import { currentTaskQueue, runningFor, temporalClient } from '../lib/activityContext.js';
+import { isCosellError } from '../lib/errors.js';
+import { heartbeat } from '../lib/heartbeat.js';
+import { linkWorkflowId } from '../lib/links.js';
 import { log } from '../lib/logger.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import {
   bestAccount,
   decide,
   decisionFacts,
-  defaultSplits,
   guardStage,
   isExclusive,
   isTerminal,
@@ -25,18 +21,13 @@ import {
   redecidedStatus,
   standing,
   STAGE_DERIVED_FIELDS,
-  summarizeAttribution,
   changedRequested,
   requestedValues,
-  type Approval,
   type AttributionRole,
-  type AwaitingApproval,
   type Decision,
-  type InfoRequest,
   type DecisionFacts,
   type FindOptions,
   type Hit,
-  type PartnerAttribution,
   type PartnerProfile,
   type Policy,
   type Redecision,
@@ -45,14 +36,21 @@ import {
   type RuleAction,
   type VendorAccount,
 } from '../rules/index.js';
-import { linkWorkflowId } from '../lib/links.js';
+import { sourceFieldsOf } from '../sync/page.js';
+import type { GateDecision, LinkRuntime, RecordGate } from '../sync/runtime.js';
 import { syncNowSignal } from '../workflows/sync.js';
-import { sharedAccountIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
-import { AWAITING_PEER_LINKS, peersBehind } from './firstToRegister.js';
-import type { GateDecision, LinkRuntime, RecordGate } from './runtime.js';
-import type { OrgConfig } from '../lib/config.js';
-import { sourceFieldsOf } from './page.js';
 import { disputeWorkflowId, provideInfoUpdate, redecideUpdate, requestExtensionUpdate } from '../workflows/registrationApi.js';
+import { sharedAccountIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
+import { attributionFields } from './attribution.js';
+import { duplicateOf, supersededPatch } from './claims.js';
+import { resolveCustomers, rulesDataUnavailable, type Customer } from './customers.js';
+import { awaitingPeers, detailsOf, gateAction, type RegistrationDetails } from './details.js';
+import { str } from './fieldValues.js';
+import { AWAITING_PEER_LINKS, peersBehind } from './firstToRegister.js';
+import { registrationInput } from './input.js';
+import { DISPUTE_INTAKE, EXTENSION_INTAKE } from './partnerFields.js';
+import { isUpdateRefusal, registrationWorkflowId, registrationWorkflowMetadata, stableKey, updateRegistration, workflowInput } from './registrationWorkflow.js';
+import { ATTRIBUTION_FIELDS, CUSTOMER_KEY_FIELD, VENDOR_STATUS_LABEL } from './vendorFields.js';
 
 /**
  * The registration gate: on a `registration: true` link every partner deal is a deal registration
@@ -69,166 +67,6 @@ import { disputeWorkflowId, provideInfoUpdate, redecideUpdate, requestExtensionU
  * The decision's attribution goes out as target fields the gate returns directly (not through the
  * mapping's `$registration` context), so the same fields land whatever mapping the link uses.
  */
-
-/** Vendor (Salesforce) Opportunity fields carrying the registration; created on the vendor if missing. */
-export const ATTRIBUTION_FIELDS: FieldSpec[] = [
-  { name: 'Registered_Partner__c', label: 'Registered Partner', type: 'string', length: 255 },
-  { name: 'Registered_Partner_Id__c', label: 'Registered Partner Id', type: 'string', length: 255 },
-  { name: 'Registration_Status__c', label: 'Registration Status', type: 'picklist', picklistValues: ['Submitted', 'Pending Review', 'Approved', 'Rejected', 'Expired', 'Won', 'Lost'] },
-  { name: 'Registration_Expiry__c', label: 'Registration Expiry', type: 'date' },
-  { name: 'Partner_Role__c', label: 'Partner Role', type: 'picklist', picklistValues: ['Sourcing', 'Services', 'Influence', 'Reseller'] },
-  { name: 'Partner_Attribution__c', label: 'Partner Attribution', type: 'string', length: 255 },
-  { name: 'Partner_Attribution_Type__c', label: 'Partner Attribution Type', type: 'string', length: 40 },
-];
-/** The field on a partner's own deal where the partner disputes a rejection (its reason, free text). */
-export const DISPUTE_INTAKE: Partial<Record<OrgConfig['kind'], FieldSpec>> = {
-  hubspot: { name: 'cosell_registration_dispute', label: 'Dispute the registration decision (cosell): your reason', type: 'string', length: 255 },
-  salesforce: { name: 'Cosell_Registration_Dispute__c', label: 'Dispute Registration Decision (cosell)', type: 'string', length: 255 },
-};
-/** The field on a partner's own deal where the partner asks to extend its exclusivity (its reason, free text). */
-export const EXTENSION_INTAKE: Partial<Record<OrgConfig['kind'], FieldSpec>> = {
-  hubspot: { name: 'cosell_registration_extension', label: 'Request an extension of the registration (cosell): your reason', type: 'string', length: 255 },
-  salesforce: { name: 'Cosell_Registration_Extension__c', label: 'Request Registration Extension (cosell)', type: 'string', length: 255 },
-};
-/** The fields a vendor-side edit may not change during exclusivity (re-asserted, audited). */
-export const PROTECTED_FIELDS = ['Registered_Partner__c', 'Registered_Partner_Id__c', 'Registration_Status__c', 'Partner_Role__c', 'Partner_Attribution__c'];
-
-const STATUS_LABEL: Record<RegistrationStatus, string> = {
-  submitted: 'Submitted',
-  checked: 'Submitted',
-  'pending-review': 'Pending Review',
-  'auto-approved': 'Approved',
-  approved: 'Approved',
-  rejected: 'Rejected',
-  expired: 'Expired',
-  won: 'Won',
-  lost: 'Lost',
-};
-const ROLE_LABEL: Record<AttributionRole, string> = { sourcing: 'Sourcing', services: 'Services', influence: 'Influence', reseller: 'Reseller' };
-
-/** What the ledger row's `details` JSON holds for a registration. */
-export interface RegistrationDetails {
-  linkId: string;
-  decision?: Pick<Decision, 'outcome' | 'ruleId' | 'reason' | 'matches'>;
-  approvedAt?: string;
-  attribution?: PartnerAttribution[];
-  attributionType?: 'sourced' | 'influenced';
-  workflowStarted?: boolean;
-  escalated?: boolean;
-  /** What the (latest) decision was made on: a material difference from it re-runs the decision. */
-  decidedOn?: DecisionFacts;
-  /** Where `submittedAt` came from: the partner's own create time, or (unknown there) when cosell first saw the deal. */
-  registeredAtSource?: 'partner-crm' | 'first-seen';
-  /** Set when an earlier-created registration of the same customer took it over while this one was pending. */
-  supersededBy?: string;
-  /** Multi-level approval, mirrored from the workflow for the review queue. */
-  approvals?: Approval[];
-  awaiting?: AwaitingApproval[];
-  /** "Action Required": the open request, with what the requested fields held when it was made. */
-  infoRequest?: InfoRequest & { values?: Record<string, string> };
-  /** An auto-approval waiting (claim held as `submitted`) for these other registration links to read past `since`. */
-  awaitingPeers?: { since: string; links: string[] };
-  /** How long the auto-approval waited for the other links, and which were still behind when it stopped waiting. */
-  waitedForPeers?: { ms: number; stillBehind: string[] };
-  /** The registration's dispute (workflow dispute:<id>), once one was opened. */
-  dispute?: { status: string; by: string; openedAt: string; outcome?: string };
-  /** The open extension request, mirrored from the workflow for the queue. */
-  extensionRequest?: { by: string; at: string; reason: string };
-  /** The text of the partner's extension field last handed to the workflow (a new text is a new request). */
-  extensionIntake?: string;
-}
-
-export function detailsOf(reg: Registration): RegistrationDetails {
-  return (reg.details ?? {}) as unknown as RegistrationDetails;
-}
-
-/** A claim held as `submitted` while its auto-approval waits for the other registration links. */
-export const awaitingPeers = (reg: Registration) => reg.status === 'submitted' && !!detailsOf(reg).awaitingPeers;
-
-/** The role a partner takes on its own registration: sourcing when allowed, else its first role. */
-export function ownRole(networkRoles?: readonly string[]): AttributionRole {
-  const roles = (networkRoles ?? []) as AttributionRole[];
-  return roles.includes('sourcing') ? 'sourcing' : (roles[0] ?? 'sourcing');
-}
-
-export function attributionOf(reg: Registration, policy: Policy, networkRoles?: readonly string[]): PartnerAttribution[] {
-  const d = detailsOf(reg);
-  if (d.attribution?.length) return d.attribution;
-  return defaultSplits([{ partnerId: reg.partner, role: ownRole(networkRoles) }], policy);
-}
-
-/** The vendor fields that show a registration natively on the opportunity. */
-export function attributionFields(reg: Registration, partnerName: string, policy: Policy, networkRoles?: readonly string[]): Fields {
-  const parts = attributionOf(reg, policy, networkRoles);
-  const own = parts.find((p) => p.partnerId === reg.partner) ?? parts[0]!;
-  const summary = summarizeAttribution(parts, policy);
-  return {
-    Registered_Partner__c: partnerName,
-    Registered_Partner_Id__c: reg.partner,
-    Registration_Status__c: STATUS_LABEL[reg.status as RegistrationStatus] ?? 'Submitted',
-    Registration_Expiry__c: reg.expiresAt ? reg.expiresAt.slice(0, 10) : null,
-    Partner_Role__c: ROLE_LABEL[own.role],
-    Partner_Attribution__c: parts.map((p) => `${p.partnerId}:${p.role}:${p.split}`).join(';').slice(0, 255),
-    Partner_Attribution_Type__c: summary.type,
-  };
-}
-
-/** Statuses in which a registration still claims its customer (also: the workflow is running). */
-export const ACTIVE_LEDGER_STATUSES = ['submitted', 'checked', 'pending-review', 'auto-approved', 'approved'];
-
-/** How a status is enforced on the vendor pipeline. */
-export function gateAction(reg: Registration): GateDecision['action'] {
-  const status = reg.status as RegistrationStatus;
-  if (isExclusive(status)) return 'write';
-  if (status === 'rejected') return 'reject';
-  if ((status === 'won' || status === 'lost' || status === 'expired') && detailsOf(reg).approvedAt) return 'write';
-  return status === 'won' || status === 'lost' || status === 'expired' ? 'reject' : 'hold';
-}
-
-export const registrationWorkflowId = (id: string) => `registration:${id}`;
-
-/**
- * What the Temporal Web UI lists for a registration workflow (its static summary and details, user
- * metadata: encrypted like payloads when a key is set, shown by the UI through the codec server), so a
- * list of hundreds of registrations reads as customers, partners and amounts, not ids. The status
- * changes: it is the `CosellRegistrationStatus` search attribute and the workflow's current details.
- */
-export function registrationWorkflowMetadata(reg: Pick<Registration, 'id' | 'partner' | 'customerName' | 'customerDomain' | 'amount' | 'currency'>): { staticSummary: string; staticDetails: string } {
-  const amount = reg.amount === null ? 'no amount' : `${reg.amount.toLocaleString('en-US', { maximumFractionDigits: 2 })}${reg.currency ? ` ${reg.currency}` : ''}`;
-  const customer = reg.customerName ?? reg.customerDomain ?? 'unknown customer';
-  return {
-    staticSummary: `${customer} · ${reg.partner} · ${amount}`,
-    staticDetails: [`**Registration** ${reg.id}`, `**Customer** ${customer}${reg.customerDomain ? ` (${reg.customerDomain})` : ''}`, `**Partner** ${reg.partner}`, `**Amount** ${amount}`].join('\n\n'),
-  };
-}
-
-/** What the registration workflow starts from (the gate's decision travels with it). */
-export interface RegistrationWorkflowInput {
-  id: string;
-  partnerId: string;
-  sourceId: string;
-  linkId: string;
-  submittedAt: string;
-  decision: Pick<Decision, 'outcome' | 'ruleId' | 'reason'>;
-  /** The amount in the policy currency the decision was made on (approval levels; null: unknown). */
-  amount?: number | null;
-  /** A dispute overturned the rejection: this run starts approved (see workflows/dispute.ts). */
-  reinstated?: { by: string; reason: string; dispute: string };
-}
-
-/** A registration workflow's input from the ledger row: its stored decision, else `fallback` with the row's reason. */
-export function workflowInput(reg: Registration, linkId: string, fallback: Pick<Decision, 'outcome' | 'ruleId'>): RegistrationWorkflowInput {
-  const decision = detailsOf(reg).decision ?? { ...fallback, reason: reg.reason ?? '' };
-  return {
-    id: reg.id,
-    partnerId: reg.partner,
-    sourceId: reg.sourceId,
-    linkId,
-    submittedAt: reg.submittedAt,
-    decision: { outcome: decision.outcome, ruleId: decision.ruleId, reason: decision.reason },
-    amount: detailsOf(reg).decidedOn?.amount ?? null,
-  };
-}
 
 export interface RegistrationGateOptions {
   policy: Policy;
@@ -254,23 +92,6 @@ export function registrationGateFor(opts: RegistrationGateOptions): (rt: Omit<Li
   };
 }
 
-/** The given client, else the running activity's worker client (workers need no extra wiring). */
-export function temporalClient(explicit?: Client): Client | undefined {
-  if (explicit) return explicit;
-  try {
-    return Context.current().client;
-  } catch {
-    return undefined;
-  }
-}
-
-export function currentTaskQueue(fallback?: string): string {
-  try {
-    return Context.current().info.taskQueue;
-  } catch {
-    return fallback ?? TASK_QUEUE;
-  }
-}
 
 /** How long the gate trusts what it learnt about a registration link's workflow running. */
 const LINK_RUNNING_TTL_MS = 10_000;
@@ -406,7 +227,7 @@ export class RegistrationGate implements RecordGate {
     const customerNameNorm = normalizeCompanyName(input.customerName) || null;
     const customerDomain = normalizeDomain(input.website) ?? null;
     const key = customerKey({ domainNorm: customerDomain, nameNorm: customerNameNorm });
-    // An auto-approval waits for the other registration links to read past this moment (sync/firstToRegister.ts).
+    // An auto-approval waits for the other registration links to read past this moment (registrations/firstToRegister.ts).
     const behind = decided.outcome === 'approved' && policy.matching.firstToRegisterWaitMs > 0 ? await this.peersBehind(Date.parse(now)) : [];
     const fields = (d: typeof decision): LedgerRegistrationInput & { submittedAt: string; status: RegistrationStatus } => {
       if (behind.length && d === decided) {
@@ -506,7 +327,7 @@ export class RegistrationGate implements RecordGate {
   }
 
   /**
-   * An auto-approval waiting for the other registration links (sync/firstToRegister.ts): still waiting
+   * An auto-approval waiting for the other registration links (registrations/firstToRegister.ts): still waiting
    * while one of them has not read past the moment this deal was first seen and the policy's wait has
    * not run out (those links are asked to poll now); otherwise decided again on today's truth — an
    * earlier registration that arrived meanwhile has taken the claim over already, or rejects it now —
@@ -686,7 +507,7 @@ export class RegistrationGate implements RecordGate {
       // must not stay on an account whose company is gone (the merge re-point, `repointChildren`).
       if (await this.wasInPipeline(reg, r.sourceId)) {
         const follows = new Set(['Registration_Status__c', ...(this.rt.parent?.targetField ? [this.rt.parent.targetField] : [])]);
-        return { action: 'write', fields: { Registration_Status__c: STATUS_LABEL[reg.status as RegistrationStatus] }, protect: Object.keys(r.mapped).filter((f) => !follows.has(f)), reason, decisions };
+        return { action: 'write', fields: { Registration_Status__c: VENDOR_STATUS_LABEL[reg.status as RegistrationStatus] }, protect: Object.keys(r.mapped).filter((f) => !follows.has(f)), reason, decisions };
       }
       return { action, reason, decisions };
     }
@@ -907,203 +728,4 @@ export class RegistrationGate implements RecordGate {
     const snap = (await this.rt.ledger.snapshots.get(this.rt.targetOrg.id, this.rt.targetObject, [pair.targetId])).get(pair.targetId);
     return str(snap?.fields.StageName);
   }
-}
-
-/** What reading a deal's customer needs of a link: the partner org, its connector and object (the preview has no full runtime). */
-export type CustomerSource = Pick<LinkRuntime, 'link' | 'sourceOrg' | 'source' | 'sourceObject'>;
-
-export interface Customer {
-  name: string | null;
-  domain: string | null;
-  country: string | null;
-  /** When the partner created the deal in its own CRM (HubSpot `createdate`, Salesforce `CreatedDate`). */
-  createdAt: string | null;
-}
-
-const COUNTRY_NAMES: Record<string, string> = {
-  'united states': 'US', usa: 'US', 'united kingdom': 'GB', germany: 'DE', france: 'FR', netherlands: 'NL', japan: 'JP', australia: 'AU',
-  canada: 'CA', brazil: 'BR', india: 'IN', sweden: 'SE', spain: 'ES', italy: 'IT', ireland: 'IE', switzerland: 'CH', austria: 'AT',
-};
-
-/** ISO alpha-2 from what CRMs hold (codes or English names). */
-export function countryCode(v: unknown): string | null {
-  const s = str(v);
-  if (!s) return null;
-  if (/^[A-Za-z]{2,3}$/.test(s)) return s.toUpperCase();
-  return COUNTRY_NAMES[s.toLowerCase()] ?? s;
-}
-
-/**
- * The end customer of each partner deal — its associated company / account (name, domain, country),
- * read in one batch per page from the partner's own CRM: HubSpot the deal → company association (v4
- * batch read), Salesforce `Opportunity.AccountId` → Account; deals without one fall back to the mapped
- * fields (Customer_Domain__c, the deal name) — and when the partner created the deal there, read from
- * the source record (`createdate` / `CreatedDate`), the time first-to-register compares.
- * A failed read throws COSELL_RULES_DATA_UNAVAILABLE (retryable): deciding on the mapped fields
- * alone would match a different customer key than the company the partner linked.
- */
-export async function resolveCustomers(rt: CustomerSource, records: Array<{ sourceId: string; source: Fields }>): Promise<Map<string, Customer>> {
-  const out = new Map<string, Customer>();
-  const ids = records.map((r) => r.sourceId);
-  const created = new Map<string, string>();
-  const customer = (id: string): Customer => {
-    let c = out.get(id);
-    if (!c) out.set(id, (c = { name: null, domain: null, country: null, createdAt: null }));
-    return c;
-  };
-  try {
-    if (rt.sourceOrg.kind === 'hubspot') {
-      // Search and batch reads always return `createdate`; read it only for records that lack it.
-      for (const r of records) if (isoOrNull(r.source.createdate)) created.set(r.sourceId, isoOrNull(r.source.createdate)!);
-      const missing = ids.filter((id) => !created.has(id));
-      if (missing.length) for (const d of await rt.source.readByIds(rt.sourceObject, missing, ['createdate'])) if (isoOrNull(d.fields.createdate)) created.set(d.id, isoOrNull(d.fields.createdate)!);
-      const links = await hubspotDealCompanies(rt, ids);
-      const companies = links.size ? await rt.source.readByIds('companies', [...new Set(links.values())], ['name', 'domain', 'website', 'country']) : [];
-      const byId = new Map(companies.map((c) => [c.id, c]));
-      for (const [deal, company] of links) {
-        const c = byId.get(company);
-        if (c) Object.assign(customer(deal), { name: str(c.fields.name), domain: str(c.fields.domain) ?? str(c.fields.website), country: countryCode(c.fields.country) });
-      }
-    } else if (rt.sourceOrg.kind === 'salesforce') {
-      const opportunity = rt.sourceObject === 'Opportunity';
-      const opps = await rt.source.readByIds(rt.sourceObject, ids, opportunity ? ['CreatedDate', 'AccountId'] : ['CreatedDate']);
-      for (const o of opps) if (isoOrNull(o.fields.CreatedDate)) created.set(o.id, isoOrNull(o.fields.CreatedDate)!);
-      const accountOf = new Map(opps.filter((o) => opportunity && str(o.fields.AccountId)).map((o) => [o.id, String(o.fields.AccountId)]));
-      const accounts: CrmRecord[] = accountOf.size ? await rt.source.readByIds('Account', [...new Set(accountOf.values())], ['Name', 'Website', 'BillingCountry']) : [];
-      const byId = new Map(accounts.map((a) => [a.id, a]));
-      for (const [opp, acc] of accountOf) {
-        const a = byId.get(acc);
-        if (a) Object.assign(customer(opp), { name: str(a.fields.Name), domain: str(a.fields.Website), country: countryCode(a.fields.BillingCountry) });
-      }
-    }
-  } catch (e) {
-    throw rulesDataUnavailable(`the customers of ${ids.length} partner deal(s) could not be read from ${rt.sourceOrg.id}`, rt, e);
-  }
-  for (const [id, at] of created) customer(id).createdAt = at;
-  return out;
-}
-
-/** The retryable error of a decision that cannot see what it needs (fail closed: nothing is decided). */
-function rulesDataUnavailable(what: string, rt: Pick<LinkRuntime, 'link'>, cause: unknown): CosellError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  log.warn({ err: cause, link: rt.link.id }, `${what}; nothing decided, the page will be retried`);
-  return new CosellError('COSELL_RULES_DATA_UNAVAILABLE', `${what}: ${reason}`, { cause, details: { link: rt.link.id, retryable: true }, hint: 'the page is retried; check the CRM connection if this persists' });
-}
-
-/** The registration a lost claim was a duplicate of, as the decision (the rules' own first-to-register wording). */
-export function duplicateOf<D extends Pick<Decision, 'outcome' | 'ruleId' | 'reason' | 'matches'>>(d: D, holder: Registration, key: string): D {
-  const reason = `"${holder.customerName ?? key}" was registered first by ${holder.partner} at ${holder.submittedAt} (registration ${holder.id}, ${holder.status}; matched on ${key.startsWith('domain:') ? 'domain' : 'name'})`;
-  const match = { kind: 'registration' as const, id: holder.id, name: holder.customerName ?? '', domain: holder.customerDomain, score: 1, matchedOn: key.startsWith('domain:') ? ('domain' as const) : ('name' as const), partnerId: holder.partner, registeredAt: holder.submittedAt };
-  return { ...d, outcome: 'rejected', ruleId: 'first-to-register', reason, matches: [match, ...d.matches.filter((m) => m.id !== holder.id)] };
-}
-
-/** How a pending holder is stored when an earlier-created registration of its customer takes over. */
-function supersededPatch(holder: Registration, winnerId: string, winnerRegisteredAt: string, now: string) {
-  const reason = `registration ${winnerId} of the same customer was created earlier (${winnerRegisteredAt}, this one ${holder.submittedAt}); first to register wins while no decision is made`;
-  const d = detailsOf(holder);
-  const details: RegistrationDetails = { ...d, decision: { outcome: 'rejected', ruleId: 'first-to-register', reason, matches: d.decision?.matches ?? [] }, supersededBy: winnerId };
-  return { status: 'rejected', reason, decidedBy: 'rules', decidedAt: now, expiresAt: null, details: details as unknown as Record<string, unknown> };
-}
-
-function isoOrNull(v: unknown): string | null {
-  const s = str(v);
-  if (!s) return null;
-  const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
-  return Number.isFinite(t) ? new Date(t).toISOString() : null;
-}
-
-/** deal id → company id through HubSpot's v4 batch association read (token auth only). */
-async function hubspotDealCompanies(rt: CustomerSource, dealIds: string[]): Promise<Map<string, string>> {
-  const org = rt.sourceOrg;
-  const out = new Map<string, string>();
-  if (org.kind !== 'hubspot' || !('accessToken' in org.connection.auth)) return out;
-  const token = resolveSecret(org.connection.auth.accessToken, `${org.id}.connection.auth.accessToken`);
-  const base = (org.connection.basePath ?? 'https://api.hubapi.com').replace(/\/$/, '');
-  for (let i = 0; i < dealIds.length; i += 1000) {
-    const res = await fetch(`${base}/crm/v4/associations/deals/companies/batch/read`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: dealIds.slice(i, i + 1000).map((id) => ({ id })) }),
-    });
-    if (!res.ok && res.status !== 207) throw new Error(`HubSpot associations read: HTTP ${res.status}`);
-    const body = (await res.json()) as { results?: Array<{ from: { id: string }; to: Array<{ toObjectId: number | string }> }> };
-    for (const r of body.results ?? []) if (r.to[0]) out.set(String(r.from.id), String(r.to[0].toObjectId));
-  }
-  return out;
-}
-
-/** Vendor Account external id for the accounts cosell creates for partner-sourced customers. */
-export const CUSTOMER_KEY_FIELD: FieldSpec = { name: 'Cosell_Customer_Key__c', label: 'Customer Key (cosell)', type: 'string', length: 255, externalId: true, unique: true };
-
-/** The registration input of a partner deal (the gate's view: the customer as resolved, mapped fields). */
-export function registrationInput(id: string, partnerId: string, r: { source: Fields; mapped: Fields }, c: Customer | undefined, submittedAt: string): RegistrationInput {
-  return {
-    id,
-    partnerId,
-    customerName: c?.name ?? str(r.mapped.Name) ?? '',
-    website: c?.domain ?? str(r.mapped.Customer_Domain__c),
-    country: c?.country ?? null,
-    amount: num(r.mapped.Amount) ?? num(r.mapped.Partner_Amount__c),
-    closeDate: str(r.mapped.CloseDate),
-    stage: str(r.source.dealstage) ?? str(r.source.StageName),
-    submittedAt,
-    fields: r.mapped,
-  };
-}
-
-/** True inside an activity of workflow `workflowId`. */
-function runningFor(workflowId: string): boolean {
-  try {
-    return Context.current().info.workflowExecution?.workflowId === workflowId;
-  } catch {
-    return false;
-  }
-}
-
-/** How long a page waits for a registration workflow to take an update before it fails and is retried. */
-export const REGISTRATION_UPDATE_DEADLINE_MS = 60_000;
-
-/**
- * Send an update to a registration's workflow and wait for its result — heartbeating meanwhile (the
- * workflow may first finish another transition's effects), for at most the deadline. Past it the page
- * fails with COSELL_REGISTRATION_BUSY and is retried: the link shows why instead of sitting `running`.
- * The update id is derived from what is asked of which version of the ledger row (its `updatedAt`:
- * the effects of every transition rewrite it), so a retried page joins the update already in flight
- * (or gets its result) instead of asking the workflow twice — and a later, equal request is new.
- */
-export async function updateRegistration<A>(client: Client, id: string, update: UpdateDefinition<unknown, [A]>, arg: A, updateId: string, deadlineMs = REGISTRATION_UPDATE_DEADLINE_MS): Promise<void> {
-  const controller = new AbortController();
-  const deadline = setTimeout(() => controller.abort(), deadlineMs);
-  try {
-    await beating(() => client.withAbortSignal(controller.signal, () => client.workflow.getHandle(registrationWorkflowId(id)).executeUpdate(update, { args: [arg], updateId })));
-  } catch (e) {
-    if (!controller.signal.aborted) throw e;
-    throw new CosellError('COSELL_REGISTRATION_BUSY', `registration ${id}'s workflow did not take the ${update.name} update within ${deadlineMs / 1000} s (it is still applying an earlier change, or its worker is gone); nothing was written, the page is retried`, { cause: e });
-  } finally {
-    clearTimeout(deadline);
-  }
-}
-
-/** A short, stable key of a JSON value (its object keys sorted): the same request gets the same update id. */
-function stableKey(value: unknown): string {
-  const canonical = JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
-  return createHash('sha256').update(canonical).digest('base64url').slice(0, 22);
-}
-
-/** A workflow update refused by its validator or handler (vs. a transport / server failure). */
-function isUpdateRefusal(e: unknown): boolean {
-  const name = (e as { name?: string })?.name;
-  return name === 'WorkflowUpdateFailedError' || name === 'WorkflowNotFoundError';
-}
-
-function str(v: unknown): string | null {
-  if (v === undefined || v === null) return null;
-  const s = String(v).trim();
-  return s ? s : null;
-}
-
-function num(v: unknown): number | null {
-  if (v === undefined || v === null || v === '') return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
 }

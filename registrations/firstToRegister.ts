@@ -1,9 +1,10 @@
 import { readThroughOf } from '../connectors/types.js';
+import type { DeadLetterCode } from '../lib/errors.js';
 import type { Ledger } from '../ledger/index.js';
 import { streamCursorId } from '../ledger/streams.js';
 import { splitEndpoint, type LoadedNetwork } from '../lib/config.js';
 import { streamIdOf } from '../ledger/streams.js';
-import { linkConsumerId, streamsEnabled } from './streamPlan.js';
+import { linkConsumerId, streamsEnabled } from '../sync/streamPlan.js';
 
 /**
  * First to register is the deal the partner created first in its own CRM — but every registration link
@@ -16,7 +17,7 @@ import { linkConsumerId, streamsEnabled } from './streamPlan.js';
  * a link that is not running at all — no link workflow — is not waited for).
  * Meanwhile the deal is parked under this dead-letter code and retried after each catch-up.
  */
-export const AWAITING_PEER_LINKS = 'REGISTRATION_AWAITS_PEER_LINKS';
+export const AWAITING_PEER_LINKS = 'REGISTRATION_AWAITS_PEER_LINKS' satisfies DeadLetterCode;
 
 /**
  * How far a link has read its source (source-CRM time, ms): every change committed there before it has
