@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isTrueParam } from '../http.js';
 import { ApiError, RecordFailure, type RecordError } from './errors.js';
 import { MultipleMatches, Undo, type SalesforceData, type SaveResult, type WriteContext } from './data.js';
+import { orgLimits } from './limits.js';
 import { describeGlobalEntry, describeObject, SchemaError, type CustomFieldMetadata } from './schema.js';
 import { compileQuery, formatDatetime, outputValue, recordUrl, type CompiledQuery } from './soql.js';
 import type { Rec } from './store.js';
@@ -36,70 +37,6 @@ const CURSOR_TTL_MS = 15 * 60 * 1000;
 const MAX_CURSORS = 200;
 
 export const API_VERSIONS = Array.from({ length: 66 - 20 + 1 }, (_, i) => `${20 + i}.0`);
-
-/**
- * `GET /limits`: every limit a real org lists, each `{Max, Remaining}`. DailyApiRequests is the org's
- * rolling allocation (the same numbers as Sforce-Limit-Info); DataStorageMB counts 2 KB a record, as
- * Salesforce does; the rest are an Enterprise org's allocations, unused (the sandbox has no such features).
- */
-export function orgLimits(o: { apiMax: number; apiUsed: number; records: number }): Record<string, { Max: number; Remaining: number }> {
-  const unused = (max: number) => ({ Max: max, Remaining: max });
-  const dataMax = 1024;
-  return {
-    ActiveScratchOrgs: unused(3),
-    AnalyticsExternalDataSizeMB: unused(40960),
-    ConcurrentAsyncGetReportInstances: unused(200),
-    ConcurrentEinsteinDataInsightsStoryCreation: unused(5),
-    ConcurrentEinsteinDiscoveryStoryCreation: unused(2),
-    ConcurrentSyncReportRuns: unused(20),
-    DailyAnalyticsDataflowJobExecutions: unused(60),
-    DailyAnalyticsUploadedFilesSizeMB: unused(51200),
-    DailyApiRequests: { Max: o.apiMax, Remaining: Math.max(0, o.apiMax - o.apiUsed) },
-    DailyAsyncApexExecutions: unused(250000),
-    DailyAsyncApexTests: unused(500),
-    DailyBulkApiBatches: unused(15000),
-    DailyBulkV2QueryFileStorageMB: unused(976562),
-    DailyBulkV2QueryJobs: unused(10000),
-    DailyDeliveredPlatformEvents: unused(50000),
-    DailyDurableGenericStreamingApiEvents: unused(10000),
-    DailyDurableStreamingApiEvents: unused(10000),
-    DailyEinsteinDataInsightsStoryCreation: unused(1000),
-    DailyEinsteinDiscoveryPredictAPICalls: unused(50000),
-    DailyEinsteinDiscoveryPredictionsByCDC: unused(500000),
-    DailyEinsteinDiscoveryStoryCreation: unused(100),
-    DailyFunctionsApiCallLimit: unused(235000),
-    DailyGenericStreamingApiEvents: unused(10000),
-    DailyScratchOrgs: unused(6),
-    DailyStandardVolumePlatformEvents: unused(10000),
-    DailyStreamingApiEvents: unused(10000),
-    DailyWorkflowEmails: unused(2000),
-    DataStorageMB: { Max: dataMax, Remaining: Math.max(0, dataMax - Math.ceil((o.records * 2) / 1024)) },
-    DurableStreamingApiConcurrentClients: unused(20),
-    FileStorageMB: unused(1024),
-    HourlyAsyncReportRuns: unused(1200),
-    HourlyDashboardRefreshes: unused(200),
-    HourlyDashboardResults: unused(5000),
-    HourlyDashboardStatuses: unused(999999999),
-    HourlyLongTermIdMapping: unused(100000),
-    HourlyManagedContentPublicRequests: unused(50000),
-    HourlyODataCallout: unused(10000),
-    HourlyPublishedPlatformEvents: unused(50000),
-    HourlyPublishedStandardVolumePlatformEvents: unused(1000),
-    HourlyShortTermIdMapping: unused(100000),
-    HourlySyncReportRuns: unused(500),
-    HourlyTimeBasedWorkflow: unused(50),
-    MassEmail: unused(10),
-    MonthlyEinsteinDiscoveryStoryCreation: unused(500),
-    MonthlyPlatformEventsUsageEntitlement: unused(0),
-    Package2VersionCreates: unused(6),
-    Package2VersionCreatesWithoutValidation: unused(500),
-    PermissionSets: unused(1500),
-    PrivateConnectOutboundCalloutHourlyLimitMB: unused(0),
-    PublishCallbackUsageInApex: unused(5242880),
-    SingleEmail: unused(15),
-    StreamingApiConcurrentClients: unused(20),
-  };
-}
 
 export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
   return reply.code(e.status).header('content-type', JSON_TYPE).send(e.body());

@@ -108,6 +108,9 @@ describe('simple-salesforce', () => {
     const ids = new Set<string>();
     for (const u of out.upserts) {
       expect(u).toMatchObject({ first: 201, second: 200, readBack: u.ext, name: `Ext ${u.ext} v2` });
+      // '+' in a path is a plus sign (as in Salesforce): quote_plus's spaces miss, unless a record holds the '+' spelling.
+      const plus = u.ext.replaceAll(' ', '+').toLowerCase();
+      expect(u.byCustomId, u.ext).toBe(!u.ext.includes(' ') ? u.id : (out.upserts.find((o: { ext: string }) => o.ext.toLowerCase() === plus)?.id ?? 'NOT_FOUND'));
       const rows = state.get(u.ext.toLowerCase())!;
       expect(rows.map((r) => [r.Id, r.Ext_Id__c, r.Name])).toEqual([[u.id, u.ext, `Ext ${u.ext} v2`]]);
       ids.add(u.id);

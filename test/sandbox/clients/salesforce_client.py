@@ -64,9 +64,14 @@ out["upserts"] = []
 for ext in cfg["extIds"]:
     status_new = sf.Account.upsert(format_external_id("Ext_Id__c", ext), {"Name": f"Ext {ext}"})
     status_again = sf.Account.upsert(format_external_id("Ext_Id__c", ext), {"Name": f"Ext {ext} v2"})
-    # get_by_custom_id quotes with quote_plus (a space becomes '+'): only for values without spaces.
-    got = sf.Account.get_by_custom_id("Ext_Id__c", ext) if " " not in ext else sf.Account.get(format_external_id("Ext_Id__c", ext))
-    out["upserts"].append({"ext": ext, "first": status_new, "second": status_again, "readBack": got["Ext_Id__c"], "name": got["Name"], "id": got["Id"]})
+    got = sf.Account.get(format_external_id("Ext_Id__c", ext))
+    # get_by_custom_id quotes with quote_plus: a space goes as '+', which Salesforce reads as a plus sign in
+    # a path (simple-salesforce issue #801: such records are "not found"), so it finds them only without spaces.
+    try:
+        by_custom = sf.Account.get_by_custom_id("Ext_Id__c", ext)["Id"]
+    except SalesforceResourceNotFound:
+        by_custom = "NOT_FOUND"
+    out["upserts"].append({"ext": ext, "first": status_new, "second": status_again, "readBack": got["Ext_Id__c"], "name": got["Name"], "id": got["Id"], "byCustomId": by_custom})
 
 # SOQL with values escaped by the client: quotes, backslashes, LIKE wildcards taken literally.
 sf.Account.create({"Name": "100% real_deal"})
