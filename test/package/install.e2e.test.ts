@@ -30,7 +30,7 @@ const cosell = (args: string[], env: Record<string, string> = {}) => {
 
 beforeAll(() => {
   pkg = installPackage();
-}, 300_000);
+}, 600_000); // a fresh build is tsc over the whole product: 30 s idle, minutes under a full test run
 afterAll(() => pkg && rmSync(path.dirname(pkg.project), { recursive: true, force: true }));
 
 describe('the cosell package', () => {
