@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startDevServer, type DevServer } from '../lib/devServer.js';
 import { workflowBundle } from '../lib/worker.js';
 import { startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { tempDir } from './helpers/tmp.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,7 +25,7 @@ let postgres: TestPostgres | undefined;
 export async function setup(project: TestProject) {
   let address = process.env.TEMPORAL_ADDRESS;
   const started = !address ? startDevServer({ ui: false }) : undefined;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-test-'));
+  const dir = tempDir('cosell-test-');
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   const pgUrl = process.env.COSELL_TEST_DATABASE_URL;
   const [srv, bundle, pgStarted] = await Promise.all([started, workflowBundle(), pgUrl ? undefined : startTestPostgres()]);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
@@ -14,6 +13,7 @@ import { KEY_ID_METADATA } from '../lib/payloadCodec.js';
 import { createWorker, workflowBundleOptions } from '../lib/worker.js';
 import { helloCosell } from '../workflows/index.js';
 import { temporalAddress, testClient, testWorker, uniqueQueue } from './helpers/temporal.js';
+import { tempDir } from './helpers/tmp.js';
 
 // Business data (a customer name, a CRM error text quoting a record) must never reach Temporal history
 // in plaintext once a key is configured: checked on the raw history bytes, fetched WITHOUT the codec.
@@ -105,7 +105,7 @@ describe('encrypted Temporal history on the real dev server', () => {
 
   it('a failure thrown by workflow code itself (an ApplicationFailure naming the customer) is encrypted too', async () => {
     // Bundled exactly as cosell bundles its own workflows (lib/worker.ts workflowBundleOptions).
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-codec-bundle-'));
+    const dir = tempDir('cosell-codec-bundle-');
     const codePath = path.join(dir, 'bundle.js');
     writeFileSync(codePath, (await bundleWorkflowCode(workflowBundleOptions(fileURLToPath(new URL('./helpers/failingWorkflow.ts', import.meta.url))))).code);
     const queue = uniqueQueue('codec-wf');

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
@@ -7,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Payload } from '@temporalio/common';
 import { isCosellError } from '../lib/errors.js';
 import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, payloadDataConverter, payloadKeysFromEnv, type PayloadKey } from '../lib/payloadCodec.js';
+import { tempDir } from './helpers/tmp.js';
 
 const key = (id: string): PayloadKey => ({ id, key: randomBytes(32) });
 const entry = (k: PayloadKey) => `${k.id}:${k.key.toString('base64')}`;
@@ -76,7 +76,7 @@ describe('AesGcmPayloadCodec', () => {
 describe('payload keys from the environment', () => {
   const good = key('cur');
   const old = key('old');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-keys-'));
+  const dir = tempDir('cosell-keys-');
   const file = (name: string, text: string) => {
     const f = path.join(dir, name);
     writeFileSync(f, text, { mode: 0o600 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -10,6 +10,7 @@ import { loadNetwork } from '../../lib/config.js';
 import { parsePolicy } from '../../rules/policy.js';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * `cosell report` end to end: the real CLI (a child process) refreshes the fact store from the sandbox
@@ -46,7 +47,7 @@ analytics:
 beforeAll(async () => {
   sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor', seed: { accounts: 10, opportunities: 40, owners: 2 } }] });
   const conn = sandboxEnv(sb, 'ANLE');
-  dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-report-'));
+  dir = tempDir('cosell-report-');
   writeFileSync(path.join(dir, 'roe.yaml'), POLICY);
   writeFileSync(
     path.join(dir, 'cosell.yaml'),

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { startEngineWorker, terminateWorkflows, type EngineWorker } from '../hel
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The scorecard workflow on the real dev server against the sandbox vendor org: `scorecard:<vendor>`
@@ -32,7 +32,7 @@ const vendorId = `vendor${Math.random().toString(36).slice(2, 7)}`;
 
 beforeAll(async () => {
   sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor', seed: { accounts: 6, opportunities: 20, owners: 1 } }] });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-scorecard-'));
+  const dir = tempDir('cosell-scorecard-');
   writeFileSync(path.join(dir, 'roe.yaml'), `version: 1
 currency: USD
 tiers: { gold: { autoApproveUpTo: 100000 }, silver: { autoApproveUpTo: 0 } }

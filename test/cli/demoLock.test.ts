@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireDemoLock } from '../../lib/demoLock.js';
+import { tempDir } from '../helpers/tmp.js';
 
 describe('one demo per checkout (lib/demoLock.ts)', () => {
-  const file = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'cosell-lock-')), '.cosell', 'demo.lock');
+  const file = () => path.join(tempDir('cosell-lock-'), '.cosell', 'demo.lock');
 
   it('refuses a second demo while the first one runs, naming its pid and how to stop it; free again once released', () => {
     const f = file();

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tempDir } from '../helpers/tmp.js';
 
 const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
 const BIN = path.join(ROOT, 'bin/cosell.js');
@@ -53,7 +53,7 @@ rules: roe.yaml
 }
 
 export function fixture(): Fixture {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-config-'));
+  const dir = tempDir('cosell-config-');
   const ledger = path.join(dir, 'ledger.sqlite');
   const texts = validTexts(ledger);
   const f: Fixture = {

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const bin = new URL('../../bin/cosell.js', import.meta.url).pathname;
 const stock = path.resolve(new URL('../../mappings/stock', import.meta.url).pathname);
@@ -40,7 +40,7 @@ links:
 
 beforeAll(async () => {
   sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce' }, { id: 'acme', kind: 'hubspot' }] });
-  dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-validate-'));
+  dir = tempDir('cosell-validate-');
 });
 afterAll(() => sb?.stop());
 
@@ -93,5 +93,5 @@ describe('cosell validate', () => {
     const closed = await cosell(['validate', '--config', network(restricted)]);
     expect(closed.status, closed.stdout + closed.stderr).toBe(2);
     expect(closed.stdout).toMatch(/restricted\.yaml:\d+:\d+: MAP_PICKLIST: Partner_Priority__c does not allow "Urgent"/);
-  });
+  }, 120_000); // four CLI processes: well over the default minute on a loaded two-core machine
 });

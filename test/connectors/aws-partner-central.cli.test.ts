@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../cli/main.js';
 import type { AwsPartnerCentralSandboxOrg } from '../../sandbox/aws-partner-central/index.js';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * `cosell aws invitations list|accept|reject` — a human deciding AWS referrals — against the emulated
@@ -31,7 +31,7 @@ async function cosell(...args: string[]): Promise<string> {
 beforeAll(async () => {
   sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor' }, { id: 'aws', kind: 'aws-partner-central' }] });
   const conn = sandboxEnv(sb, 'ACECLI');
-  const dir = mkdtempSync(path.join(tmpdir(), 'cosell-ace-cli-'));
+  const dir = tempDir('cosell-ace-cli-');
   config = path.join(dir, 'cosell.yaml');
   writeFileSync(config, `vendor: { id: vendor, name: Vendor, kind: salesforce, connection: ${conn.vendor} }\npartners:\n  - { id: aws, name: AWS, kind: aws-partner-central, tier: cloud, connection: ${conn.aws} }\nlinks: []\n`);
 });

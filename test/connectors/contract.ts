@@ -1,6 +1,7 @@
+import { drainFeed } from '../helpers/drain.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../connectors/errors.js';
-import { START_CURSOR, type ChangePage, type Connector, type FeedCursor, type FieldType, type Fields } from '../../connectors/types.js';
+import { START_CURSOR, type Connector, type FeedCursor, type FieldType, type Fields } from '../../connectors/types.js';
 
 /**
  * THE connector contract: every connector (Salesforce, HubSpot, any future CRM) runs this one suite
@@ -85,18 +86,7 @@ export function runConnectorContract(name: string, makeFixture: () => Promise<Co
       await fx.settle?.();
     }
 
-    /** Page through the feed from `from` until caught up. */
-    async function drain(object: string, from: FeedCursor, pageSize: number, fields: string[]): Promise<{ pages: ChangePage[]; last: FeedCursor }> {
-      const pages: ChangePage[] = [];
-      let cursor = from;
-      for (let i = 0; i < 10_000; i++) {
-        const page = await c.changes(object, cursor, { pageSize, fields });
-        pages.push(page);
-        cursor = page.next;
-        if (page.caughtUp) return { pages, last: cursor };
-      }
-      throw new Error('the feed never caught up');
-    }
+    const drain = (object: string, from: FeedCursor, pageSize: number, fields: string[]) => drainFeed(c, object, from, { pageSize, fields });
 
     if (na.customFields) {
       it(`ensure-fields does not apply (${na.customFields}): existing fields are a no-op, a missing one is refused by name`, async () => {
@@ -200,7 +190,7 @@ export function runConnectorContract(name: string, makeFixture: () => Promise<Co
       const inputs = Array.from({ length: 7 }, (_, n) => ({ key: key(`f${n}`), fields: fx.dealFields(30 + n) }));
       const written = await c.upsert(fx.objects.deal, fx.fields.matchKey, inputs);
       await settle();
-      const { pages } = await drain(fx.objects.deal, before.last, 3, [fx.fields.dealName]);
+      const { pages } = await drain(fx.objects.deal, before.cursor, 3, [fx.fields.dealName]);
       const ids = pages.flatMap((p) => p.records.map((r) => r.id));
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).toEqual(expect.arrayContaining(written.map((w) => w.id)));
@@ -217,7 +207,7 @@ export function runConnectorContract(name: string, makeFixture: () => Promise<Co
     });
 
     it(`ties: records sharing one modification timestamp are each delivered exactly once across pages`, async () => {
-      const from = (await drain(fx.objects.deal, START_CURSOR, fx.tiePageSize, [fx.fields.matchKey])).last;
+      const from = (await drain(fx.objects.deal, START_CURSOR, fx.tiePageSize, [fx.fields.matchKey])).cursor;
       const n = fx.tieCount;
       await fx.freezeClock(true);
       try {

@@ -1,6 +1,7 @@
+import { drainFeed } from '../helpers/drain.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SalesforceConnector } from '../../connectors/salesforce/connector.js';
-import { START_CURSOR, type ChangePage, type CrmRecord, type FeedCursor } from '../../connectors/types.js';
+import { START_CURSOR, type FeedCursor } from '../../connectors/types.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { tokenEnv, uniqueOrg } from './salesforce-helpers.js';
 
@@ -26,16 +27,7 @@ function connector(): SalesforceConnector {
   return new SalesforceConnector({ kind: 'salesforce', orgId: uniqueOrg('late'), instanceUrl: info.instanceUrl, auth: { accessToken: tokenEnv('LATE_AT', info.accessToken) }, retry: { retries: 2, minDelayMs: 5, maxDelayMs: 50 } });
 }
 
-async function drain(c: SalesforceConnector, cursor: FeedCursor, pageSize = 2000): Promise<{ records: CrmRecord[]; cursor: FeedCursor }> {
-  const records: CrmRecord[] = [];
-  let page: ChangePage;
-  do {
-    page = await c.changes('Opportunity', cursor, { fields: ['Name'], pageSize });
-    cursor = JSON.parse(JSON.stringify(page.next)) as FeedCursor;
-    records.push(...page.records);
-  } while (!page.caughtUp);
-  return { records, cursor };
-}
+const drain = (c: SalesforceConnector, cursor: FeedCursor, pageSize = 2000) => drainFeed(c, 'Opportunity', cursor, { pageSize, fields: ['Name'] });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const opp = (Name: string) => ({ Name, StageName: 'Prospecting', CloseDate: '2027-01-31' });

@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../console/users.js';
-import { tempDir } from '../sync/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const bin = new URL('../../bin/cosell.js', import.meta.url).pathname;
 

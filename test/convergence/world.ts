@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Client, Connection } from '@temporalio/client';
@@ -11,6 +10,7 @@ import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../../wor
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { copyStockMapping } from '../sync/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The convergence test's world: a vendor Salesforce org and two partner HubSpot portals (sandbox/),
@@ -82,7 +82,7 @@ export class World {
       ],
     }, { uniqueIds: true });
     const conn = sandboxEnv(sb, `CONV${tag.toUpperCase()}`);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-convergence-'));
+    const dir = tempDir('cosell-convergence-');
     const connection = await Connection.connect({ address: opts.temporalAddress });
     const client = new Client({ connection, namespace: 'default' });
     const taskQueue = `convergence-${tag}-${Date.now().toString(36)}`;

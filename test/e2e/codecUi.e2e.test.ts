@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,6 +8,7 @@ import { startCodecServer, type CodecServer } from '../../lib/codecServer.js';
 import { startDevServer, type DevServer } from '../../lib/devServer.js';
 import { createWorker } from '../../lib/worker.js';
 import { helloCosell } from '../../workflows/index.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Ops read encrypted history in the Temporal Web UI: a dev server started with --ui-codec-endpoint
@@ -36,7 +35,7 @@ beforeAll(async () => {
   } finally {
     await client.connection.close();
   }
-  browser = await chromium.launchPersistentContext(mkdtempSync(path.join(os.tmpdir(), 'cosell-chromium-')), {
+  browser = await chromium.launchPersistentContext(tempDir('cosell-chromium-'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1400, height: 900 },
@@ -63,7 +62,7 @@ describe('Temporal Web UI with the codec server', () => {
     await page.getByText(marker).first().waitFor({ timeout: 45_000 });
     expect(decodes.length).toBeGreaterThan(0);
     expect(decodes.every((s) => s === 200)).toBe(true);
-    const shot = path.join(mkdtempSync(path.join(os.tmpdir(), 'cosell-codec-ui-')), 'decoded.png');
+    const shot = path.join(tempDir('cosell-codec-ui-'), 'decoded.png');
     await page.screenshot({ path: shot, fullPage: false });
     console.log(`web UI screenshot: ${shot}`);
   }, 90_000);

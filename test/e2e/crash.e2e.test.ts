@@ -11,7 +11,8 @@ import { reachProgress } from '../helpers/wait.js';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
-import { copyStockMapping, tempDir } from '../sync/helpers.js';
+import { copyStockMapping } from '../sync/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Crash test: back-fill 10,000 opportunities Salesforce → HubSpot while the worker process is killed

@@ -11,7 +11,8 @@ import { sandboxEnv } from '../helpers/network.js';
 import { reachProgress } from '../helpers/wait.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
-import { copyStockMapping, tempDir } from '../sync/helpers.js';
+import { copyStockMapping } from '../sync/helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Crash test on a change stream: 3,000 vendor opportunities fan out through ONE vendor Opportunity

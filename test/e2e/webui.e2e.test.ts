@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -14,6 +12,7 @@ import { Engine } from '../../sync/build.js';
 import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The Temporal Web UI lists the link workflows and filters them by the CosellLink search attribute.
@@ -53,7 +52,7 @@ links:
   running = worker.run();
   await startLinks(client, network, { taskQueue });
   // A fresh profile (--user-data-dir) through playwright's persistent context.
-  browser = await chromium.launchPersistentContext(mkdtempSync(path.join(os.tmpdir(), 'cosell-chromium-')), {
+  browser = await chromium.launchPersistentContext(tempDir('cosell-chromium-'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1400, height: 800 },
@@ -94,7 +93,7 @@ describe('Temporal Web UI', () => {
     await page.getByText('sync:ui-acme-deals').first().waitFor({ timeout: 30_000 });
     expect(await page.getByText('sync:ui-acme-companies').count()).toBe(0);
 
-    const shot = path.join(mkdtempSync(path.join(os.tmpdir(), 'cosell-webui-')), 'links-filtered.png');
+    const shot = path.join(tempDir('cosell-webui-'), 'links-filtered.png');
     await page.screenshot({ path: shot, fullPage: false });
     console.log(`web UI screenshot: ${shot}`);
   }, 90_000);

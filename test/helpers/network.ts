@@ -1,10 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseNetwork, type LoadedNetwork } from '../../lib/config.js';
 import { formatProblem } from '../../lib/problems.js';
 import { exportSandboxEnv } from '../../lib/sandboxEnv.js';
 import type { Sandbox } from '../../sandbox/index.js';
+import { tempDir } from './tmp.js';
 
 const STOCK = path.resolve(new URL('../../mappings/stock', import.meta.url).pathname);
 
@@ -15,12 +14,12 @@ export function sandboxEnv(sb: Sandbox, prefix = 'COSELL_TEST'): Record<string, 
 
 /** Parse a network file text written for a test (stock mappings resolve from mappings/stock). */
 export function testNetwork(text: string): LoadedNetwork {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-net-'));
+  const dir = tempDir('cosell-net-');
   const { loaded, problems } = parseNetwork(text.replaceAll('$STOCK', STOCK), path.join(dir, 'cosell.yaml'));
   if (!loaded) throw new Error(problems.map(formatProblem).join('\n'));
   return loaded;
 }
 
 export function tempLedgerFile(): string {
-  return path.join(mkdtempSync(path.join(os.tmpdir(), 'cosell-ledger-')), 'ledger.sqlite');
+  return path.join(tempDir('cosell-ledger-'), 'ledger.sqlite');
 }

@@ -1,10 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../../lib/ports.js';
+import { tempDir } from './tmp.js';
 
 const run = promisify(execFile);
 
@@ -23,7 +23,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   const bin = findPostgresBinaries();
   const asRoot = process.getuid?.() === 0;
   const pgUser = asRoot ? await postgresUser() : undefined;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-pg-'));
+  const dir = tempDir('cosell-pg-');
   if (pgUser) chownSync(dir, pgUser.uid, pgUser.gid);
   const data = path.join(dir, 'data');
   const logFile = path.join(dir, 'server.log');

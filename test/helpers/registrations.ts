@@ -6,7 +6,8 @@ import { loadPolicy, type Policy, type RegistrationState } from '../../rules/ind
 import { registrationGateFor } from '../../registrations/gate.js';
 import { registrationStatusQuery } from '../../workflows/registrationApi.js';
 import { main as cosellMain } from '../../cli/main.js';
-import { tempDir, drain } from '../sync/helpers.js';
+import { tempDir } from './tmp.js';
+import { drain } from './drain.js';
 import { startEngineWorker, terminateTaskQueue, type EngineWorker } from './linkWorker.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from './network.js';
 import { startTestSandbox, type TestSandbox } from './sandbox.js';

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The ledger suites run once per backend. Each backend gives a test file its own empty store (a
@@ -37,7 +37,7 @@ export const backends: Backend[] = [
   {
     name: 'sqlite',
     async create() {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-ledger-'));
+      const dir = tempDir('cosell-ledger-');
       const file = path.join(dir, 'ledger.sqlite');
       return { open: () => openLedger({ file }), destroy: async () => rmSync(dir, { recursive: true, force: true }), options: { file } };
     },

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import type { Fields } from '../../connectors/types.js';
 import { loadMappingFile } from '../../mappings/file/loader.js';
 import { opportunityProblems } from '../../sandbox/aws-partner-central/validate.js';
 import { CTX, SCHEMAS, STOCK, snapshot } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The stock AWS Partner Central mappings: they type-check against the ACE schema snapshot (its
@@ -39,7 +39,7 @@ describe('stock mappings: AWS Partner Central', () => {
   });
 
   it('a value outside an ACE enumeration is refused at its file:line:col', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'cosell-ace-map-'));
+    const dir = tempDir('cosell-ace-map-');
     const file = path.join(dir, 'bad.yaml');
     const text = readFileSync(path.join(STOCK, 'salesforce-opportunity-to-aws-opportunity.yaml'), 'utf8')
       .replaceAll('../schemas/', `${SCHEMAS}`)

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConnector } from '../../connectors/index.js';
@@ -10,6 +9,7 @@ import { loadMappingFile, previewMapping, type CompiledMapping } from '../../map
 import { sandboxEnv, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { snapshot, STOCK } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Preview against the sandbox CRMs through the real connectors: a partner's HubSpot deals mapped onto
@@ -48,7 +48,7 @@ links:
   - { id: acme-deals, from: acme.deals, to: vendor.Opportunity, mapping: ${MAPPING} }
 `;
   const network = testNetwork(text);
-  networkFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'cosell-map-')), 'cosell.yaml');
+  networkFile = path.join(tempDir('cosell-map-'), 'cosell.yaml');
   writeFileSync(networkFile, text);
   source = await createConnector(network.org('acme'));
   target = await createConnector(network.org('vendor'));

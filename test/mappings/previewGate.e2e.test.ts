@@ -14,7 +14,7 @@ import { registrationGateFor } from '../../registrations/gate.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { testPolicy } from '../helpers/registrations.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { drain } from '../sync/helpers.js';
+import { drain } from '../helpers/drain.js';
 import { testClient } from '../helpers/temporal.js';
 import { buildConsole } from '../../console/server.js';
 import { login, testUsers } from '../console/helpers.js';

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { startWorkersOnOneLedger } from '../helpers/linkWorker.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Rules of Engagement under concurrency, black-box: two HubSpot partners register the same eight
@@ -67,7 +67,7 @@ beforeAll(async () => {
     ],
   }, { uniqueIds: true });
   const conn = sandboxEnv(sb, `RACE${tag.toUpperCase()}`);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-race-'));
+  const dir = tempDir('cosell-race-');
   writeFileSync(path.join(dir, 'roe.yaml'), POLICY);
   policy = loadPolicy(path.join(dir, 'roe.yaml'));
   const network = testNetwork(`

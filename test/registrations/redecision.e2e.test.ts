@@ -10,7 +10,7 @@ import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { startEngineWorker, terminateTaskQueue, type EngineWorker } from '../helpers/linkWorker.js';
 import { testPolicy } from '../helpers/registrations.js';
 import { eventually as poll } from '../helpers/wait.js';
-import { drain } from '../sync/helpers.js';
+import { drain } from '../helpers/drain.js';
 
 /**
  * Rules of Engagement enforced on every change, black-box: partners edit their HubSpot deals after

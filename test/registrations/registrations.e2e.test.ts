@@ -12,7 +12,7 @@ import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js
 import { startEngineWorker, terminateTaskQueue, type EngineWorker } from '../helpers/linkWorker.js';
 import { testPolicy } from '../helpers/registrations.js';
 import { eventually as poll } from '../helpers/wait.js';
-import { drain } from '../sync/helpers.js';
+import { drain } from '../helpers/drain.js';
 import { main as cosellMain } from '../../cli/main.js';
 
 /**

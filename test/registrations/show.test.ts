@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { main as cosellMain } from '../../cli/main.js';
 import type { Ledger } from '../../ledger/index.js';
 import { backends, useLedgerStore, type LedgerStore } from '../ledger/backends.js';
 import { temporalAddress } from '../helpers/temporal.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * `cosell registrations show acme:X` shows acme's registration X only: deal ids are unique inside one
@@ -63,7 +63,7 @@ for (const backend of backends) {
     useLedgerStore(backend, (s, l) => ((store = s), (ledger = l)));
 
     it("acme:X lists acme's events only, never those of globex:X (same deal id, other portal)", async () => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-show-'));
+      const dir = tempDir('cosell-show-');
       const config = path.join(dir, 'cosell.yaml');
       // SQLite: the network file names the ledger file; PostgreSQL: DATABASE_URL (no ledger entry).
       writeFileSync(config, (store.options.file ? `ledger: { file: ${store.options.file} }\n` : '') + NETWORK_LINKS);

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { registrationWorkflowId } from '../../registrations/registrationWorkflow
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * A crash between starting a registration's workflow and recording the start in the ledger must not
@@ -42,7 +42,7 @@ beforeAll(async () => {
     ],
   }, { uniqueIds: true });
   const conn = sandboxEnv(sb, 'REGONCE');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-reg-once-'));
+  const dir = tempDir('cosell-reg-once-');
   writeFileSync(path.join(dir, 'roe.yaml'), POLICY);
   const network = testNetwork(`
 vendor: { id: vendor, name: Contoso Cloud, kind: salesforce, connection: ${conn.vendor} }

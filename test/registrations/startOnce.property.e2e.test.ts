@@ -9,7 +9,7 @@ import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { testPolicy } from '../helpers/registrations.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
-import { drain } from '../sync/helpers.js';
+import { drain } from '../helpers/drain.js';
 import { eventually } from '../helpers/wait.js';
 
 /**

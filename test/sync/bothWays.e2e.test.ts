@@ -9,7 +9,9 @@ import type { Engine } from '../../sync/build.js';
 import { PARKED_PARENT, replayDeadLetters } from '../../sync/page.js';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { copyStockMapping, drain, tempDir } from './helpers.js';
+import { copyStockMapping } from './helpers.js';
+import { drain } from '../helpers/drain.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Accounts and opportunities both ways between a vendor's Salesforce and a partner's HubSpot, on the

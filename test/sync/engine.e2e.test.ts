@@ -1,7 +1,7 @@
+import { drain as drainLink } from '../helpers/drain.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { Engine } from '../../sync/build.js';
-import { syncChangesPage } from '../../sync/page.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
@@ -35,16 +35,7 @@ afterAll(async () => {
   await sb?.stop();
 });
 
-async function drain(linkId: string) {
-  const rt = await engine.link(linkId);
-  const totals: Record<string, number> = {};
-  for (let i = 0; i < 100; i++) {
-    const r = await syncChangesPage(rt);
-    for (const [k, v] of Object.entries(r.counts)) totals[k] = (totals[k] ?? 0) + (v ?? 0);
-    if (r.caughtUp) return totals;
-  }
-  throw new Error('did not catch up');
-}
+const drain = (linkId: string) => drainLink(engine, linkId);
 
 describe('sync engine on the sandbox (HubSpot → Salesforce → HubSpot)', () => {
   it('creates a vendor opportunity for every partner deal, then nothing on a second pass', async () => {

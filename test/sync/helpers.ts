@@ -1,8 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Engine } from '../../sync/build.js';
-import { syncChangesPage, syncDeletionsPage } from '../../sync/page.js';
 
 const STOCK = path.resolve(new URL('../../mappings/stock', import.meta.url).pathname);
 
@@ -22,32 +19,3 @@ export function copyStockMapping(dir: string, name: string, edits: Array<[string
   return file;
 }
 
-export function tempDir(prefix = 'cosell-sync-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-export type Totals = Record<string, number>;
-
-/** Run a link's change feed until caught up (and its deletion feed, when asked), summing the counts. */
-export async function drain(engine: Engine, linkId: string, opts: { deletions?: boolean } = {}): Promise<Totals> {
-  const rt = await engine.link(linkId);
-  const totals: Totals = {};
-  const add = (c: Record<string, number | undefined>) => {
-    for (const [k, v] of Object.entries(c)) totals[k] = (totals[k] ?? 0) + (v ?? 0);
-  };
-  for (let i = 0; ; i++) {
-    if (i > 200) throw new Error(`${linkId} did not catch up`);
-    const r = await syncChangesPage(rt);
-    add(r.counts);
-    if (r.caughtUp) break;
-  }
-  if (opts.deletions) {
-    for (let i = 0; ; i++) {
-      if (i > 200) throw new Error(`${linkId} deletions did not catch up`);
-      const r = await syncDeletionsPage(rt);
-      add(r.counts);
-      if (r.caughtUp) break;
-    }
-  }
-  return totals;
-}

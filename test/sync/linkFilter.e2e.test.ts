@@ -6,7 +6,8 @@ import { openLedger, type Ledger } from '../../ledger/index.js';
 import { Engine } from '../../sync/build.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { drain, tempDir } from './helpers.js';
+import { drain } from '../helpers/drain.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * A link's own `filter:` in cosell.yaml (on top of its mapping's) decides what syncs — it used to be

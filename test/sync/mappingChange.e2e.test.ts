@@ -11,7 +11,8 @@ import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { startEngineWorker, waitForLink, type EngineWorker } from '../helpers/linkWorker.js';
-import { copyStockMapping, tempDir } from './helpers.js';
+import { copyStockMapping } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Users' complaint #9: a changed mapping did not back-fill existing records (0 of 3,000 changed without

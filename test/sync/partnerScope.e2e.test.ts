@@ -11,7 +11,9 @@ import { replayDeadLetters } from '../../sync/page.js';
 import { registrationGateFor } from '../../registrations/gate.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { copyStockMapping, drain, tempDir } from './helpers.js';
+import { copyStockMapping } from './helpers.js';
+import { drain } from '../helpers/drain.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Partner scope is the engine's, not the mapping's: with vendor→partner mappings that have NO filter

@@ -3,7 +3,7 @@ import { openLedger, type Ledger } from '../../ledger/index.js';
 import { Engine } from '../../sync/build.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { drain } from './helpers.js';
+import { drain } from '../helpers/drain.js';
 
 /** Two-way link pair: one real change → exactly one write on the other side, and none back. */
 let sb: TestSandbox;

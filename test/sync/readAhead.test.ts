@@ -6,7 +6,8 @@ import { syncChangesPage } from '../../sync/page.js';
 import { ReadAhead } from '../../sync/readAhead.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { copyStockMapping, tempDir } from './helpers.js';
+import { copyStockMapping } from './helpers.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const at = (modifiedAt: string, id = ''): FeedCursor => ({ modifiedAt, id });
 const page = (n: number): ChangePage => ({ records: [], next: at(`2026-01-0${n}T00:00:00.000Z`), caughtUp: false });

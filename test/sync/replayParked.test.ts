@@ -6,7 +6,7 @@ import { PARKED_PARENT, replayDeadLetters } from '../../sync/page.js';
 import { backends, uniqueLink, useLedgerStore } from '../ledger/backends.js';
 import { sandboxEnv, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { drain } from './helpers.js';
+import { drain } from '../helpers/drain.js';
 
 /**
  * Parked children (dead letters PARENT_NOT_SYNCED) are replayed however many other dead letters the

@@ -14,7 +14,9 @@ import { statusQuery, streamNotifySignal, streamStatusQuery } from '../../workfl
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
-import { copyStockMapping, drain, tempDir } from './helpers.js';
+import { copyStockMapping } from './helpers.js';
+import { drain } from '../helpers/drain.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * Links on change streams, end to end on the sandbox CRMs and the real dev server: two vendor →
