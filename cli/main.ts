@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf, isCosellError, toCosellError } from '../lib/errors.js';
 import { PACKAGE_ROOT } from '../lib/packagePaths.js';
+import { activeTracing, startTracing, tracingSettings } from '../lib/tracing.js';
 
 /**
  * Each top-level command's module, loaded only when needed: a command module pulls in its whole stack
@@ -59,6 +60,10 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
 export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram(argv);
   try {
+    // OTEL_* asking for traces: this command's Temporal calls are spans, so a workflow it starts or
+    // signals joins its trace (lib/tracing.ts); `cosell worker --traces` can also ask (cli/worker.ts).
+    const traces = tracingSettings();
+    if (traces) await startTracing(traces, { command: argv.slice(2).find((a) => !a.startsWith('-')) });
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -69,5 +74,7 @@ export async function main(argv: string[]): Promise<void> {
     const err = toCosellError(e);
     process.stderr.write(`cosell: ${isCosellError(e) ? err.describe() : err.message}\n`);
     process.exitCode = exitCodeOf(err.code);
+  } finally {
+    await activeTracing()?.shutdown();
   }
 }

@@ -8,6 +8,7 @@ import { linksReading } from '../lib/cdc.js';
 import { streamSpec, streamsEnabled } from '../sync/streamPlan.js';
 import { shareDemoOpportunities } from '../lib/demoAws.js';
 import { seedParityDemo } from '../lib/demoParity.js';
+import { activeTracing } from '../lib/tracing.js';
 
 /**
  * `cosell up` (npm start): the whole product on embedded defaults, in one process tree. Everything it
@@ -89,6 +90,7 @@ export function registerUp(program: Command): void {
           `  History            encrypted (AES-256-GCM; key from ${process.env.COSELL_PAYLOAD_KEY_FILE ? path.relative(process.cwd(), process.env.COSELL_PAYLOAD_KEY_FILE) || process.env.COSELL_PAYLOAD_KEY_FILE : 'COSELL_PAYLOAD_KEY(S)'})`,
           `  Codec server       ${demo.codec.url}   (the Web UI decodes history through it; \`cosell codec-server\` runs one on its own)`,
           `  Metrics            ${demo.ops.url}/metrics   (Prometheus: records per link, lag, dead letters, quota, registrations, temporal_*; ${demo.ops.url}/readyz, /healthz)`,
+          tracingLine(),
           '',
           '  Use the CLI from another terminal:',
           `    source ${path.relative(process.cwd(), DEMO_ENV_FILE) || DEMO_ENV_FILE}`,
@@ -128,4 +130,11 @@ export function registerUp(program: Command): void {
         await demo.stop();
       }
     });
+}
+
+/** Tracing on (where spans go) or off (how to turn it on). */
+function tracingLine(): string {
+  const t = activeTracing();
+  if (!t) return '  Tracing            off   (OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 npm start exports OpenTelemetry spans of workflows, activities and CRM calls; OTEL_TRACES_EXPORTER=console prints them)';
+  return `  Tracing            ${t.settings.exporter === 'console' ? 'to the console' : `OTLP/HTTP → ${t.settings.endpoint ?? 'http://localhost:4318/v1/traces'}`}   (service ${String(t.resource.attributes['service.name'])}: workflow, activity and CRM-call spans)`;
 }

@@ -7,6 +7,7 @@ import { pushEndpoints } from '../lib/config.js';
 import { assertConfig } from '../lib/configCheck.js';
 import { openEngine } from '../lib/engine.js';
 import { log } from '../lib/logger.js';
+import { activeTracing, startTracing, tracingSettings } from '../lib/tracing.js';
 import { runWorkerUntilSignal } from '../lib/worker.js';
 import { defaultNotifier } from '../push/notifiers.js';
 import { startPushReceivers } from '../push/start.js';
@@ -28,8 +29,12 @@ export function registerWorker(program: Command): void {
     .option('-c, --config <file>', 'network file: run its links (sync engine + ledger) in this worker (default $COSELL_CONFIG)', process.env.COSELL_CONFIG)
     .option('--metrics-port <port>', 'serve Prometheus /metrics (cosell\'s and the Temporal runtime\'s), /healthz and /readyz on this port (0: any free one; default $COSELL_METRICS_PORT, else none)', process.env.COSELL_METRICS_PORT || undefined)
     .option('--metrics-host <host>', 'interface for the metrics port (0.0.0.0 for a scraper on another host)', process.env.COSELL_METRICS_HOST ?? '127.0.0.1')
-    .action(async (opts: { taskQueue: string; config?: string; maxActivitiesPerSecond?: number; metricsPort?: string; metricsHost: string }) => {
+    .option('--traces', 'export OpenTelemetry traces of workflows, activities and CRM calls (OTLP/HTTP to $OTEL_EXPORTER_OTLP_ENDPOINT, default http://localhost:4318; OTEL_TRACES_EXPORTER=console prints them); the OTEL_* variables alone turn it on too')
+    .action(async (opts: { taskQueue: string; config?: string; maxActivitiesPerSecond?: number; metricsPort?: string; metricsHost: string; traces?: boolean }) => {
       const port = opts.metricsPort === undefined ? undefined : metricsPort(opts.metricsPort);
+      // Usually started by cli/main.ts from OTEL_*; --traces alone starts it here (a flag that contradicts
+      // OTEL_TRACES_EXPORTER=none is a usage error).
+      const tracing = activeTracing() ?? (opts.traces ? await startTracing(tracingSettings(process.env, { flag: true })!, { command: 'worker' }) : undefined);
       // The whole configuration is checked offline first (network, mappings against their snapshots,
       // rules policy, credentials): any problem exits 2 with every file:line:col before anything connects.
       const checked = opts.config ? assertConfig(opts.config) : undefined;
@@ -51,12 +56,14 @@ export function registerWorker(program: Command): void {
           maxTaskQueueActivitiesPerSecond: opts.maxActivitiesPerSecond,
           ...(engine ? { activities: createActivities({ engine }), ledger: engine.ledger } : {}),
           ...(port !== undefined ? { metricsPort: port, metricsHost: opts.metricsHost } : {}),
+          ...(tracing ? { tracing, network: checked?.loaded } : {}),
         });
       } finally {
         await cdc?.stop();
         await push?.stop();
         await client?.connection.close();
         await engine?.close();
+        await tracing?.shutdown();
       }
     });
 }

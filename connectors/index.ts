@@ -1,5 +1,6 @@
 import type { OrgConfig } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
+import { activeTracing } from '../lib/tracing.js';
 import type { AwsPartnerCentralConnectorConfig } from './aws-partner-central/index.js';
 import type { HubspotConnectorConfig } from './hubspot/index.js';
 import type { SalesforceConnectorConfig } from './salesforce/index.js';
@@ -31,7 +32,10 @@ export async function createConnector(config: ConnectorConfig | OrgConfig): Prom
   const cfg = 'connection' in config ? connectorConfigFromOrg(config) : config;
   const factory = FACTORIES[cfg.kind] as Factory<ConnectorConfig> | undefined;
   if (!factory) throw new CosellError('COSELL_CONFIG_INVALID', `no connector for CRM kind ${JSON.stringify((cfg as { kind: unknown }).kind)}`, { hint: `known kinds: ${Object.keys(FACTORIES).join(', ')}` });
-  return factory(cfg);
+  const connector = await factory(cfg);
+  // With tracing on, every CRM call is a span (connectors/traced.ts); off, the connector as it is.
+  const tracing = activeTracing();
+  return tracing ? (await import('./traced.js')).tracedConnector(connector, tracing.tracer) : connector;
 }
 
 /** An org of the network file → its connector config. */

@@ -3,6 +3,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import { CosellError } from './errors.js';
 import { payloadDataConverter } from './payloadCodec.js';
+import { activeTracing } from './tracing.js';
 
 /**
  * Connection settings come from the standard Temporal environment (TEMPORAL_ADDRESS,
@@ -28,7 +29,11 @@ export async function connectClient(address?: string): Promise<Client> {
   });
   // Encrypts/decrypts history payloads when a COSELL_PAYLOAD_KEY* is set (see lib/payloadCodec.ts).
   const dataConverter = payloadDataConverter();
-  return new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
+  // With tracing on, starting a workflow (and each signal, update, query) is a span whose context
+  // travels in the request's headers: the workflow's spans join the caller's trace.
+  const tracing = activeTracing();
+  const interceptors = tracing ? { workflow: [new (await import('@temporalio/interceptors-opentelemetry')).OpenTelemetryWorkflowClientInterceptor({ tracer: tracing.tracer })] } : undefined;
+  return new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}), ...(interceptors ? { interceptors } : {}) });
 }
 
 export async function connectWorkerConnection(address?: string): Promise<{ connection: NativeConnection; namespace: string }> {

@@ -27,6 +27,7 @@ import { exportSandboxEnv } from './sandboxEnv.js';
 import { codePath, statePath } from './packagePaths.js';
 import type { OpsServer } from './opsServer.js';
 import { launchWorker } from './worker.js';
+import { activeTracing } from './tracing.js';
 import { acquireDemoLock } from './demoLock.js';
 
 export const DEMO_NETWORK = codePath('examples', 'network.yaml');
@@ -105,7 +106,9 @@ export async function startDemo(opts: { uiPort?: number; metricsPort?: number; p
     const engine = await openEngine(network);
     stops.push(() => engine.close());
     // The worker with its ops server, as `cosell worker --metrics-port` runs it (any free port by default).
-    const launched = await launchWorker({ address: server.address, activities: createActivities({ engine }), ledger: engine.ledger, metricsPort: opts.metricsPort ?? 0 });
+    // Traced when OTEL_* asked for it (cli/main.ts started tracing): the traced bundle and interceptors.
+    const tracing = activeTracing();
+    const launched = await launchWorker({ address: server.address, activities: createActivities({ engine }), ledger: engine.ledger, metricsPort: opts.metricsPort ?? 0, ...(tracing ? { tracing, network } : {}) });
     const { worker } = launched;
     const ops = launched.ops!; // always there: a metrics port was given
     const running = launched.run();

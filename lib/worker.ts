@@ -8,17 +8,24 @@ import { createActivities } from '../activities/index.js';
 import { connectWorkerConnection, TASK_QUEUE } from './client.js';
 import { classifyActivityFailures } from './failures.js';
 import type { Ledger } from '../ledger/index.js';
+import type { LoadedNetwork } from './config.js';
 import { log } from './logger.js';
 import { metricsSource } from './metrics.js';
 import { startOpsServer, type OpsServer, type Readiness } from './opsServer.js';
 import { ENCODED_FAILURE_CONVERTER_PATH, payloadDataConverter } from './payloadCodec.js';
 import { installRuntime } from './runtime.js';
 import { CHILD_EXEC_ARGV, codePath, FROM_SOURCE, PACKAGE_ROOT } from './packagePaths.js';
+import { TRACED_WORKFLOW_MODULES, type Tracing } from './tracing.js';
 
 /** The workflows' entry: the TypeScript source in a checkout, its compiled JavaScript in the package. */
 export const WORKFLOWS_PATH = codePath('workflows', FROM_SOURCE ? 'index.ts' : 'index.js');
 
-let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
+const bundlePromises = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
+
+/** `traced`: with the OpenTelemetry workflow interceptors compiled in (lib/tracingWorker.ts); off, the bundle has none. */
+export interface BundleVariant {
+  traced?: boolean;
+}
 
 /**
  * Bundle the workflow code once per process (webpack takes a few seconds). The bundle always carries
@@ -27,14 +34,21 @@ let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
  * without it a workflow's failure message would reach history in plaintext even with a payload key.
  * Without a key the message travels in a json/plain payload that every client and the Web UI decode.
  */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundlePromise ??= bundleWorkflowCode(workflowBundleOptions());
-  return bundlePromise;
+export function workflowBundle(variant: BundleVariant = {}): Promise<WorkflowBundleWithSourceMap> {
+  const traced = !!variant.traced;
+  let p = bundlePromises.get(traced);
+  if (!p) bundlePromises.set(traced, (p = bundleWorkflowCode(workflowBundleOptions(WORKFLOWS_PATH, { traced }))));
+  return p;
 }
 
 /** How cosell bundles workflow code (exported so a test can bundle its own workflows the same way). */
-export function workflowBundleOptions(workflowsPath = WORKFLOWS_PATH): BundleOptions {
-  return { workflowsPath, failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') };
+export function workflowBundleOptions(workflowsPath = WORKFLOWS_PATH, variant: BundleVariant = {}): BundleOptions {
+  return {
+    workflowsPath,
+    failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH,
+    logger: new DefaultLogger('WARN'),
+    ...(variant.traced ? { workflowInterceptorModules: [...TRACED_WORKFLOW_MODULES] } : {}),
+  };
 }
 
 /**
@@ -42,9 +56,9 @@ export function workflowBundleOptions(workflowsPath = WORKFLOWS_PATH): BundleOpt
  * a few hundred MB while it works, and V8 does not hand that back: a long-running worker that bundled
  * in-process would carry it for its whole life.
  */
-export async function workflowBundleFile(): Promise<string> {
+export async function workflowBundleFile(variant: BundleVariant = {}): Promise<string> {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'cosell-bundle-')), 'workflows.js');
-  const code = `const { workflowBundle } = await import(${JSON.stringify(import.meta.url)}); const b = await workflowBundle(); (await import('node:fs')).writeFileSync(${JSON.stringify(file)}, b.code);`;
+  const code = `const { workflowBundle } = await import(${JSON.stringify(import.meta.url)}); const b = await workflowBundle(${JSON.stringify({ traced: !!variant.traced })}); (await import('node:fs')).writeFileSync(${JSON.stringify(file)}, b.code);`;
   const child = spawn(process.execPath, [...CHILD_EXEC_ARGV, '--input-type=module', '-e', code], { cwd: PACKAGE_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   const exitCode = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('exit', resolve));
   if (exitCode !== 0) throw new Error(`bundling the workflow code failed (exit ${exitCode})`);
@@ -61,6 +75,13 @@ export interface WorkerOptions {
    * every worker polling it: how a CRM's rate budget holds when several workers share it.
    */
   maxTaskQueueActivitiesPerSecond?: number;
+  /**
+   * Trace workflows and activities (lib/tracing.ts): the traced bundle, the SDK's interceptors and the
+   * workflow span sink. With `codePath`, that bundle must be a traced one (workflowBundle({ traced: true })).
+   */
+  tracing?: Tracing;
+  /** The network the activities serve: activity spans name its links, partners and orgs. */
+  network?: LoadedNetwork;
 }
 
 export async function createWorker(opts: WorkerOptions = {}, connected?: { connection: NativeConnection; namespace: string }): Promise<Worker> {
@@ -68,14 +89,18 @@ export async function createWorker(opts: WorkerOptions = {}, connected?: { conne
   // Read the key before connecting: a bad key fails fast with COSELL_PAYLOAD_KEY.
   const dataConverter = payloadDataConverter();
   const { connection, namespace } = connected ?? (await connectWorkerConnection(opts.address));
-  const workflowSource = opts.codePath ? { workflowBundle: { codePath: opts.codePath } } : { workflowBundle: await workflowBundle() };
+  const workflowSource = opts.codePath ? { workflowBundle: { codePath: opts.codePath } } : { workflowBundle: await workflowBundle({ traced: !!opts.tracing }) };
+  // Loaded only for a traced worker: an untraced one carries no OpenTelemetry.
+  const traced = opts.tracing ? (await import('./tracingWorker.js')).tracedWorkerParts(opts.tracing, opts.network) : undefined;
   return Worker.create({
     connection,
     namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     activities: opts.activities ?? createActivities(),
     // Every activity error becomes a failure typed and classified by the error catalogue (lib/failures.ts).
-    interceptors: { activity: [classifyActivityFailures] },
+    // Tracing's spans wrap it (outermost first), so a span records the classified failure.
+    interceptors: { activity: [...(traced?.activityInterceptors ?? []), classifyActivityFailures] },
+    ...(traced ? { sinks: traced.sinks } : {}),
     ...(opts.maxTaskQueueActivitiesPerSecond ? { maxTaskQueueActivitiesPerSecond: opts.maxTaskQueueActivitiesPerSecond } : {}),
     ...(dataConverter ? { dataConverter } : {}),
     ...workflowSource,
@@ -150,7 +175,7 @@ export async function launchWorker(opts: LaunchOptions = {}): Promise<LaunchedWo
     // Connect before bundling: an unreachable Temporal fails in a second, not after webpack.
     connected = await connectWorkerConnection(opts.address);
     phase = 'bundling the workflow code';
-    const bundled = opts.codePath ? undefined : await workflowBundleFile();
+    const bundled = opts.codePath ? undefined : await workflowBundleFile({ traced: !!opts.tracing });
     phase = 'creating the worker';
     // The worker reads the bundle once, at creation.
     worker = await createWorker({ ...opts, codePath: opts.codePath ?? bundled }, connected).finally(() => bundled && rmSync(path.dirname(bundled), { recursive: true, force: true }));
@@ -181,7 +206,7 @@ export async function launchWorker(opts: LaunchOptions = {}): Promise<LaunchedWo
   };
 }
 
-/** Run a worker until SIGINT/SIGTERM, then drain and exit cleanly. */
+/** Run a worker until SIGINT/SIGTERM, then drain and exit cleanly (the spans still buffered exported). */
 export async function runWorkerUntilSignal(opts: LaunchOptions = {}): Promise<void> {
   const launched = await launchWorker(opts);
   const stop = () => launched.shutdown();
@@ -194,6 +219,7 @@ export async function runWorkerUntilSignal(opts: LaunchOptions = {}): Promise<vo
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await launched.close();
+    await opts.tracing?.shutdown();
     log.info('worker stopped');
   }
 }

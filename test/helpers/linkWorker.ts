@@ -4,6 +4,7 @@ import { createActivities, type Activities, type ActivityDeps } from '../../acti
 import { resetRateBudgets } from '../../connectors/rateBudget.js';
 import type { Ledger } from '../../ledger/index.js';
 import type { LoadedNetwork } from '../../lib/config.js';
+import type { Tracing } from '../../lib/tracing.js';
 import { openLedger } from '../../ledger/index.js';
 import { linkWorkflowId, startLinks } from '../../lib/links.js';
 import { Engine, type EngineDeps } from '../../sync/build.js';
@@ -31,14 +32,16 @@ export interface EngineWorkerOptions extends Omit<EngineDeps, 'network' | 'ledge
   activityDeps?: Omit<ActivityDeps, 'engine'>;
   /** Wrap the activities the worker registers (count calls, inject failures); the engine is the same. */
   wrap?: (acts: Activities) => Record<string, (...args: any[]) => any>;
+  /** A traced worker (lib/tracing.ts): the traced bundle, the interceptors, spans naming the network's links. */
+  tracing?: Tracing;
 }
 
 /** Start an engine and a worker on `taskQueue` (the shared test dev server and workflow bundle). */
 export async function startEngineWorker(opts: EngineWorkerOptions): Promise<EngineWorker> {
-  const { network, ledger, taskQueue, activityDeps, wrap, ...deps } = opts;
+  const { network, ledger, taskQueue, activityDeps, wrap, tracing, ...deps } = opts;
   const engine = new Engine({ network, ledger, ...deps });
   const activities = createActivities({ engine, ...activityDeps });
-  const worker = await testWorker({ taskQueue, activities: wrap ? wrap(activities) : activities });
+  const worker = await testWorker({ taskQueue, activities: wrap ? wrap(activities) : activities, ...(tracing ? { tracing, network } : {}) });
   const running = worker.run();
   let stopped: Promise<void> | undefined;
   return {

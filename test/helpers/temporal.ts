@@ -13,9 +13,12 @@ export async function testClient(): Promise<Client> {
   return new Client({ connection, namespace: 'default' });
 }
 
-/** A worker on its own task queue (so test files never steal each other's tasks), using the shared bundle. */
+/**
+ * A worker on its own task queue (so test files never steal each other's tasks), using the shared
+ * bundle — or, traced, the traced bundle this process builds once (lib/worker.ts workflowBundle).
+ */
 export async function testWorker(opts: Omit<WorkerOptions, 'address' | 'codePath'> & { taskQueue: string }): Promise<Worker> {
-  return createWorker({ ...opts, address: temporalAddress(), codePath: inject('workflowBundlePath') });
+  return createWorker({ ...opts, address: temporalAddress(), ...(opts.tracing ? {} : { codePath: inject('workflowBundlePath') }) });
 }
 
 export function uniqueQueue(prefix: string): string {

@@ -10,6 +10,7 @@ import proto from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { payloadDataConverter } from '../../lib/payloadCodec.js';
+import { workflowBundle } from '../../lib/worker.js';
 import * as workflows from '../../workflows/index.js';
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/histories');
@@ -23,16 +24,27 @@ describe('recorded workflow histories', () => {
     expect([...types].sort()).toEqual(workflowTypes.sort());
   });
 
-  it('replay on the current workflow code without nondeterminism', { timeout: 120_000 }, async () => {
+  const replayAll = async (workflowBundle: { codePath: string } | { code: string }) => {
     const dataConverter = payloadDataConverter({ COSELL_PAYLOAD_KEY_FILE: path.join(dir, 'payload.key') });
     const histories = fixtures.map((f) => ({ workflowId: f, history: proto.temporal.api.history.v1.History.decode(readFileSync(path.join(dir, f))) }));
     const failed: string[] = [];
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') }, ...(dataConverter ? { dataConverter } : {}) }, histories)) {
+    for await (const r of Worker.runReplayHistories({ workflowBundle, ...(dataConverter ? { dataConverter } : {}) }, histories)) {
       replayed++;
       if (r.error) failed.push(`${r.workflowId}: ${r.error.message}`);
     }
     expect(failed).toEqual([]);
     expect(replayed).toBe(fixtures.length);
+  };
+
+  it('replay on the current workflow code without nondeterminism', { timeout: 120_000 }, () => replayAll({ codePath: inject('workflowBundlePath') }));
+
+  // Turning tracing on (lib/tracing.ts) swaps the bundle of a cluster's running workflows for the
+  // traced one: the OpenTelemetry interceptors must not change what any of them replays to.
+  it('replay on the traced workflow bundle too', { timeout: 180_000 }, async () => {
+    const { code } = await workflowBundle({ traced: true });
+    expect(code).toContain('OpenTelemetryInboundInterceptor');
+    expect(readFileSync(inject('workflowBundlePath'), 'utf8')).not.toContain('OpenTelemetryInboundInterceptor'); // the untraced bundle has none
+    await replayAll({ code });
   });
 });
