@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { findTemporalCli } from '../../lib/temporalCli.js';
 import { CHECKOUT, installPackage, type InstalledPackage } from '../helpers/installedPackage.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
 import { eventually } from '../helpers/wait.js';
@@ -11,7 +12,8 @@ import { eventually } from '../helpers/wait.js';
  * The published package as a user installs it (test/helpers/installedPackage.ts: build, `npm pack`,
  * the tarball unpacked into a fresh project with only the runtime dependencies beside it — no tsx, no
  * TypeScript sources): what is in it, and that its `cosell` runs — `--version`, `validate` on the
- * example it ships, and a worker against the dev server bundling the compiled workflows and running one.
+ * example it ships, a worker against the dev server bundling the compiled workflows and running one,
+ * and the demo (`cosell up`) with its state in the project, not in the package.
  */
 let pkg: InstalledPackage;
 const manifest = JSON.parse(readFileSync(path.join(CHECKOUT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string>; peerDependenciesMeta?: Record<string, { optional?: boolean }> };
@@ -121,4 +123,27 @@ describe('the cosell package', () => {
       await client.connection.close();
     }
   }, 240_000);
+
+  it('`cosell up` runs the demo from the package and keeps .cosell/ in the directory it runs in', async () => {
+    const env: Record<string, string | undefined> = { ...process.env, COSELL_LOG_LEVEL: 'warn', TEMPORAL_CLI: await findTemporalCli({ install: false }) };
+    for (const k of ['COSELL_CONFIG', 'NODE_OPTIONS', 'TEMPORAL_ADDRESS']) delete env[k];
+    const child = spawn(pkg.bin, ['up', '--ui-port', '0'], { cwd: pkg.project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (out += b));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await eventually('the demo banner', async () => (child.exitCode !== null ? Promise.reject(new Error(`cosell up exited ${child.exitCode}:\n${out}`)) : out.includes('Press Ctrl-C')), { timeoutMs: 200_000, intervalMs: 200 });
+      expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
+      const demoEnv = readFileSync(path.join(pkg.project, '.cosell', 'demo.env'), 'utf8');
+      expect(demoEnv).toContain(`export COSELL_CONFIG=${path.join(pkg.packageDir, 'dist', 'examples', 'network.yaml')}\n`);
+      expect(existsSync(path.join(pkg.project, '.cosell', 'demo-ledger.sqlite'))).toBe(true);
+      expect(existsSync(path.join(pkg.packageDir, '.cosell'))).toBe(false);
+      expect(existsSync(path.join(pkg.packageDir, 'dist', '.cosell'))).toBe(false);
+      child.kill('SIGINT');
+      expect(await exited, out.slice(-2000)).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 300_000);
 });
