@@ -4,6 +4,7 @@ import { isTrueParam } from '../http.js';
 import { ApiError, RecordFailure, type RecordError } from './errors.js';
 import { MultipleMatches, Undo, type SalesforceData, type SaveResult, type WriteContext } from './data.js';
 import { orgLimits } from './limits.js';
+import { saveTree } from './tree.js';
 import { describeGlobalEntry, describeObject, SchemaError, type CustomFieldMetadata } from './schema.js';
 import { compileQuery, formatDatetime, outputValue, recordUrl, type CompiledQuery } from './soql.js';
 import type { Rec } from './store.js';
@@ -411,6 +412,22 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
         throw e;
       }
     });
+  });
+
+  // ---------- sObject Tree ----------
+  app.post('/services/data/:v/composite/tree/:type', async (req, reply) => {
+    versionOf(req);
+    const o = objectOf((req.params as { type: string }).type);
+    const ctx = await begin(req);
+    const undo = new Undo();
+    const result = saveTree(data, o, req.body, ctx, undo);
+    if (result.hasErrors) {
+      // All or nothing: the records that were created go again.
+      undo.rollback();
+      ctx.changes?.splice(0);
+      return reply.code(400).header('content-type', JSON_TYPE).send(result);
+    }
+    return reply.code(201).header('content-type', JSON_TYPE).send(commit(ctx, req, result));
   });
 
   // ---------- Tooling API (custom fields / objects) ----------

@@ -444,8 +444,16 @@ const CHILD_RELATIONSHIPS: Record<string, { name: string; cascadeDelete: boolean
   'OpportunityPartner.OpportunityId': { name: 'OpportunityPartnersFrom', cascadeDelete: true },
 };
 
-export function describeObject(o: ObjectDef, version: string, all: Iterable<ObjectDef>): Record<string, unknown> {
-  const childRelationships: Array<Record<string, unknown>> = [];
+export interface ChildRelationship {
+  cascadeDelete: boolean;
+  childSObject: string;
+  field: string;
+  relationshipName: string | null;
+}
+
+/** The child relationships of `o`: every lookup to it from any object (describe; composite/tree's nested records). */
+export function childRelationshipsOf(o: ObjectDef, all: Iterable<ObjectDef>): ChildRelationship[] {
+  const out: ChildRelationship[] = [];
   for (const other of all) {
     for (const fname of other.order) {
       const f = other.fields.get(fname.toLowerCase())!;
@@ -453,12 +461,17 @@ export function describeObject(o: ObjectDef, version: string, all: Iterable<Obje
       const known = CHILD_RELATIONSHIPS[`${other.name}.${f.name}`];
       // Audit lookups (CreatedById …) are child relationships without a name, as in a real org.
       const relationshipName = known?.name ?? (f.custom ? `${other.name.replace(/__c$/, '')}s__r` : null);
-      childRelationships.push({
-        cascadeDelete: known?.cascadeDelete ?? false, childSObject: other.name, deprecatedAndHidden: false, field: f.name,
-        junctionIdListNames: [], junctionReferenceTo: [], relationshipName, restrictedDelete: false,
-      });
+      out.push({ cascadeDelete: known?.cascadeDelete ?? false, childSObject: other.name, field: f.name, relationshipName });
     }
   }
+  return out;
+}
+
+export function describeObject(o: ObjectDef, version: string, all: Iterable<ObjectDef>): Record<string, unknown> {
+  const childRelationships = childRelationshipsOf(o, all).map((c) => ({
+    cascadeDelete: c.cascadeDelete, childSObject: c.childSObject, deprecatedAndHidden: false, field: c.field,
+    junctionIdListNames: [], junctionReferenceTo: [], relationshipName: c.relationshipName, restrictedDelete: false,
+  }));
   const base = `/services/data/${version}/sobjects/${o.name}`;
   return {
     actionOverrides: [],

@@ -128,8 +128,17 @@ describe('simple-salesforce', () => {
     expect(out.fieldsUnbounded).toBe('MALFORMED_QUERY');
     expect(out.columns).toEqual([['Id', []], ['Name', []], ['Owner', ['Email']]]);
     expect(out.calls).toContainEqual(expect.objectContaining({ method: 'GET', url: expect.stringMatching(/\/query\/\?q=.*&columns=True$/), status: 200 }));
-    expect(out.queryAllCount).toBe(vendor().data.table('Opportunity').byId.size);
+    expect(out.queryAllCount).toBe(vendor().data.table('Opportunity').byId.size - 2); // the tree's two came later
     expect(out.deleted).toEqual(['deletedRecords', 'earliestDateAvailable', 'latestDateCovered']);
+
+    // sObject Tree: parents and children in one transaction; a tree with an invalid record writes nothing.
+    expect(out.tree.hasErrors).toBe(false);
+    const refs = Object.fromEntries(out.tree.results.map((r: { referenceId: string; id: string }) => [r.referenceId, r.id]));
+    expect(Object.keys(refs)).toEqual(['acc1', 'opp1', 'opp2']);
+    const opps = vendor().data.table('Opportunity');
+    expect([refs.opp1, refs.opp2].map((id) => [opps.byId.get(id)?.AccountId, opps.byId.get(id)?.IsWon])).toEqual([[refs.acc1, false], [refs.acc1, true]]);
+    expect(out.badTree).toMatchObject({ hasErrors: true, results: [{ referenceId: 'oppX', errors: [{ statusCode: 'REQUIRED_FIELD_MISSING' }] }] });
+    expect([...vendor().data.table('Account').byId.values()].filter((r) => r.Name === 'Tree Rollback Co')).toEqual([]);
 
     expect(out.collectionDelete).toEqual([true, true, true]);
     expect(out.calls).toContainEqual(expect.objectContaining({ method: 'DELETE', url: expect.stringMatching(/composite\/sobjects\?ids=.*&allOrNone=True$/), status: 200 }));
@@ -213,6 +222,19 @@ describe('requests any reasonable client sends', () => {
     expect((await hsFetch(`/crm/v3/objects/companies/${id}?archived=False`)).status).toBe(404);
     const cols = await sfFetch(`/services/data/v62.0/query?q=${encodeURIComponent('SELECT Id, Account.Name FROM Opportunity')}&columns=TRUE`);
     expect(((await cols.json()) as { entityName: string; idSelected: boolean }).idSelected).toBe(true);
+  });
+
+  it('sObject Tree refuses a malformed request whole: duplicate or missing reference ids, more than 200 records', async () => {
+    const post = async (records: unknown[]) => {
+      const r = await sfFetch('/services/data/v62.0/composite/tree/Account', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ records }) });
+      return { status: r.status, body: (await r.json()) as Array<{ errorCode: string }> };
+    };
+    const before = vendor().data.table('Account').byId.size;
+    const acc = (ref?: string) => ({ attributes: { type: 'Account', ...(ref ? { referenceId: ref } : {}) }, Name: `Shape ${ref ?? '-'}` });
+    expect(await post([acc('r1'), acc('R1')])).toMatchObject({ status: 400, body: [{ errorCode: 'INVALID_INPUT' }] });
+    expect(await post([acc()])).toMatchObject({ status: 400, body: [{ errorCode: 'INVALID_INPUT' }] });
+    expect(await post(Array.from({ length: 201 }, (_, i) => acc(`n${i}`)))).toMatchObject({ status: 400, body: [{ errorCode: 'INVALID_INPUT' }] });
+    expect(vendor().data.table('Account').byId.size).toBe(before);
   });
 
   it('upsert by external id: any value, percent-encoded once by the client, hits its own record (property)', async () => {

@@ -125,5 +125,20 @@ ids = [sf.Account.create({"Name": f"Bulk {i}"})["id"] for i in range(3)]
 res = sf.restful("composite/sobjects", method="DELETE", params={"ids": ",".join(ids), "allOrNone": True})
 out["collectionDelete"] = [r["success"] for r in res]
 
+# sObject Tree: an account with two opportunities nested under the child relationship name; then a tree
+# with one invalid child, which creates nothing.
+tree = {"records": [{"attributes": {"type": "Account", "referenceId": "acc1"}, "Name": "Tree Co", "Opportunities": {"records": [
+    {"attributes": {"type": "Opportunity", "referenceId": "opp1"}, "Name": "Tree deal 1", "StageName": "Prospecting", "CloseDate": "2027-01-31"},
+    {"attributes": {"type": "Opportunity", "referenceId": "opp2"}, "Name": "Tree deal 2", "StageName": "Closed Won", "CloseDate": "2027-02-28"},
+]}}]}
+out["tree"] = sf.restful("composite/tree/Account", method="POST", json=tree)
+bad = {"records": [{"attributes": {"type": "Account", "referenceId": "accX"}, "Name": "Tree Rollback Co", "Opportunities": {"records": [
+    {"attributes": {"type": "Opportunity", "referenceId": "oppX"}, "Name": "No stage"}]}}]}
+try:
+    sf.restful("composite/tree/Account", method="POST", json=bad)
+    out["badTree"] = "accepted"
+except SalesforceMalformedRequest as e:
+    out["badTree"] = e.content
+
 out["calls"] = calls
 print(json.dumps(out))
