@@ -3,8 +3,11 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { findTemporalCli } from '../../lib/temporalCli.js';
+import { workflowBundleOptions } from '../../lib/worker.js';
 import { CHECKOUT, installPackage, type InstalledPackage } from '../helpers/installedPackage.js';
+import { HISTORY_FIXTURES, replayRecordedHistories } from '../helpers/replay.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -123,6 +126,16 @@ describe('the cosell package', () => {
       await client.connection.close();
     }
   }, 240_000);
+
+  // The compiled workflows are the same workflows: every history recorded from the demo on the sources
+  // replays on the bundle of the package's dist/workflows (what an installed worker runs).
+  it('the recorded histories replay on the bundle of the compiled workflows', async () => {
+    const { code } = await bundleWorkflowCode({ ...workflowBundleOptions(path.join(pkg.packageDir, 'dist', 'workflows', 'index.js')), failureConverterPath: path.join(pkg.packageDir, 'dist', 'lib', 'encodedFailureConverter.cjs') });
+    expect(code).toContain('dist/workflows/');
+    const { failed, replayed } = await replayRecordedHistories({ code });
+    expect(failed).toEqual([]);
+    expect(replayed).toBe(HISTORY_FIXTURES.length);
+  }, 180_000);
 
   it('`cosell up` runs the demo from the package and keeps .cosell/ in the directory it runs in', async () => {
     const env: Record<string, string | undefined> = { ...process.env, COSELL_LOG_LEVEL: 'warn', TEMPORAL_CLI: await findTemporalCli({ install: false }) };

@@ -3,18 +3,11 @@
  * replay against today's workflow bundle without a nondeterminism error. A workflow change that would
  * break the runs already live in users' Temporal clusters fails here; gate it with patched() instead.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import proto from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
+import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
-import { payloadDataConverter } from '../../lib/payloadCodec.js';
 import { workflowBundle } from '../../lib/worker.js';
 import * as workflows from '../../workflows/index.js';
-
-const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/histories');
-const fixtures = readdirSync(dir).filter((f) => f.endsWith('.pb')).sort();
+import { HISTORY_FIXTURES as fixtures, replayRecordedHistories } from '../helpers/replay.js';
 
 describe('recorded workflow histories', () => {
   it('every workflow type has a recorded history', () => {
@@ -25,14 +18,7 @@ describe('recorded workflow histories', () => {
   });
 
   const replayAll = async (workflowBundle: { codePath: string } | { code: string }) => {
-    const dataConverter = payloadDataConverter({ COSELL_PAYLOAD_KEY_FILE: path.join(dir, 'payload.key') });
-    const histories = fixtures.map((f) => ({ workflowId: f, history: proto.temporal.api.history.v1.History.decode(readFileSync(path.join(dir, f))) }));
-    const failed: string[] = [];
-    let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ workflowBundle, ...(dataConverter ? { dataConverter } : {}) }, histories)) {
-      replayed++;
-      if (r.error) failed.push(`${r.workflowId}: ${r.error.message}`);
-    }
+    const { failed, replayed } = await replayRecordedHistories(workflowBundle);
     expect(failed).toEqual([]);
     expect(replayed).toBe(fixtures.length);
   };
