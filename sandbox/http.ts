@@ -9,9 +9,9 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
  *   routing, so the org's hooks (authentication, limits, faults) see the same path the router does — a
  *   `//services/data/...` cannot slip past an `startsWith('/services/data/')` check. Percent-encoded
  *   slashes (`%2F`, part of an external id) are not slashes and stay as they are.
- * - A JSON content type with no body is no body (simple-salesforce sends `Content-Type: application/json`
- *   on every DELETE; HubSpot clients on body-less PUTs), where fastify would answer
- *   FST_ERR_CTP_EMPTY_JSON_BODY. A body that is there is parsed by fastify's own parser (prototype
+ * - A JSON content type with no body is no body on DELETE/PUT/PATCH (simple-salesforce sends
+ *   `Content-Type: application/json` on every DELETE; HubSpot clients on body-less PUTs), where fastify
+ *   would answer FST_ERR_CTP_EMPTY_JSON_BODY. A body that is there is parsed by fastify's own parser (prototype
  *   poisoning refused as before).
  */
 
@@ -30,12 +30,16 @@ export const serviceServerOptions: Pick<FastifyServerOptions, 'rewriteUrl'> = {
   rewriteUrl: (req) => normalisePath(req.url ?? '/'),
 };
 
-/** Accept an empty body under a JSON content type (as `undefined`); parse anything else as fastify does. */
+/**
+ * Accept an empty body under a JSON content type (as `undefined`) on the methods that may come without
+ * one; parse anything else as fastify does. A POST (a create, a search, a batch) still needs its body:
+ * empty, it fails as before (each service answers that with its own JSON parse error).
+ */
 export function acceptEmptyJsonBodies(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'ignore');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (typeof body === 'string' && body.trim() === '') {
+    if (req.method !== 'POST' && typeof body === 'string' && body.trim() === '') {
       done(null, undefined);
       return;
     }

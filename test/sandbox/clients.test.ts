@@ -198,7 +198,12 @@ describe('requests any reasonable client sends', () => {
     const del = await sfFetch(`/services/data/v62.0/sobjects/Account/${id}`, { method: 'DELETE', headers: { 'content-type': 'application/json; charset=UTF-8' } });
     expect(del.status).toBe(204);
     expect(vendor().data.table('Account').byId.get(id)?.IsDeleted).toBe(true);
-    // A body that is there is still JSON: broken JSON is Salesforce's JSON_PARSER_ERROR.
+    // A POST still needs its body, and a body that is there is still JSON: both are Salesforce's JSON_PARSER_ERROR.
+    const empty = await sfFetch('/services/data/v62.0/sobjects/Account', { method: 'POST', headers: { 'content-type': 'application/json' } });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as Array<{ errorCode: string }>)[0]!.errorCode).toBe('JSON_PARSER_ERROR');
+    const emptyHs = await hsFetch('/crm/v3/objects/companies', { method: 'POST', headers: { 'content-type': 'application/json' } });
+    expect(((await emptyHs.json()) as { category: string }).category).toBe('VALIDATION_ERROR');
     const bad = await sfFetch('/services/data/v62.0/sobjects/Account', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"Name":' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as Array<{ errorCode: string }>)[0]!.errorCode).toBe('JSON_PARSER_ERROR');
