@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { Client } from '@temporalio/client';
 import { connectClient } from '../lib/client.js';
-import { loadNetwork } from '../lib/config.js';
+import { loadNetwork, NETWORK_FILE_HINT } from '../lib/config.js';
+import { configTextOrThrow } from '../lib/configFile.js';
 import { ledgerLocation, openLedgerAt, openNetworkLedger } from '../lib/engine.js';
 import { CosellError } from '../lib/errors.js';
 import { suggestionHint } from '../lib/suggest.js';
@@ -19,12 +20,23 @@ import { ATTRIBUTION_ROLES, type AttributionRole } from '../rules/types.js';
 import type { RegistrationDetails } from '../registrations/details.js';
 
 /**
+ * What these commands need of the network file — its ledger, partner ids and links — read without the
+ * full loader on purpose: that one resolves `${VAR}`s and credentials, and ops must be able to list
+ * and decide registrations from any shell, without the worker's secrets.
+ */
+function networkOutline(config: string): { ledger?: { url?: string; file?: string }; partners?: Array<{ id?: unknown }>; links?: Array<{ id?: unknown; from?: unknown; to?: unknown }> } {
+  const text = configTextOrThrow(config, 'network file', { error: 'COSELL_CONFIG_INVALID', problem: 'CONFIG_FILE' }, NETWORK_FILE_HINT);
+  const doc: unknown = parseYaml(text);
+  return doc && typeof doc === 'object' && !Array.isArray(doc) ? doc : {};
+}
+
+/**
  * The ledger the network file names. Only its `ledger:` entry is read (no connection secrets or
  * `${VAR}`s needed, so ops can list registrations from any shell); no network file → the default.
  */
 async function openLedgerOf(config: string): Promise<Ledger> {
   if (!existsSync(config)) return openLedgerAt(ledgerLocation(undefined, { file: config, resolveUrl: (ref) => ref }));
-  const doc = (parseYaml(readFileSync(config, 'utf8')) ?? {}) as { ledger?: { url?: string; file?: string } };
+  const doc = networkOutline(config);
   if (doc.ledger?.url) return openNetworkLedger(loadNetwork(config)); // a URL may be a secret reference: resolve it properly
   const file = doc.ledger?.file?.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => process.env[v] ?? '');
   return openLedgerAt(ledgerLocation(file ? { file } : undefined, { file: config, resolveUrl: (ref) => ref }));
@@ -40,7 +52,7 @@ function parseStatus(status: string | undefined): RegistrationStatus | undefined
 /** `--partner`: a partner the network file names (without a network file, any id is taken as given). */
 function checkPartner(config: string, partner: string | undefined): void {
   if (partner === undefined || !existsSync(config)) return;
-  const doc = (parseYaml(readFileSync(config, 'utf8')) ?? {}) as { partners?: Array<{ id?: unknown }> };
+  const doc = networkOutline(config);
   const ids = (Array.isArray(doc.partners) ? doc.partners : []).map((p) => p?.id).filter((id): id is string => typeof id === 'string');
   if (!ids.includes(partner)) throw new CosellError('COSELL_INPUT_INVALID', `--partner ${partner}: no such partner in ${config}`, { hint: suggestionHint(partner, ids) });
 }
@@ -54,7 +66,7 @@ function checkPartner(config: string, partner: string | undefined): void {
 function registrationLinks(config: string, partner: string, ownLink: string | undefined): string[] {
   const links = new Set<string>(ownLink ? [ownLink] : []);
   if (existsSync(config)) {
-    const doc = (parseYaml(readFileSync(config, 'utf8')) ?? {}) as { links?: Array<{ id?: unknown; from?: unknown; to?: unknown }> };
+    const doc = networkOutline(config);
     const orgOf = (endpoint: unknown) => (typeof endpoint === 'string' ? endpoint.split('.')[0] : undefined);
     for (const l of Array.isArray(doc.links) ? doc.links : []) {
       if (typeof l?.id === 'string' && (orgOf(l.from) === partner || orgOf(l.to) === partner)) links.add(l.id);

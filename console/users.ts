@@ -1,11 +1,11 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CosellError } from '../lib/errors.js';
 import { registerSecret } from '../lib/logger.js';
 import { resolveSecret } from '../lib/secrets.js';
 import { YamlSource } from '../lib/yamlSource.js';
-import { formatProblem, type Problem } from '../lib/problems.js';
+import type { Problem } from '../lib/problems.js';
+import { configTextOrThrow, invalidFile } from '../lib/configFile.js';
 
 /**
  * Console users and roles, from a YAML file (`--users`, `COSELL_CONSOLE_USERS`):
@@ -129,13 +129,8 @@ export function parseUsers(text: string, file: string, env: NodeJS.ProcessEnv = 
 }
 
 export function loadUsers(file: string): ConsoleUsers {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CosellError('COSELL_CONFIG_INVALID', `cannot read console users file ${file}`, { cause: e, hint: 'pass --users FILE (see console/README.md for its format)' });
-  }
+  const text = configTextOrThrow(file, 'console users file', { error: 'COSELL_CONFIG_INVALID', problem: 'CONSOLE_USERS_INVALID' }, 'pass --users FILE (see console/README.md for its format)');
   const { users, problems } = parseUsers(text, file);
-  if (!users) throw new CosellError('COSELL_CONFIG_INVALID', problems.map(formatProblem).join('\n'), { details: { problems } });
+  if (!users) throw invalidFile('COSELL_CONFIG_INVALID', problems);
   return users;
 }

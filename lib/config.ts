@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isScalar, visit } from 'yaml';
 import { z } from 'zod';
@@ -6,7 +5,8 @@ import { notificationsSchema } from '../notify/config.js';
 import { CosellError } from './errors.js';
 import { suggestionHint } from './suggest.js';
 import { YamlSource } from './yamlSource.js';
-import { formatProblem, type Problem } from './problems.js';
+import type { Problem } from './problems.js';
+import { configTextOrThrow, invalidFile } from './configFile.js';
 
 /**
  * The network file (cosell.yaml): the vendor org, its partner orgs and the links between them.
@@ -350,15 +350,12 @@ function interpolateEnv(src: YamlSource, env: NodeJS.ProcessEnv): void {
   });
 }
 
+export const NETWORK_FILE_HINT = 'pass --config FILE (or set COSELL_CONFIG), or create cosell.yaml';
+
 export function loadNetwork(file: string): LoadedNetwork {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CosellError('COSELL_CONFIG_INVALID', `cannot read network file ${file}`, { cause: e, hint: 'pass --config FILE or create cosell.yaml' });
-  }
+  const text = configTextOrThrow(file, 'network file', { error: 'COSELL_CONFIG_INVALID', problem: 'CONFIG_FILE' }, NETWORK_FILE_HINT);
   const { loaded, problems } = parseNetwork(text, file);
-  if (!loaded) throw new CosellError('COSELL_CONFIG_INVALID', problems.map(formatProblem).join('\n'), { details: { problems } });
+  if (!loaded) throw invalidFile('COSELL_CONFIG_INVALID', problems);
   return loaded;
 }
 

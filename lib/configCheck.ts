@@ -6,7 +6,7 @@
  * fix it. `cosell worker` refuses to start on any error (exit 2); `cosell validate` prints the same list.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { splitEndpoint, parseNetwork, type LoadedNetwork, type Network } from './config.js';
+import { NETWORK_FILE_HINT, splitEndpoint, parseNetwork, type LoadedNetwork, type Network } from './config.js';
 import { CosellError, type ProblemCode } from './errors.js';
 import { secretProblem } from './secrets.js';
 import { loadMappingFile } from '../mappings/index.js';
@@ -14,6 +14,7 @@ import { formatProblem, hasErrors, type Problem } from './problems.js';
 import { parsePolicy, type Policy } from '../rules/policy.js';
 import { mappingSnapshots } from '../sync/build.js';
 import { linkFilterProblems } from '../sync/linkFilter.js';
+import { readConfigText } from './configFile.js';
 
 /** Adds a positioned problem of the network file (once per path and code). */
 type At = (path: Path, code: ProblemCode, message: string, hint?: string) => void;
@@ -37,13 +38,9 @@ type Path = Array<string | number>;
 
 export function checkConfig(file: string, opts: ConfigCheckOptions = {}): ConfigCheck {
   const env = opts.env ?? process.env;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    return { filterProblems: new Map(), problems: [{ file, line: 1, col: 1, severity: 'error', code: 'CONFIG_FILE', message: `cannot read network file ${file} (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`, hint: 'pass --config FILE, or create cosell.yaml' }] };
-  }
-  const parsed = parseNetwork(text, file, env);
+  const read = readConfigText(file, 'network file', 'CONFIG_FILE', NETWORK_FILE_HINT);
+  if (read.problem) return { filterProblems: new Map(), problems: [read.problem] };
+  const parsed = parseNetwork(read.text, file, env);
   if (!parsed.loaded) return { filterProblems: new Map(), problems: parsed.problems };
   const loaded = parsed.loaded;
   const problems: ConfigCheck['problems'] = [];

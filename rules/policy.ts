@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CosellError } from '../lib/errors.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
@@ -7,6 +6,7 @@ import { formatProblem, sortProblems, type Problem } from '../lib/problems.js';
 import { DURATION_PATTERN, parsePolicyDuration } from './duration.js';
 import { closest, suggestionHint } from '../lib/suggest.js';
 import { ATTRIBUTION_ROLES, REQUIRED_FIELD_NAMES, type AttributionRole, type PartnerProfile, type RuleAction } from './types.js';
+import { configTextOrThrow } from '../lib/configFile.js';
 
 /**
  * The Rules of Engagement policy file (roe.yaml): parsed with source positions, validated with zod,
@@ -516,13 +516,7 @@ export function policyFromText(text: string, file: string): Policy {
 }
 
 export function loadPolicy(file: string): Policy {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CosellError('COSELL_RULES_INVALID', `cannot read policy file ${file}`, { cause: e, hint: 'set rules: in cosell.yaml to the policy path' });
-  }
-  return policyFromText(text, file);
+  return policyFromText(configTextOrThrow(file, 'policy file', { error: 'COSELL_RULES_INVALID', problem: 'CONFIG_RULES_MISSING' }, 'set rules: in cosell.yaml to the policy path (relative to it)'), file);
 }
 
 /**

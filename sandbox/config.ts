@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CosellError } from '../lib/errors.js';
 import { YamlSource } from '../lib/yamlSource.js';
 import { formatProblem } from '../lib/problems.js';
 import type { SandboxConfig } from './types.js';
+import { configTextOrThrow } from '../lib/configFile.js';
 
 /** The sandbox config file (YAML or JSON): which orgs to host, their seeds, faults, schema and credentials. */
 
@@ -115,11 +115,5 @@ export function parseSandboxConfig(text: string, file: string): SandboxConfig {
 }
 
 export function loadSandboxConfig(file: string): SandboxConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CosellError('COSELL_CONFIG_INVALID', `${file}:1:1: SANDBOX_CONFIG_UNREADABLE: ${(e as Error).message}`, { hint: 'check the --config path' });
-  }
-  return parseSandboxConfig(text, file);
+  return parseSandboxConfig(configTextOrThrow(file, 'sandbox network file', { error: 'COSELL_CONFIG_INVALID', problem: 'SANDBOX_CONFIG_INVALID' }, 'check the --config path'), file);
 }

@@ -3,7 +3,6 @@
  * type-checked against the source schema, every target checked against the target schema → all
  * problems at once, each with file:line:col. Only a mapping without errors is compiled.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -19,6 +18,7 @@ import type { CompiledMapping, Owner, Problem, Severity } from '../types.js';
 import { buildMapping, type FieldPlan } from './build.js';
 import { valueOffsetMapper } from './positions.js';
 import { mappingFileSchema, type FieldSpec, type MappingFile } from './schema.js';
+import { readConfigText } from '../../lib/configFile.js';
 
 export interface LoadOptions {
   /** Live (or snapshot) schema of the source object; takes precedence over the file's source.schema. */
@@ -37,13 +37,8 @@ export interface LoadResult {
 }
 
 export function loadMappingFile(file: string, opts: LoadOptions = {}): LoadResult {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    return { problems: [{ file, line: 1, col: 1, code: 'MAP_FILE', severity: 'error', message: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }] };
-  }
-  return parseMapping(text, file, opts);
+  const read = readConfigText(file, 'mapping file', 'MAP_FILE', 'check the path (a link\'s mapping: is relative to the network file)');
+  return read.problem ? { problems: [read.problem] } : parseMapping(read.text, file, opts);
 }
 
 type PathKey = string | number;

@@ -23,7 +23,7 @@ describe('cosell mapping (CLI)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.split('\n').filter((l) => /^\S+:\d+:\d+: MAP_/.test(l))).toEqual([
       `${yamlError}:8:33: MAP_YAML: Unexpected scalar at node end`,
-      '/nonexistent.yaml:1:1: MAP_FILE: cannot read /nonexistent.yaml: ENOENT',
+      '/nonexistent.yaml:1:1: MAP_FILE: cannot read mapping file /nonexistent.yaml (ENOENT)',
       `${untyped}:7:11: MAP_TYPE: Amount is currency (currency) but this value is text or null`,
       `${untyped}:8:14: MAP_TYPE: CloseDate is date (date) but this value is datetime or null`,
     ]);

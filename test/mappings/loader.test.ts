@@ -275,7 +275,7 @@ values:
   });
 
   it('reads a file that does not exist as one problem, not an exception', () => {
-    expect(loadMappingFile('/nonexistent/m.yaml').problems).toEqual([{ file: '/nonexistent/m.yaml', line: 1, col: 1, code: 'MAP_FILE', severity: 'error', message: 'cannot read /nonexistent/m.yaml: ENOENT' }]);
+    expect(loadMappingFile('/nonexistent/m.yaml').problems).toEqual([{ file: '/nonexistent/m.yaml', line: 1, col: 1, code: 'MAP_FILE', severity: 'error', message: 'cannot read mapping file /nonexistent/m.yaml (ENOENT)', hint: expect.stringContaining('relative to the network file') }]);
   });
 });
 
