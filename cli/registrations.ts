@@ -34,7 +34,7 @@ function networkOutline(config: string): { ledger?: { url?: string; file?: strin
  * The ledger the network file names. Only its `ledger:` entry is read (no connection secrets or
  * `${VAR}`s needed, so ops can list registrations from any shell); no network file → the default.
  */
-async function openLedgerOf(config: string): Promise<Ledger> {
+export async function openLedgerOf(config: string): Promise<Ledger> {
   if (!existsSync(config)) return openLedgerAt(ledgerLocation(undefined, { file: config, resolveUrl: (ref) => ref }));
   const doc = networkOutline(config);
   if (doc.ledger?.url) return openNetworkLedger(loadNetwork(config)); // a URL may be a secret reference: resolve it properly

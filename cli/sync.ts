@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -7,6 +8,8 @@ import { CosellError } from '../lib/errors.js';
 import { linkStatuses, linkWorkflowId, startLinks } from '../lib/links.js';
 import { streamStatuses } from '../lib/streams.js';
 import { pumpStream } from '../sync/stream.js';
+import { topicOf } from '../connectors/salesforce/cdc/subscriber.js';
+import { DEFAULT_LEDGER_FILE, type StoredLease } from '../ledger/index.js';
 import { openEngine } from '../lib/engine.js';
 import { backfillMappingPage } from '../sync/mappingChange.js';
 import { replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
@@ -15,6 +18,7 @@ import { resyncFromProblem } from '../sync/resync.js';
 import { suggestionHint } from '../lib/suggest.js';
 import { configOption, jsonOption, limitOption, printJson, wholeNumber } from './options.js';
 import { formatTable } from './table.js';
+import { openLedgerOf } from './registrations.js';
 import { pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../workflows/sync.js';
 
 function fmtLag(ms?: number): string {
@@ -28,12 +32,20 @@ export function registerSync(program: Command): void {
   program
     .command('status')
     .description("print every link's state, lag and counts, and every change stream's mode, position, lag and reconciler results (from the running workflows)")
+    .option(...configOption())
     .option(...jsonOption)
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean; config: string }) => {
       const client = await connectClient();
       try {
         const rows = await linkStatuses(client);
-        const streams = await streamStatuses(client);
+        const streams = (await streamStatuses(client)).map((r) => ({ ...r, ...(r.status?.mode === 'push' ? { cdcLease: undefined as StoredLease | undefined } : {}) }));
+        const leases = streams.some((r) => 'cdcLease' in r) ? await cdcLeases(opts.config) : [];
+        for (const r of streams) {
+          if (!('cdcLease' in r)) continue;
+          const [org, object] = r.workflowId.replace(/^stream:/, '').split(':');
+          r.cdcLease = leases.find((l) => l.orgId === org && l.topic === topicOf(object));
+          if (!r.cdcLease) delete r.cdcLease;
+        }
         if (opts.json) return void process.stdout.write(JSON.stringify(streams.length ? { links: rows, streams } : rows) + '\n');
         if (streams.length) {
           process.stdout.write('change streams\n');
@@ -50,6 +62,8 @@ export function registerSync(program: Command): void {
               // What the last reconciler pass found that push had not brought (with push on; should be 0).
               'records push missed': r.status?.mode === 'push' && r.status.reconciled ? r.status.reconciled.missed : '-',
               consumers: r.status?.consumers.length ?? 0,
+              // Salesforce CDC: the worker holding the topic's lease subscribes it (the others stand by).
+              'cdc lease': r.cdcLease ? (r.cdcLease.expiresAt > Date.now() ? `${r.cdcLease.holder} (epoch ${r.cdcLease.epoch})` : `none (${r.cdcLease.holder}'s expired)`) : '-',
               'last error': r.status?.lastError ?? r.error ?? '',
             })),
           ));
@@ -228,4 +242,19 @@ async function unknownLink(client: Client, linkId: string, e: unknown): Promise<
   throw new CosellError('COSELL_LINK_UNKNOWN', `no running link "${linkId}" (workflow ${linkWorkflowId(linkId)} not found)`, {
     hint: running.length ? suggestionHint(linkId, running) : 'no link is running: start them with `cosell sync start` (or `cosell up`)',
   });
+}
+
+/** Who holds each CDC lease, from the ledger the network file names; none when there is no ledger to read. */
+async function cdcLeases(config: string): Promise<StoredLease[]> {
+  if (!existsSync(config) && !process.env.DATABASE_URL && !existsSync(DEFAULT_LEDGER_FILE)) return [];
+  try {
+    const ledger = await openLedgerOf(config);
+    try {
+      return await ledger.cdcLeases.list();
+    } finally {
+      await ledger.close();
+    }
+  } catch {
+    return []; // status is about the workflows; a ledger it cannot read only leaves the column empty
+  }
 }

@@ -81,7 +81,7 @@ export function registerUp(program: Command): void {
                 `                     (the HubSpot portals deliver signed webhooks; each event is stored in the ledger, then ${demo.streams.length ? 'told to its change stream' : 'wakes the links'}; polling reconciles)`,
               ]
             : []),
-          ...[...demo.cdc.subscribers.entries()].map(([org, sub]) => `  Push (CDC)         ${org}: ${sub.status().map((t) => t.topic).join(', ')} over the Pub/Sub API → ${streamsEnabled(demo.network) ? 'their change streams' : 'syncNow on the links reading them'}; change events print below`),
+          ...[...demo.cdc.subscribers.entries()].map(([org, sub]) => `  Push (CDC)         ${org}: ${sub.status().map((t) => t.topic).join(', ')} over the Pub/Sub API → ${streamsEnabled(demo.network) ? 'their change streams' : 'syncNow on the links reading them'}; change events print below (CDC lease holder ${demo.cdc.holder}: more workers on the ledger stand by)`),
           `  Account mapping    ${demo.overlaps.map((p) => `overlap:${p}`).join(', ')}  (Partner_Overlaps__c on vendor accounts; try \`cosell overlaps acme\`)`,
           ...(demo.scorecard
             ? [`  Analytics          ${demo.scorecard}: fact store from the vendor's Opportunities (eight quarters of seeded history), partner scorecards on the vendor's partner Accounts (Partner_*__c)`]

@@ -171,7 +171,7 @@ describe('--json and -c / COSELL_CONFIG on every command', () => {
     schema: 'prints a JSON Schema',
   };
   // Commands that never read the network file.
-  const NO_CONFIG = new Set(['status', 'sync pause', 'sync resume', 'sync now', 'sync resync', 'registrations approve', 'registrations reject', 'registrations extend', 'registrations request-info', 'registrations resolve-dispute', 'registrations request-extension', 'registrations decide-extension', 'codec-server', 'console hash-password', 'mapping schema', 'schema', 'sandbox', 'up']);
+  const NO_CONFIG = new Set(['sync pause', 'sync resume', 'sync now', 'sync resync', 'registrations approve', 'registrations reject', 'registrations extend', 'registrations request-info', 'registrations resolve-dispute', 'registrations request-extension', 'registrations decide-extension', 'codec-server', 'console hash-password', 'mapping schema', 'schema', 'sandbox', 'up']);
 
   it('every leaf command has --json unless it is a server', async () => {
     const all = leaves(await buildProgram());
