@@ -1,6 +1,6 @@
 import type { Ledger } from '../ledger/index.js';
 import type { Engine } from './build.js';
-import { PARENT_BASE_KEY, processRecords } from './page.js';
+import { outcomeWrites, PARENT_BASE_KEY, processRecords } from './page.js';
 import type { LinkRuntime } from './runtime.js';
 import { appendByIds, specOf, type PumpReport } from './stream.js';
 import type { SyncCounts } from './types.js';
@@ -83,7 +83,7 @@ export async function reconcileAssociations(rt: LinkRuntime, heartbeat: (d: unkn
 }
 
 async function commitOutcome(ledger: Ledger, linkId: string, outcome: Awaited<ReturnType<typeof processRecords>>): Promise<void> {
-  await ledger.commitPage({ linkId, feed: 'changes', pairs: outcome.pairs, snapshots: outcome.snapshots, deadLetters: outcome.deadLetters, resolvedDeadLetters: outcome.resolved, audits: outcome.audits });
+  await ledger.commitPage({ linkId, feed: 'changes', ...outcomeWrites(outcome) });
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { LinkConfig } from '../lib/config.js';
-import { processRecords, sourceFieldsOf } from './page.js';
+import { outcomeWrites, processRecords, sourceFieldsOf } from './page.js';
 import type { LinkRuntime } from './runtime.js';
 import type { PageReport, SyncCounts } from './types.js';
 
@@ -86,11 +86,7 @@ export async function backfillMappingPage(rt: LinkRuntime): Promise<PageReport |
   await ledger.commitPage({
     linkId: link.id,
     feed: 'changes',
-    pairs: outcome.pairs,
-    snapshots: outcome.snapshots,
-    deadLetters: outcome.deadLetters,
-    resolvedDeadLetters: outcome.resolved,
-    audits: outcome.audits,
+    ...outcomeWrites(outcome),
   });
   const next: Record<string, number> = { ...(progress ?? {}), pairs: (progress?.pairs ?? 0) + pairs.length };
   for (const [k, v] of Object.entries(outcome.counts) as Array<[keyof SyncCounts, number]>) next[k] = (next[k] ?? 0) + v;

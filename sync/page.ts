@@ -2,14 +2,12 @@ import type { CrmRecord, DeletedRecord, FeedCursor, Fields, WriteResult } from '
 import type { DeadLetterCode } from '../lib/errors.js';
 import { ConnectorError } from '../connectors/errors.js';
 import { log } from '../lib/logger.js';
-import type { AuditInput, DeadLetterInput, PairWrite } from '../ledger/types.js';
-import type { SnapshotWrite } from '../ledger/types.js';
+import type { AuditInput, DeadLetterInput, PageCommit, PairWrite, RecordPair, SnapshotWrite } from '../ledger/types.js';
 import { AWAITING_PEER_LINKS } from '../registrations/firstToRegister.js';
 import { applyPartnerScope } from './partnerScope.js';
 import { syncStreamPage } from './streamConsumer.js';
 import type { CompiledMapping, MappingContext } from '../mappings/types.js';
 import type { ObjectSchema } from '../connectors/types.js';
-import type { RecordPair } from '../ledger/types.js';
 import { planWrite, type FieldPolicy, type WritePlan } from './plan.js';
 import type { LinkRuntime } from './runtime.js';
 import type { PageReport, SyncCounts } from './types.js';
@@ -25,6 +23,11 @@ export interface Outcome {
   deadLetters: DeadLetterInput[];
   resolved: string[];
   audits: AuditInput[];
+}
+
+/** What an outcome writes in a page commit: pairs, snapshots, dead letters (new and resolved), audit events. */
+export function outcomeWrites(o: Outcome): Pick<PageCommit, 'pairs' | 'snapshots' | 'deadLetters' | 'resolvedDeadLetters' | 'audits'> {
+  return { pairs: o.pairs, snapshots: o.snapshots, deadLetters: o.deadLetters, resolvedDeadLetters: o.resolved, audits: o.audits };
 }
 
 function inc(c: Partial<SyncCounts>, k: keyof SyncCounts, n = 1) {
@@ -460,11 +463,7 @@ export async function syncChangesPage(rt: LinkRuntime, heartbeat: (d: unknown) =
     generation: cur.generation,
     from: cur,
     caughtUp: page.caughtUp,
-    pairs: outcome.pairs,
-    snapshots: outcome.snapshots,
-    deadLetters: outcome.deadLetters,
-    resolvedDeadLetters: outcome.resolved,
-    audits: outcome.audits,
+    ...outcomeWrites(outcome),
   });
   const ms = (a: number, b: number) => Math.round(b - a);
   log.debug({ link: link.id, records: page.records.length, readAhead, readMs: ms(t0, t1), processMs: ms(t1, t2), commitMs: ms(t2, performance.now()) }, 'sync: page');
@@ -562,7 +561,7 @@ async function repointChildren(rt: LinkRuntime, merged: Array<{ gone: string; go
       repointed++;
       outcome.audits.push({ linkId: child.id, sourceId, targetId: p.targetId, action: 'reparented', details: { parentLink: rt.link.id, mergedFrom: m.gone, mergedInto: m.into, field, from: m.goneTarget }, eventKey: `${child.id}:${sourceId}:reparented:${m.gone}` });
     }
-    await rt.ledger.commitPage({ linkId: child.id, feed: 'changes', pairs: outcome.pairs, snapshots: outcome.snapshots, deadLetters: outcome.deadLetters, resolvedDeadLetters: outcome.resolved, audits: outcome.audits });
+    await rt.ledger.commitPage({ linkId: child.id, feed: 'changes', ...outcomeWrites(outcome) });
   }
   return repointed;
 }
@@ -601,11 +600,8 @@ export async function replayDeadLetters(rt: LinkRuntime, opts: { codes?: string[
       linkId: link.id,
       feed: 'changes',
       replayedDeadLetters: pending.map((d) => d.id),
-      pairs: outcome.pairs,
-      snapshots: outcome.snapshots,
-      deadLetters: outcome.deadLetters,
+      ...outcomeWrites(outcome),
       resolvedDeadLetters: outcome.resolved.filter((id) => !stillFailing.has(id)),
-      audits: outcome.audits,
     });
     for (const [k, v] of Object.entries(outcome.counts) as Array<[keyof SyncCounts, number]>) inc(counts, k, v);
     opts.heartbeat?.({ replayedThrough: afterId });

@@ -2,7 +2,7 @@ import { comparePositions } from '../connectors/cursorOrder.js';
 import type { CrmRecord, DeletedRecord } from '../connectors/types.js';
 import type { ConsumerPosition, StreamEntry } from '../ledger/streams.js';
 import { log } from '../lib/logger.js';
-import { applyDeletions, heartbeating, processRecords, sourceFieldsOf } from './page.js';
+import { applyDeletions, heartbeating, outcomeWrites, processRecords, sourceFieldsOf } from './page.js';
 import type { LinkRuntime } from './runtime.js';
 import type { PageReport } from './types.js';
 import { hashFields, pick } from './values.js';
@@ -106,10 +106,7 @@ export async function syncStreamPage(rt: LinkRuntime, heartbeat: (d: unknown) =>
     linkId: link.id,
     feed: 'changes',
     stream: { streamId: s.id, consumer: s.consumer, seq: last, generation: pos.generation },
-    pairs: outcome.pairs,
-    snapshots: outcome.snapshots,
-    deadLetters: outcome.deadLetters,
-    resolvedDeadLetters: outcome.resolved,
+    ...outcomeWrites(outcome),
     deletedPairs: deletions.deletedPairs,
     audits: [...outcome.audits, ...deletions.audits],
   });
