@@ -10,7 +10,8 @@ import { Table, type Rec } from './store.js';
  * over the in-memory tables. Supported: field lists with parent relationship paths (`Account.Owner.Name`),
  * WHERE with AND/OR/NOT and parentheses, = != <> < > <= >= IN NOT IN LIKE, NULL, date/datetime literals
  * and date constants (TODAY, LAST_N_DAYS:n, ...), ORDER BY (several fields, ASC/DESC, NULLS FIRST/LAST),
- * LIMIT, OFFSET, COUNT() and COUNT(field).
+ * LIMIT, OFFSET, COUNT() and COUNT(field), FIELDS(ALL|STANDARD|CUSTOM), LIKE with `\%` / `\_` escapes, and the
+ * column metadata of `?columns=true`.
  */
 
 const { parseQuery } = soqlParser;
@@ -347,11 +348,11 @@ function compileCondition(ctx: QueryContext, soql: string, root: ObjectDef, c: a
 
 /**
  * A LIKE pattern, as the quoted literal is written, to an anchored case-insensitive RegExp. `%` is any
- * run of characters and `_` exactly one; `\\%` and `\\_` are a literal percent sign and underscore (the
- * only place SOQL allows those escapes), and the string-literal escapes (`\\'`, `\\\\`, `\\n`, …) keep their
+ * run of characters and `_` exactly one; `\%` and `\_` are a literal percent sign and underscore (the
+ * only place SOQL allows those escapes), and the string-literal escapes (`\'`, `\\`, `\n`, …) keep their
  * meaning.
  */
-export function likeToRegExp(literal: string): RegExp {
+function likeToRegExp(literal: string): RegExp {
   const pattern = literal.startsWith("'") && literal.endsWith("'") && literal.length >= 2 ? literal.slice(1, -1) : literal;
   const quote = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   let re = '';
