@@ -22,27 +22,24 @@ export class SortedIndex<T> {
 
   /** First position whose key is >= (key, id). */
   lowerBound(key: number, id = -Infinity): number {
-    let lo = 0;
-    let hi = this.items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const it = this.items[mid];
-      const k = this.primary(it);
-      if (k < key || (k === key && this.idOf(it) < id)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.bound(key, id, false);
   }
 
   /** First position whose key is > (key, id). */
   upperBound(key: number, id = Infinity): number {
+    return this.bound(key, id, true);
+  }
+
+  /** Binary search for the first item after (key, id) — after equal ones too when `pastEqual`. */
+  private bound(key: number, id: number, pastEqual: boolean): number {
     let lo = 0;
     let hi = this.items.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const it = this.items[mid];
       const k = this.primary(it);
-      if (k < key || (k === key && this.idOf(it) <= id)) lo = mid + 1;
+      const itId = this.idOf(it);
+      if (k < key || (k === key && (itId < id || (pastEqual && itId === id)))) lo = mid + 1;
       else hi = mid;
     }
     return lo;
