@@ -1,5 +1,8 @@
+import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CosellError } from '../lib/errors.js';
+import { demoNetworkEnv, exportSandboxEnv, shellExports } from '../lib/sandboxEnv.js';
+import { startInbox, type Inbox } from '../sandbox/inbox.js';
 import { startSandbox } from '../sandbox/index.js';
 
 /**
@@ -7,6 +10,11 @@ import { startSandbox } from '../sandbox/index.js';
  * With --json it prints exactly one JSON line once every org listens:
  *   {"orgs": {"<id>": {"kind": "salesforce", "instanceUrl", "accessToken", "clientId", "clientSecret", ...}
  *                   | {"kind": "hubspot", "basePath", "accessToken"}}}
+ * With --write-env (not --env-file: Node 20 reads that flag anywhere on its command line) it also runs
+ * the notifications inbox and writes what examples/network.yaml references — the COSELL_<ORG>_*
+ * connection variables, the inbox's webhook URLs, the partnerships' account-mapping keys — as `export …`
+ * lines (owner-only) for workers in other processes or containers to source (compose.yaml:
+ * deploy/cosell-env.sh). Written whole, then renamed: a reader never sees half of it.
  */
 export function registerSandbox(program: Command): void {
   program
@@ -16,7 +24,8 @@ export function registerSandbox(program: Command): void {
     .option('--seed <n>', 'seed for the generated data')
     .option('--persist <file>', 'save the data to this file on stop and reload it on start')
     .option('--json', 'print the connection info as one JSON line once ready')
-    .action(async (opts: { config?: string; seed?: string; persist?: string; json?: boolean }) => {
+    .option('--write-env <file>', 'once ready, write what examples/network.yaml reads (the orgs\' connection variables, the notifications inbox\'s webhook URLs, account-mapping keys) as `export …` lines to this file')
+    .action(async (opts: { config?: string; seed?: string; persist?: string; json?: boolean; writeEnv?: string }) => {
       const seed = opts.seed === undefined ? undefined : Number(opts.seed);
       if (seed !== undefined && !Number.isInteger(seed)) throw new CosellError('COSELL_CONFIG_INVALID', `--seed must be an integer, got "${opts.seed}"`);
       const stopped = new Promise<void>((resolve) => {
@@ -24,7 +33,16 @@ export function registerSandbox(program: Command): void {
         process.once('SIGTERM', resolve);
       });
       const sandbox = await startSandbox({ config: opts.config, seed, persistFile: opts.persist });
+      let inbox: Inbox | undefined;
       try {
+        if (opts.writeEnv) {
+          inbox = await startInbox();
+          const vars: Record<string, string> = {};
+          exportSandboxEnv(sandbox.orgs, 'COSELL', vars);
+          Object.assign(vars, demoNetworkEnv(inbox));
+          writeFileSync(`${opts.writeEnv}.tmp`, shellExports(vars), { mode: 0o600 });
+          renameSync(`${opts.writeEnv}.tmp`, opts.writeEnv);
+        }
         if (opts.json) {
           process.stdout.write(`${JSON.stringify({ orgs: sandbox.orgs })}\n`);
         } else {
@@ -38,6 +56,7 @@ export function registerSandbox(program: Command): void {
         }
         await stopped;
       } finally {
+        await inbox?.stop();
         await sandbox.stop();
       }
     });

@@ -23,7 +23,7 @@ import { startStreams } from './streams.js';
 import { defaultNotifier } from '../push/notifiers.js';
 import { startPushReceivers, type PushReceivers } from '../push/start.js';
 import { log, registerSecret } from './logger.js';
-import { exportSandboxEnv } from './sandboxEnv.js';
+import { demoNetworkEnv, exportSandboxEnv, shellExports } from './sandboxEnv.js';
 import { codePath, statePath } from './packagePaths.js';
 import type { OpsServer } from './opsServer.js';
 import { launchWorker } from './worker.js';
@@ -86,13 +86,9 @@ export async function startDemo(opts: { uiPort?: number; metricsPort?: number; p
     exportSandboxEnv(sandbox.orgs, 'COSELL');
     const inbox = await startInbox();
     stops.push(() => inbox.stop());
-    process.env.COSELL_SLACK_WEBHOOK ??= inbox.hookUrl('channel-desk');
-    process.env.COSELL_TEAMS_WEBHOOK ??= inbox.hookUrl('channel-ops');
-    for (const p of ['ACME', 'GLOBEX', 'INITECH']) {
-      const k = `COSELL_${p}_OVERLAP_KEY`;
-      process.env[k] ??= randomBytes(32).toString('base64url');
-      registerSecret(process.env[k]);
-    }
+    const extras = demoNetworkEnv(inbox);
+    Object.assign(process.env, extras);
+    for (const [k, v] of Object.entries(extras)) if (k.endsWith('_OVERLAP_KEY')) registerSecret(v);
     // The ledger must describe the same CRM data: a fresh sandbox gets a fresh ledger (old cursors would
     // point past the regenerated records); with --persist both survive restarts together.
     const ledgerFile = statePath('.cosell', 'demo-ledger.sqlite');
@@ -184,8 +180,7 @@ export const DEMO_ENV_FILE = statePath('.cosell', 'demo.env');
  * readable by its owner only — never in the network file or the logs.
  */
 function writeDemoEnv(temporalAddress: string): void {
-  const vars = Object.entries(process.env).filter(([k]) => k.startsWith('COSELL_') && k !== 'COSELL_CONFIG');
-  const lines = [`export TEMPORAL_ADDRESS=${temporalAddress}`, `export COSELL_CONFIG=${DEMO_NETWORK}`, ...vars.map(([k, v]) => `export ${k}='${String(v).replace(/'/g, "'\\''")}'`)];
+  const vars = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('COSELL_') && e[0] !== 'COSELL_CONFIG' && e[1] !== undefined));
   mkdirSync(path.dirname(DEMO_ENV_FILE), { recursive: true });
-  writeFileSync(DEMO_ENV_FILE, lines.join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(DEMO_ENV_FILE, shellExports({ TEMPORAL_ADDRESS: temporalAddress, COSELL_CONFIG: DEMO_NETWORK, ...vars }), { mode: 0o600 });
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { OrgConnectionInfo } from '../sandbox/types.js';
 
 /**
@@ -36,4 +37,23 @@ export function exportSandboxEnv(orgs: Record<string, OrgConnectionInfo>, prefix
     }
   }
   return yaml;
+}
+
+/** `export NAME='value'` lines a POSIX shell sources (`.`): demo.env, `cosell sandbox --write-env`. */
+export function shellExports(vars: Record<string, string>): string {
+  return Object.entries(vars).map(([k, v]) => `export ${k}='${v.replace(/'/g, "'\\''")}'\n`).join('');
+}
+
+/**
+ * What the demo network (examples/network.yaml) needs besides the sandbox orgs: the notification
+ * channels' webhook URLs (the sandbox inbox's) and one account-mapping key per partnership (random,
+ * new at each start unless set). `npm start` and `cosell sandbox --write-env` both use it.
+ */
+export function demoNetworkEnv(inbox: { hookUrl(channel: string): string }, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {
+    COSELL_SLACK_WEBHOOK: env.COSELL_SLACK_WEBHOOK ?? inbox.hookUrl('channel-desk'),
+    COSELL_TEAMS_WEBHOOK: env.COSELL_TEAMS_WEBHOOK ?? inbox.hookUrl('channel-ops'),
+  };
+  for (const p of ['ACME', 'GLOBEX', 'INITECH']) out[`COSELL_${p}_OVERLAP_KEY`] = env[`COSELL_${p}_OVERLAP_KEY`] ?? randomBytes(32).toString('base64url');
+  return out;
 }
