@@ -35,9 +35,9 @@ import { temporalClient, currentTaskQueue } from '../lib/activityContext.js';
 import { attributionFields, ownRole } from '../registrations/attribution.js';
 import { ACTIVE_LEDGER_STATUSES, detailsOf, gateAction, type RegistrationDetails } from '../registrations/details.js';
 import { RegistrationGate } from '../registrations/gate.js';
-import { registrationWorkflowId, workflowInput } from '../registrations/registrationWorkflow.js';
+import { workflowInput } from '../registrations/registrationWorkflow.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
-import { attributeUpdate, disputeWorkflowId } from '../workflows/registrationApi.js';
+import { attributeUpdate, disputeWorkflowId, registrationHandle, startRegistration } from '../lib/workflowClient.js';
 
 export interface RegistrationActivityDeps {
   engine: Engine;
@@ -292,14 +292,12 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
         await engine.ledger.registrations.update(reg.id, { details: { ...rest, workflowStarted: true } as unknown as Record<string, unknown> });
         const input = { ...workflowInput(reg, details.linkId, { outcome: 'rejected', ruleId: 'first-to-register' }), reinstated: { by: r.by, reason: r.reason, dispute: disputeWorkflowId(reg.id) } };
         try {
-          await client().workflow.start('registration', {
-            workflowId: registrationWorkflowId(reg.id),
+          await startRegistration(client(), input, {
             taskQueue: currentTaskQueue(),
-            args: [input],
+            partner: reg.partner,
             // The rejected run is closed; this is the one deliberate second run (a retry finds it running: fine).
-            workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-            workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-            searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
+            reuse: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+            conflict: WorkflowIdConflictPolicy.USE_EXISTING,
           });
         } catch (e) {
           if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
@@ -316,7 +314,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
       const holderRole = role(holder.partner);
       const partners = r.partners?.length ? r.partners : [{ partnerId: holder.partner, role: holderRole }, { partnerId: reg.partner, role: role(reg.partner, holderRole) }];
       try {
-        await client().workflow.getHandle(registrationWorkflowId(holder.id)).executeUpdate(attributeUpdate, { args: [{ by: r.by, partners }] });
+        await registrationHandle(client(), holder.id).executeUpdate(attributeUpdate, { args: [{ by: r.by, partners }] });
       } catch (e) {
         let err = e as (Error & { cause?: unknown }) | undefined;
         let message = '';

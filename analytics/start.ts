@@ -1,9 +1,8 @@
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { TASK_QUEUE } from '../lib/client.js';
 import type { LoadedNetwork } from '../lib/config.js';
-import { scorecard, scorecardStatusQuery, type ScorecardStatus } from '../workflows/scorecard.js';
-
-export const scorecardWorkflowId = (vendorId: string) => `scorecard:${vendorId}`;
+import { scorecard, scorecardHandle, scorecardStatusQuery, scorecardWorkflowId } from '../lib/workflowClient.js';
+import type { ScorecardStatus } from '../workflows/scorecard.js';
 
 /** Start `scorecard:<vendor>` (idempotent: a running one is kept). Salesforce vendors only. */
 export async function startScorecard(client: Client, network: LoadedNetwork, opts: { taskQueue?: string; everyMs?: number } = {}): Promise<string | undefined> {
@@ -21,7 +20,7 @@ export async function startScorecard(client: Client, network: LoadedNetwork, opt
 
 export async function scorecardStatus(client: Client, vendorId: string): Promise<ScorecardStatus | undefined> {
   try {
-    return await client.workflow.getHandle(scorecardWorkflowId(vendorId)).query(scorecardStatusQuery);
+    return await scorecardHandle(client, vendorId).query(scorecardStatusQuery);
   } catch {
     return undefined;
   }

@@ -29,10 +29,12 @@ import { Client, Connection } from '@temporalio/client';
 import { personOfTheOrg } from './person.js';
 import { loadNetwork } from '../lib/config.js';
 import { startDevServer } from '../lib/devServer.js';
-import { linkWorkflowId, startLinks } from '../lib/links.js';
+import { startLinks } from '../lib/links.js';
 import { exportSandboxEnv } from '../lib/sandboxEnv.js';
 import type { Sandbox } from '../sandbox/index.js';
-import { statusQuery, streamStatusQuery } from '../workflows/index.js';
+import { statusQuery } from '../workflows/index.js';
+import { linkHandle, linkWorkflowId, streamHandle, streamPollNowSignal, streamStatusQuery, streamWorkflowId } from '../lib/workflowClient.js';
+import { streamIdOf } from '../ledger/streams.js';
 
 const PARTNERS = (process.env.BENCH_FANOUT_PARTNERS ?? '1,10,100').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_FANOUT_SECONDS ?? 60);
@@ -48,6 +50,8 @@ const root = path.resolve(here, '..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cosell-bench-fanout-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (b: number) => Math.round(b / 1024 / 1024);
+/** The vendor Opportunity stream every link of the bench reads. */
+const VENDOR_OPPORTUNITY_STREAM = streamIdOf('vendor', 'Opportunity');
 type Orgs = Sandbox['orgs'];
 
 function spawnCosell(args: string[], env: NodeJS.ProcessEnv, ready: (output: string) => boolean, log?: string): Promise<{ child: ChildProcess; output: string }> {
@@ -129,7 +133,7 @@ streams: { enabled: ${streams}${mode === 'stream-push' ? `, reconcile: ${RECONCI
     await startLinks(client, network, { taskQueue });
     // Warm-up: every link has caught up at least once (built, fields ensured, its first read done).
     for (;;) {
-      const done = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery).then((s) => !!s.lastCaughtUpAt, () => false)));
+      const done = await Promise.all(linkIds.map((id) => linkHandle(client, id).query(statusQuery).then((s) => !!s.lastCaughtUpAt, () => false)));
       const n = done.filter(Boolean).length;
       if (n === linkIds.length) break;
       if (performance.now() - t0 > 15 * 60_000) throw new Error(`${tag}: only ${n}/${linkIds.length} links caught up after 15 min`);
@@ -149,11 +153,11 @@ streams: { enabled: ${streams}${mode === 'stream-push' ? `, reconcile: ${RECONCI
       let reconciler: { passCalls: number; passesPerHour: number } | undefined;
       if (mode === 'stream-push') {
         // One reconciler pass, asked for: its calls × passes an hour complete the idle figure.
-        const stream = client.workflow.getHandle('stream:vendor:Opportunity');
+        const stream = streamHandle(client, VENDOR_OPPORTUNITY_STREAM);
         const before = await stream.query(streamStatusQuery);
         if (before.mode !== 'push') throw new Error(`stream-push: the stream says mode ${before.mode}`);
         const r0 = await vendorCalls(orgs);
-        await stream.signal('streamPollNow');
+        await stream.signal(streamPollNowSignal);
         for (let i = 0; ; i++) {
           const s = await stream.query(streamStatusQuery);
           if (s.lastPollAt !== before.lastPollAt && s.state === 'idle') break;
@@ -195,10 +199,10 @@ streams: { enabled: ${streams}${mode === 'stream-push' ? `, reconcile: ${RECONCI
     }
   } finally {
     if (streams) {
-      const s = await client.workflow.getHandle('stream:vendor:Opportunity').query(streamStatusQuery).catch(() => undefined);
+      const s = await streamHandle(client, VENDOR_OPPORTUNITY_STREAM).query(streamStatusQuery).catch(() => undefined);
       if (s) process.stdout.write(`[stream head ${s.head}, ${s.consumers.length} consumers] `);
     }
-    for (const id of [...linkIds.map(linkWorkflowId), 'stream:vendor:Opportunity']) {
+    for (const id of [...linkIds.map(linkWorkflowId), streamWorkflowId(VENDOR_OPPORTUNITY_STREAM)]) {
       await client.workflow.getHandle(id).terminate('bench over').catch(() => undefined);
     }
     worker.kill('SIGTERM');

@@ -29,11 +29,12 @@ import jsforce from 'jsforce';
 import { loadNetwork } from '../lib/config.js';
 import { startDevServer } from '../lib/devServer.js';
 import { openEngine } from '../lib/engine.js';
-import { linkWorkflowId, startLinks } from '../lib/links.js';
+import { startLinks } from '../lib/links.js';
 import { exportSandboxEnv } from '../lib/sandboxEnv.js';
 import type { Sandbox } from '../sandbox/index.js';
 import type { LinkStatus } from '../sync/types.js';
 import { statusQuery } from '../workflows/index.js';
+import { linkHandle } from '../lib/workflowClient.js';
 
 const N = Number(process.env.BENCH_SYNC_RECORDS ?? 100_000);
 const SCHEDULE_S = Number(process.env.BENCH_SYNC_SCHEDULE_S ?? 5);
@@ -133,7 +134,7 @@ async function startWorkerChild(config: string, taskQueue: string, address: stri
 
 async function runLink(client: Client, linkId: string, config: string, taskQueue: string) {
   await startLinks(client, loadNetwork(config), { taskQueue, only: [linkId] });
-  const h = client.workflow.getHandle(linkWorkflowId(linkId));
+  const h = linkHandle(client, linkId);
   const t0 = performance.now();
   let s: LinkStatus;
   let lastLog = 0;
@@ -264,7 +265,7 @@ links:
       console.log(`\n3. freshness (schedule ${SCHEDULE_S} s): p50 ${(p(0.5) / 1000).toFixed(1)} s, p95 ${(p(0.95) / 1000).toFixed(1)} s, max ${(lat[lat.length - 1] / 1000).toFixed(1)} s (target p95 ≤ ${SCHEDULE_S + 5} s)`);
     }
   } finally {
-    for (const id of ['opps-to-fast', 'opps-to-limited']) await client.workflow.getHandle(linkWorkflowId(id)).terminate('bench over').catch(() => undefined);
+    for (const id of ['opps-to-fast', 'opps-to-limited']) await linkHandle(client, id).terminate('bench over').catch(() => undefined);
     worker.kill('SIGTERM');
     await new Promise((r) => worker.once('exit', r));
     await engine.close();

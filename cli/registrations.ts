@@ -12,12 +12,11 @@ import type { Ledger } from '../ledger/index.js';
 import { describeAwaiting, REGISTRATION_STATUSES, type RegistrationState, type RegistrationStatus } from '../rules/index.js';
 import { configOption, jsonOption, limitOption, printJson, wholeNumber } from './options.js';
 import { formatTable } from './table.js';
-import { registrationWorkflowId } from '../registrations/registrationWorkflow.js';
-import { registrationStatusQuery } from '../workflows/registrationApi.js';
 import { decideRegistration, decideRegistrationExtension, extendRegistration, normaliseRegistrationId, openRegistrationDispute, requestRegistrationExtension, requestRegistrationInfo, resolveRegistrationDispute } from '../lib/registrationClient.js';
 import { DISPUTE_OUTCOMES, type DisputeOutcome, type DisputeState } from '../rules/dispute.js';
 import { ATTRIBUTION_ROLES, type AttributionRole } from '../rules/types.js';
 import type { RegistrationDetails } from '../registrations/details.js';
+import { registrationStatusQuery, registrationHandle, disputeWorkflowId } from '../lib/workflowClient.js';
 
 /**
  * What these commands need of the network file — its ledger, partner ids and links — read without the
@@ -107,7 +106,7 @@ function printState(s: RegistrationState): void {
 }
 
 function printDispute(d: DisputeState): void {
-  process.stdout.write(`dispute:${d.registrationId}  ${d.status}${d.dueAt ? ` (resolve by ${d.dueAt})` : ''}\n  raised by ${d.by} at ${d.openedAt}: ${d.reason}\n`);
+  process.stdout.write(`${disputeWorkflowId(d.registrationId)}  ${d.status}${d.dueAt ? ` (resolve by ${d.dueAt})` : ''}\n  raised by ${d.by} at ${d.openedAt}: ${d.reason}\n`);
   if (d.resolution) process.stdout.write(`  resolved ${d.resolution.outcome} by ${d.resolution.by} at ${d.resolution.at}: ${d.resolution.reason}\n`);
 }
 
@@ -189,7 +188,7 @@ export function registerRegistrations(program: Command): void {
         const ownLink = typeof row.details?.linkId === 'string' ? row.details.linkId : undefined;
         return { row, audit: await l.audit.list({ recordId: row.sourceId, linkIds: registrationLinks(opts.config, row.partner, ownLink), limit: 50 }) };
       });
-      const live = await withClient(async (c) => c.workflow.getHandle(registrationWorkflowId(id)).query(registrationStatusQuery).catch(() => undefined));
+      const live = await withClient(async (c) => registrationHandle(c, id).query(registrationStatusQuery).catch(() => undefined));
       if (opts.json) return void process.stdout.write(JSON.stringify({ registration: row, workflow: live ?? null, audit }) + '\n');
       if (live) printState(live);
       else process.stdout.write(`${row.id}  ${row.status} (workflow not running)\n  ${row.reason ?? ''}\n`);

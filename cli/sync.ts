@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import { connectClient } from '../lib/client.js';
 import { loadNetwork } from '../lib/config.js';
 import { CosellError } from '../lib/errors.js';
-import { linkStatuses, linkWorkflowId, startLinks } from '../lib/links.js';
+import { linkStatuses, startLinks } from '../lib/links.js';
 import { streamStatuses } from '../lib/streams.js';
 import { pumpStream } from '../sync/stream.js';
 import { topicOf } from '../connectors/salesforce/cdc/subscriber.js';
@@ -19,7 +19,7 @@ import { suggestionHint } from '../lib/suggest.js';
 import { configOption, jsonOption, limitOption, printJson, wholeNumber } from './options.js';
 import { formatTable } from './table.js';
 import { openLedgerOf } from './registrations.js';
-import { pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../workflows/sync.js';
+import { linkWorkflowId, pauseSignal, resumeSignal, resyncUpdate, syncNowSignal, linkHandle } from '../lib/workflowClient.js';
 
 function fmtLag(ms?: number): string {
   if (ms === undefined) return '-';
@@ -153,7 +153,7 @@ export function registerSync(program: Command): void {
       .action(async (linkId: string, opts: { json?: boolean }) => {
         const client = await connectClient();
         try {
-          const result = await send(client.workflow.getHandle(linkWorkflowId(linkId))).catch((e: unknown) => unknownLink(client, linkId, e));
+          const result = await send(linkHandle(client, linkId)).catch((e: unknown) => unknownLink(client, linkId, e));
           if (opts.json) return printJson({ link: linkId, workflowId: linkWorkflowId(linkId), sent: name, ...(result ? { result } : {}) });
           process.stdout.write(`${name}: ${linkWorkflowId(linkId)}${result ? ` → ${JSON.stringify(result)}` : ''}\n`);
         } finally {
@@ -175,7 +175,7 @@ export function registerSync(program: Command): void {
       if (problem) throw new CosellError('COSELL_INPUT_INVALID', problem);
       const client = await connectClient();
       try {
-        const status = await client.workflow.getHandle(linkWorkflowId(linkId)).executeUpdate(resyncUpdate, { args: [{ from }] }).catch((e: unknown) => unknownLink(client, linkId, e));
+        const status = await linkHandle(client, linkId).executeUpdate(resyncUpdate, { args: [{ from }] }).catch((e: unknown) => unknownLink(client, linkId, e));
         if (opts.json) return printJson({ link: linkId, resync: { from }, status });
         process.stdout.write(`resync of ${linkId} from ${opts.from ?? 'the beginning'} started (state ${status.state})\n`);
       } catch (e) {

@@ -9,6 +9,8 @@ import { streamSpec, streamsEnabled } from '../sync/streamPlan.js';
 import { shareDemoOpportunities } from '../lib/demoAws.js';
 import { seedParityDemo } from '../lib/demoParity.js';
 import { activeTracing } from '../lib/tracing.js';
+import { overlapWorkflowId, streamWorkflowId } from '../lib/workflowClient.js';
+import { streamIdOf } from '../ledger/streams.js';
 
 /**
  * `cosell up` (npm start): the whole product on embedded defaults, in one process tree. Everything it
@@ -38,7 +40,7 @@ export function registerUp(program: Command): void {
         onCdcEvent: (e) => {
           if (!printEvents) return;
           const lag = e.commitTimestamp ? ` ${e.at - e.commitTimestamp} ms after commit` : '';
-          const woke = streamsEnabled(demo.network) ? `stream:${e.org}:${e.object}` : linksReading(demo.network, e.org, e.object).join(', ') || 'no link';
+          const woke = streamsEnabled(demo.network) ? streamWorkflowId(streamIdOf(e.org, e.object)) : linksReading(demo.network, e.org, e.object).join(', ') || 'no link';
           const what = e.action === 'echo' ? "cosell's own write, not re-read" : e.action === 'notified' ? `woke ${woke}` : e.action;
           process.stdout.write(`  push ${e.org}.${e.object} ${e.changeType} ${e.recordIds.join(',')} (replay ${e.replayId}, ${what}${lag})\n`);
         },
@@ -71,7 +73,7 @@ export function registerUp(program: Command): void {
           `  Links syncing      ${demo.links.join(', ')}`,
           ...(demo.streams.length
             ? [
-                `  Change streams     ${demo.streams.map((s) => { const push = streamSpec(demo.network, s)?.push; return `stream:${s} (${push ? `mode push: ${push}` : 'mode poll'})`; }).join(', ')}`,
+                `  Change streams     ${demo.streams.map((s) => { const push = streamSpec(demo.network, s)?.push; return `${streamWorkflowId(s)} (${push ? `mode push: ${push}` : 'mode poll'})`; }).join(', ')}`,
                 `                     (one read per org object for every link, the rules index and the overlap passes; with push, polling is the reconciler every ${demo.network.network.streams?.reconcile ?? '15m'}; \`cosell status\`)`,
               ]
             : []),
@@ -82,7 +84,7 @@ export function registerUp(program: Command): void {
               ]
             : []),
           ...[...demo.cdc.subscribers.entries()].map(([org, sub]) => `  Push (CDC)         ${org}: ${sub.status().map((t) => t.topic).join(', ')} over the Pub/Sub API → ${streamsEnabled(demo.network) ? 'their change streams' : 'syncNow on the links reading them'}; change events print below (CDC lease holder ${demo.cdc.holder}: more workers on the ledger stand by)`),
-          `  Account mapping    ${demo.overlaps.map((p) => `overlap:${p}`).join(', ')}  (Partner_Overlaps__c on vendor accounts; try \`cosell overlaps acme\`)`,
+          `  Account mapping    ${demo.overlaps.map(overlapWorkflowId).join(', ')}  (Partner_Overlaps__c on vendor accounts; try \`cosell overlaps acme\`)`,
           ...(demo.scorecard
             ? [`  Analytics          ${demo.scorecard}: fact store from the vendor's Opportunities (eight quarters of seeded history), partner scorecards on the vendor's partner Accounts (Partner_*__c)`]
             : []),

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { replayLinkDeadLetters } from '../lib/deadLetterReplay.js';
-import { linkWorkflowId } from '../lib/links.js';
 import type { LinkStatus } from '../sync/types.js';
 import { statusQuery } from '../workflows/index.js';
 import { streamStatuses } from '../lib/streams.js';
@@ -10,6 +9,7 @@ import { html, query } from './html.js';
 import { fmtTime, page, statusPill } from './layout.js';
 import { pageContext, requirePermission } from './server.js';
 import { workflowUrl } from './registration.js';
+import { linkWorkflowId, linkHandle } from '../lib/workflowClient.js';
 
 function fmtLag(ms?: number): string {
   if (ms === undefined) return '—';
@@ -26,7 +26,7 @@ const DL_PAGE = 50;
 /** A link workflow's status query (the same one `cosell status` asks); no workflow → the error. */
 async function linkStatus(deps: ConsoleDeps, linkId: string): Promise<{ status?: LinkStatus; error?: string }> {
   try {
-    return { status: await deps.client.workflow.getHandle(linkWorkflowId(linkId)).query(statusQuery) };
+    return { status: await linkHandle(deps.client, linkId).query(statusQuery) };
   } catch (e) {
     return { error: (e as Error).message };
   }

@@ -3,9 +3,6 @@ import { splitEndpoint, type LoadedNetwork } from '../lib/config.js';
 import { normaliseRegistrationId } from '../lib/registrationClient.js';
 import type { RegistrationState } from '../rules/lifecycle.js';
 import { detailsOf } from '../registrations/details.js';
-import { registrationWorkflowId } from '../registrations/registrationWorkflow.js';
-import { registrationStatusQuery } from '../workflows/registration.js';
-import { disputeStatusQuery, disputeWorkflowId } from '../workflows/registrationApi.js';
 import type { DisputeState } from '../rules/dispute.js';
 import { fieldLabel } from '../rules/infoRequest.js';
 import { REQUESTABLE_FIELDS } from './registrationActions.js';
@@ -13,6 +10,7 @@ import type { ConsoleDeps } from './deps.js';
 import { html, type Html } from './html.js';
 import { fmtAmount, fmtRelative, fmtTime, page, statusPill } from './layout.js';
 import { pageContext } from './server.js';
+import { disputeHandle, disputeStatusQuery, registrationHandle, registrationStatusQuery, registrationWorkflowId } from '../lib/workflowClient.js';
 
 /** The Temporal Web UI page of a workflow, when the console knows where the UI is. */
 export function workflowUrl(deps: ConsoleDeps, workflowId: string): string | undefined {
@@ -40,14 +38,12 @@ export function registerRegistration(app: FastifyInstance, deps: ConsoleDeps): v
     const d = detailsOf(row);
     const workflowId = registrationWorkflowId(id);
     const [live, dispute, audit] = await Promise.all([
-      deps.client.workflow
-        .getHandle(workflowId)
+      registrationHandle(deps.client, id)
         .query(registrationStatusQuery)
         .catch(() => undefined) as Promise<RegistrationState | undefined>,
       // A dispute exists only for a rejection (its workflow answers after it finished, too).
       row.status === 'rejected' || d.dispute
-        ? (deps.client.workflow
-            .getHandle(disputeWorkflowId(id))
+        ? (disputeHandle(deps.client, id)
             .query(disputeStatusQuery)
             .catch(() => undefined) as Promise<DisputeState | undefined>)
         : Promise.resolve(undefined),

@@ -3,8 +3,7 @@ import { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client } from '@temporalio/client';
 import type { Sandbox } from '../sandbox/index.js';
 import { describeAwaiting, type RegistrationState } from '../rules/index.js';
-import { registrationWorkflowId } from '../registrations/registrationWorkflow.js';
-import { decideUpdate, registrationStatusQuery, requestInfoUpdate } from '../workflows/registrationApi.js';
+import { decideUpdate, registrationStatusQuery, requestInfoUpdate, registrationHandle } from './workflowClient.js';
 
 /**
  * What `npm start` shows of registration parity with PRMs: two acme deals created in its sandbox
@@ -30,14 +29,14 @@ export async function seedParityDemo(opts: { sandbox: Sandbox; client: Client; p
   const longer = await deal('Tailspin kiosks (demo: extension request)', 60_000, { name: 'Tailspin Toys', domain: 'tailspin-toys.example' });
   // The demo's first sync decides some 600 seeded deals first: on a small machine that takes minutes.
   const until = (id: string, pred: (s: RegistrationState) => boolean) => waitFor(opts.timeoutMs ?? 15 * 60_000, opts.signal, async () => {
-    const s = await opts.client.workflow.getHandle(registrationWorkflowId(id)).query(registrationStatusQuery).catch(() => undefined);
+    const s = await registrationHandle(opts.client, id).query(registrationStatusQuery).catch(() => undefined);
     return s && pred(s) ? s : undefined;
   });
   const pending = (id: string) => until(id, (s) => s.status === 'pending-review');
   await pending(big);
-  const first = await opts.client.workflow.getHandle(registrationWorkflowId(big)).executeUpdate(decideUpdate, { args: [{ action: 'approve', by: 'cam@contoso.example', reason: 'acme has the relationship (demo)' }] });
+  const first = await registrationHandle(opts.client, big).executeUpdate(decideUpdate, { args: [{ action: 'approve', by: 'cam@contoso.example', reason: 'acme has the relationship (demo)' }] });
   await pending(vague);
-  const asked = await opts.client.workflow.getHandle(registrationWorkflowId(vague)).executeUpdate(requestInfoUpdate, { args: [{ by: 'cam@contoso.example', fields: ['closeDate'], reason: 'the close date looks like a placeholder (demo)' }] });
+  const asked = await registrationHandle(opts.client, vague).executeUpdate(requestInfoUpdate, { args: [{ by: 'cam@contoso.example', fields: ['closeDate'], reason: 'the close date looks like a placeholder (demo)' }] });
   // The partner asks for more exclusivity on its own deal (the extension field, as its people would);
   // the link's next sync hands it to the workflow, and the console's queue shows it.
   await until(longer, (s) => s.status === 'auto-approved' || s.status === 'approved');

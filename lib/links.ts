@@ -1,11 +1,9 @@
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import type { LinkStatus } from '../sync/types.js';
-import { linkSync, statusQuery } from '../workflows/sync.js';
 import type { LoadedNetwork } from './config.js';
 import { TASK_QUEUE } from './client.js';
 import { startStreams } from './streams.js';
-
-export const linkWorkflowId = (linkId: string) => `sync:${linkId}`;
+import { linkStatusQuery, linkSync, linkWorkflowId } from './workflowClient.js';
 
 /** Start every enabled link's workflow; idempotent (an already running link is left as it is). */
 export async function startLinks(client: Client, loaded: LoadedNetwork, opts: { taskQueue?: string; only?: string[] } = {}): Promise<string[]> {
@@ -33,7 +31,7 @@ export async function linkStatuses(client: Client): Promise<Array<{ workflowId: 
   const out: Array<{ workflowId: string; running: boolean; status?: LinkStatus; error?: string }> = [];
   for await (const wf of client.workflow.list({ query: `CosellKind = 'link' AND ExecutionStatus = 'Running'` })) {
     try {
-      const status = await client.workflow.getHandle(wf.workflowId).query(statusQuery);
+      const status = await client.workflow.getHandle(wf.workflowId).query(linkStatusQuery);
       out.push({ workflowId: wf.workflowId, running: true, status });
     } catch (e) {
       out.push({ workflowId: wf.workflowId, running: true, error: (e as Error).message });

@@ -1,11 +1,23 @@
 import type { Client } from '@temporalio/client';
 import type { HumanDecision, InfoRequestInput, RegistrationState } from '../rules/lifecycle.js';
-import { registrationWorkflowId } from '../registrations/registrationWorkflow.js';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { DisputeResolution, DisputeState } from '../rules/dispute.js';
 import { TASK_QUEUE } from './client.js';
-import { decideExtensionUpdate, decideUpdate, disputeStatusQuery, disputeWorkflowId, extendUpdate, requestExtensionUpdate, requestInfoUpdate, resolveDisputeUpdate, type ExtensionDecision } from '../workflows/registrationApi.js';
+import type { ExtensionDecision } from '../workflows/registrationApi.js';
 import { CosellError } from './errors.js';
+import {
+  decideExtensionUpdate,
+  decideUpdate,
+  disputeHandle,
+  disputeStatusQuery,
+  disputeWorkflowId,
+  extendUpdate,
+  registrationHandle,
+  requestExtensionUpdate,
+  requestInfoUpdate,
+  resolveDisputeUpdate,
+  startDispute,
+} from './workflowClient.js';
 
 /**
  * The one client-side path for a person's decision on a registration: `cosell registrations
@@ -42,8 +54,7 @@ function requireText(value: string | undefined, what: string): string {
 /** Approve or reject a registration pending review (the workflow's `decide` update). */
 export async function decideRegistration(client: Client, id: string, d: HumanDecision): Promise<RegistrationState> {
   const decision: HumanDecision = { action: d.action, by: requireText(d.by, 'who decides'), reason: requireText(d.reason, 'a reason') };
-  return client.workflow
-    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+  return registrationHandle(client, normaliseRegistrationId(id))
     .executeUpdate(decideUpdate, { args: [decision] })
     .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
 }
@@ -51,8 +62,7 @@ export async function decideRegistration(client: Client, id: string, d: HumanDec
 /** Extend an approved registration's exclusivity by the policy's extension period (the `extend` update). */
 export async function extendRegistration(client: Client, id: string, req: { by: string; reason?: string }): Promise<RegistrationState> {
   const args = { by: requireText(req.by, 'who asks for it'), ...(req.reason?.trim() ? { reason: req.reason.trim() } : {}) };
-  return client.workflow
-    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+  return registrationHandle(client, normaliseRegistrationId(id))
     .executeUpdate(extendUpdate, { args: [args] })
     .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
 }
@@ -63,8 +73,7 @@ export async function extendRegistration(client: Client, id: string, req: { by: 
  */
 export async function requestRegistrationExtension(client: Client, id: string, req: { by: string; reason: string }): Promise<RegistrationState> {
   const args = { by: requireText(req.by, 'who asks'), reason: requireText(req.reason, 'a reason') };
-  return client.workflow
-    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+  return registrationHandle(client, normaliseRegistrationId(id))
     .executeUpdate(requestExtensionUpdate, { args: [args] })
     .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
 }
@@ -73,8 +82,7 @@ export async function requestRegistrationExtension(client: Client, id: string, r
 export async function decideRegistrationExtension(client: Client, id: string, d: ExtensionDecision): Promise<RegistrationState> {
   if (d.action !== 'approve' && d.action !== 'deny') throw new CosellError('COSELL_INPUT_INVALID', `an extension request is approved or denied, not "${String(d.action)}"`);
   const args: ExtensionDecision = { action: d.action, by: requireText(d.by, 'who decides'), reason: requireText(d.reason, 'a reason') };
-  return client.workflow
-    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+  return registrationHandle(client, normaliseRegistrationId(id))
     .executeUpdate(decideExtensionUpdate, { args: [args] })
     .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
 }
@@ -86,8 +94,7 @@ export async function decideRegistrationExtension(client: Client, id: string, d:
 export async function requestRegistrationInfo(client: Client, id: string, req: InfoRequestInput): Promise<RegistrationState> {
   const args: InfoRequestInput = { by: requireText(req.by, 'who asks'), fields: req.fields.map((f) => f.trim()).filter(Boolean), reason: requireText(req.reason, 'a reason') };
   if (!args.fields.length) throw new CosellError('COSELL_INPUT_INVALID', 'name at least one field the partner must complete', { hint: 'e.g. --fields amount,closeDate' });
-  return client.workflow
-    .getHandle(registrationWorkflowId(normaliseRegistrationId(id)))
+  return registrationHandle(client, normaliseRegistrationId(id))
     .executeUpdate(requestInfoUpdate, { args: [args] })
     .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
 }
@@ -101,9 +108,9 @@ export async function openRegistrationDispute(client: Client, registration: { id
   if (registration.status !== 'rejected') throw new CosellError('COSELL_REGISTRATION_STATE', `registration ${id} is ${registration.status}: only a rejection can be disputed`);
   const input = { registrationId: id, partnerId: registration.partner, by: requireText(req.by, 'who raises it'), reason: requireText(req.reason, 'a reason') };
   // The dispute runs where the registration's workflow runs (its worker has the registration's engine and policy).
-  const taskQueue = opts.taskQueue ?? (await client.workflow.getHandle(registrationWorkflowId(id)).describe().then((d) => d.taskQueue, () => TASK_QUEUE));
+  const taskQueue = opts.taskQueue ?? (await registrationHandle(client, id).describe().then((d) => d.taskQueue, () => TASK_QUEUE));
   try {
-    const handle = await client.workflow.start('dispute', { workflowId: disputeWorkflowId(id), taskQueue, args: [input], workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE, searchAttributes: { CosellKind: ['dispute'], CosellPartner: [registration.partner] } });
+    const handle = await startDispute(client, input, { taskQueue });
     return await queryWhenStarted(() => handle.query(disputeStatusQuery));
   } catch (e) {
     if (e instanceof WorkflowExecutionAlreadyStartedError) throw new CosellError('COSELL_REGISTRATION_STATE', `registration ${id} already has a dispute (${disputeWorkflowId(id)})`, { hint: 'see it with `cosell registrations show`' });
@@ -114,8 +121,7 @@ export async function openRegistrationDispute(client: Client, registration: { id
 /** Resolve an open dispute: uphold | overturn | split (the dispute workflow's `resolveDispute` update). */
 export async function resolveRegistrationDispute(client: Client, id: string, r: DisputeResolution): Promise<DisputeState> {
   const args: DisputeResolution = { outcome: r.outcome, by: requireText(r.by, 'who resolves it'), reason: requireText(r.reason, 'a reason'), ...(r.partners?.length ? { partners: r.partners } : {}) };
-  return client.workflow
-    .getHandle(disputeWorkflowId(normaliseRegistrationId(id)))
+  return disputeHandle(client, normaliseRegistrationId(id))
     .executeUpdate(resolveDisputeUpdate, { args: [args] })
     .catch((e: unknown) => Promise.reject(registrationRefusal(e)));
 }

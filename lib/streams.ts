@@ -1,8 +1,9 @@
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
-import { streamSpecs, streamsEnabled, streamWorkflowId } from '../sync/streamPlan.js';
-import { changeStream, streamStatusQuery, type StreamStatus } from '../workflows/stream.js';
+import { streamSpecs, streamsEnabled } from '../sync/streamPlan.js';
+import { changeStream, type StreamStatus } from '../workflows/stream.js';
 import { TASK_QUEUE } from './client.js';
 import type { LoadedNetwork } from './config.js';
+import { streamWorkflowId, streamStatusQuery } from './workflowClient.js';
 
 /**
  * Start the change-stream workflows (`stream:<org>:<object>`) of a network whose `streams.enabled` is

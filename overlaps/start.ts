@@ -1,10 +1,9 @@
 import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
 import { TASK_QUEUE } from '../lib/client.js';
 import type { LoadedNetwork } from '../lib/config.js';
-import { overlapStatusQuery, overlapWorkflow, type OverlapStatus } from '../workflows/overlap.js';
+import { overlapHandle, overlapStatusQuery, overlapWorkflow, overlapWorkflowId } from '../lib/workflowClient.js';
+import type { OverlapStatus } from '../workflows/overlap.js';
 import { sharingPartners } from './partnership.js';
-
-export const overlapWorkflowId = (partnerId: string) => `overlap:${partnerId}`;
 
 /** Start `overlap:<partner>` for every partner with a sharing block; idempotent (running ones are kept). */
 export async function startOverlapWorkflows(client: Client, loaded: LoadedNetwork, opts: { taskQueue?: string; only?: string[] } = {}): Promise<string[]> {
@@ -25,7 +24,7 @@ export async function startOverlapWorkflows(client: Client, loaded: LoadedNetwor
 /** The running workflow's status, or undefined when there is none. */
 export async function overlapStatus(client: Client, partnerId: string): Promise<OverlapStatus | undefined> {
   try {
-    return await client.workflow.getHandle(overlapWorkflowId(partnerId)).query(overlapStatusQuery);
+    return await overlapHandle(client, partnerId).query(overlapStatusQuery);
   } catch {
     return undefined;
   }

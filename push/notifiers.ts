@@ -1,10 +1,10 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LoadedNetwork } from '../lib/config.js';
 import { streamIdOf } from '../ledger/streams.js';
-import { streamsEnabled, streamSpec, streamWorkflowId } from '../sync/streamPlan.js';
-import { streamNotifySignal, streamPollNowSignal } from '../workflows/stream.js';
+import { streamsEnabled, streamSpec } from '../sync/streamPlan.js';
 import { SyncNowNotifier } from './syncNowNotifier.js';
 import type { ChangeInfo, ChangeNotifier, ReconcileReason } from './types.js';
+import { streamNotifySignal, streamPollNowSignal, streamHandle } from '../lib/workflowClient.js';
 
 /** Ids per signal: keeps each signal's payload small in the stream's history. */
 const IDS_PER_SIGNAL = 500;
@@ -26,7 +26,7 @@ export class StreamNotifier implements ChangeNotifier {
   async notify(org: string, object: string, ids: string[], _info: ChangeInfo): Promise<void> {
     const id = streamIdOf(org, object);
     if (!streamSpec(this.network, id)) return;
-    const handle = this.client.workflow.getHandle(streamWorkflowId(id));
+    const handle = streamHandle(this.client, id);
     try {
       for (let i = 0; i < ids.length; i += IDS_PER_SIGNAL) await handle.signal(streamNotifySignal, { ids: ids.slice(i, i + IDS_PER_SIGNAL) });
       this.signals.set(id, (this.signals.get(id) ?? 0) + 1);
@@ -41,7 +41,7 @@ export class StreamNotifier implements ChangeNotifier {
     const id = streamIdOf(org, object);
     if (!streamSpec(this.network, id)) return;
     try {
-      await this.client.workflow.getHandle(streamWorkflowId(id)).signal(streamPollNowSignal);
+      await streamHandle(this.client, id).signal(streamPollNowSignal);
     } catch (e) {
       if (e instanceof WorkflowNotFoundError) return;
       throw e;

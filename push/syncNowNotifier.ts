@@ -1,8 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LoadedNetwork } from '../lib/config.js';
-import { linkWorkflowId } from '../lib/links.js';
-import { syncNowSignal } from '../workflows/sync.js';
 import type { ChangeInfo, ChangeNotifier, ReconcileReason } from './types.js';
+import { syncNowSignal, linkHandle } from '../lib/workflowClient.js';
 
 /**
  * The notifier until change streams (issue #13) take over: every enabled link that reads the changed
@@ -35,7 +34,7 @@ export class SyncNowNotifier implements ChangeNotifier {
     await Promise.all(
       links.map(async (l) => {
         try {
-          await this.client.workflow.getHandle(linkWorkflowId(l.id)).signal(syncNowSignal);
+          await linkHandle(this.client, l.id).signal(syncNowSignal);
           this.signals.set(l.id, (this.signals.get(l.id) ?? 0) + 1);
         } catch (e) {
           if (e instanceof WorkflowNotFoundError) return;

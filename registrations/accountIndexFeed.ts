@@ -11,9 +11,9 @@ import { AccountIndex, isExclusive, type RegistrationStatus, type VendorAccount 
 import { temporalClient } from '../lib/activityContext.js';
 import { ACTIVE_LEDGER_STATUSES, detailsOf } from './details.js';
 import { countryCode, str } from './fieldValues.js';
-import { registrationWorkflowId } from './registrationWorkflow.js';
 import { INDEX_FIELDS, indexFieldsOf } from './indexFields.js';
 import { NAMED_ACCOUNT_FIELD, NAMED_ACCOUNT_SPEC, PROTECTED_FIELDS } from './vendorFields.js';
+import { registrationHandle, vendorClosedSignal } from '../lib/workflowClient.js';
 
 /**
  * Keeps the Rules of Engagement's vendor-account index current from the vendor CRM's own change feed
@@ -320,7 +320,7 @@ export class AccountIndexFeed {
     const client = temporalClient(this.client);
     if (!client) return;
     try {
-      await client.workflow.getHandle(registrationWorkflowId(ev.registrationId)).signal('vendorClosed', { outcome: ev.outcome, vendorOpportunityId: ev.vendorOpportunityId });
+      await registrationHandle(client, ev.registrationId).signal(vendorClosedSignal, { outcome: ev.outcome, vendorOpportunityId: ev.vendorOpportunityId });
     } catch (e) {
       log.warn({ err: e, registration: ev.registrationId }, 'could not signal the registration workflow that its opportunity closed');
     }

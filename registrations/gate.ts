@@ -5,7 +5,6 @@ import { customerKey, registrationId } from '../ledger/index.js';
 import { currentTaskQueue, runningFor, temporalClient } from '../lib/activityContext.js';
 import { isCosellError } from '../lib/errors.js';
 import { heartbeat } from '../lib/heartbeat.js';
-import { linkWorkflowId } from '../lib/links.js';
 import { log } from '../lib/logger.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
 import {
@@ -38,8 +37,6 @@ import {
 } from '../rules/index.js';
 import { sourceFieldsOf } from '../sync/page.js';
 import type { GateDecision, LinkRuntime, RecordGate } from '../sync/runtime.js';
-import { syncNowSignal } from '../workflows/sync.js';
-import { disputeWorkflowId, provideInfoUpdate, redecideUpdate, requestExtensionUpdate } from '../workflows/registrationApi.js';
 import { sharedAccountIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
 import { attributionFields } from './attribution.js';
 import { duplicateOf, supersededPatch } from './claims.js';
@@ -49,8 +46,9 @@ import { str } from './fieldValues.js';
 import { AWAITING_PEER_LINKS, peersBehind } from './firstToRegister.js';
 import { registrationInput } from './input.js';
 import { DISPUTE_INTAKE, EXTENSION_INTAKE } from './partnerFields.js';
-import { isUpdateRefusal, registrationWorkflowId, registrationWorkflowMetadata, stableKey, updateRegistration, workflowInput } from './registrationWorkflow.js';
+import { isUpdateRefusal, registrationWorkflowMetadata, stableKey, updateRegistration, workflowInput } from './registrationWorkflow.js';
 import { ATTRIBUTION_FIELDS, CUSTOMER_KEY_FIELD, VENDOR_STATUS_LABEL } from './vendorFields.js';
+import { linkHandle, provideInfoUpdate, redecideUpdate, registrationHandle, registrationWorkflowId, requestExtensionUpdate, startDispute, startRegistration, supersedeRegistration, syncNowSignal } from '../lib/workflowClient.js';
 
 /**
  * The registration gate: on a `registration: true` link every partner deal is a deal registration
@@ -175,7 +173,7 @@ export class RegistrationGate implements RecordGate {
     if (!text || !client || !d.workflowStarted || !isExclusive(reg.status as RegistrationStatus) || d.extensionIntake === text) return reg;
     if (runningFor(registrationWorkflowId(reg.id))) return reg; // inside its own workflow's activity: the next poll asks
     try {
-      await client.workflow.getHandle(registrationWorkflowId(reg.id)).executeUpdate(requestExtensionUpdate, { args: [{ by: 'partner', reason: text }] });
+      await registrationHandle(client, reg.id).executeUpdate(requestExtensionUpdate, { args: [{ by: 'partner', reason: text }] });
     } catch (e) {
       if (!isUpdateRefusal(e)) throw e;
       log.info({ registration: reg.id, err: e }, 'extension request refused by the registration workflow');
@@ -194,13 +192,7 @@ export class RegistrationGate implements RecordGate {
     const client = temporalClient(this.opts.client);
     if (!text || !client || reg.status !== 'rejected' || detailsOf(reg).dispute) return;
     try {
-      await client.workflow.start('dispute', {
-        workflowId: disputeWorkflowId(reg.id),
-        taskQueue: this.opts.taskQueue ?? currentTaskQueue(),
-        args: [{ registrationId: reg.id, partnerId: reg.partner, by: 'partner', reason: text.slice(0, 1000) }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        searchAttributes: { CosellKind: ['dispute'], CosellPartner: [reg.partner] },
-      });
+      await startDispute(client, { registrationId: reg.id, partnerId: reg.partner, by: 'partner', reason: text.slice(0, 1000) }, { taskQueue: this.opts.taskQueue ?? currentTaskQueue() });
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e; // opened before (its first step records it)
     }
@@ -398,8 +390,7 @@ export class RegistrationGate implements RecordGate {
     return peersBehind(this.rt.network, this.rt.ledger, this.rt.link.id, sinceMs, async (id) => {
       const known = this.linkRunning.get(id);
       if (known && Date.now() - known.at < LINK_RUNNING_TTL_MS) return known.running;
-      const running = await client.workflow
-        .getHandle(linkWorkflowId(id))
+      const running = await linkHandle(client, id)
         .describe()
         .then((d) => d.status.name === 'RUNNING')
         .catch((e: unknown) => {
@@ -417,8 +408,7 @@ export class RegistrationGate implements RecordGate {
     if (!client) return;
     await Promise.all(
       linkIds.map((id) =>
-        client.workflow
-          .getHandle(linkWorkflowId(id))
+        linkHandle(client, id)
           .signal(syncNowSignal)
           .catch((e: unknown) => log.debug({ link: id, err: e }, 'could not ask a registration link to poll (not running?)')),
       ),
@@ -436,15 +426,11 @@ export class RegistrationGate implements RecordGate {
     const d = detailsOf(reg);
     const input = workflowInput(reg, d.linkId ?? this.rt.link.id, { outcome: 'rejected', ruleId: 'first-to-register' });
     try {
-      await client.workflow.signalWithStart('registration', {
-        workflowId: registrationWorkflowId(reg.id),
+      await supersedeRegistration(client, input, { by: 'rules', reason: reg.reason ?? 'an earlier-created registration of the same customer arrived' }, {
         taskQueue: this.opts.taskQueue ?? currentTaskQueue(),
-        args: [input],
-        signal: 'superseded',
-        signalArgs: [{ by: 'rules', reason: reg.reason ?? 'an earlier-created registration of the same customer arrived' }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
-        ...registrationWorkflowMetadata(reg),
+        partner: reg.partner,
+        reuse: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        metadata: registrationWorkflowMetadata(reg),
       });
       if (!d.workflowStarted) await this.rt.ledger.registrations.update(reg.id, { details: { ...d, workflowStarted: true } as unknown as Record<string, unknown> });
     } catch (e) {
@@ -460,16 +446,14 @@ export class RegistrationGate implements RecordGate {
     if (!client || d.workflowStarted) return reg;
     const input = workflowInput(reg, this.rt.link.id, { outcome: 'review', ruleId: 'tier-auto-approval' });
     try {
-      await client.workflow.start('registration', {
-        workflowId: registrationWorkflowId(reg.id),
+      await startRegistration(client, input, {
         taskQueue: this.opts.taskQueue ?? currentTaskQueue(),
-        args: [input],
+        partner: reg.partner,
         // Running → that run; closed → refused: a crash between the start and the ledger update below
         // must never restart a registration that already ran to its end.
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        searchAttributes: { CosellKind: ['registration'], CosellPartner: [reg.partner], CosellRegistrationStatus: ['submitted'] },
-        ...registrationWorkflowMetadata(reg),
+        conflict: WorkflowIdConflictPolicy.USE_EXISTING,
+        reuse: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        metadata: registrationWorkflowMetadata(reg),
       });
     } catch (e) {
       if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e; // already ran: only the record was missing

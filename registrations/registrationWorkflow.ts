@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Registration } from '../ledger/index.js';
 import { CosellError } from '../lib/errors.js';
 import { beating } from '../lib/heartbeat.js';
+import { registrationHandle } from '../lib/workflowClient.js';
 import type { Decision } from '../rules/index.js';
 import { detailsOf } from './details.js';
 
@@ -11,8 +12,6 @@ import { detailsOf } from './details.js';
  * The registration workflow seen from outside it: its id, what it starts from, what the Web UI lists
  * for it, and updates sent to it from a page (with a deadline and a stable update id).
  */
-
-export const registrationWorkflowId = (id: string) => `registration:${id}`;
 
 /**
  * What the Temporal Web UI lists for a registration workflow (its static summary and details, user
@@ -72,7 +71,7 @@ export async function updateRegistration<A>(client: Client, id: string, update: 
   const controller = new AbortController();
   const deadline = setTimeout(() => controller.abort(), deadlineMs);
   try {
-    await beating(() => client.withAbortSignal(controller.signal, () => client.workflow.getHandle(registrationWorkflowId(id)).executeUpdate(update, { args: [arg], updateId })));
+    await beating(() => client.withAbortSignal(controller.signal, () => registrationHandle(client, id).executeUpdate(update, { args: [arg], updateId })));
   } catch (e) {
     if (!controller.signal.aborted) throw e;
     throw new CosellError('COSELL_REGISTRATION_BUSY', `registration ${id}'s workflow did not take the ${update.name} update within ${deadlineMs / 1000} s (it is still applying an earlier change, or its worker is gone); nothing was written, the page is retried`, { cause: e });

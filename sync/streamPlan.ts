@@ -2,6 +2,7 @@ import { parseDuration, splitEndpoint, type LoadedNetwork } from '../lib/config.
 import { streamIdOf } from '../ledger/streams.js';
 import type { CrmKind } from '../connectors/types.js';
 import { writebackTarget } from '../overlaps/writeback.js';
+import { linkWorkflowId, refreshRulesIndexSignal, rulesIndexWorkflowId, syncNowSignal } from '../lib/workflowClient.js';
 
 /**
  * Which change streams a network has and who consumes each — a pure function of the network file, so
@@ -42,7 +43,6 @@ export interface StreamSpec {
   push?: 'webhooks' | 'cdc';
 }
 
-export const streamWorkflowId = (streamId: string) => `stream:${streamId}`;
 export const linkConsumerId = (linkId: string) => `link:${linkId}`;
 export const rulesIndexConsumerId = (vendorId: string) => `rules-index:${vendorId}`;
 export const overlapConsumerId = (partnerId: string) => `overlap:${partnerId}`;
@@ -76,11 +76,11 @@ export function streamSpecs(network: LoadedNetwork): StreamSpec[] {
   for (const l of n.links) {
     if (l.enabled === false) continue;
     const { org, object } = splitEndpoint(l.from);
-    add(org, object, { id: linkConsumerId(l.id), kind: 'link', of: l.id, wake: { workflowId: `sync:${l.id}`, signal: 'syncNow' } }, parseDuration(l.schedule));
+    add(org, object, { id: linkConsumerId(l.id), kind: 'link', of: l.id, wake: { workflowId: linkWorkflowId(l.id), signal: syncNowSignal.name } }, parseDuration(l.schedule));
   }
   if (n.links.some((l) => l.registration && l.enabled !== false)) {
     for (const object of ['Account', 'Opportunity']) {
-      add(n.vendor.id, object, { id: rulesIndexConsumerId(n.vendor.id), kind: 'rules-index', of: n.vendor.id, wake: { workflowId: `rules-index:${n.vendor.id}`, signal: 'refreshRulesIndex' } });
+      add(n.vendor.id, object, { id: rulesIndexConsumerId(n.vendor.id), kind: 'rules-index', of: n.vendor.id, wake: { workflowId: rulesIndexWorkflowId(n.vendor.id), signal: refreshRulesIndexSignal.name } });
     }
   }
   for (const p of n.partners) {

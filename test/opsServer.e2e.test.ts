@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities/index.js';
 import { openLedger, type Ledger } from '../ledger/index.js';
 import type { LoadedNetwork } from '../lib/config.js';
-import { linkWorkflowId, startLinks } from '../lib/links.js';
+import { startLinks } from '../lib/links.js';
 import { launchWorker, type LaunchedWorker } from '../lib/worker.js';
 import { Engine } from '../sync/build.js';
 import { waitForLink } from './helpers/linkWorker.js';
@@ -12,6 +12,7 @@ import { parsePrometheus, sampleValue } from './helpers/prometheus.js';
 import { startTestSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from './helpers/temporal.js';
 import { eventually } from './helpers/wait.js';
+import { linkWorkflowId, linkHandle } from '../lib/workflowClient.js';
 
 /**
  * A worker launched with a metrics port (as `cosell worker --metrics-port` does) on the real dev
@@ -118,7 +119,7 @@ describe('the worker\'s ops server', () => {
   }, 120_000);
 
   it('/readyz is 503 as soon as shutdown begins, and stays so after the worker stopped', async () => {
-    await client.workflow.getHandle(linkWorkflowId(linkId)).terminate('test over');
+    await linkHandle(client, linkId).terminate('test over');
     launched.shutdown();
     const during = await get('/readyz');
     expect(during.status).toBe(503);

@@ -70,9 +70,6 @@ export const vendorClosedSignal = defineSignal<[VendorClosed]>(REGISTRATION_MESS
 export const supersededSignal = defineSignal<[Superseded]>(REGISTRATION_MESSAGES.superseded);
 export const registrationStatusQuery = defineQuery<RegistrationState>(REGISTRATION_MESSAGES.status);
 
-/** Workflow id of a registration's dispute: `dispute:<partner>:<source-id>` (one dispute per registration). */
-export const disputeWorkflowId = (registrationId: string) => `dispute:${registrationId}`;
-
 /** What starts workflow `dispute` (type name `dispute`): the disputed registration and who raised it. */
 export interface DisputeWorkflowInput {
   registrationId: string;

@@ -2,16 +2,17 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scorecardWorkflowId, startScorecard } from '../../analytics/start.js';
+import { startScorecard } from '../../analytics/start.js';
 import { PARTNER_ID_FIELD } from '../../analytics/scorecard.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import type { LoadedNetwork } from '../../lib/config.js';
-import { scorecardNowSignal, scorecardStatusQuery, type ScorecardStatus } from '../../workflows/scorecard.js';
+import { type ScorecardStatus } from '../../workflows/scorecard.js';
 import { startEngineWorker, terminateWorkflows, type EngineWorker } from '../helpers/linkWorker.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { tempDir } from '../helpers/tmp.js';
+import { scorecardWorkflowId, scorecardNowSignal, scorecardStatusQuery, scorecardHandle } from '../../lib/workflowClient.js';
 
 /**
  * The scorecard workflow on the real dev server against the sandbox vendor org: `scorecard:<vendor>`
@@ -65,7 +66,7 @@ afterAll(async () => {
 });
 
 async function waitRounds(n: number): Promise<ScorecardStatus> {
-  const h = client.workflow.getHandle(scorecardWorkflowId(vendorId));
+  const h = scorecardHandle(client, vendorId);
   let last: ScorecardStatus | undefined;
   for (let i = 0; i < 300; i++) {
     last = await h.query(scorecardStatusQuery).catch(() => undefined);
@@ -99,7 +100,7 @@ describe('scorecard:<vendor> workflow', () => {
     expect(a.get('globex')).toMatchObject({ Partner_Won_Deals__c: 0, Partner_Win_Rate__c: null });
 
     await sf.sobject('Opportunity').update({ Id: open[1]!.Id, StageName: 'Closed Won', CloseDate: daysAgo(39), Amount: 20000, Partner_Attribution__c: 'acme:sourcing:100' } as never);
-    await client.workflow.getHandle(scorecardWorkflowId(vendorId)).signal(scorecardNowSignal);
+    await scorecardHandle(client, vendorId).signal(scorecardNowSignal);
     const second = await waitRounds(2);
     expect(second.lastRefresh).toMatchObject({ changed: 1 });
     expect(second.lastWrite).toMatchObject({ updated: 1, unchanged: 1, created: 0 });

@@ -9,7 +9,6 @@ import { openLedger, type Ledger } from '../../ledger/index.js';
 import { startLinks } from '../../lib/links.js';
 import type { Policy, RegistrationState } from '../../rules/index.js';
 import { registrationGateFor } from '../../registrations/gate.js';
-import { registrationStatusQuery } from '../../workflows/index.js';
 import { startEngineWorker, syncRound, terminateTaskQueue, waitForLink, type EngineWorker } from '../helpers/linkWorker.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { testPolicy } from '../helpers/registrations.js';
@@ -17,6 +16,7 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { eventually } from '../helpers/wait.js';
 import { PASSWORDS, testUsers } from './helpers.js';
+import { registrationStatusQuery } from '../../lib/workflowClient.js';
 
 /**
  * The console end to end in Debian's Chromium (playwright-core): sign in, approve one registration,

@@ -3,14 +3,15 @@ import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Client, Connection } from '@temporalio/client';
-import { linkWorkflowId, startLinks } from '../../lib/links.js';
+import { startLinks } from '../../lib/links.js';
 import { loadNetwork } from '../../lib/config.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { pauseSignal, resumeSignal, statusQuery, syncNowSignal } from '../../workflows/index.js';
+import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { copyStockMapping } from '../sync/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { pauseSignal, resumeSignal, syncNowSignal, linkHandle } from '../../lib/workflowClient.js';
 
 /**
  * The convergence test's world: a vendor Salesforce org and two partner HubSpot portals (sandbox/),
@@ -196,7 +197,7 @@ ${links}
   // --- link workflows -------------------------------------------------------------------------------
 
   private handle(linkId: string) {
-    return this.client.workflow.getHandle(linkWorkflowId(linkId));
+    return linkHandle(this.client, linkId);
   }
 
   async statuses(): Promise<LinkStatus[]> {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { personOfTheOrg } from '../../bench/person.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { loadNetwork } from '../../lib/config.js';
-import { linkWorkflowId, startLinks } from '../../lib/links.js';
+import { startLinks } from '../../lib/links.js';
 import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
 import { statusQuery, streamStatusQuery } from '../../workflows/index.js';
 import { runCliInProcess } from '../helpers/cli.js';
@@ -18,6 +18,7 @@ import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js
 import { eventually } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
 import { copyStockMapping } from '../sync/helpers.js';
+import { linkWorkflowId } from '../../lib/workflowClient.js';
 
 /**
  * Salesforce CDC with several worker processes (test/e2e/worker.ts: `cosell worker` on the run's

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { linkWorkflowId, startLinks } from '../../lib/links.js';
+import { startLinks } from '../../lib/links.js';
 import { loadNetwork } from '../../lib/config.js';
 import { statusQuery } from '../../workflows/index.js';
 import { reachProgress } from '../helpers/wait.js';
@@ -13,6 +13,7 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
 import { copyStockMapping } from '../sync/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { linkWorkflowId, linkHandle } from '../../lib/workflowClient.js';
 
 /**
  * Crash test: back-fill 10,000 opportunities Salesforce → HubSpot while the worker process is killed
@@ -100,7 +101,7 @@ describe('crash test', () => {
     await sb.faults('vendor', CHAOS);
     await sb.faults('acme', CHAOS);
     await startLinks(client, loadNetwork(configFile), { taskQueue });
-    const handle = client.workflow.getHandle(linkWorkflowId(linkId));
+    const handle = linkHandle(client, linkId);
     const started = Date.now();
 
     for (let kill = 0; kill < 3; kill++) {

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { linkWorkflowId, startLinks } from '../../lib/links.js';
+import { startLinks } from '../../lib/links.js';
 import { loadNetwork } from '../../lib/config.js';
 import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv } from '../helpers/network.js';
@@ -13,6 +13,7 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
 import { copyStockMapping } from '../sync/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { linkWorkflowId, linkHandle } from '../../lib/workflowClient.js';
 
 /**
  * Crash test on a change stream: 3,000 vendor opportunities fan out through ONE vendor Opportunity
@@ -109,7 +110,7 @@ const done = () => {
 
 /** Where the fan-out stands, for a failure message: ledger progress and each link's status. */
 async function where(): Promise<string> {
-  const statuses = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery).catch((e) => String(e))));
+  const statuses = await Promise.all(linkIds.map((id) => linkHandle(client, id).query(statusQuery).catch((e) => String(e))));
   return `${JSON.stringify(progress())}; ${JSON.stringify(statuses)}`;
 }
 
@@ -138,7 +139,7 @@ describe('crash test on a change stream', () => {
 
     let statuses;
     for (;;) {
-      statuses = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery)));
+      statuses = await Promise.all(linkIds.map((id) => linkHandle(client, id).query(statusQuery)));
       // Completion is read from the ledger (the workflows' counts miss pages whose worker died after committing).
       if (statuses.every((s) => s.state === 'idle') && progress().landed >= 2 * N) break;
       if (Date.now() - started > 240_000) throw new Error(`not caught up: ${await where()}`);

@@ -6,13 +6,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { startDevServer, type DevServer } from '../../lib/devServer.js';
-import { linkWorkflowId, startLinks } from '../../lib/links.js';
+import { startLinks } from '../../lib/links.js';
 import { createWorker } from '../../lib/worker.js';
 import { Engine } from '../../sync/build.js';
 import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { tempDir } from '../helpers/tmp.js';
+import { linkWorkflowId, linkHandle } from '../../lib/workflowClient.js';
 
 /**
  * The Temporal Web UI lists the link workflows and filters them by the CosellLink search attribute.
@@ -76,7 +77,7 @@ describe('Temporal Web UI', () => {
   it('lists the link workflows and filters them by CosellLink', async () => {
     // Wait until both links caught up (search attributes set, CosellState idle).
     for (const id of LINKS) {
-      const h = client.workflow.getHandle(linkWorkflowId(id));
+      const h = linkHandle(client, id);
       for (let i = 0; (await h.query(statusQuery)).state !== 'idle'; i++) {
         if (i > 150) throw new Error(`${id} never went idle`);
         await new Promise((r) => setTimeout(r, 200));

@@ -6,14 +6,15 @@ import type { Ledger } from '../../ledger/index.js';
 import type { LoadedNetwork } from '../../lib/config.js';
 import type { Tracing } from '../../lib/tracing.js';
 import { openLedger } from '../../ledger/index.js';
-import { linkWorkflowId, startLinks } from '../../lib/links.js';
+import { startLinks } from '../../lib/links.js';
 import { Engine, type EngineDeps } from '../../sync/build.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { statusQuery, syncNowSignal } from '../../workflows/index.js';
+import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from './network.js';
 import { startTestSandbox, type TestSandbox } from './sandbox.js';
 import { testClient, testWorker } from './temporal.js';
 import { eventually } from './wait.js';
+import { linkWorkflowId, syncNowSignal, linkHandle } from '../../lib/workflowClient.js';
 
 /** One worker process's worth of cosell in a test: an engine over the network and ledger, and a worker running its activities. */
 export interface EngineWorker {
@@ -59,7 +60,7 @@ export async function startEngineWorker(opts: EngineWorkerOptions): Promise<Engi
 
 /** Poll a link's status query until `pred` holds (the last status is in the timeout error). */
 export async function waitForLink(client: Client, linkId: string, pred: (s: LinkStatus) => boolean | Promise<boolean>, opts: { what?: string; timeoutMs?: number; intervalMs?: number } = {}): Promise<LinkStatus> {
-  const handle = client.workflow.getHandle(linkWorkflowId(linkId));
+  const handle = linkHandle(client, linkId);
   let last: LinkStatus | undefined;
   try {
     return await eventually(opts.what ?? `link ${linkId}`, async () => {
@@ -75,9 +76,9 @@ export async function waitForLink(client: Client, linkId: string, pred: (s: Link
 /** Every given link polls and catches up once more (what `cosell sync now` does for each). */
 export async function syncRound(client: Client, linkIds: string[], timeoutMs = 60_000): Promise<void> {
   const mark = new Date().toISOString();
-  for (const id of linkIds) await client.workflow.getHandle(linkWorkflowId(id)).signal(syncNowSignal);
+  for (const id of linkIds) await linkHandle(client, id).signal(syncNowSignal);
   await eventually('every link to catch up', async () => {
-    const s = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery)));
+    const s = await Promise.all(linkIds.map((id) => linkHandle(client, id).query(statusQuery)));
     return s.every((x) => x.state === 'idle' && (x.lastCaughtUpAt ?? '') > mark);
   }, { timeoutMs, intervalMs: 200 });
 }

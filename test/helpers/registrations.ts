@@ -4,7 +4,6 @@ import type { Client } from '@temporalio/client';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { loadPolicy, type Policy, type RegistrationState } from '../../rules/index.js';
 import { registrationGateFor } from '../../registrations/gate.js';
-import { registrationStatusQuery } from '../../workflows/registrationApi.js';
 import { main as cosellMain } from '../../cli/main.js';
 import { tempDir } from './tmp.js';
 import { drain } from './drain.js';
@@ -13,6 +12,7 @@ import { sandboxEnv, tempLedgerFile, testNetwork } from './network.js';
 import { startTestSandbox, type TestSandbox } from './sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from './temporal.js';
 import { eventually as poll } from './wait.js';
+import { registrationStatusQuery } from '../../lib/workflowClient.js';
 
 /** A Rules-of-Engagement policy from YAML text written for a test (in a temp dir of its own). */
 export function testPolicy(text: string): { policy: Policy; dir: string; file: string } {

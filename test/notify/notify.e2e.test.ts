@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decideUpdate } from '../../workflows/registrationApi.js';
 import { startRegistrationHarness, type RegistrationHarness } from '../helpers/registrations.js';
 import { eventually } from '../helpers/wait.js';
+import { decideUpdate } from '../../lib/workflowClient.js';
 
 /**
  * Notifications end to end on the real dev server: registration events go to local receivers — an

@@ -10,10 +10,11 @@ import type { Connector } from '../../connectors/types.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { parseNetwork, type LoadedNetwork } from '../../lib/config.js';
 import { createOverlapActivities } from '../../activities/overlap.js';
-import { overlapNowSignal, overlapStatusQuery, overlapWorkflow } from '../../workflows/overlap.js';
+import { overlapWorkflow } from '../../workflows/overlap.js';
 import { overlapStatus, startOverlapWorkflows } from '../../overlaps/start.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
+import { overlapNowSignal, overlapStatusQuery } from '../../lib/workflowClient.js';
 
 /**
  * End to end on the real Temporal dev server and the sandbox CRMs: a vendor Salesforce org and two

@@ -8,11 +8,11 @@ import { defaultNotifier } from '../../push/notifiers.js';
 import { startPushReceivers, type PushReceivers } from '../../push/start.js';
 import type { HubspotSandboxOrg } from '../../sandbox/hubspot/index.js';
 import { Engine } from '../../sync/build.js';
-import { streamStatusQuery } from '../../workflows/stream.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
 import { allSubscriptions } from './harness.js';
+import { streamStatusQuery } from '../../lib/workflowClient.js';
 
 /**
  * Issue #12 `moveOnly` (convergence seed 219388616): a HubSpot deal moved to another company by its

@@ -10,11 +10,11 @@ import { defaultNotifier } from '../../push/notifiers.js';
 import { startPushReceivers, type PushReceivers } from '../../push/start.js';
 import type { HubspotSandboxOrg } from '../../sandbox/hubspot/index.js';
 import { Engine } from '../../sync/build.js';
-import { streamStatusQuery } from '../../workflows/stream.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
 import { allSubscriptions } from './harness.js';
+import { streamStatusQuery } from '../../lib/workflowClient.js';
 
 /**
  * The reconciler recovers what push missed (issue #13): the partner portal's webhook deliveries are

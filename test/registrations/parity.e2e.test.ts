@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disputeStatusQuery, disputeWorkflowId, provideInfoUpdate, decideUpdate, requestInfoUpdate, resolveDisputeUpdate } from '../../workflows/registrationApi.js';
 import { refusal, runCli, startRegistrationHarness, type RegistrationHarness } from '../helpers/registrations.js';
 import { eventually } from '../helpers/wait.js';
+import { disputeStatusQuery, provideInfoUpdate, decideUpdate, requestInfoUpdate, resolveDisputeUpdate, disputeHandle } from '../../lib/workflowClient.js';
 
 /**
  * Registration parity with PRMs on the real dev server and sandbox CRMs: multi-level approval (a
@@ -129,7 +129,7 @@ describe('disputes', () => {
     // The partner writes its case into the dispute field of its own deal; the next sync opens the dispute.
     await h.updateDeal('globex', late, { cosell_registration_dispute: 'We introduced Rho to the vendor in March' });
     await h.sync('globex');
-    const opened = await slow('dispute opened', () => h.client.workflow.getHandle(disputeWorkflowId(`globex:${late}`)).query(disputeStatusQuery));
+    const opened = await slow('dispute opened', () => disputeHandle(h.client, `globex:${late}`).query(disputeStatusQuery));
     expect(opened).toMatchObject({ status: 'open', by: 'partner', reason: 'We introduced Rho to the vendor in March' });
     await slow('dispute shown to the partner', async () => (await h.partnerDeal('globex', late)).cosell_dispute_status === 'Dispute received; the vendor is reviewing it.');
     const resolved = await runCli(['registrations', 'resolve-dispute', `globex:${late}`, '--outcome', 'split', '--by', 'cam@contoso.example', '--reason', 'both worked it']);
@@ -155,7 +155,7 @@ describe('disputes', () => {
     await h.sync('initech');
     await h.waitStatus('initech', id, (s) => s.status === 'rejected');
     expect(await runCli(['registrations', 'dispute', `initech:${id}`, '-c', h.cliConfig, '--by', 'cam@contoso.example', '--reason', 'partner says the amount is a first phase'])).toMatch(/open \(resolve by/);
-    const handle = h.client.workflow.getHandle(disputeWorkflowId(`initech:${id}`));
+    const handle = disputeHandle(h.client, `initech:${id}`);
     await slow('escalated after the 3 s SLA', async () => (await handle.query(disputeStatusQuery)).status === 'escalated');
     await slow('escalation audited', async () => (await h.ledger.audit.list({ action: 'dispute.escalated', recordId: id })).length === 1);
     expect(await refusal(handle.executeUpdate(resolveDisputeUpdate, { args: [{ outcome: 'overturn', by: '', reason: 'x' }] }))).toMatch(/who resolved it/);
@@ -179,7 +179,7 @@ describe('disputes', () => {
     await h.sync('globex');
     await h.waitStatus('globex', second, (s) => s.status === 'rejected');
     await runCli(['registrations', 'dispute', `globex:${second}`, '-c', h.cliConfig, '--by', 'cam', '--reason', 'they say first']);
-    const handle = h.client.workflow.getHandle(disputeWorkflowId(`globex:${second}`));
+    const handle = disputeHandle(h.client, `globex:${second}`);
     expect(await refusal(handle.executeUpdate(resolveDisputeUpdate, { args: [{ outcome: 'overturn', by: 'cam', reason: 'try' }] }))).toMatch(new RegExp(`acme:${first}.*holds the customer`));
     expect((await handle.query(disputeStatusQuery)).status).toMatch(/open|escalated/);
     expect(await handle.executeUpdate(resolveDisputeUpdate, { args: [{ outcome: 'uphold', by: 'cam', reason: 'acme registered first' }] })).toMatchObject({ status: 'upheld' });

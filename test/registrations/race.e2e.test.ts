@@ -6,7 +6,7 @@ import { createConnector } from '../../connectors/index.js';
 import { connectorConfigFromOrg } from '../../connectors/index.js';
 import type { Ledger, Registration } from '../../ledger/index.js';
 import { isCosellError } from '../../lib/errors.js';
-import { linkWorkflowId, startLinks } from '../../lib/links.js';
+import { startLinks } from '../../lib/links.js';
 import { loadPolicy, type Policy } from '../../rules/index.js';
 import { AccountIndexFeed, sharedAccountIndexFeed } from '../../registrations/accountIndexFeed.js';
 import { Engine } from '../../sync/build.js';
@@ -20,6 +20,7 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { startWorkersOnOneLedger } from '../helpers/linkWorker.js';
 import { tempDir } from '../helpers/tmp.js';
+import { linkHandle } from '../../lib/workflowClient.js';
 
 /**
  * Rules of Engagement under concurrency, black-box: two HubSpot partners register the same eight
@@ -144,7 +145,7 @@ describe('first to register under concurrency (two partners, two workers, one Po
       return all.every((rs) => rs.length === 2 && rs.every((r) => r.status !== 'submitted'));
     }, 90_000);
     await eventually('both links idle', async () => {
-      const states = await Promise.all([links.acme, links.globex].map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery)));
+      const states = await Promise.all([links.acme, links.globex].map((id) => linkHandle(client, id).query(statusQuery)));
       return states.every((s) => s.state === 'idle');
     });
 
@@ -181,7 +182,7 @@ describe('first to register under concurrency (two partners, two workers, one Po
         return d.properties.cosell_registration_status === 'rejected';
       }, 30_000);
     }
-    for (const id of [links.acme, links.globex]) await client.workflow.getHandle(linkWorkflowId(id)).terminate('race checked');
+    for (const id of [links.acme, links.globex]) await linkHandle(client, id).terminate('race checked');
   }, 240_000);
 
   it('a decision on worker 2 sees a vendor opportunity that only worker 1 read from the vendor feed', async () => {

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import type { RegistrationState } from '../../rules/index.js';
 import { registrationGateFor } from '../../registrations/gate.js';
-import { registrationStatusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
@@ -11,6 +10,7 @@ import { startEngineWorker, terminateTaskQueue, type EngineWorker } from '../hel
 import { testPolicy } from '../helpers/registrations.js';
 import { eventually as poll } from '../helpers/wait.js';
 import { drain } from '../helpers/drain.js';
+import { registrationStatusQuery } from '../../lib/workflowClient.js';
 
 /**
  * Rules of Engagement enforced on every change, black-box: partners edit their HubSpot deals after

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import type { Policy, RegistrationState } from '../../rules/index.js';
 import { registrationGateFor } from '../../registrations/gate.js';
-import { attributeUpdate, decideUpdate, extendUpdate, registrationStatusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
@@ -14,6 +13,7 @@ import { testPolicy } from '../helpers/registrations.js';
 import { eventually as poll } from '../helpers/wait.js';
 import { drain } from '../helpers/drain.js';
 import { main as cosellMain } from '../../cli/main.js';
+import { attributeUpdate, decideUpdate, extendUpdate, registrationStatusQuery } from '../../lib/workflowClient.js';
 
 /**
  * Deal registrations end to end: the partner link's registration gate decides with the Rules of

@@ -7,11 +7,11 @@ import { loadPolicy } from '../../rules/index.js';
 import { Engine } from '../../sync/build.js';
 import { syncChangesPage } from '../../sync/page.js';
 import { registrationGateFor } from '../../registrations/gate.js';
-import { registrationWorkflowId } from '../../registrations/registrationWorkflow.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { tempDir } from '../helpers/tmp.js';
+import { registrationHandle } from '../../lib/workflowClient.js';
 
 /**
  * A crash between starting a registration's workflow and recording the start in the ledger must not
@@ -74,7 +74,7 @@ describe('registration workflow start', () => {
     const deal = await hs.crm.deals.basicApi.create({ properties: { dealname: 'Started once', amount: '5000', closedate: '2027-06-30T00:00:00.000Z', pipeline: 'default', dealstage: 'qualifiedtobuy' }, associations: [] });
     await syncLink();
     const id = registrationId('acme', deal.id);
-    const handle = client.workflow.getHandle(registrationWorkflowId(id));
+    const handle = registrationHandle(client, id);
     const first = await handle.describe();
     // The registration ran to its end (here: ended by ops) ...
     await handle.terminate('registration over');
@@ -87,7 +87,7 @@ describe('registration workflow start', () => {
     await hs.crm.deals.basicApi.update(deal.id, { properties: { dealname: 'Started once (edited)' } });
     await syncLink();
 
-    const after = await client.workflow.getHandle(registrationWorkflowId(id)).describe();
+    const after = await registrationHandle(client, id).describe();
     expect(after.runId).toBe(first.runId); // no fresh run
     expect(after.status.name).toBe('TERMINATED');
     expect((await ledger.registrations.get(id))?.details?.workflowStarted).toBe(true); // recorded now

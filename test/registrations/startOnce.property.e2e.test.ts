@@ -4,13 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { openLedger, registrationId, type Ledger } from '../../ledger/index.js';
 import { Engine } from '../../sync/build.js';
 import { registrationGateFor } from '../../registrations/gate.js';
-import { registrationWorkflowId } from '../../registrations/registrationWorkflow.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { testPolicy } from '../helpers/registrations.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { drain } from '../helpers/drain.js';
 import { eventually } from '../helpers/wait.js';
+import { registrationWorkflowId, registrationHandle } from '../../lib/workflowClient.js';
 
 /**
  * Randomized (fast-check model-based commands), on the real dev server: partners create and edit
@@ -83,7 +83,7 @@ function crashingLedger(ledger: Ledger, crash: CrashState): Ledger {
   return Object.assign(Object.create(ledger) as Ledger, { registrations, audit });
 }
 
-const handleOf = (r: Real, dealId: string) => r.client.workflow.getHandle(registrationWorkflowId(registrationId('acme', dealId)));
+const handleOf = (r: Real, dealId: string) => registrationHandle(r.client, registrationId('acme', dealId));
 
 /** New deals, then (usually) a page run that crashes at one of their registrations. */
 class CreateDeals implements fc.AsyncCommand<Model, Real> {

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCosellError } from '../../lib/errors.js';
 import type { Redecision } from '../../rules/lifecycle.js';
 import { updateRegistration } from '../../registrations/registrationWorkflow.js';
-import { redecideUpdate } from '../../workflows/registrationApi.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
+import { redecideUpdate } from '../../lib/workflowClient.js';
 
 /**
  * A page never waits on a registration workflow without bound: a workflow no worker serves (gone, or

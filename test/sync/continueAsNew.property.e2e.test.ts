@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { linkWorkflowId } from '../../lib/links.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { linkSync, pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../../workflows/index.js';
+import { linkSync } from '../../workflows/index.js';
 import { startLinkHarness, waitForLink } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';
 import { sleep } from '../helpers/wait.js';
+import { linkWorkflowId, pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../../lib/workflowClient.js';
 
 /**
  * Randomized (fast-check), on the real dev server: resync updates, syncNow, pause and resume sent at

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { START_CURSOR, type Connector } from '../../connectors/types.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { syncNowSignal } from '../../workflows/index.js';
 import { startLinkHarness, waitForLink, type LinkHarness } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';
+import { syncNowSignal } from '../../lib/workflowClient.js';
 
 /**
  * Regression (issue #12, "no silent stalls"): a HubSpot scan of more than one page whose newest record

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LinkStatus } from '../../sync/types.js';
-import { linkSync, resyncUpdate, statusQuery, syncNowSignal } from '../../workflows/index.js';
+import { linkSync, statusQuery } from '../../workflows/index.js';
 import { startLinkHarness, waitForLink, type LinkHarness } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';
+import { resyncUpdate, syncNowSignal } from '../../lib/workflowClient.js';
 
 /**
  * The link workflow on the real dev server when things go wrong: failures retrying cannot fix show as

@@ -1,14 +1,14 @@
 import { Client as HubspotClient } from '@hubspot/api-client';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { linkWorkflowId } from '../../lib/links.js';
 import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
 import type { ValidationRule } from '../../sandbox/salesforce/data.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { linkSync, resumeSignal, resyncUpdate, statusQuery, syncNowSignal } from '../../workflows/index.js';
+import { linkSync, statusQuery } from '../../workflows/index.js';
 import { startLinkHarness, waitForLink, type LinkHarness } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';
 import { eventually } from '../helpers/wait.js';
+import { linkWorkflowId, resumeSignal, resyncUpdate, syncNowSignal, linkHandle } from '../../lib/workflowClient.js';
 
 /**
  * Randomized (fast-check model-based commands), on the real dev server: failures injected into the
@@ -106,7 +106,7 @@ async function clearFault(r: Real, fault: Fault): Promise<void> {
   if (fault === 'quota') await r.h.restart();
 }
 
-const handle = (r: Real) => r.h.client.workflow.getHandle(linkWorkflowId(r.linkId));
+const handle = (r: Real) => linkHandle(r.h.client, r.linkId);
 
 /**
  * After a steer sent at `sentAt`: wait for the link to settle and check the state the model says.

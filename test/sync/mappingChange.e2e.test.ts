@@ -6,13 +6,13 @@ import { loadNetwork } from '../../lib/config.js';
 import { startLinks } from '../../lib/links.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { syncNowSignal } from '../../workflows/index.js';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { startEngineWorker, waitForLink, type EngineWorker } from '../helpers/linkWorker.js';
 import { copyStockMapping } from './helpers.js';
 import { tempDir } from '../helpers/tmp.js';
+import { syncNowSignal } from '../../lib/workflowClient.js';
 
 /**
  * Users' complaint #9: a changed mapping did not back-fill existing records (0 of 3,000 changed without

@@ -1,13 +1,14 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../ledger/index.js';
-import { linkWorkflowId, startLinks } from '../../lib/links.js';
+import { startLinks } from '../../lib/links.js';
 import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv, testNetwork } from '../helpers/network.js';
 import { createTestDatabase, dropTestDatabase } from '../helpers/postgres.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { startWorkersOnOneLedger } from '../helpers/linkWorker.js';
+import { linkWorkflowId, linkHandle } from '../../lib/workflowClient.js';
 
 /**
  * Two workers on one task queue, each with its own engine and its own connection to ONE PostgreSQL
@@ -73,7 +74,7 @@ afterAll(async () => {
 async function settled(timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const states = await Promise.all(linkIds.map((id) => client.workflow.getHandle(linkWorkflowId(id)).query(statusQuery)));
+    const states = await Promise.all(linkIds.map((id) => linkHandle(client, id).query(statusQuery)));
     const pending = (await Promise.all(linkIds.map((id) => ledgers[0].deadLetters.list({ linkId: id, status: 'pending' })))).flat();
     if (states.every((s) => s.state === 'idle') && pending.length === 0) return;
     if (Date.now() > deadline) throw new Error(`not settled: ${JSON.stringify(states.map((s) => [s.linkId, s.state, s.lastError]))}, ${pending.length} pending dead letters`);

@@ -10,13 +10,14 @@ import { Engine } from '../../sync/build.js';
 import { pumpStream } from '../../sync/stream.js';
 import { replayDeadLetters } from '../../sync/page.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { statusQuery, streamNotifySignal, streamStatusQuery } from '../../workflows/index.js';
+import { statusQuery } from '../../workflows/index.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
 import { copyStockMapping } from './helpers.js';
 import { drain } from '../helpers/drain.js';
 import { tempDir } from '../helpers/tmp.js';
+import { streamNotifySignal, streamStatusQuery } from '../../lib/workflowClient.js';
 
 /**
  * Links on change streams, end to end on the sandbox CRMs and the real dev server: two vendor →

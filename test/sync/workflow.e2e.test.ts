@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkStatuses } from '../../lib/links.js';
 import type { LinkStatus } from '../../sync/types.js';
-import { pauseSignal, resumeSignal, resyncUpdate, statusQuery, syncNowSignal } from '../../workflows/index.js';
+import { statusQuery } from '../../workflows/index.js';
 import { startLinkHarness, waitForLink, type LinkHarness } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';
+import { pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../../lib/workflowClient.js';
 
 let h: LinkHarness;
 const taskQueue = uniqueQueue('link-wf');
