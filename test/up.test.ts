@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { payloadDataConverter } from '../lib/payloadCodec.js';
 import { statePath } from '../lib/packagePaths.js';
+import { linkHandle, scorecardHandle, streamHandle } from '../lib/workflowClient.js';
 
 const bin = new URL('../bin/cosell.js', import.meta.url).pathname;
 
@@ -86,16 +87,16 @@ describe('npm start (cosell up)', () => {
     // The demo encrypts history with the key it wrote into .cosell/: read it the way the CLI does (demo.env).
     const client = new Client({ connection, dataConverter: payloadDataConverter({ COSELL_PAYLOAD_KEY_FILE: statePath('.cosell', 'payload.key') }) });
     expect((await client.workflow.getHandle('hello-cosell').describe()).status.name).toBe('COMPLETED');
-    expect((await client.workflow.getHandle('sync:acme-deals').describe()).status.name).toBe('RUNNING');
-    expect((await client.workflow.getHandle('stream:vendor:Opportunity').describe()).status.name).toBe('RUNNING');
+    expect((await linkHandle(client, 'acme-deals').describe()).status.name).toBe('RUNNING');
+    expect((await streamHandle(client, 'vendor:Opportunity').describe()).status.name).toBe('RUNNING');
     // Analytics: the scorecard workflow (fact store + partner scorecards; its rounds are tested in test/analytics/scorecard.e2e.test.ts).
-    expect((await client.workflow.getHandle('scorecard:vendor').describe()).status.name).toBe('RUNNING');
+    expect((await scorecardHandle(client, 'vendor').describe()).status.name).toBe('RUNNING');
     // …and so does the stream itself (cosell status, the Web UI memo), before any event arrived.
     // (The memo the Web UI shows; no query — on a loaded machine the worker may answer late.)
     let memoMode: unknown;
     for (let i = 0; i < 120 && memoMode === undefined; i++) {
       if (i) await new Promise((r) => setTimeout(r, 500)); // the memo is written after the stream's first read
-      memoMode = (await client.workflow.getHandle('stream:acme:deals').describe()).memo?.mode;
+      memoMode = (await streamHandle(client, 'acme:deals').describe()).memo?.mode;
     }
     expect(memoMode).toBe('push');
     // The Web UI reads history through the demo's codec server: its settings name it, and it decodes

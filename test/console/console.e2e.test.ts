@@ -16,7 +16,7 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { eventually } from '../helpers/wait.js';
 import { PASSWORDS, testUsers } from './helpers.js';
-import { registrationStatusQuery } from '../../lib/workflowClient.js';
+import { registrationStatusQuery, linkHandle, registrationHandle } from '../../lib/workflowClient.js';
 
 /**
  * The console end to end in Debian's Chromium (playwright-core): sign in, approve one registration,
@@ -140,7 +140,7 @@ async function createDeal(org: string, d: { name: string; amount: number; compan
   return deal.id;
 }
 
-const status = (dealId: string) => client.workflow.getHandle(`registration:acme:${dealId}`).query(registrationStatusQuery);
+const status = (dealId: string) => registrationHandle(client, `acme:${dealId}`).query(registrationStatusQuery);
 async function waitStatus(dealId: string, pred: (s: RegistrationState) => boolean): Promise<RegistrationState> {
   return eventually(`registration acme:${dealId}`, async () => {
     const s = await status(dealId);
@@ -182,10 +182,10 @@ describe('the channel console in Chromium', () => {
     expect(text).toContain('tier-auto-approval'); // the RoE explanation
     expect(text).toMatch(/in (\d+ min|\d+ h)/); // the SLA due time
     // The Temporal Web UI lists registrations by customer, partner and amount, and links by what they sync.
-    const described = await client.workflow.getHandle(`registration:acme:${deals.a}`).describe();
+    const described = await registrationHandle(client, `acme:${deals.a}`).describe();
     expect(await described.staticSummary()).toBe('Aurora Health · acme · 150,000 USD');
     expect(await described.staticDetails()).toContain(`**Registration** acme:${deals.a}`);
-    const link = await client.workflow.getHandle(`sync:${acmeLink}`).describe();
+    const link = await linkHandle(client, acmeLink).describe();
     expect(await link.staticSummary()).toBe(`link ${acmeLink}: acme.deals → vendor.Opportunity (registrations)`);
     await screenshot(ctx, '02-review-queue');
   });

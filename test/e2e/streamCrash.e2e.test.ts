@@ -13,7 +13,7 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
 import { copyStockMapping } from '../sync/helpers.js';
 import { tempDir } from '../helpers/tmp.js';
-import { linkWorkflowId, linkHandle } from '../../lib/workflowClient.js';
+import { linkWorkflowId, linkHandle, streamWorkflowId } from '../../lib/workflowClient.js';
 
 /**
  * Crash test on a change stream: 3,000 vendor opportunities fan out through ONE vendor Opportunity
@@ -82,7 +82,7 @@ streams: { enabled: true, poll: 1s }
 }, 120_000);
 
 afterAll(async () => {
-  for (const id of [...linkIds.map(linkWorkflowId), `stream:${vendorId}:Opportunity`]) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+  for (const id of [...linkIds.map(linkWorkflowId), streamWorkflowId(`${vendorId}:Opportunity`)]) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
   child?.kill('SIGKILL');
   await sb?.stop();
   await client?.connection.close();

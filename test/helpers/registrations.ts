@@ -12,7 +12,7 @@ import { sandboxEnv, tempLedgerFile, testNetwork } from './network.js';
 import { startTestSandbox, type TestSandbox } from './sandbox.js';
 import { temporalAddress, testClient, uniqueQueue } from './temporal.js';
 import { eventually as poll } from './wait.js';
-import { registrationStatusQuery } from '../../lib/workflowClient.js';
+import { registrationStatusQuery, registrationHandle } from '../../lib/workflowClient.js';
 
 /** A Rules-of-Engagement policy from YAML text written for a test (in a temp dir of its own). */
 export function testPolicy(text: string): { policy: Policy; dir: string; file: string } {
@@ -97,7 +97,7 @@ ${opts.networkExtra ?? ''}
   await run.activities.refreshRulesIndex();
 
   const eventually = <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000) => poll(what, fn, { timeoutMs, retryErrors: true });
-  const handle = (partner: string, dealId: string) => client.workflow.getHandle(`registration:${partner}:${dealId}`);
+  const handle = (partner: string, dealId: string) => registrationHandle(client, `${partner}:${dealId}`);
   return {
     sb,
     ledger,

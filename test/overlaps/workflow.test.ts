@@ -14,7 +14,7 @@ import { overlapWorkflow } from '../../workflows/overlap.js';
 import { overlapStatus, startOverlapWorkflows } from '../../overlaps/start.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
-import { overlapNowSignal, overlapStatusQuery } from '../../lib/workflowClient.js';
+import { overlapNowSignal, overlapStatusQuery, overlapWorkflowId, overlapHandle } from '../../lib/workflowClient.js';
 
 /**
  * End to end on the real Temporal dev server and the sandbox CRMs: a vendor Salesforce org and two
@@ -184,7 +184,7 @@ afterAll(async () => {
 
 describe('overlap:<partner> workflow on the sandbox CRMs', () => {
   it('finds overlaps across messy data, writes them back natively, keeps non-shared populations out, and clears ended overlaps', async () => {
-    const handle = await client.workflow.start(overlapWorkflow, { taskQueue, workflowId: `overlap:acme-${taskQueue}`, args: [{ partnerId: 'acme', everyMs: 3_600_000 }] });
+    const handle = await client.workflow.start(overlapWorkflow, { taskQueue, workflowId: overlapWorkflowId(`acme-${taskQueue}`), args: [{ partnerId: 'acme', everyMs: 3_600_000 }] });
     const first = await waitFor(() => handle.query(overlapStatusQuery), (s) => s.passes >= 1);
     expect(first.lastError).toBeUndefined();
     expect(first.last?.stats.byPair).toEqual({ 'customer/customer': 2, 'opportunity/prospect': 1, 'customer/prospect': 1 });
@@ -222,7 +222,7 @@ describe('overlap:<partner> workflow on the sandbox CRMs', () => {
   });
 
   it('keeps every partner in its own segment and keys the hashes per partnership', async () => {
-    const handle = await client.workflow.start(overlapWorkflow, { taskQueue, workflowId: `overlap:globex-${taskQueue}`, args: [{ partnerId: 'globex', everyMs: 3_600_000, maxPasses: 1 }] });
+    const handle = await client.workflow.start(overlapWorkflow, { taskQueue, workflowId: overlapWorkflowId(`globex-${taskQueue}`), args: [{ partnerId: 'globex', everyMs: 3_600_000, maxPasses: 1 }] });
     const status = await handle.result();
     expect(status.lastError).toBeUndefined();
     expect(status.state).toBe('done');
@@ -237,7 +237,7 @@ describe('overlap:<partner> workflow on the sandbox CRMs', () => {
   });
 
   it('works with a partner on Salesforce: vendor relation on its Account, vendor-unshared populations stay out', async () => {
-    const handle = await client.workflow.start(overlapWorkflow, { taskQueue, workflowId: `overlap:initech-${taskQueue}`, args: [{ partnerId: 'initech', everyMs: 3_600_000, maxPasses: 1 }] });
+    const handle = await client.workflow.start(overlapWorkflow, { taskQueue, workflowId: overlapWorkflowId(`initech-${taskQueue}`), args: [{ partnerId: 'initech', everyMs: 3_600_000, maxPasses: 1 }] });
     const status = await handle.result();
     expect(status.lastError).toBeUndefined();
     // acme-widgets.fr ~ www.Acme-Widgets.com (country TLD); the partner's open opportunity reads "opportunity".
@@ -254,10 +254,10 @@ describe('overlap:<partner> workflow on the sandbox CRMs', () => {
 
   it('startOverlapWorkflows starts overlap:<partner> once per sharing partner, idempotently, filterable by search attributes', async () => {
     // On a shared cluster (TEMPORAL_ADDRESS) an earlier run may have left one behind.
-    await client.workflow.getHandle('overlap:globex').terminate('fresh start for the test').catch(() => undefined);
+    await overlapHandle(client, 'globex').terminate('fresh start for the test').catch(() => undefined);
     const started = await startOverlapWorkflows(client, network, { taskQueue, only: ['globex'] });
     expect(started).toEqual(['globex']);
-    const handle = client.workflow.getHandle('overlap:globex');
+    const handle = overlapHandle(client, 'globex');
     const firstRun = (await handle.describe()).runId;
     await startOverlapWorkflows(client, network, { taskQueue, only: ['globex'] });
     expect((await handle.describe()).runId).toBe(firstRun);

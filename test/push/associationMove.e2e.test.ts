@@ -12,7 +12,7 @@ import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
 import { allSubscriptions } from './harness.js';
-import { streamStatusQuery } from '../../lib/workflowClient.js';
+import { streamStatusQuery, streamHandle, streamPollNowSignal, linkWorkflowId, streamWorkflowId } from '../../lib/workflowClient.js';
 
 /**
  * Issue #12 `moveOnly` (convergence seed 219388616): a HubSpot deal moved to another company by its
@@ -80,7 +80,7 @@ streams: { enabled: ${streams}, poll: ${withPush ? '1h' : '1s'}, reconcile: ${wi
 
   afterAll(async () => {
     await push?.stop();
-    for (const id of [`sync:${companiesLink}`, `sync:${dealsLink}`, `stream:${org}:deals`, `stream:${org}:companies`]) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+    for (const id of [linkWorkflowId(companiesLink), linkWorkflowId(dealsLink), streamWorkflowId(`${org}:deals`), streamWorkflowId(`${org}:companies`)]) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
     worker?.shutdown();
     await running;
     await engine?.close();
@@ -141,22 +141,22 @@ streams: { enabled: ${streams}, poll: ${withPush ? '1h' : '1s'}, reconcile: ${wi
     process.stdout.write(`moveOnly (${mode}): AccountId followed an association-only move in ${Date.now() - t0} ms\n`);
 
     if (withPush) {
-      const status = await client.workflow.getHandle(`stream:${org}:deals`).query(streamStatusQuery);
+      const status = await streamHandle(client, `${org}:deals`).query(streamStatusQuery);
       expect(status.mode).toBe('push');
       // Push found it, not the reconciler (an hour away): nothing missed by push.
       expect(status.associations?.moved ?? 0).toBe(0);
 
       // Every notification of that move read (a late one, gathered under steady change, would read the next move).
-      await until('the deals stream has read every notification', () => client.workflow.getHandle(`stream:${org}:deals`).query(streamStatusQuery), (s) => s.queued === 0 && s.state === 'idle', 30_000);
+      await until('the deals stream has read every notification', () => streamHandle(client, `${org}:deals`).query(streamStatusQuery), (s) => s.queued === 0 && s.state === 'idle', 30_000);
       // Now drop every delivery: the stream's association reconciler finds the next move.
       await sb.faults(org, { webhookDropRate: 1 });
       // (The company's creation event is dropped too: the companies stream's reconciler finds it.)
-      const b = await move(deal.id, `Moved Again ${tag}`, () => client.workflow.getHandle(`stream:${org}:companies`).signal('streamPollNow'));
+      const b = await move(deal.id, `Moved Again ${tag}`, () => streamHandle(client, `${org}:companies`).signal(streamPollNowSignal));
       await new Promise((r) => setTimeout(r, 1500));
       expect(await accountOfDeal(deal.id)).toBe(a.account); // nothing told the stream
-      await client.workflow.getHandle(`stream:${org}:deals`).signal('streamPollNow');
+      await streamHandle(client, `${org}:deals`).signal(streamPollNowSignal);
       await until('the reconciler finds the dropped move', () => accountOfDeal(deal.id), (x) => x === b.account, 60_000);
-      const after = await client.workflow.getHandle(`stream:${org}:deals`).query(streamStatusQuery);
+      const after = await streamHandle(client, `${org}:deals`).query(streamStatusQuery);
       expect(after.associations?.moved).toBe(1);
       expect(after.reconciled?.missed).toBeGreaterThanOrEqual(1);
     } else {

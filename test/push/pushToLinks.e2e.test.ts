@@ -13,6 +13,7 @@ import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
 import { allSubscriptions } from './harness.js';
+import { linkWorkflowId, streamWorkflowId } from '../../lib/workflowClient.js';
 
 /**
  * Push end to end on the real dev server: the partner portal's webhooks reach the worker's endpoint
@@ -65,7 +66,7 @@ ${streams ? 'streams: { enabled: true, poll: 1h, reconcile: 1h }' : ''}
 
   afterAll(async () => {
     await push?.stop();
-    for (const id of [`sync:${linkId}`, 'stream:hooks-acme:deals']) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+    for (const id of [linkWorkflowId(linkId), streamWorkflowId('hooks-acme:deals')]) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
     worker?.shutdown();
     await running;
     await engine?.close();

@@ -14,7 +14,7 @@ import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { temporalAddress, testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
 import { allSubscriptions } from './harness.js';
-import { streamStatusQuery } from '../../lib/workflowClient.js';
+import { streamStatusQuery, streamHandle, streamPollNowSignal, linkWorkflowId, streamWorkflowId } from '../../lib/workflowClient.js';
 
 /**
  * The reconciler recovers what push missed (issue #13): the partner portal's webhook deliveries are
@@ -65,7 +65,7 @@ streams: { enabled: true, poll: 1h, reconcile: 1h }
 
   afterAll(async () => {
     await push?.stop();
-    for (const id of [`sync:${linkId}`, `stream:${org}:deals`]) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+    for (const id of [linkWorkflowId(linkId), streamWorkflowId(`${org}:deals`)]) await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
     worker?.shutdown();
     await running;
     await engine?.close();
@@ -97,7 +97,7 @@ streams: { enabled: true, poll: 1h, reconcile: 1h }
     const portal = sb.org(org) as HubspotSandboxOrg;
     const deals = (await hs.crm.deals.basicApi.getPage(100)).results.filter((d) => d.properties.dealname);
     await until('first sync', vendorAmounts, (m) => deals.every((d) => m.has(d.id)), 90_000);
-    const stream = client.workflow.getHandle(`stream:${org}:deals`);
+    const stream = streamHandle(client, `${org}:deals`);
     expect((await stream.query(streamStatusQuery)).mode).toBe('push');
 
     const dropped = deals.slice(0, 5);
@@ -115,7 +115,7 @@ streams: { enabled: true, poll: 1h, reconcile: 1h }
     expect(dropped.filter((d, i) => before.get(d.id) === 71_000 + i)).toEqual([]);
 
     const polled = (await stream.query(streamStatusQuery)).lastPollAt;
-    await stream.signal('streamPollNow'); // the reconciler's pass (every `reconcile`, default 15 min)
+    await stream.signal(streamPollNowSignal); // the reconciler's pass (every `reconcile`, default 15 min)
     const status = await until('the reconciler pass', () => stream.query(streamStatusQuery), (s) => s.lastPollAt !== polled && s.state === 'idle', 30_000);
     await until('the reconciler recovers the dropped edits', vendorAmounts, (m) => dropped.every((d, i) => m.get(d.id) === 71_000 + i), 30_000);
     process.stdout.write(`reconciler recovery: ${droppedEvents} webhook events dropped for ${dropped.length} records; the reconciler found ${status.reconciled?.missed} records push missed (${status.reconciled?.polled} read), all ${dropped.length} applied\n`);

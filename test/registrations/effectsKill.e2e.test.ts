@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dealsLink, sleep, World } from '../convergence/world.js';
 import { eventually } from '../helpers/wait.js';
-import { syncNowSignal, linkHandle } from '../../lib/workflowClient.js';
+import { syncNowSignal, linkHandle, registrationHandle } from '../../lib/workflowClient.js';
 
 /**
  * A worker SIGKILLed while a registration workflow applies a re-decision's effects (the soak's
@@ -43,7 +43,7 @@ describe('a worker killed during a registration workflow\'s effects', () => {
     await world.sb.faults(p.org, { latencyMs: 6_000 });
     await hs.crm.deals.basicApi.update(deal.id, { properties: { amount: String(4000 * 250) } });
     await linkHandle(world.client, dealsLink(p)).signal(syncNowSignal);
-    const registration = world.client.workflow.getHandle(`registration:${id}`);
+    const registration = registrationHandle(world.client, id);
     const until = Date.now() + 90_000;
     for (;;) {
       const pending = (await registration.describe()).raw.pendingActivities ?? [];

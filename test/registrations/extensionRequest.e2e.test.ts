@@ -5,6 +5,7 @@ import { EXTENSION_TEXT } from '../../rules/partnerReasons.js';
 import { form, login, testUsers } from '../console/helpers.js';
 import { runCli, startRegistrationHarness, type RegistrationHarness } from '../helpers/registrations.js';
 import { eventually } from '../helpers/wait.js';
+import { registrationStatusQuery } from '../../lib/workflowClient.js';
 
 /**
  * Exclusivity extension requests on the real dev server and sandbox CRMs: the partner writes its
@@ -59,7 +60,7 @@ describe('exclusivity extension requests', () => {
     expect(audit.asked).toMatchObject({ actor: 'partner' });
     // The same words synced again are not a new request (the one open stays as it was).
     await h.sync('acme');
-    expect((await h.handle('acme', deal).query('status')) as unknown).toMatchObject({ extensionRequest: { at: s.extensionRequest!.at } });
+    expect((await h.handle('acme', deal).query(registrationStatusQuery)) as unknown).toMatchObject({ extensionRequest: { at: s.extensionRequest!.at } });
   });
 
   it('the vendor sees it in the console queue and approves it: one extension period, audited with the user; a viewer cannot', async () => {
@@ -70,7 +71,7 @@ describe('exclusivity extension requests', () => {
     const vic = await login(app, 'vic');
     const refused = await app.inject({ method: 'POST', url: '/queue/extension', headers: { cookie: vic.cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ id: `acme:${deal}`, decision: 'approve', reason: 'x', _csrf: vic.csrf }) });
     expect(refused.statusCode).toBe(403);
-    const before = await h.handle('acme', deal).query('status') as { expiresAt: string };
+    const before = await h.handle('acme', deal).query(registrationStatusQuery) as { expiresAt: string };
     const res = await app.inject({ method: 'POST', url: '/queue/extension', headers: { cookie: carl.cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form({ id: `acme:${deal}`, decision: 'approve', reason: 'the delay is on the customer side', _csrf: carl.csrf }) });
     expect(res.statusCode).toBe(303);
     const after = await h.waitStatus('acme', deal, (x) => x.extensions === 1);
@@ -93,7 +94,7 @@ describe('exclusivity extension requests', () => {
     await ask('and one more month please');
     await h.sync('acme');
     await slow('the new words handled', async () => (await h.ledger.registrations.get(`acme:${deal}`))?.details?.extensionIntake === 'and one more month please');
-    const now = (await h.handle('acme', deal).query('status')) as { extensions: number; extensionRequest?: unknown };
+    const now = (await h.handle('acme', deal).query(registrationStatusQuery)) as { extensions: number; extensionRequest?: unknown };
     expect(now.extensions).toBe(1);
     expect(now.extensionRequest).toBeUndefined();
     const out = await runCli(['registrations', 'request-extension', `acme:${deal}`, '--by', 'carl', '--reason', 'asked by phone']);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusal, runCli, startRegistrationHarness, type RegistrationHarness } from '../helpers/registrations.js';
 import { eventually } from '../helpers/wait.js';
-import { disputeStatusQuery, provideInfoUpdate, decideUpdate, requestInfoUpdate, resolveDisputeUpdate, disputeHandle } from '../../lib/workflowClient.js';
+import { disputeStatusQuery, provideInfoUpdate, decideUpdate, requestInfoUpdate, resolveDisputeUpdate, disputeHandle, registrationStatusQuery } from '../../lib/workflowClient.js';
 
 /**
  * Registration parity with PRMs on the real dev server and sandbox CRMs: multi-level approval (a
@@ -86,7 +86,7 @@ describe('request info ("Action Required")', () => {
     // Another field: the request stays open.
     await h.updateDeal('acme', id, { dealname: 'Mid deal (renamed)' });
     await h.sync('acme');
-    expect((await h.handle('acme', id).query('status')) as any).toMatchObject({ status: 'pending-review', infoRequest: { fields: ['amount', 'closeDate'] } });
+    expect((await h.handle('acme', id).query(registrationStatusQuery)) as any).toMatchObject({ status: 'pending-review', infoRequest: { fields: ['amount', 'closeDate'] } });
 
     // A requested field: re-decided (still above the gold limit → back to review, SLA running again).
     await h.updateDeal('acme', id, { amount: '140000' });

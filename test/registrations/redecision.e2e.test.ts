@@ -10,7 +10,7 @@ import { startEngineWorker, terminateTaskQueue, type EngineWorker } from '../hel
 import { testPolicy } from '../helpers/registrations.js';
 import { eventually as poll } from '../helpers/wait.js';
 import { drain } from '../helpers/drain.js';
-import { registrationStatusQuery } from '../../lib/workflowClient.js';
+import { registrationStatusQuery, registrationHandle } from '../../lib/workflowClient.js';
 
 /**
  * Rules of Engagement enforced on every change, black-box: partners edit their HubSpot deals after
@@ -128,7 +128,7 @@ const eventually = <T>(what: string, fn: () => Promise<T | undefined | null | fa
 /** Registrations are `<partner id>:<deal id>`; the network's partner ids differ from the sandbox org ids so that
  * workflow ids (global on the shared dev server) never collide with other files' `registration:acme:…`. */
 const PARTNER_ID: Record<string, string> = { acme: 'acmex', globex: 'globexx' };
-const status = (partner: string, deal: string) => client.workflow.getHandle(`registration:${PARTNER_ID[partner]}:${deal}`).query(registrationStatusQuery);
+const status = (partner: string, deal: string) => registrationHandle(client, `${PARTNER_ID[partner]}:${deal}`).query(registrationStatusQuery);
 function waitStatus(partner: string, deal: string, pred: (s: RegistrationState) => boolean, timeoutMs = 45_000): Promise<RegistrationState> {
   let seen = 'no status yet';
   return eventually(`registration ${partner}:${deal}`, async () => {

@@ -13,7 +13,7 @@ import { testPolicy } from '../helpers/registrations.js';
 import { eventually as poll } from '../helpers/wait.js';
 import { drain } from '../helpers/drain.js';
 import { main as cosellMain } from '../../cli/main.js';
-import { attributeUpdate, decideUpdate, extendUpdate, registrationStatusQuery } from '../../lib/workflowClient.js';
+import { attributeUpdate, decideUpdate, extendUpdate, registrationStatusQuery, registrationHandle } from '../../lib/workflowClient.js';
 
 /**
  * Deal registrations end to end: the partner link's registration gate decides with the Rules of
@@ -134,7 +134,7 @@ const syncLink = (linkId: string) => drain(run.engine, linkId);
 /** Poll until truthy; a throw counts as "not yet" (reads while workflows and the sandbox settle). */
 const eventually = <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000) => poll(what, fn, { timeoutMs, retryErrors: true });
 
-const handle = (partner: string, dealId: string) => client.workflow.getHandle(`registration:${partner}:${dealId}`);
+const handle = (partner: string, dealId: string) => registrationHandle(client, `${partner}:${dealId}`);
 const status = (partner: string, dealId: string) => handle(partner, dealId).query(registrationStatusQuery);
 async function waitStatus(partner: string, dealId: string, pred: (s: RegistrationState) => boolean, timeoutMs?: number): Promise<RegistrationState> {
   return eventually(`registration ${partner}:${dealId}`, async () => {

@@ -4,7 +4,7 @@ import { isCosellError } from '../../lib/errors.js';
 import type { Redecision } from '../../rules/lifecycle.js';
 import { updateRegistration } from '../../registrations/registrationWorkflow.js';
 import { testClient, uniqueQueue } from '../helpers/temporal.js';
-import { redecideUpdate } from '../../lib/workflowClient.js';
+import { redecideUpdate, registrationWorkflowId, registration } from '../../lib/workflowClient.js';
 
 /**
  * A page never waits on a registration workflow without bound: a workflow no worker serves (gone, or
@@ -17,11 +17,11 @@ const id = `deadline:${taskQueue}`;
 
 beforeAll(async () => {
   client = await testClient();
-  await client.workflow.start('registration', { workflowId: `registration:${id}`, taskQueue, args: [{ id, partnerId: 'acme', linkId: 'l', sourceId: 's', submittedAt: new Date().toISOString() }] });
+  await client.workflow.start(registration, { workflowId: registrationWorkflowId(id), taskQueue, args: [{ id, partnerId: 'acme', linkId: 'l', sourceId: 's', submittedAt: new Date().toISOString(), decision: { outcome: 'review', ruleId: 'tier-auto-approval', reason: 'test' } }] });
 });
 
 afterAll(async () => {
-  await client?.workflow.getHandle(`registration:${id}`).terminate('test over').catch(() => undefined);
+  await client?.workflow.getHandle(registrationWorkflowId(id)).terminate('test over').catch(() => undefined);
   await client?.connection.close();
 });
 

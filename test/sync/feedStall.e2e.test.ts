@@ -3,7 +3,7 @@ import { START_CURSOR, type Connector } from '../../connectors/types.js';
 import type { LinkStatus } from '../../sync/types.js';
 import { startLinkHarness, waitForLink, type LinkHarness } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';
-import { syncNowSignal } from '../../lib/workflowClient.js';
+import { syncNowSignal, linkWorkflowId, linkHandle, linkSync } from '../../lib/workflowClient.js';
 
 /**
  * Regression (issue #12, "no silent stalls"): a HubSpot scan of more than one page whose newest record
@@ -56,9 +56,9 @@ async function createDeals(names: string[]): Promise<void> {
 describe('HubSpot change feed never stalls (multi-page scan whose newest record is recent)', () => {
   it('deals created after such a scan still arrive, and status does not claim idle while they are missing', async () => {
     await createDeals(['Fresh 1', 'Fresh 2', 'Fresh 3', 'Fresh 4', 'Fresh 5']);
-    await h.client.workflow.start('linkSync', { workflowId: `sync:${linkId}`, taskQueue, args: [{ linkId }] });
+    await h.client.workflow.start(linkSync, { workflowId: linkWorkflowId(linkId), taskQueue, args: [{ linkId }] });
     await waitFor('the first catch-up', async (s) => s.state === 'idle' && (await vendorCount()) === 11);
-    const handle = h.client.workflow.getHandle(`sync:${linkId}`);
+    const handle = linkHandle(h.client, linkId);
 
     // Later deals, in several rounds: each must arrive (on main, none ever did).
     for (const round of [1, 2]) {
@@ -88,10 +88,10 @@ describe('a feed that steps backwards is an error the link shows, never a silent
       },
     });
     Object.assign(rt, { source: broken });
-    await h.client.workflow.start('linkSync', { workflowId: `sync:${brokenId}`, taskQueue, args: [{ linkId: brokenId }] });
+    await h.client.workflow.start(linkSync, { workflowId: linkWorkflowId(brokenId), taskQueue, args: [{ linkId: brokenId }] });
     const s = await waitFor('the error state', (x) => x.state === 'error', 20_000, brokenId);
     expect(s.lastError).toMatch(/behind the one the page was read from/);
-    const desc = await h.client.workflow.getHandle(`sync:${brokenId}`).describe();
+    const desc = await linkHandle(h.client, brokenId).describe();
     expect(desc.searchAttributes).toMatchObject({ CosellState: ['error'] });
   }, 60_000);
 });

@@ -3,7 +3,7 @@ import type { LinkStatus } from '../../sync/types.js';
 import { linkSync, statusQuery } from '../../workflows/index.js';
 import { startLinkHarness, waitForLink, type LinkHarness } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';
-import { resyncUpdate, syncNowSignal } from '../../lib/workflowClient.js';
+import { resyncUpdate, syncNowSignal, linkWorkflowId, linkHandle } from '../../lib/workflowClient.js';
 
 /**
  * The link workflow on the real dev server when things go wrong: failures retrying cannot fix show as
@@ -40,7 +40,7 @@ const waitFor = (id: string, pred: (s: LinkStatus) => boolean, timeoutMs = 30_00
 describe('link workflow failures', () => {
   it('a resync sent while the workflow continues as new is not lost', async () => {
     // History threshold 1: the workflow continues as new after every cycle, so updates keep meeting it.
-    const handle = await h.client.workflow.start(linkSync, { taskQueue, workflowId: `sync:${canLink}`, args: [{ linkId: canLink, maxHistoryEvents: 1 }] });
+    const handle = await h.client.workflow.start(linkSync, { taskQueue, workflowId: linkWorkflowId(canLink), args: [{ linkId: canLink, maxHistoryEvents: 1 }] });
     const first = await waitFor(canLink, (s) => s.counts.read >= 30);
     for (let i = 0; i < 6; i++) {
       const s = await handle.executeUpdate(resyncUpdate, { args: [{ from: 'full' }] });
@@ -51,7 +51,7 @@ describe('link workflow failures', () => {
   }, 90_000);
 
   it('bad resync input is refused by the update validator, and nothing changes', async () => {
-    const handle = h.client.workflow.getHandle(`sync:${linkId}`);
+    const handle = linkHandle(h.client, linkId);
     const before = await waitFor(linkId, (s) => s.state === 'idle');
     await expect(handle.executeUpdate(resyncUpdate, { args: [{ from: 'yesterday' }] })).rejects.toThrow();
     const err = await handle.executeUpdate(resyncUpdate, { args: [{ from: 'yesterday' }] }).catch((e: Error & { cause?: Error }) => e);
@@ -64,7 +64,7 @@ describe('link workflow failures', () => {
   });
 
   it('revoked credentials: state error with the reason within seconds, and no retry storm', async () => {
-    const handle = h.client.workflow.getHandle(`sync:${linkId}`);
+    const handle = linkHandle(h.client, linkId);
     await waitFor(linkId, (s) => s.state === 'idle');
     await h.sb.faults('acme', { expireTokensNow: true }); // the partner revoked the private-app token
     await handle.signal(syncNowSignal);

@@ -12,7 +12,7 @@ import { testClient, uniqueQueue } from '../helpers/temporal.js';
 import { startEngineWorker, waitForLink, type EngineWorker } from '../helpers/linkWorker.js';
 import { copyStockMapping } from './helpers.js';
 import { tempDir } from '../helpers/tmp.js';
-import { syncNowSignal } from '../../lib/workflowClient.js';
+import { syncNowSignal, linkWorkflowId, linkHandle } from '../../lib/workflowClient.js';
 
 /**
  * Users' complaint #9: a changed mapping did not back-fill existing records (0 of 3,000 changed without
@@ -68,7 +68,7 @@ links:
 }, 120_000);
 
 afterAll(async () => {
-  await client?.workflow.getHandle(`sync:${linkId}`).terminate('test over').catch(() => undefined);
+  await client?.workflow.getHandle(linkWorkflowId(linkId)).terminate('test over').catch(() => undefined);
   await stopWorker();
   await ledger?.close();
   await sb?.stop();
@@ -99,7 +99,7 @@ describe('a changed mapping re-applies to the existing pairs', () => {
     await startWorker();
     const t0 = performance.now();
     const before = first.counts.updated;
-    await client.workflow.getHandle(`sync:${linkId}`).signal(syncNowSignal);
+    await linkHandle(client, linkId).signal(syncNowSignal);
     const done = await waitFor((s) => s.state === 'idle' && s.counts.updated >= before + DEALS);
     const seconds = (performance.now() - t0) / 1000;
 
@@ -119,7 +119,7 @@ describe('a changed mapping re-applies to the existing pairs', () => {
     console.log(`mapping change back-filled ${DEALS} records in ${seconds.toFixed(1)} s`);
 
     // Applied once: the next poll re-applies nothing.
-    await client.workflow.getHandle(`sync:${linkId}`).signal(syncNowSignal);
+    await linkHandle(client, linkId).signal(syncNowSignal);
     await new Promise((r) => setTimeout(r, 1500));
     const after = await waitFor((s) => s.state === 'idle');
     expect(after.counts.updated).toBe(done.counts.updated);

@@ -17,7 +17,7 @@ import { testClient, testWorker, uniqueQueue } from '../helpers/temporal.js';
 import { copyStockMapping } from './helpers.js';
 import { drain } from '../helpers/drain.js';
 import { tempDir } from '../helpers/tmp.js';
-import { streamNotifySignal, streamStatusQuery } from '../../lib/workflowClient.js';
+import { streamNotifySignal, streamStatusQuery, linkHandle, streamHandle, linkWorkflowId, streamWorkflowId } from '../../lib/workflowClient.js';
 
 /**
  * Links on change streams, end to end on the sandbox CRMs and the real dev server: two vendor →
@@ -129,7 +129,7 @@ describe('links on one stream, on the real dev server', () => {
   const taskQueue = uniqueQueue('streams');
   const suffix = `-${taskQueue.replace(/[^a-z0-9]/g, '').slice(-6)}`;
   const vendorId = `vendor${suffix}`;
-  const status = (link: string) => client.workflow.getHandle(`sync:${link}${suffix}`).query(statusQuery);
+  const status = (link: string) => linkHandle(client, `${link}${suffix}`).query(statusQuery);
 
   beforeAll(async () => {
     sb = await partnerSandbox();
@@ -143,7 +143,7 @@ describe('links on one stream, on the real dev server', () => {
   });
 
   afterAll(async () => {
-    for (const id of [`sync:opps-to-acme${suffix}`, `sync:opps-to-globex${suffix}`, `stream:${vendorId}:Opportunity`]) {
+    for (const id of [linkWorkflowId(`opps-to-acme${suffix}`), linkWorkflowId(`opps-to-globex${suffix}`), streamWorkflowId(`${vendorId}:Opportunity`)]) {
       await client?.workflow.getHandle(id).terminate('test over').catch(() => undefined);
     }
     worker?.shutdown();
@@ -157,7 +157,7 @@ describe('links on one stream, on the real dev server', () => {
   it('both links fill from the one stream, and a vendor change reaches both through its wake-up', async () => {
     for (const l of ['opps-to-acme', 'opps-to-globex']) await eventually(`${l} idle`, () => status(l), (s: LinkStatus) => s.state === 'idle' && s.counts.created === 8);
     const streams = await streamStatuses(client);
-    const mine = streams.find((s) => s.workflowId === `stream:${vendorId}:Opportunity`);
+    const mine = streams.find((s) => s.workflowId === streamWorkflowId(`${vendorId}:Opportunity`));
     expect(mine?.status).toMatchObject({ mode: 'poll', consumers: expect.arrayContaining([`link:opps-to-acme${suffix}`, `link:opps-to-globex${suffix}`]) });
     expect(mine!.status!.head).toBeGreaterThanOrEqual(8);
 
@@ -183,9 +183,9 @@ describe('links on one stream, on the real dev server', () => {
   it('a push notification (ids) is read by id and appended; the stream shows mode push and its last event', async () => {
     const opp = (await sb.jsforce('vendor').query<{ Id: string }>('SELECT Id FROM Opportunity ORDER BY Id')).records[2].Id;
     await sb.jsforce('vendor').sobject('Opportunity').update({ Id: opp, Amount: 999 });
-    await client.workflow.getHandle(`stream:${vendorId}:Opportunity`).signal(streamNotifySignal, { ids: [opp] });
+    await streamHandle(client, `${vendorId}:Opportunity`).signal(streamNotifySignal, { ids: [opp] });
     for (const p of ['acme', 'globex']) await eventually(`${p} deal amount`, () => dealAmount(sb, p, opp), (a) => a === 999, 20_000);
-    const s = await eventually('stream status', () => client.workflow.getHandle(`stream:${vendorId}:Opportunity`).query(streamStatusQuery), (x) => x.mode === 'push' && !!x.lastEventAt);
+    const s = await eventually('stream status', () => streamHandle(client, `${vendorId}:Opportunity`).query(streamStatusQuery), (x) => x.mode === 'push' && !!x.lastEventAt);
     expect(s.state).not.toBe('error');
     expect(await ledger.streams.get(`${vendorId}:Opportunity`)).toMatchObject({ mode: 'push' });
   });
@@ -195,7 +195,7 @@ describe('links on one stream, on the real dev server', () => {
     const opps = (await vendor.query<{ Id: string }>('SELECT Id FROM Opportunity ORDER BY Id')).records.map((r) => r.Id);
     for (const [i, id] of opps.entries()) await vendor.sobject('Opportunity').update({ Id: id, Amount: 6000 + i });
     await new Promise((r) => setTimeout(r, 2_500)); // a quiet spell longer than coalesce (2s)
-    const stream = client.workflow.getHandle(`stream:${vendorId}:Opportunity`);
+    const stream = streamHandle(client, `${vendorId}:Opportunity`);
     const stats = async () => (await (await fetch(`${sb.baseUrls.vendor}/__sandbox/stats`)).json()) as { requests: number; writes: number };
     const before = await stats();
     const firstSignalAt = (await stream.fetchHistory()).events!.length;

@@ -4,7 +4,7 @@ import type { LinkStatus } from '../../sync/types.js';
 import { statusQuery } from '../../workflows/index.js';
 import { startLinkHarness, waitForLink, type LinkHarness } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';
-import { pauseSignal, resumeSignal, resyncUpdate, syncNowSignal } from '../../lib/workflowClient.js';
+import { pauseSignal, resumeSignal, resyncUpdate, syncNowSignal, linkHandle, linkWorkflowId } from '../../lib/workflowClient.js';
 
 let h: LinkHarness;
 const taskQueue = uniqueQueue('link-wf');
@@ -39,17 +39,17 @@ describe('linkSync workflow on the real dev server', () => {
     const s = await waitFor((x) => x.state === 'idle');
     expect(s.counts.created).toBe(30);
     expect(s.cursor?.modifiedAt).toMatch(/^\d{4}-/);
-    const desc = await h.client.workflow.getHandle(`sync:${linkId}`).describe();
+    const desc = await linkHandle(h.client, linkId).describe();
     expect(desc.searchAttributes).toMatchObject({ CosellKind: ['link'], CosellLink: [linkId], CosellPartner: ['acme'], CosellObject: ['deals'], CosellState: ['idle'] });
     const listed = await linkStatuses(h.client);
-    expect(listed.find((r) => r.workflowId === `sync:${linkId}`)?.status?.state).toBe('idle');
+    expect(listed.find((r) => r.workflowId === linkWorkflowId(linkId))?.status?.state).toBe('idle');
   });
 
   it('a change in the partner CRM lands on syncNow; pause holds it, resume releases it', async () => {
     const hs = h.sb.hubspot('acme');
     const deals = await hs.crm.deals.basicApi.getPage(1, undefined, ['dealname']);
     const deal = deals.results[0];
-    const handle = h.client.workflow.getHandle(`sync:${linkId}`);
+    const handle = linkHandle(h.client, linkId);
     await handle.signal(pauseSignal);
     await waitFor((x) => x.state === 'paused');
     await hs.crm.deals.basicApi.update(deal.id, { properties: { dealname: 'Renamed by partner rep' } });
@@ -64,7 +64,7 @@ describe('linkSync workflow on the real dev server', () => {
   });
 
   it('resync re-applies the mapping to every record (back-fill) without duplicates', async () => {
-    const handle = h.client.workflow.getHandle(`sync:${linkId}`);
+    const handle = linkHandle(h.client, linkId);
     const before = (await handle.query(statusQuery)).counts;
     await handle.executeUpdate(resyncUpdate, { args: [{ from: 'full' }] });
     const s = await waitFor((x) => x.state === 'idle' && x.counts.read >= before.read + 30);
