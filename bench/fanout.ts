@@ -15,9 +15,20 @@
  * (push alone) per hour, plus the calls of one reconciler pass (asked for with `streamPollNow`) × the
  * passes an hour at the configured interval. Goal: ≤ 100 calls/hour per org object.
  *
+ * Freshness (`BENCH_FANOUT_MEASURE` includes `freshness`): source write → visible in the target under
+ * steady change, push (`stream-push`) vs poll (`stream`, polling at the links' 10 s schedule), in the
+ * same run: 1 partner, the mapping's filter opened to every opportunity, a person of the vendor org
+ * changes one of 10 opportunities' Amount every second for BENCH_FANOUT_FRESHNESS_SECONDS (default 60)
+ * while the bench reads those 10 deals from the partner's portal every 100 ms. A change's latency runs
+ * from the moment its write was answered to the first read showing it, or a later change of the same
+ * record (then it is no longer visible on its own). p50 / p95 / max per mode; goal: push p95 ≤ 2 s.
+ *
  * Env: BENCH_FANOUT_PARTNERS (default "1,10,100"), BENCH_FANOUT_SECONDS (each measured phase, default 60),
  * BENCH_FANOUT_SCHEDULE_S (default 10), BENCH_FANOUT_MODES (default "per-link,stream,stream-push"),
- * BENCH_FANOUT_RECONCILE (stream-push's reconciler interval, default 15m).
+ * BENCH_FANOUT_RECONCILE (stream-push's reconciler interval, default 15m), BENCH_FANOUT_MEASURE
+ * (default "calls,freshness"; "freshness" alone takes about 4 minutes), BENCH_FANOUT_FRESHNESS_MODES
+ * (default "stream,stream-push"), BENCH_FANOUT_FRESHNESS_SECONDS (default 60), BENCH_FANOUT_COALESCE
+ * (streams.coalesce of every run; default the network default, 2s).
  * Writes bench/results/fanout.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +36,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client as HubspotClient } from '@hubspot/api-client';
 import { Client, Connection } from '@temporalio/client';
 import { personOfTheOrg } from './person.js';
 import { loadNetwork } from '../lib/config.js';
@@ -42,7 +54,14 @@ const SCHEDULE_S = Number(process.env.BENCH_FANOUT_SCHEDULE_S ?? 10);
 type Mode = 'per-link' | 'stream' | 'stream-push';
 const MODES = (process.env.BENCH_FANOUT_MODES ?? 'per-link,stream,stream-push').split(',') as Mode[];
 const RECONCILE = process.env.BENCH_FANOUT_RECONCILE ?? '15m';
-const MAX_PARTNERS = Math.max(...PARTNERS);
+const MEASURE = (process.env.BENCH_FANOUT_MEASURE ?? 'calls,freshness').split(',');
+const FRESH_MODES = (process.env.BENCH_FANOUT_FRESHNESS_MODES ?? 'stream,stream-push').split(',') as Mode[];
+const FRESH_SECONDS = Number(process.env.BENCH_FANOUT_FRESHNESS_SECONDS ?? 60);
+/** streams.coalesce of the runs (unset: the network default, 2s): the push-freshness / read-cost trade-off. */
+const COALESCE = process.env.BENCH_FANOUT_COALESCE;
+/** Opportunities the freshness run changes in turn (each one every 10 s at 1 change/s). */
+const FRESH_RECORDS = 10;
+const MAX_PARTNERS = MEASURE.includes('calls') ? Math.max(...PARTNERS) : 1;
 const BIG = 1_000_000_000;
 const WORKER_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=256';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -99,13 +118,33 @@ interface Measured {
   warmupS: number;
 }
 
-async function runOne(server: { address: string }, orgs: Orgs, conn: Record<string, string>, partners: number, mode: Mode): Promise<Measured> {
-  const tag = `${{ 'per-link': 'l', stream: 's', 'stream-push': 'p' }[mode]}${partners}`;
+interface Run {
+  client: Client;
+  worker: ChildProcess;
+  linkIds: string[];
+  warmupS: number;
+}
+
+/**
+ * One configuration of the bench: the network file, the real `cosell worker`, the links started and
+ * caught up once; `body` measures; then the workflows are terminated and the worker stopped.
+ * `allOpportunities`: the mapping's filter opened to every vendor opportunity and the link shares
+ * them all (`share: all`): freshness needs deals in the target, and the stock filter and the partner
+ * scope keep partner-registered ones only.
+ */
+async function withRun<T>(server: { address: string }, conn: Record<string, string>, partners: number, mode: Mode, opts: { tag: string; allOpportunities?: boolean }, body: (run: Run) => Promise<T>): Promise<T> {
+  const tag = opts.tag;
   const streams = mode !== 'per-link';
   // The vendor's connection names the sandbox's Pub/Sub endpoint; without push it is left out.
   const vendorConnection = mode === 'stream-push' ? conn.vendor : conn.vendor.replace(/, pubsub: \{(?:[^{}]|\$\{[^}]*\})*\}/, '') // its value holds ${VAR} references;
   const ids = Array.from({ length: partners }, (_, i) => `p${i + 1}`);
-  const mapping = path.join(root, 'mappings/stock/salesforce-opportunity-to-hubspot-deal.yaml');
+  const stock = path.join(root, 'mappings/stock/salesforce-opportunity-to-hubspot-deal.yaml');
+  let mapping = stock;
+  if (opts.allOpportunities) {
+    mapping = path.join(dir, `mapping-${tag}.yaml`);
+    const text = readFileSync(stock, 'utf8').replaceAll('../schemas/', `${path.resolve(path.dirname(stock), '../schemas')}/`).replace(/^filter: .*$/m, 'filter: not isBlank(Name)');
+    writeFileSync(mapping, text);
+  }
   const config = path.join(dir, `cosell-${tag}.yaml`);
   writeFileSync(
     config,
@@ -114,8 +153,8 @@ partners:
 ${ids.map((id) => `  - { id: ${id}, name: Partner ${id}, kind: hubspot, tier: gold, connection: ${conn[id].replace(/ }$/, ', tenSecondLimit: 1000000 }')} }`).join('\n')}
 ledger: { file: ${path.join(dir, `ledger-${tag}.sqlite`)} }
 links:
-${ids.map((id) => `  - { id: opps-to-${id}-${tag}, from: vendor.Opportunity, to: ${id}.deals, mapping: ${mapping}, schedule: ${SCHEDULE_S}s }`).join('\n')}
-streams: { enabled: ${streams}${mode === 'stream-push' ? `, reconcile: ${RECONCILE}` : ''} }
+${ids.map((id) => `  - { id: opps-to-${id}-${tag}, from: vendor.Opportunity, to: ${id}.deals, mapping: ${mapping}, schedule: ${SCHEDULE_S}s${opts.allOpportunities ? ", share: all" : ""} }`).join('\n')}
+streams: { enabled: ${streams}${mode === 'stream-push' ? `, reconcile: ${RECONCILE}` : ''}${COALESCE ? `, coalesce: ${COALESCE}` : ''} }
 `,
   );
   const taskQueue = `bench-fanout-${tag}-${Date.now().toString(36)}`;
@@ -141,6 +180,24 @@ streams: { enabled: ${streams}${mode === 'stream-push' ? `, reconcile: ${RECONCI
     }
     const warmupS = Math.round((performance.now() - t0) / 1000);
     await sleep(SCHEDULE_S * 1000); // one full schedule for everything to settle into its rhythm
+    return await body({ client, worker, linkIds, warmupS });
+  } finally {
+    if (streams) {
+      const s = await streamHandle(client, VENDOR_OPPORTUNITY_STREAM).query(streamStatusQuery).catch(() => undefined);
+      if (s) process.stdout.write(`[stream head ${s.head}, ${s.consumers.length} consumers] `);
+    }
+    for (const id of [...linkIds.map(linkWorkflowId), streamWorkflowId(VENDOR_OPPORTUNITY_STREAM)]) {
+      await client.workflow.getHandle(id).terminate('bench over').catch(() => undefined);
+    }
+    worker.kill('SIGTERM');
+    await new Promise((r) => worker.once('exit', r));
+    await client.connection.close();
+  }
+}
+
+async function runOne(server: { address: string }, orgs: Orgs, conn: Record<string, string>, partners: number, mode: Mode): Promise<Measured> {
+  const tag = `${{ 'per-link': 'l', stream: 's', 'stream-push': 'p' }[mode]}${partners}`;
+  return withRun(server, conn, partners, mode, { tag }, async ({ client, worker, warmupS }) => {
     let peak = 0;
     const sample = setInterval(() => (peak = Math.max(peak, memoryOf(worker.pid!).rss)), 1000);
     try {
@@ -197,22 +254,83 @@ streams: { enabled: ${streams}${mode === 'stream-push' ? `, reconcile: ${RECONCI
     } finally {
       clearInterval(sample);
     }
-  } finally {
-    if (streams) {
-      const s = await streamHandle(client, VENDOR_OPPORTUNITY_STREAM).query(streamStatusQuery).catch(() => undefined);
-      if (s) process.stdout.write(`[stream head ${s.head}, ${s.consumers.length} consumers] `);
+  });
+}
+
+interface Freshness {
+  mode: Mode;
+  changes: number;
+  /** Changes seen in the target (or superseded by a later one of the same record seen there). */
+  seen: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+  meanMs: number;
+  warmupS: number;
+}
+
+/** Source write → visible in the target, at 1 change/s for FRESH_SECONDS (see the header). */
+async function runFreshness(server: { address: string }, orgs: Orgs, conn: Record<string, string>, mode: Mode): Promise<Freshness> {
+  const tag = `f${{ 'per-link': 'l', stream: 's', 'stream-push': 'p' }[mode]}`;
+  return withRun(server, conn, 1, mode, { tag, allOpportunities: true }, async ({ warmupS }) => {
+    const p1 = orgs.p1;
+    if (p1.kind !== 'hubspot') throw new Error('p1 is HubSpot');
+    const hs = new HubspotClient({ basePath: p1.basePath, accessToken: p1.accessToken, numberOfApiCallRetries: 2 });
+    const sf = await personOfTheOrg(orgs.vendor as Parameters<typeof personOfTheOrg>[0]);
+    const opps = (await sf.query<{ Id: string }>(`SELECT Id FROM Opportunity ORDER BY Id LIMIT ${FRESH_RECORDS}`)).records.map((r) => r.Id);
+    // The link's first catch-up may have been an empty log: wait for the measured records' deals.
+    const dealOf = new Map<string, string>();
+    for (let t = performance.now(); ; await sleep(1000)) {
+      for (const d of await hs.crm.deals.getAll(100, undefined, ['cosell_source_id'])) if (d.properties.cosell_source_id) dealOf.set(d.properties.cosell_source_id, d.id);
+      const missing = opps.filter((o) => !dealOf.has(o));
+      if (missing.length === 0) break;
+      if (performance.now() - t > 300_000) throw new Error(`freshness ${mode}: no deal for ${missing.join(', ')} 5 min after the warm-up`);
     }
-    for (const id of [...linkIds.map(linkWorkflowId), streamWorkflowId(VENDOR_OPPORTUNITY_STREAM)]) {
-      await client.workflow.getHandle(id).terminate('bench over').catch(() => undefined);
+    const oppOfDeal = new Map(opps.map((o) => [dealOf.get(o)!, o]));
+    // Per record, the changes not seen yet: amount → when its write was answered.
+    const pending = new Map<string, Array<{ amount: number; at: number }>>(opps.map((o) => [o, []]));
+    const latencies: number[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const t = performance.now();
+        const res = await hs.crm.deals.batchApi.read({ inputs: [...dealOf.values()].filter((d) => oppOfDeal.has(d)).map((id) => ({ id })), properties: ['amount'], propertiesWithHistory: [] });
+        const now = performance.now();
+        for (const d of res.results) {
+          const list = pending.get(oppOfDeal.get(d.id)!)!;
+          const shown = Number(d.properties.amount);
+          const i = list.findIndex((c) => c.amount === shown);
+          // This change and any earlier one of the record (superseded) are visible now.
+          if (i >= 0) for (const c of list.splice(0, i + 1)) latencies.push(now - c.at);
+        }
+        await sleep(Math.max(0, 100 - (performance.now() - t)));
+      }
+    })();
+    const start = performance.now();
+    let changes = 0;
+    while (performance.now() - start < FRESH_SECONDS * 1000) {
+      const next = start + (changes + 1) * 1000;
+      const opp = opps[changes % opps.length];
+      const amount = 2_000_000 + changes; // never shown before: its appearance is this change
+      await sf.sobject('Opportunity').update({ Id: opp, Amount: amount });
+      pending.get(opp)!.push({ amount, at: performance.now() });
+      changes++;
+      await sleep(Math.max(0, next - performance.now()));
     }
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
-    await client.connection.close();
-  }
+    // The last changes get up to three poll schedules to show.
+    const tail = performance.now();
+    while ([...pending.values()].some((l) => l.length) && performance.now() - tail < 3 * SCHEDULE_S * 1000) await sleep(100);
+    watching = false;
+    await watcher;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const q = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN);
+    return { mode, changes, seen: latencies.length, p50Ms: q(0.5), p95Ms: q(0.95), maxMs: Math.round(sorted.at(-1) ?? NaN), meanMs: Math.round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)), warmupS };
+  });
 }
 
 async function main() {
-  console.log(`bench:fanout — vendor API calls per hour for 1…${MAX_PARTNERS} partners; per-link polling (today) vs one change stream; ${SECONDS} s per phase, links every ${SCHEDULE_S} s; ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const what = [MEASURE.includes('calls') ? `vendor API calls per hour for 1…${MAX_PARTNERS} partners, per-link polling (today) vs one change stream, ${SECONDS} s per phase` : '', MEASURE.includes('freshness') ? `freshness at 1 change/s for ${FRESH_SECONDS} s, ${FRESH_MODES.join(' vs ')}` : ''].filter(Boolean).join('; ');
+  console.log(`bench:fanout — ${what}; links every ${SCHEDULE_S} s; streams.coalesce ${COALESCE ?? '2s (default)'}; ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const cfg = {
     orgs: [
       // pubsub: the sandbox's Pub/Sub API (CDC), used by the stream-push runs only.
@@ -229,8 +347,9 @@ async function main() {
   const orgs = (JSON.parse(sandbox.output.split('\n').find((l) => l.startsWith('{'))!) as { orgs: Orgs }).orgs;
   const conn = exportSandboxEnv(orgs, 'BENCHFAN');
   const results: Measured[] = [];
+  const freshness: Freshness[] = [];
   try {
-    for (const n of PARTNERS) {
+    for (const n of MEASURE.includes('calls') ? PARTNERS : []) {
       for (const mode of MODES) {
         process.stdout.write(`  ${n} partner(s), ${mode}: `);
         const r = await runOne(server, orgs, conn, n, mode);
@@ -238,6 +357,12 @@ async function main() {
         const parts = r.reconcilerPassCalls !== undefined ? ` (push idle ${r.idleWindowCallsPerHour} calls/h + reconciler ${r.reconcilerPassCalls} calls/pass × ${r.reconcilerPassesPerHour}/h)` : '';
         console.log(`idle ${r.idleCallsPerHour.toLocaleString()} calls/h${parts}, at 1 change/s ${r.changingCallsPerHour.toLocaleString()} calls/h, worker RSS peak ${r.workerRssPeakMb} MB (warm-up ${r.warmupS} s)`);
       }
+    }
+    for (const mode of MEASURE.includes('freshness') ? FRESH_MODES : []) {
+      process.stdout.write(`  freshness, 1 partner, ${mode}: `);
+      const f = await runFreshness(server, orgs, conn, mode);
+      freshness.push(f);
+      console.log(`p50 ${f.p50Ms} ms, p95 ${f.p95Ms} ms, max ${f.maxMs} ms (${f.seen}/${f.changes} changes seen; warm-up ${f.warmupS} s)`);
     }
   } finally {
     sandbox.child.kill('SIGTERM');
@@ -254,7 +379,7 @@ async function main() {
     }),
   );
   console.log('');
-  console.table(results.map((r) => ({ partners: r.partners, mode: r.mode, 'idle calls/h': r.idleCallsPerHour, '1 change/s calls/h': r.changingCallsPerHour, 'worker RSS peak MB': r.workerRssPeakMb })));
+  if (results.length) console.table(results.map((r) => ({ partners: r.partners, mode: r.mode, 'idle calls/h': r.idleCallsPerHour, '1 change/s calls/h': r.changingCallsPerHour, 'worker RSS peak MB': r.workerRssPeakMb })));
   for (const [mode, r] of Object.entries(ratios)) if (r) console.log(`  ${mode}: ${hi} vs ${lo} partner(s) = ${r.idle}× idle, ${r.changing}× at 1 change/s${mode !== 'per-link' ? `  (goal ≤ 1.1×: ${r.idle <= 1.1 && r.changing <= 1.1 ? 'met' : 'NOT met'})` : ''}`);
   // Idle with push against the same run's baselines (one org object: vendor.Opportunity).
   const idleGoal: Record<string, unknown> = {};
@@ -265,10 +390,18 @@ async function main() {
     console.log(`  idle with push, ${n} partner(s): ${p.idleCallsPerHour} calls/h per org object (goal ≤ 100: ${p.idleCallsPerHour <= 100 ? 'met' : 'NOT met'})${vs('stream')}${vs('per-link')}`);
     idleGoal[n] = { callsPerHour: p.idleCallsPerHour, met: p.idleCallsPerHour <= 100, vsStream: at(n, 'stream') ? round2(p.idleCallsPerHour / Math.max(1, at(n, 'stream')!.idleCallsPerHour)) : null, vsPerLink: at(n, 'per-link') ? round2(p.idleCallsPerHour / Math.max(1, at(n, 'per-link')!.idleCallsPerHour)) : null };
   }
+  const fresh = (m: Mode) => freshness.find((f) => f.mode === m);
+  const push = fresh('stream-push');
+  const poll = fresh('stream');
+  const freshnessGoal = push ? { pushP95Ms: push.p95Ms, goalMs: 2000, met: push.p95Ms <= 2000, pushVsPollP95: poll ? round2(push.p95Ms / poll.p95Ms) : null } : null;
+  if (freshness.length) {
+    console.table(freshness.map((f) => ({ mode: f.mode === 'stream-push' ? 'push (CDC)' : f.mode === 'stream' ? `poll (${SCHEDULE_S} s)` : f.mode, 'p50 ms': f.p50Ms, 'p95 ms': f.p95Ms, 'max ms': f.maxMs, 'mean ms': f.meanMs, seen: `${f.seen}/${f.changes}` })));
+    if (freshnessGoal) console.log(`  freshness with push: p95 ${freshnessGoal.pushP95Ms} ms (goal ≤ 2,000 ms: ${freshnessGoal.met ? 'met' : 'NOT met'})${poll ? `; push/poll p95 = ${freshnessGoal.pushVsPollP95}× (poll p95 ${poll.p95Ms} ms)` : ''}`);
+  }
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   writeFileSync(
     path.join(root, 'bench/results/fanout.json'),
-    JSON.stringify({ at: new Date().toISOString(), secondsPerPhase: SECONDS, scheduleS: SCHEDULE_S, cores: os.cpus().length, loadAvg: os.loadavg(), results, ratios, idleWithPush: { reconcile: RECONCILE, byPartners: idleGoal }, goal: { flatRatio: 1.1, idleWithPushPerOrgObject: 100 } }, null, 2) + '\n',
+    JSON.stringify({ at: new Date().toISOString(), secondsPerPhase: SECONDS, scheduleS: SCHEDULE_S, cores: os.cpus().length, loadAvg: os.loadavg(), results, ratios, idleWithPush: { reconcile: RECONCILE, byPartners: idleGoal }, freshness: { secondsOfChange: FRESH_SECONDS, changesPerSecond: 1, coalesce: COALESCE ?? '2s', records: FRESH_RECORDS, readEveryMs: 100, byMode: freshness, goal: freshnessGoal }, goal: { flatRatio: 1.1, idleWithPushPerOrgObject: 100, freshnessPushP95Ms: 2000 } }, null, 2) + '\n',
   );
   console.log('wrote bench/results/fanout.json');
 }

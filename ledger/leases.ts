@@ -79,10 +79,7 @@ export class CdcLeases {
     const r = await this.db
       .updateTable('cdc_leases')
       .set({ renewed_at: iso(now), expires_at: iso(now + ttlMs) })
-      .where('org_id', '=', orgId)
-      .where('topic', '=', topic)
-      .where('holder', '=', grant.holder)
-      .where('epoch', '=', grant.epoch)
+      .where((eb) => eb.and(mine(orgId, topic, grant)))
       .where('expires_at', '>', iso(now))
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1 ? { holder: grant.holder, epoch: grant.epoch, expiresAt: now + ttlMs } : undefined;
@@ -93,10 +90,7 @@ export class CdcLeases {
     const r = await this.db
       .updateTable('cdc_leases')
       .set({ expires_at: RELEASED })
-      .where('org_id', '=', orgId)
-      .where('topic', '=', topic)
-      .where('holder', '=', grant.holder)
-      .where('epoch', '=', grant.epoch)
+      .where((eb) => eb.and(mine(orgId, topic, grant)))
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
@@ -112,10 +106,7 @@ export class CdcLeases {
         const held = await trx
           .updateTable('cdc_leases')
           .set((eb) => ({ renewed_at: eb.ref('renewed_at') }))
-          .where('org_id', '=', orgId)
-          .where('topic', '=', topic)
-          .where('holder', '=', grant.holder)
-          .where('epoch', '=', grant.epoch)
+          .where((eb) => eb.and(mine(orgId, topic, grant)))
           .where('expires_at', '>', iso(now))
           .executeTakeFirst();
         if (Number(held.numUpdatedRows) !== 1) return 'lost';
@@ -135,6 +126,11 @@ export class CdcLeases {
     if (orgId) q = q.where('org_id', '=', orgId);
     return (await q.orderBy('org_id').orderBy('topic').execute()).map(toLease);
   }
+}
+
+/** The lease row of (org, topic) as this holder and epoch have it. */
+function mine(orgId: string, topic: string, grant: Pick<LeaseGrant, 'holder' | 'epoch'>) {
+  return { org_id: orgId, topic, holder: grant.holder, epoch: grant.epoch };
 }
 
 function toLease(row: LedgerTables['cdc_leases']): StoredLease {
