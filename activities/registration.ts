@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { Fields } from '../connectors/types.js';
 import type { Registration } from '../ledger/index.js';
@@ -28,7 +27,7 @@ import {
 } from '../rules/index.js';
 import { sharedAccountIndexFeed, type AccountIndexFeed } from '../registrations/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
-import { processRecords, sourceFieldsOf } from '../sync/page.js';
+import { outcomeWrites, processRecords, sourceFieldsOf } from '../sync/page.js';
 import { NOTIFICATION_KINDS } from '../notify/render.js';
 import { PARTNER_WRITE_BACK, partnerStatus, type PartnerWriteBack } from '../registrations/partnerFields.js';
 import { temporalClient, currentTaskQueue } from '../lib/activityContext.js';
@@ -53,7 +52,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
   const policy = (): Policy => {
     if (deps.policy) return deps.policy;
     const rules = engine.network.network.rules;
-    if (!rules) throw ApplicationFailure.create({ type: 'COSELL_CONFIG_INVALID', message: 'the network file has no `rules:` policy; registrations need one', nonRetryable: true });
+    if (!rules) throw new CosellError('COSELL_CONFIG_INVALID', 'the network file has no `rules:` policy; registrations need one');
     return (loaded ??= loadPolicy(engine.network.resolve(rules)));
   };
   const ensured = new Map<string, Promise<unknown>>();
@@ -62,7 +61,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
   /** What the registration's requested fields hold on the partner's deal now (read from its CRM). */
   async function requestedNow(linkId: string, sourceId: string, registration: string, fields: string[]): Promise<Record<string, string>> {
     const rt = await engine.link(linkId);
-    if (!(rt.gate instanceof RegistrationGate)) throw ApplicationFailure.create({ type: 'COSELL_CONFIG_INVALID', message: `link ${linkId} is not a registration link`, nonRetryable: true });
+    if (!(rt.gate instanceof RegistrationGate)) throw new CosellError('COSELL_CONFIG_INVALID', `link ${linkId} is not a registration link`);
     const input = await rt.gate.currentInput(registration, sourceId);
     // A deal deleted meanwhile has nothing to answer with: an empty baseline, any later value is an answer.
     return input ? requestedValues(input, fields) : Object.fromEntries(fields.map((f) => [f, '']));
@@ -117,10 +116,10 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
 
   const client = () => {
     const c = temporalClient(deps.client);
-    if (!c) throw ApplicationFailure.create({ type: 'COSELL_CONFIG_INVALID', message: 'no Temporal client for registration workflows', nonRetryable: true });
+    if (!c) throw new CosellError('COSELL_CONFIG_INVALID', 'no Temporal client for registration workflows');
     return c;
   };
-  const refused = (message: string) => ApplicationFailure.create({ type: 'COSELL_REGISTRATION_STATE', message, nonRetryable: true });
+  const refused = (message: string) => new CosellError('COSELL_REGISTRATION_STATE', message);
 
   /** The other partner's registration that holds `reg`'s customer now (active), if any. */
   async function holderOf(reg: Registration): Promise<Registration | undefined> {
@@ -139,11 +138,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     await engine.ledger.commitPage({
       linkId,
       feed: 'changes',
-      pairs: outcome.pairs,
-      snapshots: outcome.snapshots,
-      deadLetters: outcome.deadLetters,
-      resolvedDeadLetters: outcome.resolved,
-      audits: outcome.audits,
+      ...outcomeWrites(outcome),
     });
     return outcome.pairs[0]?.targetId ?? (await engine.ledger.pairs.bySource(linkId, [sourceId])).get(sourceId)?.targetId;
   }
@@ -238,7 +233,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
       const problems = validateAttribution(parts, { policy: p, partners: profiles });
       for (const x of parts) if (!engine.network.partner(x.partnerId)) problems.push(`${x.partnerId} is not a partner in the network`);
       if (!parts.some((x) => x.partnerId === reg.partner)) problems.push(`the registering partner ${reg.partner} must keep a share of its own registration`);
-      if (problems.length) throw ApplicationFailure.create({ type: 'COSELL_ATTRIBUTION_INVALID', message: problems.join('; '), nonRetryable: true });
+      if (problems.length) throw new CosellError('COSELL_ATTRIBUTION_INVALID', problems.join('; '));
       const summary = summarizeAttribution(parts, p);
       await engine.ledger.registrations.update(reg.id, { details: { ...detailsOf(reg), attribution: parts, attributionType: summary.type } as unknown as Record<string, unknown> });
       await engine.ledger.audit.append([
@@ -252,7 +247,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     async applyDisputeEffects(req: { state: DisputeState; effects: DisputeEffect[] }): Promise<void> {
       const { state, effects } = req;
       const reg = await engine.ledger.registrations.get(state.registrationId);
-      if (!reg) throw ApplicationFailure.create({ type: 'COSELL_REGISTRATION_UNKNOWN', message: `no registration ${state.registrationId}`, nonRetryable: true });
+      if (!reg) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${state.registrationId}`);
       const linkId = detailsOf(reg).linkId;
       const dispute = { status: state.status, by: state.by, openedAt: state.openedAt, ...(state.resolution ? { outcome: state.resolution.outcome } : {}) };
       await engine.ledger.registrations.update(reg.id, { details: { ...detailsOf(reg), dispute } as unknown as Record<string, unknown> });
@@ -281,7 +276,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
     async settleDispute(req: { dispute: DisputeState; resolution: DisputeResolution }): Promise<void> {
       const { dispute: d, resolution: r } = req;
       const reg = await engine.ledger.registrations.get(d.registrationId);
-      if (!reg) throw ApplicationFailure.create({ type: 'COSELL_REGISTRATION_UNKNOWN', message: `no registration ${d.registrationId}`, nonRetryable: true });
+      if (!reg) throw new CosellError('COSELL_REGISTRATION_UNKNOWN', `no registration ${d.registrationId}`);
       if (r.outcome === 'uphold') return;
       const holder = await holderOf(reg);
       if (r.outcome === 'overturn') {
@@ -322,7 +317,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
           message = err.message || message;
           err = err.cause as typeof err;
         }
-        throw ApplicationFailure.create({ type: 'COSELL_ATTRIBUTION_INVALID', message: `sharing attribution on ${holder.id}: ${message}`, nonRetryable: true });
+        throw new CosellError('COSELL_ATTRIBUTION_INVALID', `sharing attribution on ${holder.id}: ${message}`);
       }
     },
 

@@ -8,7 +8,7 @@ import { notifier } from './registration.js';
 const { registrationSettings, applyDisputeEffects, settleDispute } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '20 seconds', // a dead worker's attempt is retried after this (the activities heartbeat)
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['COSELL_CONFIG_INVALID', 'COSELL_REGISTRATION_STATE', 'COSELL_ATTRIBUTION_INVALID', 'COSELL_REGISTRATION_UNKNOWN'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 /**

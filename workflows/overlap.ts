@@ -4,14 +4,14 @@ import type { OverlapPassSummary } from '../overlaps/pass.js';
 
 const { overlapSettings } = proxyActivities<OverlapActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['COSELL_CONFIG_INVALID'] },
+  retry: { maximumAttempts: 5 },
 });
 // A pass reads both orgs in full: long, but it heartbeats every page and between hashing phases
 // (one phase is synchronous: up to a minute for a million records on a busy core).
 const { overlapPass } = proxyActivities<OverlapActivities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '5 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 4, nonRetryableErrorTypes: ['QUOTA_EXHAUSTED', 'COSELL_CONFIG_INVALID', 'COSELL_SECRET_MISSING'] },
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 4 },
 });
 
 /** Run a pass now instead of waiting for the timer. */

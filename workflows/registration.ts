@@ -56,7 +56,7 @@ import {
 const { deliverNotification } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   // A channel that is down is retried with backoff for about a day; one that refuses (bad URL) is not.
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 150, nonRetryableErrorTypes: ['COSELL_NOTIFY_REJECTED', 'COSELL_CONFIG_INVALID', 'COSELL_SECRET_MISSING'] },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 150 },
 });
 
 /**
@@ -85,7 +85,7 @@ const { registrationSettings, applyRegistrationEffects, setRegistrationAttributi
   startToCloseTimeout: '5 minutes',
   // The activities heartbeat while they run: a dead worker's attempt is retried after this, not after 5 minutes.
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['COSELL_CONFIG_INVALID', 'COSELL_ATTRIBUTION_INVALID'] },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 export {

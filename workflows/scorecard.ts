@@ -3,12 +3,12 @@ import type { AnalyticsActivities } from '../activities/analytics.js';
 import type { RefreshSummary } from '../analytics/refresh.js';
 import type { ScorecardSummary } from '../analytics/scorecard.js';
 
-const { scorecardSettings } = proxyActivities<AnalyticsActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['COSELL_CONFIG_INVALID', 'COSELL_RULES_INVALID'] } });
+const { scorecardSettings } = proxyActivities<AnalyticsActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
 // A first refresh reads every vendor opportunity (heartbeating each page); later ones only what changed.
 const { refreshAnalytics, writePartnerScorecards } = proxyActivities<AnalyticsActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '5 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 4, nonRetryableErrorTypes: ['COSELL_CONFIG_INVALID', 'COSELL_RULES_INVALID', 'COSELL_ANALYTICS_CURRENCY', 'COSELL_CRM_AUTH'] },
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 4 },
 });
 
 /** Refresh and write now instead of waiting for the schedule. */
