@@ -25,13 +25,13 @@ import {
   type Policy,
   type RegistrationState,
 } from '../rules/index.js';
-import { sharedAccountIndexFeed, type AccountIndexFeed } from '../registrations/accountIndexFeed.js';
+import { registrationIndexFeed, type AccountIndexFeed } from '../registrations/accountIndexFeed.js';
 import type { Engine } from '../sync/build.js';
 import { outcomeWrites, processRecords, sourceFieldsOf } from '../sync/page.js';
 import { NOTIFICATION_KINDS } from '../notify/render.js';
 import { PARTNER_WRITE_BACK, partnerStatus, type PartnerWriteBack } from '../registrations/partnerFields.js';
 import { temporalClient, currentTaskQueue } from '../lib/activityContext.js';
-import { attributionFields, ownRole } from '../registrations/attribution.js';
+import { ownRole } from '../registrations/attribution.js';
 import { ACTIVE_LEDGER_STATUSES, detailsOf, gateAction, type RegistrationDetails } from '../registrations/details.js';
 import { RegistrationGate } from '../registrations/gate.js';
 import { workflowInput } from '../registrations/registrationWorkflow.js';
@@ -69,12 +69,7 @@ export function createRegistrationActivities(deps: RegistrationActivityDeps) {
 
   async function feed(): Promise<AccountIndexFeed> {
     const vendorId = engine.network.network.vendor.id;
-    const f = sharedAccountIndexFeed(engine.ledger, await engine.connector(vendorId), vendorId, deps.client, { network: engine.network });
-    f.expectedAttribution ??= (reg) => {
-      const p = engine.network.partner(reg.partner);
-      return attributionFields(reg, p?.name ?? reg.partner, policy(), p?.roles);
-    };
-    return f;
+    return registrationIndexFeed(engine.ledger, await engine.connector(vendorId), vendorId, engine.network, policy, deps.client);
   }
 
   /** Write cosell's fields onto the partner's own deal in the partner's CRM (creating them once per object). */

@@ -7,8 +7,9 @@ import { streamIdOf } from '../ledger/streams.js';
 import { pumpFeeds } from '../sync/stream.js';
 import { rulesIndexConsumerId, streamsEnabled } from '../sync/streamPlan.js';
 import { normalizeCompanyName, normalizeDomain } from '../lib/normalize.js';
-import { AccountIndex, isExclusive, type RegistrationStatus, type VendorAccount } from '../rules/index.js';
+import { AccountIndex, isExclusive, type Policy, type RegistrationStatus, type VendorAccount } from '../rules/index.js';
 import { temporalClient } from '../lib/activityContext.js';
+import { attributionFields } from './attribution.js';
 import { ACTIVE_LEDGER_STATUSES, detailsOf } from './details.js';
 import { countryCode, str } from './fieldValues.js';
 import { INDEX_FIELDS, indexFieldsOf } from './indexFields.js';
@@ -38,7 +39,7 @@ export interface VendorOpportunityEvent {
   outcome: 'won' | 'lost';
 }
 
-/** Computes the attribution an exclusive registration must show (injected: the gate owns the field list). */
+/** Computes the attribution an exclusive registration must show (set by registrationIndexFeed: it needs the policy and the partners). */
 export type ExpectedAttribution = (reg: Registration) => Fields | undefined;
 
 export class AccountIndexFeed {
@@ -46,7 +47,7 @@ export class AccountIndexFeed {
   private loaded?: Promise<void>;
   private fields = { Account: [...INDEX_FIELDS.Account], Opportunity: [] as string[] };
   private running: Promise<unknown> = Promise.resolve();
-  /** Set by whoever knows the policy and partner names (activities / gate). */
+  /** Set by registrationIndexFeed (it knows the policy and the partners' names). */
   expectedAttribution?: ExpectedAttribution;
   /**
    * Set when the network's change streams are on: the index reads the vendor's Account and Opportunity
@@ -336,5 +337,19 @@ export function sharedAccountIndexFeed(ledger: Ledger, vendor: Connector, vendor
   let feed = byOrg.get(vendorOrgId);
   if (!feed) byOrg.set(vendorOrgId, (feed = new AccountIndexFeed(ledger, vendor, vendorOrgId, client)));
   if (opts.network && streamsEnabled(opts.network)) feed.streams ??= { maxStalenessMs: RULES_INDEX_MAX_STALENESS_MS };
+  return feed;
+}
+
+/**
+ * The shared feed of a network's vendor as registrations use it: protecting the attribution the
+ * policy gives each exclusive registration (the gate and the registration activities build it alike;
+ * `policy` is read when a registration is first protected).
+ */
+export function registrationIndexFeed(ledger: Ledger, vendor: Connector, vendorOrgId: string, network: LoadedNetwork, policy: () => Policy, client?: Client): AccountIndexFeed {
+  const feed = sharedAccountIndexFeed(ledger, vendor, vendorOrgId, client, { network });
+  feed.expectedAttribution ??= (reg) => {
+    const p = network.partner(reg.partner);
+    return attributionFields(reg, p?.name ?? reg.partner, policy(), p?.roles);
+  };
   return feed;
 }

@@ -37,7 +37,7 @@ import {
 } from '../rules/index.js';
 import { sourceFieldsOf } from '../sync/page.js';
 import type { GateDecision, LinkRuntime, RecordGate } from '../sync/runtime.js';
-import { sharedAccountIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
+import { registrationIndexFeed, type AccountIndexFeed } from './accountIndexFeed.js';
 import { attributionFields } from './attribution.js';
 import { duplicateOf, supersededPatch } from './claims.js';
 import { resolveCustomers, rulesDataUnavailable, type Customer } from './customers.js';
@@ -81,11 +81,7 @@ export function registrationGateFor(opts: RegistrationGateOptions): (rt: Omit<Li
     // The partner disputes a rejection on its own deal: the field must exist there before the link reads it.
     const intake = [DISPUTE_INTAKE[rt.sourceOrg.kind], EXTENSION_INTAKE[rt.sourceOrg.kind]].filter((f): f is FieldSpec => !!f);
     if (intake.length) await rt.source.ensureFields(rt.sourceObject, intake);
-    const feed = sharedAccountIndexFeed(rt.ledger, rt.target, rt.targetOrg.id, opts.client, { network: rt.network });
-    feed.expectedAttribution ??= (reg) => {
-      const p = rt.network.partner(reg.partner);
-      return attributionFields(reg, p?.name ?? reg.partner, opts.policy, p?.roles);
-    };
+    const feed = registrationIndexFeed(rt.ledger, rt.target, rt.targetOrg.id, rt.network, () => opts.policy, opts.client);
     return new RegistrationGate(rt, feed, opts);
   };
 }
