@@ -28,7 +28,7 @@
  * BENCH_FANOUT_RECONCILE (stream-push's reconciler interval, default 15m), BENCH_FANOUT_MEASURE
  * (default "calls,freshness"; "freshness" alone takes about 4 minutes), BENCH_FANOUT_FRESHNESS_MODES
  * (default "stream,stream-push"), BENCH_FANOUT_FRESHNESS_SECONDS (default 60), BENCH_FANOUT_COALESCE
- * (streams.coalesce of every run; default the network default, 2s).
+ * (streams.coalesce of every run; default the network default, 1500ms).
  * Writes bench/results/fanout.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -39,7 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { Client as HubspotClient } from '@hubspot/api-client';
 import { Client, Connection } from '@temporalio/client';
 import { personOfTheOrg } from './person.js';
-import { loadNetwork } from '../lib/config.js';
+import { DEFAULT_COALESCE, loadNetwork } from '../lib/config.js';
 import { startDevServer } from '../lib/devServer.js';
 import { startLinks } from '../lib/links.js';
 import { exportSandboxEnv } from '../lib/sandboxEnv.js';
@@ -57,7 +57,7 @@ const RECONCILE = process.env.BENCH_FANOUT_RECONCILE ?? '15m';
 const MEASURE = (process.env.BENCH_FANOUT_MEASURE ?? 'calls,freshness').split(',');
 const FRESH_MODES = (process.env.BENCH_FANOUT_FRESHNESS_MODES ?? 'stream,stream-push').split(',') as Mode[];
 const FRESH_SECONDS = Number(process.env.BENCH_FANOUT_FRESHNESS_SECONDS ?? 60);
-/** streams.coalesce of the runs (unset: the network default, 2s): the push-freshness / read-cost trade-off. */
+/** streams.coalesce of the runs (unset: the network default, 1500ms): the push-freshness / read-cost trade-off. */
 const COALESCE = process.env.BENCH_FANOUT_COALESCE;
 /** Opportunities the freshness run changes in turn (each one every 10 s at 1 change/s). */
 const FRESH_RECORDS = 10;
@@ -330,7 +330,7 @@ async function runFreshness(server: { address: string }, orgs: Orgs, conn: Recor
 
 async function main() {
   const what = [MEASURE.includes('calls') ? `vendor API calls per hour for 1…${MAX_PARTNERS} partners, per-link polling (today) vs one change stream, ${SECONDS} s per phase` : '', MEASURE.includes('freshness') ? `freshness at 1 change/s for ${FRESH_SECONDS} s, ${FRESH_MODES.join(' vs ')}` : ''].filter(Boolean).join('; ');
-  console.log(`bench:fanout — ${what}; links every ${SCHEDULE_S} s; streams.coalesce ${COALESCE ?? '2s (default)'}; ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(`bench:fanout — ${what}; links every ${SCHEDULE_S} s; streams.coalesce ${COALESCE ?? `${DEFAULT_COALESCE} (default)`}; ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const cfg = {
     orgs: [
       // pubsub: the sandbox's Pub/Sub API (CDC), used by the stream-push runs only.

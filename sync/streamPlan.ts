@@ -1,4 +1,4 @@
-import { parseDuration, splitEndpoint, type LoadedNetwork } from '../lib/config.js';
+import { DEFAULT_COALESCE, parseDuration, splitEndpoint, type LoadedNetwork } from '../lib/config.js';
 import { streamIdOf } from '../ledger/streams.js';
 import type { CrmKind } from '../connectors/types.js';
 import { writebackTarget } from '../overlaps/writeback.js';
@@ -65,7 +65,7 @@ export function streamSpecs(network: LoadedNetwork): StreamSpec[] {
   const specs = new Map<string, StreamSpec & { schedules: number[] }>();
   const cfg = n.streams;
   const reconcileMs = parseDuration(cfg?.reconcile ?? '15m');
-  const coalesceMs = parseDuration(cfg?.coalesce ?? '2s');
+  const coalesceMs = parseDuration(cfg?.coalesce ?? DEFAULT_COALESCE);
   const add = (orgId: string, object: string, c: StreamConsumerSpec, scheduleMs?: number) => {
     const id = streamIdOf(orgId, object);
     let s = specs.get(id);
