@@ -149,7 +149,7 @@ describe('the cosell package', () => {
       await eventually('the demo banner', async () => (child.exitCode !== null ? Promise.reject(new Error(`cosell up exited ${child.exitCode}:\n${out}`)) : out.includes('Press Ctrl-C')), { timeoutMs: 200_000, intervalMs: 200 });
       expect(out).toMatch(/Links syncing\s+acme-deals, vendor-opps-to-acme/);
       const demoEnv = readFileSync(path.join(pkg.project, '.cosell', 'demo.env'), 'utf8');
-      expect(demoEnv).toContain(`export COSELL_CONFIG=${path.join(pkg.packageDir, 'dist', 'examples', 'network.yaml')}\n`);
+      expect(demoEnv).toContain(`export COSELL_CONFIG='${path.join(pkg.packageDir, 'dist', 'examples', 'network.yaml')}'\n`); // quoted: shellExports
       expect(existsSync(path.join(pkg.project, '.cosell', 'demo-ledger.sqlite'))).toBe(true);
       expect(existsSync(path.join(pkg.packageDir, '.cosell'))).toBe(false);
       expect(existsSync(path.join(pkg.packageDir, 'dist', '.cosell'))).toBe(false);
