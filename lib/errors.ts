@@ -164,8 +164,6 @@ const RETRY: Partial<Record<ErrorCode, Retry>> = {
   COSELL_ATTRIBUTION_INVALID: 'fix',
 };
 
-/** Every code retrying cannot help (`fix`): what workflows list as their activities' nonRetryableErrorTypes. */
-export const FIX_CODES: readonly ErrorCode[] = Object.entries(RETRY).filter(([, r]) => r === 'fix').map(([c]) => c as ErrorCode);
 
 /** How to treat a failure with this code (any string: codes from other versions or components are `retry`). */
 export function retryOf(code: string): Retry {
