@@ -6,7 +6,7 @@ import { loadSandboxConfig, sandboxConfigSchema, webhookSettingsSchema } from '.
 import { generateSeed, SEED_DEFAULTS, type SeedData } from './seed.js';
 import { createSalesforceOrg } from './salesforce/index.js';
 import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, SandboxConfig, SandboxOrg } from './types.js';
-import { acceptEmptyJsonBodies, serviceServerOptions } from './http.js';
+import { acceptEmptyJsonBodies, serviceServerOptions, subrequestOf } from './http.js';
 import { registerUi } from './ui.js';
 
 /**
@@ -148,7 +148,7 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
 }
 
 /** A call that reads, even though it is a POST (HubSpot search / batch read, OAuth, admin). */
-const READ_ONLY_POST = /\/search\b|\/batch\/read\b|\/oauth2?\/|\/token\b|^\/__sandbox\//;
+const READ_ONLY_POST = /\/search\b|\/parameterizedSearch\b|\/composite(?:\/batch)?$|\/batch\/read\b|\/oauth2?\/|\/token\b|^\/__sandbox\//;
 
 function registerAdmin(app: FastifyInstance, org: SandboxOrg, info: () => OrgConnectionInfo | undefined): void {
   const stats = { requests: 0, writes: 0, writesByRoute: {} as Record<string, number> };
@@ -156,7 +156,8 @@ function registerAdmin(app: FastifyInstance, org: SandboxOrg, info: () => OrgCon
   app.addHook('onResponse', async (req, reply) => {
     const url = req.url.split('?')[0]!;
     if (url.startsWith('/__sandbox/')) return;
-    stats.requests++;
+    // A Composite / Batch subrequest is part of its enclosing call; its writes count, by their own route.
+    if (!subrequestOf(req)) stats.requests++;
     if (reply.statusCode >= 400 || req.method === 'GET' || req.method === 'HEAD' || READ_ONLY_POST.test(url)) return;
     stats.writes++;
     // Ids out of the route so the counts group by kind of call.

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 
 /**
@@ -51,4 +52,33 @@ export function acceptEmptyJsonBodies(app: FastifyInstance): void {
 export function isTrueParam(v: unknown): boolean {
   const s = Array.isArray(v) ? v[0] : v;
   return typeof s === 'string' && s.toLowerCase() === 'true';
+}
+
+/**
+ * Subrequests an emulator dispatches to itself (Salesforce Composite and Composite Batch run each
+ * subrequest through the org's own routes with `app.inject`). They carry this header, whose value holds a
+ * per-process secret — a client cannot forge it — so the org's hooks can tell them from API calls: they
+ * skip fault injection (the enclosing call already passed it) and, when `countsUsage` is false, the daily
+ * allocation (a Composite request is one call; a Batch's subrequests each count). `tx` names the enclosing
+ * transaction a subrequest joins (Composite with allOrNone).
+ */
+const SUBREQUEST_HEADER = 'x-sandbox-subrequest';
+const SUBREQUEST_SECRET = randomBytes(16).toString('hex');
+
+export interface Subrequest {
+  countsUsage: boolean;
+  tx?: string;
+}
+
+export function subrequestHeaders(sub: Subrequest): Record<string, string> {
+  return { [SUBREQUEST_HEADER]: `${SUBREQUEST_SECRET};${sub.countsUsage ? 'usage' : 'free'};${sub.tx ?? ''}` };
+}
+
+/** The request's subrequest marker when it is a genuine internal subrequest, else undefined. */
+export function subrequestOf(req: { headers: Record<string, string | string[] | undefined> }): Subrequest | undefined {
+  const v = req.headers[SUBREQUEST_HEADER];
+  if (typeof v !== 'string') return undefined;
+  const [secret, usage, tx] = v.split(';');
+  if (secret !== SUBREQUEST_SECRET) return undefined;
+  return { countsUsage: usage === 'usage', ...(tx ? { tx } : {}) };
 }

@@ -26,6 +26,11 @@ export interface WriteContext {
    * once the transaction commits; a rolled-back transaction clears it).
    */
   changes?: CapturedChange[];
+  /**
+   * The rollback of an enclosing transaction (a Composite request with allOrNone): writes that are not
+   * given an `undo` of their own record their rollback here.
+   */
+  undo?: Undo;
 }
 
 /** One record change of a transaction, as Change Data Capture sees it. */
@@ -295,6 +300,7 @@ export class SalesforceData {
   }
 
   create(type: string, body: Record<string, unknown>, ctx: WriteContext, undo?: Undo): Rec {
+    undo ??= ctx.undo;
     const o = this.object(type);
     if (!o) throw new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
     if (!o.createable) throw RecordFailure.of('INVALID_TYPE_FOR_OPERATION', `entity type cannot be inserted: ${o.label}`, []);
@@ -330,6 +336,7 @@ export class SalesforceData {
   }
 
   update(type: string, id: string, body: Record<string, unknown>, ctx: WriteContext, undo?: Undo, skip?: string): Rec {
+    undo ??= ctx.undo;
     const o = this.object(type);
     if (!o) throw new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
     const norm = normalizeId(id);
@@ -396,6 +403,7 @@ export class SalesforceData {
   }
 
   delete(type: string, id: string, ctx: WriteContext, undo?: Undo): Rec {
+    undo ??= ctx.undo;
     const norm = normalizeId(id);
     const o = type ? this.object(type) : norm ? [...this.objects.values()].find((x) => norm.startsWith(x.keyPrefix)) : undefined;
     if (!o) throw RecordFailure.of('MALFORMED_ID', `malformed id ${id}`, []);
@@ -536,6 +544,11 @@ export class Undo {
   rollback(): void {
     for (const s of this.steps.reverse()) s();
     this.steps.length = 0;
+  }
+  /** Take over another transaction's steps (a nested one that committed into this one). */
+  adopt(other: Undo): void {
+    this.steps.push(...other.steps);
+    other.steps.length = 0;
   }
 }
 

@@ -2,6 +2,7 @@ import querystring from 'node:querystring';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SandboxClock } from '../clock.js';
 import { FaultInjector, RollingCounter, installFaults } from '../faults.js';
+import { subrequestOf } from '../http.js';
 import { mapStage, type SeedData } from '../seed.js';
 import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, OrgListView, SandboxOrg } from '../types.js';
 import { createAuthServer, defaultCredentials } from './auth.js';
@@ -99,7 +100,8 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
         if (!baseUrl && req.headers.host) baseUrl = `http://${req.headers.host}`;
       });
       installFaults(app, faults, {
-        applies: isApi,
+        // A Composite / Batch subrequest already passed the faults as part of its enclosing call.
+        applies: (req) => isApi(req) && !subrequestOf(req),
         serverError: (reply) => (Math.random() < 0.5
           ? sendError(reply, new ApiError(500, 'UNKNOWN_EXCEPTION', 'An unexpected error occurred. Please include this ErrorId if you contact support: 1930428271-52371 (-1122316413)'))
           : sendError(reply, new ApiError(503, 'SERVER_UNAVAILABLE', 'Server temporarily unavailable; please retry'))),
@@ -113,6 +115,12 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
         (req as any).sandboxUser = user;
         const now = clock.now();
         const limit = dailyLimit();
+        // A Composite request counts as one call, whatever its subrequests; a Batch's subrequests each count.
+        const sub = subrequestOf(req);
+        if (sub && !sub.countsUsage) {
+          (req as any).sandboxUsage = { used: usage.count(now), limit };
+          return;
+        }
         if (usage.count(now) >= limit) {
           (req as any).sandboxUsage = { used: usage.count(now), limit };
           return sendError(reply, new ApiError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'));

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isTrueParam } from '../http.js';
+import { isTrueParam, subrequestOf } from '../http.js';
+import { registerComposite } from './composite.js';
 import { ApiError, RecordFailure, type RecordError } from './errors.js';
 import { MultipleMatches, Undo, type SalesforceData, type SaveResult, type WriteContext } from './data.js';
 import { orgLimits } from './limits.js';
@@ -68,7 +69,15 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
    * latestDateCovered back, as Salesforce's does. The write itself runs synchronously right after.
    */
   const open = new Map<number, number>();
+  /** Composite requests with allOrNone: one transaction their subrequests join (by the subrequest marker's `tx`). */
+  const shared = new Map<string, WriteContext>();
+  const sharedOf = (req: FastifyRequest) => {
+    const tx = subrequestOf(req)?.tx;
+    return tx ? shared.get(tx) : undefined;
+  };
   const begin = async (req: FastifyRequest): Promise<WriteContext> => {
+    const joined = sharedOf(req);
+    if (joined) return joined;
     const ctx: WriteContext = { now: deps.now(), userId: deps.userOf(req), lockRow: deps.lockRow, ...(deps.committed ? { changes: [] } : {}) };
     const lag = deps.commitLagMs?.() ?? 0;
     if (lag > 0) {
@@ -85,8 +94,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   };
   /** The transaction commits: its changes go to Change Data Capture (after the write, before the response). */
   const commit = <T>(ctx: WriteContext, req: FastifyRequest, result: T): T => {
+    if ([...shared.values()].includes(ctx)) return result; // the enclosing Composite request commits it
     if (ctx.changes?.length) deps.committed?.(ctx, req);
     return result;
+  };
+  /** A nested write (Collection, Tree) that rolled back: its own changes go, the enclosing transaction's stay. */
+  const rollbackNested = (ctx: WriteContext, undo: Undo, mark: number) => {
+    undo.rollback();
+    ctx.changes?.splice(mark);
   };
   const coveredUntil = () => Math.min(deps.now(), ...open.keys());
   const versionOf = (req: FastifyRequest): string => {
@@ -313,6 +328,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   /** Run each record's write; with allOrNone, one failure rolls every write of the call back. */
   const runCollection = <T>(ctx: WriteContext, req: FastifyRequest, items: T[], allOrNone: boolean, write: (item: T, undo: Undo) => SaveResult): SaveResult[] => {
     const undo = new Undo();
+    const mark = ctx.changes?.length ?? 0;
+    // Inside a Composite request with allOrNone, that flag overrides the Collection's own.
+    if (ctx.undo) allOrNone = true;
     const results: SaveResult[] = items.map((item) => {
       try {
         return write(item, undo);
@@ -321,12 +339,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }
     });
     if (allOrNone && results.some((r) => !r.success)) {
-      undo.rollback();
-      ctx.changes?.splice(0);
+      rollbackNested(ctx, undo, mark);
       return results.map((r) => (r.success
         ? { id: null, success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', message: 'Record rolled back because not all records were valid and the request was using AllOrNone header', fields: [] }] }
         : r));
     }
+    ctx.undo?.adopt(undo);
     return commit(ctx, req, results);
   };
   const typeOfRecord = (r: Record<string, unknown>) => {
@@ -420,13 +438,14 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const o = objectOf((req.params as { type: string }).type);
     const ctx = await begin(req);
     const undo = new Undo();
+    const mark = ctx.changes?.length ?? 0;
     const result = saveTree(data, o, req.body, ctx, undo);
     if (result.hasErrors) {
       // All or nothing: the records that were created go again.
-      undo.rollback();
-      ctx.changes?.splice(0);
+      rollbackNested(ctx, undo, mark);
       return reply.code(400).header('content-type', JSON_TYPE).send(result);
     }
+    ctx.undo?.adopt(undo);
     return reply.code(201).header('content-type', JSON_TYPE).send(commit(ctx, req, result));
   });
 
@@ -458,6 +477,27 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       .filter((c) => !m[2] || c.name.replace(/__c$/, '').toLowerCase() === m[2].toLowerCase())
       .map((c) => ({ attributes: { type: 'CustomField', url: `/services/data/v62.0/tooling/sobjects/CustomField/${c.id}` }, Id: c.id, DeveloperName: c.name.replace(/__c$/, ''), TableEnumOrId: c.object, FullName: `${c.object}.${c.name}` }));
     return { size: records.length, totalSize: records.length, done: true, queryLocator: null, entityTypeName: 'CustomField', records };
+  });
+
+  // ---------- Composite and Composite Batch ----------
+  registerComposite(app, {
+    versionOf,
+    async openTransaction(req) {
+      const ctx = await begin(req);
+      const id = crypto.randomBytes(8).toString('hex');
+      ctx.undo = new Undo();
+      shared.set(id, ctx);
+      return id;
+    },
+    closeTransaction(id, req, ok) {
+      const ctx = shared.get(id)!;
+      shared.delete(id);
+      if (!ok) {
+        ctx.undo!.rollback();
+        ctx.changes?.splice(0);
+      }
+      if (ctx.changes?.length) deps.committed?.(ctx, req);
+    },
   });
 
   app.setNotFoundHandler((_req, reply) => sendError(reply, new ApiError(404, 'NOT_FOUND', 'The requested resource does not exist')));

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -49,4 +49,15 @@ export function ensurePythonClients(): PythonClients {
   rmSync(PY_CLIENTS_DIR, { recursive: true, force: true });
   renameSync(tmp, PY_CLIENTS_DIR);
   return { python, pythonPath: PY_CLIENTS_DIR };
+}
+
+/** Run one client script from test/sandbox/clients/ with the installed clients; its stdout is one JSON object. */
+export function runPythonClient(py: PythonClients, script: string, env: Record<string, string>): Promise<any> {
+  const file = path.join(PROJECT_ROOT, 'test', 'sandbox', 'clients', script);
+  return new Promise((resolve, reject) => {
+    execFile(py.python, [file], { env: { ...process.env, PYTHONPATH: py.pythonPath, PYTHONDONTWRITEBYTECODE: '1', ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${script} failed (${String(err.code ?? err.signal)}):\n${stderr.slice(-6000)}`));
+      else resolve(JSON.parse(stdout));
+    });
+  });
 }

@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HubspotSandboxOrg } from '../../sandbox/hubspot/index.js';
 import { resolveObjectType } from '../../sandbox/hubspot/meta.js';
 import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
-import { ensurePythonClients, type PythonClients } from '../helpers/pyclients.js';
+import { ensurePythonClients, runPythonClient, type PythonClients } from '../helpers/pyclients.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 /**
@@ -40,16 +38,7 @@ afterAll(() => sb?.stop());
 const vendor = () => sb.org('vendor') as SalesforceOrg;
 const portal = () => (sb.org('acme') as HubspotSandboxOrg).portal;
 
-/** Run one client script; its stdout is one JSON object. */
-function runPython(script: string, env: Record<string, string>): Promise<any> {
-  const file = path.join(import.meta.dirname, 'clients', script);
-  return new Promise((resolve, reject) => {
-    execFile(py.python, [file], { env: { ...process.env, PYTHONPATH: py.pythonPath, PYTHONDONTWRITEBYTECODE: '1', ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${script} failed (${String(err.code ?? err.signal)}):\n${stderr.slice(-6000)}`));
-      else resolve(JSON.parse(stdout));
-    });
-  });
-}
+const runPython = (script: string, env: Record<string, string>) => runPythonClient(py, script, env);
 
 const sfFetch = (p: string, init: RequestInit = {}) =>
   fetch(`${sf.instanceUrl}${p}`, { ...init, headers: { authorization: `Bearer ${sf.accessToken}`, ...(init.headers ?? {}) } });

@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
+import { ensurePythonClients, runPythonClient, type PythonClients } from '../helpers/pyclients.js';
+import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
+
+/**
+ * The Salesforce APIs beyond CRUD and SOQL with a client cosell does not use: simple-salesforce
+ * (clients/salesforce_api_client.py) sends Composite and Composite Batch requests; the test checks what
+ * it saw and the org's state. (jsforce's side: salesforce.composite.test.ts.)
+ */
+
+type SfInfo = Extract<TestSandbox['orgs'][string], { kind: 'salesforce' }>;
+
+let sb: TestSandbox;
+let py: PythonClients;
+let sf: SfInfo;
+
+beforeAll(async () => {
+  py = ensurePythonClients();
+  sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor' }] });
+  sf = sb.orgs.vendor as SfInfo;
+}, 900_000);
+afterAll(() => sb?.stop());
+
+const vendor = () => sb.org('vendor') as SalesforceOrg;
+const run = (parts: string[], extra: Record<string, unknown> = {}) =>
+  runPythonClient(py, 'salesforce_api_client.py', { SANDBOX_SF: JSON.stringify({ instanceUrl: sf.instanceUrl, accessToken: sf.accessToken, parts, ...extra }) });
+
+describe('simple-salesforce', () => {
+  it('Composite with references and allOrNone, Composite Batch with haltOnError', async () => {
+    const out = await run(['composite']);
+    expect(out.composite).toEqual([['acc', 201], ['opp', 201], ['read', 200]]);
+    const { acc, opp } = out.compositeIds as { acc: string; opp: string };
+    expect(vendor().data.table('Opportunity').byId.get(opp)?.AccountId).toBe(acc);
+    expect(out.compositeRead).toBe(acc);
+    expect(out.compositeRolledBack).toEqual([['ok', 400, 'PROCESSING_HALTED'], ['bad', 400, 'REQUIRED_FIELD_MISSING']]);
+    expect([...vendor().data.table('Account').byId.values()].filter((r) => r.Name === 'Py Rolled Back Co')).toEqual([]);
+    expect(out.batch).toEqual({ hasErrors: true, codes: [204, 200, 404, 412], website: 'https://py.example.com' });
+  }, 180_000);
+});

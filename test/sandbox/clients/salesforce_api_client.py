@@ -1,0 +1,64 @@
+"""The Salesforce REST APIs beyond CRUD and SOQL, through simple-salesforce (not jsforce): Composite,
+Composite Batch (and, as they are emulated, SOSL search, Bulk API 2.0, SOAP login).
+
+Run by test/sandbox/clients.sfapi.test.ts: SANDBOX_SF = {"instanceUrl", "accessToken", "parts": [...]}.
+Prints one JSON object (what the client saw) on stdout; the test asserts on it and on the org's state.
+Any exception the client raises fails the script (traceback on stderr, exit 1).
+"""
+import json
+import os
+
+import requests
+from simple_salesforce import Salesforce
+
+cfg = json.loads(os.environ["SANDBOX_SF"])
+parts = set(cfg["parts"])
+
+
+class LoopbackSession(requests.Session):
+    """simple-salesforce writes every URL as https://; the sandbox serves plain http on 127.0.0.1.
+    Only the scheme is rewritten: paths, query strings, headers and bodies are the client's own."""
+
+    def request(self, method, url, *args, **kwargs):
+        if url.startswith("https://127.0.0.1:"):
+            url = "http://" + url[len("https://"):]
+        return super().request(method, url, *args, **kwargs)
+
+
+sf = Salesforce(instance_url=cfg["instanceUrl"], session_id=cfg["accessToken"], session=LoopbackSession(), version="59.0")
+out = {}
+V = "/services/data/v59.0"
+
+if "composite" in parts:
+    res = sf.restful("composite", method="POST", json={
+        "allOrNone": True,
+        "compositeRequest": [
+            {"method": "POST", "url": f"{V}/sobjects/Account", "referenceId": "acc", "body": {"Name": "Py Composite Co"}},
+            {"method": "POST", "url": f"{V}/sobjects/Opportunity", "referenceId": "opp",
+             "body": {"Name": "Py Composite deal", "StageName": "Prospecting", "CloseDate": "2027-02-01", "AccountId": "@{acc.id}"}},
+            {"method": "GET", "url": f"{V}/sobjects/Opportunity/@{{opp.id}}?fields=AccountId,Name", "referenceId": "read"},
+        ],
+    })
+    out["composite"] = [(r["referenceId"], r["httpStatusCode"]) for r in res["compositeResponse"]]
+    out["compositeIds"] = {r["referenceId"]: r["body"].get("id") for r in res["compositeResponse"][:2]}
+    out["compositeRead"] = res["compositeResponse"][2]["body"]["AccountId"]
+    rolled = sf.restful("composite", method="POST", json={
+        "allOrNone": True,
+        "compositeRequest": [
+            {"method": "POST", "url": f"{V}/sobjects/Account", "referenceId": "ok", "body": {"Name": "Py Rolled Back Co"}},
+            {"method": "POST", "url": f"{V}/sobjects/Account", "referenceId": "bad", "body": {"Industry": "no name"}},
+        ],
+    })
+    out["compositeRolledBack"] = [(r["referenceId"], r["httpStatusCode"], r["body"][0]["errorCode"]) for r in rolled["compositeResponse"]]
+    batch = sf.restful("composite/batch", method="POST", json={
+        "haltOnError": True,
+        "batchRequests": [
+            {"method": "PATCH", "url": f"v59.0/sobjects/Account/{out['compositeIds']['acc']}", "richInput": {"Website": "https://py.example.com"}},
+            {"method": "GET", "url": f"v59.0/sobjects/Account/{out['compositeIds']['acc']}?fields=Website"},
+            {"method": "GET", "url": "v59.0/sobjects/Nope__c/describe"},
+            {"method": "GET", "url": "v59.0/limits"},
+        ],
+    })
+    out["batch"] = {"hasErrors": batch["hasErrors"], "codes": [r["statusCode"] for r in batch["results"]], "website": batch["results"][1]["result"]["Website"]}
+
+print(json.dumps(out))
