@@ -17,6 +17,7 @@ COPY scripts ./scripts
 # The folders tsconfig.build.json compiles, and the demo network the build copies whole.
 COPY activities ./activities
 COPY analytics ./analytics
+COPY app ./app
 COPY cli ./cli
 COPY connectors ./connectors
 COPY console ./console

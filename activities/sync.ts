@@ -21,7 +21,7 @@ function counted(linkId: string, report: PageReport): PageReport {
 
 /**
  * Thin wrappers over the sync engine. Whatever they throw becomes a typed Temporal failure in one
- * place for every activity (lib/failures.ts, installed as a worker interceptor by lib/worker.ts).
+ * place for every activity (lib/failures.ts, installed as a worker interceptor by app/worker.ts).
  */
 export function createSyncActivities(engine: Engine) {
   return {

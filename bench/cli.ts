@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDevServer } from '../lib/devServer.js';
+import { startDevServer } from '../app/devServer.js';
 import { CHECKOUT, installPackage } from '../test/helpers/installedPackage.js';
 
 const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 10);

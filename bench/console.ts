@@ -17,7 +17,7 @@ import { buildConsole } from '../console/server.js';
 import { hashPassword } from '../console/users.js';
 import { openLedger } from '../ledger/index.js';
 import type { Registration } from '../ledger/types.js';
-import { startDevServer } from '../lib/devServer.js';
+import { startDevServer } from '../app/devServer.js';
 import { offlineNetwork } from '../test/console/network.js';
 import { latencySummary as summary } from './stats.js';
 

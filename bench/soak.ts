@@ -2,7 +2,7 @@
  * `npm run bench:soak`: the convergence test's long form (test/convergence/). Random sequences of CRM
  * operations — creates, two-way edits, conflicts, rapid flips, registration races, amount raises,
  * deal moves, merges, deletes, worker SIGKILLs — against the sandbox, with real `cosell worker`
- * processes on a real Temporal dev server (lib/devServer.ts), every invariant checked after every
+ * processes on a real Temporal dev server (app/devServer.ts), every invariant checked after every
  * settle, for COSELL_SOAK_MINUTES (default 30). Prints operations run, sequences, invariant checks
  * passed and, on a failure, the seed, the failing invariant, the operations and the replay command.
  *
@@ -16,8 +16,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDevServer } from '../lib/devServer.js';
-import { workflowBundleFile } from '../lib/worker.js';
+import { startDevServer } from '../app/devServer.js';
+import { workflowBundleFile } from '../app/worker.js';
 import { newSeed } from '../test/convergence/random.js';
 import { INVARIANTS, OP_KINDS, runSequence, type Invariant, type OpKind, type SequenceReport } from '../test/convergence/run.js';
 import { CI_EXCLUDED_INVARIANTS, CI_EXCLUDED_OPS, describeReport, PERMISSIVE_MAPPING_IN_CI } from '../test/convergence/scope.js';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:sync`: the sync engine end to end — real Temporal dev server (lib/devServer.ts), the
+ * `npm run bench:sync`: the sync engine end to end — real Temporal dev server (app/devServer.ts), the
  * sandbox CRMs in one child process, and the real `cosell worker -c cosell.yaml` in another (so its RSS
  * is the worker's alone: sampled from /proc, peak = the kernel's high-water mark), running the linkSync
  * workflow with the real connectors and a SQLite ledger. CPU seconds per process are reported per phase,
@@ -27,10 +27,10 @@ import { Client, Connection } from '@temporalio/client';
 import { Client as HubspotClient } from '@hubspot/api-client';
 import jsforce from 'jsforce';
 import { loadNetwork } from '../lib/config.js';
-import { startDevServer } from '../lib/devServer.js';
-import { openEngine } from '../lib/engine.js';
+import { startDevServer } from '../app/devServer.js';
+import { openEngine } from '../app/engine.js';
 import { startLinks } from '../lib/links.js';
-import { exportSandboxEnv } from '../lib/sandboxEnv.js';
+import { exportSandboxEnv } from '../app/sandboxEnv.js';
 import type { Sandbox } from '../sandbox/index.js';
 import type { LinkStatus } from '../sync/types.js';
 import { statusQuery } from '../workflows/index.js';

@@ -5,7 +5,7 @@ import { startConsole } from '../console/server.js';
 import { hashPassword, loadUsers } from '../console/users.js';
 import { connectClient } from '../lib/client.js';
 import { loadNetwork } from '../lib/config.js';
-import { openEngine, openNetworkLedger } from '../lib/engine.js';
+import { openEngine, openNetworkLedger } from '../app/engine.js';
 import { CosellError } from '../lib/errors.js';
 import type { Engine } from '../sync/build.js';
 

@@ -8,7 +8,7 @@ import { configOption, jsonOption, printJson } from './options.js';
 import { formatGrid } from './table.js';
 import { formatProblems, hasErrors, loadMappingFile, mappingJsonSchema, readSchemaSnapshot, type CompiledMapping, type LoadResult, type PreviewRow, type Problem } from '../mappings/index.js';
 import type { Ledger } from '../ledger/index.js';
-import { openNetworkLedger } from '../lib/engine.js';
+import { openNetworkLedger } from '../app/engine.js';
 import { previewLive } from '../lib/mappingPreview.js';
 import { describeGate } from '../registrations/gatePreview.js';
 

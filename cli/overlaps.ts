@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadNetwork } from '../lib/config.js';
-import { openEngine, openNetworkLedger } from '../lib/engine.js';
+import { openEngine, openNetworkLedger } from '../app/engine.js';
 import { CosellError } from '../lib/errors.js';
 import { runOverlapPass } from '../overlaps/pass.js';
 import { partnershipOf } from '../overlaps/partnership.js';

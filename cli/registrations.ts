@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { connectClient } from '../lib/client.js';
 import { loadNetwork, NETWORK_FILE_HINT } from '../lib/config.js';
 import { configTextOrThrow } from '../lib/configFile.js';
-import { ledgerLocation, openLedgerAt, openNetworkLedger } from '../lib/engine.js';
+import { ledgerLocation, openLedgerAt, openNetworkLedger } from '../app/engine.js';
 import { CosellError } from '../lib/errors.js';
 import { suggestionHint } from '../lib/suggest.js';
 import type { Ledger } from '../ledger/index.js';

@@ -6,7 +6,7 @@ import { formatHtml } from '../analytics/html.js';
 import { refreshNetworkFacts } from '../analytics/refresh.js';
 import { buildReport, networkPolicy } from '../analytics/report.js';
 import { loadNetwork } from '../lib/config.js';
-import { openEngine, openNetworkLedger } from '../lib/engine.js';
+import { openEngine, openNetworkLedger } from '../app/engine.js';
 import { CosellError } from '../lib/errors.js';
 
 interface ReportOptions {

@@ -1,7 +1,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CosellError } from '../lib/errors.js';
-import { demoNetworkEnv, exportSandboxEnv, shellExports } from '../lib/sandboxEnv.js';
+import { demoNetworkEnv, exportSandboxEnv, shellExports } from '../app/sandboxEnv.js';
 import { startInbox, type Inbox } from '../sandbox/inbox.js';
 import { startSandbox } from '../sandbox/index.js';
 

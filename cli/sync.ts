@@ -10,7 +10,7 @@ import { streamStatuses } from '../lib/streams.js';
 import { pumpStream } from '../sync/stream.js';
 import { topicOf } from '../connectors/salesforce/cdc/subscriber.js';
 import { DEFAULT_LEDGER_FILE, type StoredLease } from '../ledger/index.js';
-import { openEngine } from '../lib/engine.js';
+import { openEngine } from '../app/engine.js';
 import { backfillMappingPage } from '../sync/mappingChange.js';
 import { replayDeadLetters, syncChangesPage, syncDeletionsPage } from '../sync/page.js';
 import { replayLinkDeadLetters } from '../lib/deadLetterReplay.js';

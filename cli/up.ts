@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { DEMO_ENV_FILE, startDemo } from '../lib/demo.js';
-import { DEMO_CONSOLE_USERS, startDemoConsole } from '../lib/demoConsole.js';
+import { DEMO_ENV_FILE, startDemo } from '../app/demo.js';
+import { DEMO_CONSOLE_USERS, startDemoConsole } from '../app/demoConsole.js';
 import { helloCosell } from '../workflows/index.js';
 import { TASK_QUEUE } from '../lib/client.js';
-import { linksReading } from '../lib/cdc.js';
+import { linksReading } from '../app/cdc.js';
 import { streamSpec, streamsEnabled } from '../sync/streamPlan.js';
-import { shareDemoOpportunities } from '../lib/demoAws.js';
-import { seedParityDemo } from '../lib/demoParity.js';
+import { shareDemoOpportunities } from '../app/demoAws.js';
+import { seedParityDemo } from '../app/demoParity.js';
 import { activeTracing } from '../lib/tracing.js';
 import { overlapWorkflowId, streamWorkflowId } from '../lib/workflowClient.js';
 import { streamIdOf } from '../ledger/streams.js';

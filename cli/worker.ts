@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { createActivities } from '../activities/index.js';
-import { cdcNotifier, cdcOrgIds, startChangeCapture } from '../lib/cdc.js';
+import { cdcNotifier, cdcOrgIds, startChangeCapture } from '../app/cdc.js';
 import { connectClient } from '../lib/client.js';
 import { CosellError } from '../lib/errors.js';
 import { pushEndpoints } from '../lib/config.js';
 import { assertConfig } from '../lib/configCheck.js';
-import { openEngine } from '../lib/engine.js';
+import { openEngine } from '../app/engine.js';
 import { log } from '../lib/logger.js';
 import { activeTracing, startTracing, tracingSettings } from '../lib/tracing.js';
-import { runWorkerUntilSignal } from '../lib/worker.js';
+import { runWorkerUntilSignal } from '../app/worker.js';
 import { defaultNotifier } from '../push/notifiers.js';
 import { startPushReceivers } from '../push/start.js';
 import { formatProblem } from '../mappings/index.js';
@@ -48,7 +48,7 @@ export function registerWorker(program: Command): void {
       const push = engine && client ? await startPushReceivers({ network: checked!.loaded, ledger: engine.ledger, notifier: defaultNotifier(client, checked!.loaded) }) : undefined;
       for (const e of push?.endpoints ?? []) log.info({ org: e.org, url: e.url }, 'receiving HubSpot webhooks');
       // Salesforce Change Data Capture (connection.pubsub): a long-lived subscriber per org in this
-      // process, its replay ids in the ledger (lib/cdc.ts).
+      // process, its replay ids in the ledger (app/cdc.ts).
       const cdc = engine && client && cdcOrgs.length ? await startChangeCapture(checked!.loaded, { ledger: engine.ledger, notifier: cdcNotifier(client, checked!.loaded) }) : undefined;
       try {
         await runWorkerUntilSignal({

@@ -41,7 +41,7 @@ export async function createConnector(config: ConnectorConfig | OrgConfig): Prom
 /** An org of the network file → its connector config. */
 export function connectorConfigFromOrg(org: OrgConfig): ConnectorConfig {
   if (org.kind === 'salesforce') {
-    // pubsub (Change Data Capture) is not the connector's: lib/cdc.ts runs it beside the connector.
+    // pubsub (Change Data Capture) is not the connector's: app/cdc.ts runs it beside the connector.
     const { dailyPauseAt, pubsub: _pubsub, ...connection } = org.connection;
     return { kind: 'salesforce', orgId: org.id, ...connection, ...(dailyPauseAt !== undefined ? { dailyPauseAt } : {}) } as SalesforceConnectorConfig;
   }

@@ -13,7 +13,7 @@ import { freePort } from './ports.js';
  * With metrics wanted, the runtime gets a Prometheus exporter. The SDK binds that server itself and
  * cannot report a port the OS picked, so it listens on a loopback port chosen here (a probe: another
  * process may take the port before the SDK binds it, which fails the install — then we pick again,
- * as lib/devServer.ts does). The ops server (lib/opsServer.ts) reads it and merges it into its own
+ * as app/devServer.ts does). The ops server (lib/opsServer.ts) reads it and merges it into its own
  * /metrics: one scrape target, and the exporter never faces the network.
  */
 

@@ -18,7 +18,7 @@ import { PACKAGE_ROOT } from './packagePaths.js';
 
 const require = createRequire(import.meta.url);
 
-/** Workflow interceptor modules a traced workflow bundle is built with (lib/worker.ts; an untraced bundle has none). */
+/** Workflow interceptor modules a traced workflow bundle is built with (app/worker.ts; an untraced bundle has none). */
 export const TRACED_WORKFLOW_MODULES: readonly string[] = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
 export type TracesExporter = 'otlp' | 'console';

@@ -8,7 +8,7 @@ import type { Tracing } from './tracing.js';
 /**
  * The worker's half of tracing, through the Temporal SDK's OpenTelemetry interceptors:
  * - workflow code: the interceptor module compiled into the bundle (TRACED_WORKFLOW_MODULES in
- *   lib/tracing.ts, see workflowBundleOptions in lib/worker.ts) makes RunWorkflow / StartActivity / signal / update spans
+ *   lib/tracing.ts, see workflowBundleOptions in app/worker.ts) makes RunWorkflow / StartActivity / signal / update spans
  *   inside the sandbox, carried out through the `exporter` sink to the process's span processor;
  * - activities: a RunActivity span per attempt, child of the workflow's StartActivity span (the
  *   context travels in the activity's headers), with cosell's attributes (lib/spanAttributes.ts);

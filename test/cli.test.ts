@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { findTemporalCli, temporalCliVersion } from '../lib/temporalCli.js';
+import { findTemporalCli, temporalCliVersion } from '../app/temporalCli.js';
 
 const bin = new URL('../bin/cosell.js', import.meta.url).pathname;
 

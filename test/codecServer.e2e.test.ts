@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import { connectClient } from '../lib/client.js';
 import { startCodecServer, type CodecServer } from '../lib/codecServer.js';
-import { startDevServer } from '../lib/devServer.js';
-import { findTemporalCli } from '../lib/temporalCli.js';
+import { startDevServer } from '../app/devServer.js';
+import { findTemporalCli } from '../app/temporalCli.js';
 import { helloCosell } from '../workflows/index.js';
 import { temporalAddress, testWorker, uniqueQueue } from './helpers/temporal.js';
 

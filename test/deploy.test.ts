@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseNetwork } from '../lib/config.js';
-import { ledgerLocation } from '../lib/engine.js';
+import { ledgerLocation } from '../app/engine.js';
 import { SEARCH_ATTRIBUTES } from '../lib/searchAttributes.js';
 import { tempDir } from './helpers/tmp.js';
 import { eventually } from './helpers/wait.js';
@@ -14,7 +14,7 @@ import { eventually } from './helpers/wait.js';
  * run, so the image is never built here (README says so). What can be wrong without a build is checked:
  * every path the Dockerfile copies exists and is not in .dockerignore, it copies every folder the build
  * compiles, the entrypoint is the package's bin, the compose services are wired (images, healthchecks,
- * start order, the env names lib/ reads), the setup script registers every search attribute — and the
+ * start order, the env names cosell reads), the setup script registers every search attribute — and the
  * compose workers' environment, with what `cosell sandbox --write-env` writes, makes the demo network
  * valid with PostgreSQL (DATABASE_URL) as its ledger.
  */
@@ -84,8 +84,8 @@ describe('compose.yaml', () => {
     expect(s['sync-start'].command).toEqual(['sync', 'start']);
   });
 
-  it('points every cosell container at the compose Temporal and PostgreSQL with the env names lib/ reads', () => {
-    const libText = ['lib/client.ts', 'lib/engine.ts', 'cli/worker.ts', 'cli/console.ts', 'lib/config.ts'].map(read).join('\n');
+  it('points every cosell container at the compose Temporal and PostgreSQL with the env names cosell reads', () => {
+    const libText = ['lib/client.ts', 'app/engine.ts', 'cli/worker.ts', 'cli/console.ts', 'lib/config.ts'].map(read).join('\n');
     for (const [name, v] of cosell.filter(([n]) => n !== 'sandbox')) {
       const env = v.environment ?? {};
       expect(env.TEMPORAL_ADDRESS, name).toBe('temporal:7233');
@@ -94,13 +94,13 @@ describe('compose.yaml', () => {
       expect(v.network_mode, name).toBe('service:sandbox');
       expect(v.entrypoint?.[0], name).toMatch(/^\/app\/deploy\/(cosell-env|console)\.sh$/);
       for (const k of Object.keys(env).filter((k) => k.startsWith('COSELL_') && !['COSELL_LEDGER_FILE', 'COSELL_PUSH_LISTEN', 'COSELL_SANDBOX_ENV', 'COSELL_CONSOLE_PASSWORD', 'COSELL_CONSOLE_PORT'].includes(k))) {
-        expect(libText, `${name}: ${k} is read nowhere in lib/ or cli/`).toContain(k);
+        expect(libText, `${name}: ${k} is read nowhere in lib/, app/ or cli/`).toContain(k);
       }
     }
     // The env names the network file and the scripts read are the ones compose sets.
     expect(read('examples/network.yaml')).toContain('${COSELL_LEDGER_FILE}');
     expect(read('examples/network.yaml')).toContain('${COSELL_PUSH_LISTEN}');
-    expect(read('lib/engine.ts')).toContain('env.DATABASE_URL');
+    expect(read('app/engine.ts')).toContain('env.DATABASE_URL');
     for (const f of ['deploy/cosell-env.sh', 'deploy/sandbox.sh']) expect(read(f)).toContain('COSELL_SANDBOX_ENV');
   });
 

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startDevServer, type DevServer } from '../lib/devServer.js';
-import { workflowBundle } from '../lib/worker.js';
+import { startDevServer, type DevServer } from '../app/devServer.js';
+import { workflowBundle } from '../app/worker.js';
 import { startTestPostgres, type TestPostgres } from './helpers/postgres.js';
 import { tempDir } from './helpers/tmp.js';
 

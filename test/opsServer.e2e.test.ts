@@ -4,7 +4,7 @@ import { createActivities } from '../activities/index.js';
 import { openLedger, type Ledger } from '../ledger/index.js';
 import type { LoadedNetwork } from '../lib/config.js';
 import { startLinks } from '../lib/links.js';
-import { launchWorker, type LaunchedWorker } from '../lib/worker.js';
+import { launchWorker, type LaunchedWorker } from '../app/worker.js';
 import { Engine } from '../sync/build.js';
 import { waitForLink } from './helpers/linkWorker.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from './helpers/network.js';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import { connectClient } from '../lib/client.js';
 import { KEY_ID_METADATA } from '../lib/payloadCodec.js';
-import { createWorker, workflowBundleOptions } from '../lib/worker.js';
+import { createWorker, workflowBundleOptions } from '../app/worker.js';
 import { helloCosell } from '../workflows/index.js';
 import { temporalAddress, testClient, testWorker, uniqueQueue } from './helpers/temporal.js';
 import { tempDir } from './helpers/tmp.js';
@@ -104,7 +104,7 @@ describe('encrypted Temporal history on the real dev server', () => {
   });
 
   it('a failure thrown by workflow code itself (an ApplicationFailure naming the customer) is encrypted too', async () => {
-    // Bundled exactly as cosell bundles its own workflows (lib/worker.ts workflowBundleOptions).
+    // Bundled exactly as cosell bundles its own workflows (app/worker.ts workflowBundleOptions).
     const dir = tempDir('cosell-codec-bundle-');
     const codePath = path.join(dir, 'bundle.js');
     writeFileSync(codePath, (await bundleWorkflowCode(workflowBundleOptions(fileURLToPath(new URL('./helpers/failingWorkflow.ts', import.meta.url))))).code);

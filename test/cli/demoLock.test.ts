@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireDemoLock } from '../../lib/demoLock.js';
+import { acquireDemoLock } from '../../app/demoLock.js';
 import { tempDir } from '../helpers/tmp.js';
 
-describe('one demo per checkout (lib/demoLock.ts)', () => {
+describe('one demo per checkout (app/demoLock.ts)', () => {
   const file = () => path.join(tempDir('cosell-lock-'), '.cosell', 'demo.lock');
 
   it('refuses a second demo while the first one runs, naming its pid and how to stop it; free again once released', () => {

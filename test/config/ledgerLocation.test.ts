@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ledgerLocation } from '../../lib/engine.js';
+import { ledgerLocation } from '../../app/engine.js';
 
 /**
  * One rule for where the ledger is (issue #17): the worker, the demo and every command open it through

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { connectClient } from '../../lib/client.js';
 import { startCodecServer, type CodecServer } from '../../lib/codecServer.js';
-import { startDevServer, type DevServer } from '../../lib/devServer.js';
-import { createWorker } from '../../lib/worker.js';
+import { startDevServer, type DevServer } from '../../app/devServer.js';
+import { createWorker } from '../../app/worker.js';
 import { helloCosell } from '../../workflows/index.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { parseNetwork, type LoadedNetwork } from '../../lib/config.js';
 import { formatProblem } from '../../lib/problems.js';
-import { exportSandboxEnv } from '../../lib/sandboxEnv.js';
+import { exportSandboxEnv } from '../../app/sandboxEnv.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import { tempDir } from './tmp.js';
 
 const STOCK = path.resolve(new URL('../../mappings/stock', import.meta.url).pathname);
 
-/** Export a sandbox's connection details to env vars (see lib/sandboxEnv.ts); returns each org's `connection:` YAML. */
+/** Export a sandbox's connection details to env vars (see app/sandboxEnv.ts); returns each org's `connection:` YAML. */
 export function sandboxEnv(sb: Sandbox, prefix = 'COSELL_TEST'): Record<string, string> {
   return exportSandboxEnv(sb.orgs, prefix);
 }

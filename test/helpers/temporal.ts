@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { createWorker, type WorkerOptions } from '../../lib/worker.js';
+import { createWorker, type WorkerOptions } from '../../app/worker.js';
 
 /** The shared real dev server started by test/globalSetup.ts. */
 export function temporalAddress(): string {
@@ -15,7 +15,7 @@ export async function testClient(): Promise<Client> {
 
 /**
  * A worker on its own task queue (so test files never steal each other's tasks), using the shared
- * bundle — or, traced, the traced bundle this process builds once (lib/worker.ts workflowBundle).
+ * bundle — or, traced, the traced bundle this process builds once (app/worker.ts workflowBundle).
  */
 export async function testWorker(opts: Omit<WorkerOptions, 'address' | 'codePath'> & { taskQueue: string }): Promise<Worker> {
   return createWorker({ ...opts, address: temporalAddress(), ...(opts.tracing ? {} : { codePath: inject('workflowBundlePath') }) });

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { findTemporalCli } from '../../lib/temporalCli.js';
-import { workflowBundleOptions } from '../../lib/worker.js';
+import { findTemporalCli } from '../../app/temporalCli.js';
+import { workflowBundleOptions } from '../../app/worker.js';
 import { CHECKOUT, installPackage, type InstalledPackage } from '../helpers/installedPackage.js';
 import { HISTORY_FIXTURES, replayRecordedHistories } from '../helpers/replay.js';
 import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js';
@@ -78,6 +78,19 @@ describe('the cosell package', () => {
     expect(r.stderr).toBe('');
     const paths = JSON.parse(r.stdout) as { FROM_SOURCE: boolean; CODE_ROOT: string; PACKAGE_ROOT: string; STATE_ROOT: string; CHILD_EXEC_ARGV: string[] };
     expect(paths).toMatchObject({ FROM_SOURCE: false, CODE_ROOT: path.join(pkg.packageDir, 'dist'), PACKAGE_ROOT: pkg.packageDir, STATE_ROOT: pkg.project, CHILD_EXEC_ARGV: [] });
+  });
+
+  it('resolves every subpath it exports (`cosell/worker`, …) to a module it ships, with its declarations', () => {
+    // The targets follow the layout (app/worker.ts moved out of lib/): a stale one fails here, not at a user's import.
+    const exported = Object.entries((JSON.parse(readFileSync(path.join(CHECKOUT, 'package.json'), 'utf8')) as { exports: Record<string, string | { types: string; default: string }> }).exports).filter(([, t]) => typeof t !== 'string') as Array<[string, { types: string; default: string }]>;
+    expect(exported.map(([k]) => k)).toContain('./worker');
+    for (const [, t] of exported) expect(pkg.files).toContain(t.types.replace(/^\.\//, ''));
+    const specs = exported.map(([k]) => `cosell/${k.slice(2)}`);
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const out = {}; for (const s of ${JSON.stringify(specs)}) out[s] = Object.keys(await import(s)).length; console.log(JSON.stringify(out))`], { cwd: pkg.project, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const counts = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+    for (const s of specs) expect(counts[s], `${s} exports nothing`).toBeGreaterThan(0);
+    expect(Object.keys(counts)).toEqual(specs);
   });
 
   it('`cosell validate` checks the example network it ships, and names the file, line and column of a problem', () => {

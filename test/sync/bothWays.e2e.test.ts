@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNetwork } from '../../lib/config.js';
-import { openEngine } from '../../lib/engine.js';
+import { openEngine } from '../../app/engine.js';
 import type { Engine } from '../../sync/build.js';
 import { PARKED_PARENT, replayDeadLetters } from '../../sync/page.js';
 import { sandboxEnv } from '../helpers/network.js';

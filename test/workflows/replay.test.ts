@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
-import { workflowBundle } from '../../lib/worker.js';
+import { workflowBundle } from '../../app/worker.js';
 import * as workflows from '../../workflows/index.js';
 import { HISTORY_FIXTURES as fixtures, replayRecordedHistories } from '../helpers/replay.js';
 

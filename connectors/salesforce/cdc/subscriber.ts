@@ -31,10 +31,10 @@ export type CdcNotifier = ChangeNotifier & Required<Pick<ChangeNotifier, 'reconc
  * - Each subscription's client runs in a worker thread of its own (clientThread.mjs), ended by
  *   terminating the thread: the client cannot cancel a live stream (see connectors/salesforce/README.md).
  *
- * It runs inside the worker process as a long-lived component (lib/cdc.ts), not as a Temporal
+ * It runs inside the worker process as a long-lived component (app/cdc.ts), not as a Temporal
  * activity: a stream has no end for an activity to return at, and its position lives in the ledger.
  *
- * With `lease` (lib/cdc.ts always gives one), several workers run ONE subscription per topic: a topic
+ * With `lease` (app/cdc.ts always gives one), several workers run ONE subscription per topic: a topic
  * is subscribed only while this worker holds its lease in the ledger (lease.ts, ledger/leases.ts);
  * the others stand by and take over when it expires (or is released at a graceful stop), resuming
  * from the replay id the holder stored. Positions are then stored fenced by the lease: a holder that

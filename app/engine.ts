@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { DEFAULT_LEDGER_FILE, openLedger, type Ledger } from '../ledger/index.js';
-import { CosellError } from './errors.js';
+import { CosellError } from '../lib/errors.js';
 import { Engine, type EngineDeps } from '../sync/build.js';
-import type { LoadedNetwork } from './config.js';
-import { resolveSecret } from './secrets.js';
+import type { LoadedNetwork } from '../lib/config.js';
+import { resolveSecret } from '../lib/secrets.js';
 
 /**
  * Where the ledger is — the one rule every command and the worker follow (ledger/connect.ts too): the

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
-import { CosellError } from './errors.js';
-import { log } from './logger.js';
-import { freePort, waitForPort } from './ports.js';
-import { searchAttributeArgs } from './searchAttributes.js';
+import { CosellError } from '../lib/errors.js';
+import { log } from '../lib/logger.js';
+import { freePort, waitForPort } from '../lib/ports.js';
+import { searchAttributeArgs } from '../lib/searchAttributes.js';
 import { findTemporalCli } from './temporalCli.js';
 
 export interface DevServer {

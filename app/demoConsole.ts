@@ -4,8 +4,8 @@ import path from 'node:path';
 import { startConsole, type RunningConsole } from '../console/server.js';
 import { hashPassword, loadUsers, type Role } from '../console/users.js';
 import type { Demo } from './demo.js';
-import { registerSecret } from './logger.js';
-import { statePath } from './packagePaths.js';
+import { registerSecret } from '../lib/logger.js';
+import { statePath } from '../lib/packagePaths.js';
 
 export const DEMO_CONSOLE_USERS = statePath('.cosell', 'console-users.yaml');
 

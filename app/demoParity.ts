@@ -3,7 +3,7 @@ import { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client } from '@temporalio/client';
 import type { Sandbox } from '../sandbox/index.js';
 import { describeAwaiting, type RegistrationState } from '../rules/index.js';
-import { decideUpdate, registrationStatusQuery, requestInfoUpdate, registrationHandle } from './workflowClient.js';
+import { decideUpdate, registrationStatusQuery, requestInfoUpdate, registrationHandle } from '../lib/workflowClient.js';
 
 /**
  * What `npm start` shows of registration parity with PRMs: two acme deals created in its sandbox

@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CosellError } from './errors.js';
-import { log } from './logger.js';
-import { statePath } from './packagePaths.js';
+import { CosellError } from '../lib/errors.js';
+import { log } from '../lib/logger.js';
+import { statePath } from '../lib/packagePaths.js';
 
 const LOCAL_DIR = statePath('.temporal');
 const PIP_TARGET = path.join(LOCAL_DIR, 'py');

@@ -12,26 +12,26 @@ import { startRulesIndex } from '../registrations/start.js';
 import type { Engine } from '../sync/build.js';
 import type { CdcEventSeen } from '../connectors/salesforce/cdc/subscriber.js';
 import { cdcNotifier, startChangeCapture, type ChangeCapture } from './cdc.js';
-import { connectClient, TASK_QUEUE } from './client.js';
-import { startCodecServer, type CodecServer } from './codecServer.js';
-import type { LoadedNetwork } from './config.js';
-import { assertConfig } from './configCheck.js';
+import { connectClient, TASK_QUEUE } from '../lib/client.js';
+import { startCodecServer, type CodecServer } from '../lib/codecServer.js';
+import type { LoadedNetwork } from '../lib/config.js';
+import { assertConfig } from '../lib/configCheck.js';
 import { startDevServer, type DevServer } from './devServer.js';
 import { openEngine } from './engine.js';
-import { startLinks } from './links.js';
-import { startStreams } from './streams.js';
+import { startLinks } from '../lib/links.js';
+import { startStreams } from '../lib/streams.js';
 import { defaultNotifier } from '../push/notifiers.js';
 import { startPushReceivers, type PushReceivers } from '../push/start.js';
-import { log, registerSecret } from './logger.js';
+import { log, registerSecret } from '../lib/logger.js';
 import { demoNetworkEnv, exportSandboxEnv, shellExports } from './sandboxEnv.js';
-import { codePath, statePath } from './packagePaths.js';
-import type { OpsServer } from './opsServer.js';
+import { codePath, statePath } from '../lib/packagePaths.js';
+import type { OpsServer } from '../lib/opsServer.js';
 import { launchWorker } from './worker.js';
-import { activeTracing } from './tracing.js';
+import { activeTracing } from '../lib/tracing.js';
 import { acquireDemoLock } from './demoLock.js';
 
 export const DEMO_NETWORK = codePath('examples', 'network.yaml');
-/** Held while a demo runs (lib/demoLock.ts): `npm start` refuses to start a second one over it. */
+/** Held while a demo runs (app/demoLock.ts): `npm start` refuses to start a second one over it. */
 export const DEMO_LOCK_FILE = statePath('.cosell', 'demo.lock');
 
 export interface Demo {

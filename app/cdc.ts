@@ -5,8 +5,8 @@ import { CdcSubscriber, type CdcEventSeen, type CdcNotifier } from '../connector
 import type { Ledger } from '../ledger/index.js';
 import { defaultNotifier } from '../push/notifiers.js';
 import { streamSpecs, streamsEnabled } from '../sync/streamPlan.js';
-import { parseDuration, type LoadedNetwork } from './config.js';
-import { resolveSecret } from './secrets.js';
+import { parseDuration, type LoadedNetwork } from '../lib/config.js';
+import { resolveSecret } from '../lib/secrets.js';
 
 /**
  * Push in the worker process: one CdcSubscriber per Salesforce org whose connection has `pubsub`,

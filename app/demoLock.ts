@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CosellError } from './errors.js';
+import { CosellError } from '../lib/errors.js';
 
 export interface DemoLock {
   file: string;

@@ -5,17 +5,17 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { bundleWorkflowCode, Worker, DefaultLogger, type BundleOptions, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import { connectWorkerConnection, TASK_QUEUE } from './client.js';
-import { classifyActivityFailures } from './failures.js';
+import { connectWorkerConnection, TASK_QUEUE } from '../lib/client.js';
+import { classifyActivityFailures } from '../lib/failures.js';
 import type { Ledger } from '../ledger/index.js';
-import type { LoadedNetwork } from './config.js';
-import { log } from './logger.js';
-import { metricsSource } from './metrics.js';
-import { startOpsServer, type OpsServer, type Readiness } from './opsServer.js';
-import { ENCODED_FAILURE_CONVERTER_PATH, payloadDataConverter } from './payloadCodec.js';
-import { installRuntime } from './runtime.js';
-import { CHILD_EXEC_ARGV, codePath, FROM_SOURCE, PACKAGE_ROOT } from './packagePaths.js';
-import { TRACED_WORKFLOW_MODULES, type Tracing } from './tracing.js';
+import type { LoadedNetwork } from '../lib/config.js';
+import { log } from '../lib/logger.js';
+import { metricsSource } from '../lib/metrics.js';
+import { startOpsServer, type OpsServer, type Readiness } from '../lib/opsServer.js';
+import { ENCODED_FAILURE_CONVERTER_PATH, payloadDataConverter } from '../lib/payloadCodec.js';
+import { installRuntime } from '../lib/runtime.js';
+import { CHILD_EXEC_ARGV, codePath, FROM_SOURCE, PACKAGE_ROOT } from '../lib/packagePaths.js';
+import { TRACED_WORKFLOW_MODULES, type Tracing } from '../lib/tracing.js';
 
 /** The workflows' entry: the TypeScript source in a checkout, its compiled JavaScript in the package. */
 export const WORKFLOWS_PATH = codePath('workflows', FROM_SOURCE ? 'index.ts' : 'index.js');
@@ -91,7 +91,7 @@ export async function createWorker(opts: WorkerOptions = {}, connected?: { conne
   const { connection, namespace } = connected ?? (await connectWorkerConnection(opts.address));
   const workflowSource = opts.codePath ? { workflowBundle: { codePath: opts.codePath } } : { workflowBundle: await workflowBundle({ traced: !!opts.tracing }) };
   // Loaded only for a traced worker: an untraced one carries no OpenTelemetry.
-  const traced = opts.tracing ? (await import('./tracingWorker.js')).tracedWorkerParts(opts.tracing, opts.network) : undefined;
+  const traced = opts.tracing ? (await import('../lib/tracingWorker.js')).tracedWorkerParts(opts.tracing, opts.network) : undefined;
   return Worker.create({
     connection,
     namespace,
