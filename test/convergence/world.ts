@@ -256,15 +256,18 @@ ${links}
   private async waitFor(ok: (s: LinkStatus[]) => boolean, timeoutMs: number, what: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last: LinkStatus[] = [];
+    let unanswered = '';
     for (;;) {
       try {
         last = await this.statuses();
+        unanswered = '';
         if (ok(last)) return;
-      } catch {
-        /* a query can time out while the worker restarts */
+      } catch (e) {
+        // A query can time out while the worker restarts; kept, so a timeout says why nothing was seen.
+        unanswered = `; the last status query failed: ${String(e)}`;
       }
       if (Date.now() > deadline) {
-        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last.map((s) => ({ link: s.linkId, state: s.state, lastCaughtUpAt: s.lastCaughtUpAt, lastError: s.lastError })))}`);
+        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last.map((s) => ({ link: s.linkId, state: s.state, lastCaughtUpAt: s.lastCaughtUpAt, lastError: s.lastError })))}${unanswered}`);
       }
       await sleep(250);
     }

@@ -18,7 +18,7 @@ import { temporalAddress, testClient, uniqueQueue } from '../helpers/temporal.js
 import { eventually } from '../helpers/wait.js';
 import { tempDir } from '../helpers/tmp.js';
 import { copyStockMapping } from '../sync/helpers.js';
-import { linkWorkflowId } from '../../lib/workflowClient.js';
+import { linkWorkflowId, streamHandle, streamWorkflowId } from '../../lib/workflowClient.js';
 
 /**
  * Salesforce CDC with several worker processes (test/e2e/worker.ts: `cosell worker` on the run's
@@ -43,7 +43,8 @@ const taskQueue = uniqueQueue('cdc-takeover');
 const tag = taskQueue.replace(/[^a-z0-9]/g, '').slice(-6);
 const vendorId = `vendor-${tag}`;
 const linkId = `opps-acme-${tag}`;
-const streamWf = `stream:${vendorId}:Opportunity`;
+const streamId = `${vendorId}:Opportunity`;
+const streamWf = streamWorkflowId(streamId);
 
 interface Proc {
   child: ChildProcess;
@@ -139,9 +140,9 @@ async function assertLandedOnce(what: string): Promise<void> {
     }, { timeoutMs: 90_000, intervalMs: 500 });
   } catch (e) {
     const link = await client.workflow.getHandle(linkWorkflowId(linkId)).query(statusQuery).catch((x) => String(x));
-    const stream = await client.workflow.getHandle(streamWf).query(streamStatusQuery).catch((x) => String(x));
-    const d = await client.workflow.getHandle(streamWf).describe().catch((x) => String(x));
-    const h = await client.workflow.getHandle(streamWf).fetchHistory().catch(() => undefined);
+    const stream = await streamHandle(client, streamId).query(streamStatusQuery).catch((x) => String(x));
+    const d = await streamHandle(client, streamId).describe().catch((x) => String(x));
+    const h = await streamHandle(client, streamId).fetchHistory().catch(() => undefined);
     console.log('stream describe', JSON.stringify(typeof d === 'string' ? d : { status: d.status.name, historyLength: d.historyLength, pendingWorkflowTask: d.raw.pendingWorkflowTask, pendingActivities: d.raw.pendingActivities }));
     console.log('stream history tail', JSON.stringify((h?.events ?? []).slice(-12).map((e) => ({ id: String(e.eventId), type: e.eventType, failed: e.workflowTaskFailedEventAttributes?.failure?.message, act: e.activityTaskScheduledEventAttributes?.activityType?.name, actFail: e.activityTaskFailedEventAttributes?.failure?.message }))));
     throw new Error(`${(e as Error).message}; not landed ${JSON.stringify(wrong)}; link ${JSON.stringify(link)}; stream ${JSON.stringify(stream)}; subscriptions ${JSON.stringify(openSubs().map((x) => ({ id: x.id, sent: x.sent.length, requests: x.requests })))}; lease ${JSON.stringify(await ledger.cdcLeases.get(vendorId, TOPIC))}`);
@@ -167,7 +168,7 @@ function watchReconciles(): { stop(): Promise<Array<{ at: string; missed: number
   let running = true;
   const loop = (async () => {
     while (running) {
-      const s = await client.workflow.getHandle(streamWf).query(streamStatusQuery).catch(() => undefined);
+      const s = await streamHandle(client, streamId).query(streamStatusQuery).catch(() => undefined);
       if (s?.reconciled) seen.set(s.reconciled.at, s.reconciled.missed);
       await sleep(200);
     }
@@ -182,7 +183,7 @@ function watchReconciles(): { stop(): Promise<Array<{ at: string; missed: number
 }
 
 async function assertPushMissedNothing(watch: ReturnType<typeof watchReconciles>, initial: string | undefined): Promise<void> {
-  const stream = client.workflow.getHandle(streamWf);
+  const stream = streamHandle(client, streamId);
   const before = await stream.query(streamStatusQuery);
   expect(before.mode).toBe('push');
   await stream.signal('streamPollNow');
@@ -253,7 +254,7 @@ describe('CDC across worker processes: one subscription, SIGKILL, takeover from 
     const [a, b] = await Promise.all([startWorker(), startWorker()]);
     await startLinks(client, loadNetwork(configFile), { taskQueue });
     await eventually('the initial load', async () => (await dealsBySource()).deals.length === N, { timeoutMs: 90_000, intervalMs: 500 });
-    const initial = await client.workflow.getHandle(streamWf).query(streamStatusQuery);
+    const initial = await streamHandle(client, streamId).query(streamStatusQuery);
     initialReconcile = initial.reconciled?.at;
     const watch = watchReconciles();
     await eventually('one subscription', async () => openSubs().length === 1 && openSubs()[0].requests.length > 0, { timeoutMs: 60_000, intervalMs: 100 });
@@ -294,7 +295,7 @@ describe('CDC across worker processes: one subscription, SIGKILL, takeover from 
   it('the only worker is SIGKILLed while changes flow; a new worker resumes from the stored replay id; every change lands once', async () => {
     const only = procs.find((p) => p.child.exitCode === null && p.child.signalCode === null)!;
     expect((await ledger.cdcLeases.get(vendorId, TOPIC))?.holder).toBe(only.holder);
-    const since = (await client.workflow.getHandle(streamWf).query(streamStatusQuery)).reconciled?.at;
+    const since = (await streamHandle(client, streamId).query(streamStatusQuery)).reconciled?.at;
     const watch = watchReconciles();
     const changes = changeSteadily();
     await sleep(1500);

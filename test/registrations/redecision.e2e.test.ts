@@ -135,8 +135,11 @@ function waitStatus(partner: string, deal: string, pred: (s: RegistrationState) 
     const s = await status(partner, deal);
     seen = `last seen ${s.status}${s.check?.ruleId ? ` (${s.check.ruleId})` : ''}`;
     return pred(s) ? s : undefined;
-  }, timeoutMs).catch((e: Error) => {
-    throw new Error(`${e.message}; ${seen}`);
+  }, timeoutMs).catch(async (e: Error) => {
+    // Where it stood: what the engine recorded about the deal (held/rejected/redecided and why).
+    const audit = await ledger.audit.list({ recordId: deal }).catch(() => []);
+    const trail = audit.map((a) => `${a.at} ${a.linkId} ${a.action} ${JSON.stringify(a.details ?? {})} ${JSON.stringify(a.decisions ?? [])}`.slice(0, 600)).join('\n  ');
+    throw new Error(`${e.message}; ${seen}\n  audit of ${deal}:\n  ${trail}`);
   });
 }
 

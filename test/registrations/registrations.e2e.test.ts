@@ -208,7 +208,11 @@ describe('deal registrations on the real dev server and sandbox CRMs', () => {
       return (d.searchAttributes as Record<string, unknown>).CosellRegistrationStatus?.toString() === 'auto-approved' ? d : undefined;
     });
     expect(desc.searchAttributes).toMatchObject({ CosellKind: ['registration'], CosellPartner: ['acme'] });
-    const reg = await ledger.registrations.get(`acme:${ids.auto}`);
+    // The workflow's effects record the vendor opportunity after the write-back (applyRegistrationEffects).
+    const reg = await eventually('vendor opportunity in the ledger', async () => {
+      const r = await ledger.registrations.get(`acme:${ids.auto}`);
+      return r?.vendorOpportunityId ? r : undefined;
+    });
     expect(reg).toMatchObject({ status: 'auto-approved', customerDomain: 'alpha-widgets.com', country: 'US', vendorOpportunityId: opp.Id });
   });
 
