@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
  */
 const REDACT_KEYS = [
   'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'clientSecret', 'client_secret',
-  'password', 'token', 'apiKey', 'api_key', 'secret', 'privateKey', 'private_key', 'assertion',
+  'password', 'token', 'securityToken', 'security_token', 'apiKey', 'api_key', 'secret', 'privateKey', 'private_key', 'assertion',
   'authorization', 'Authorization', 'cookie',
 ];
 const REDACT_PATHS = REDACT_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `headers.${k}`, `*.headers.${k}`]);

@@ -136,7 +136,7 @@ export interface SandboxConfig {
 
 /** What a client needs to connect; exactly the shape `cosell sandbox --json` prints per org. */
 export type OrgConnectionInfo =
-  | { kind: 'salesforce'; instanceUrl: string; loginUrl: string; accessToken: string; clientId: string; clientSecret: string; username?: string; password?: string; privateKeyPem?: string; refreshToken?: string; pubsub?: PubSubConnectionInfo }
+  | { kind: 'salesforce'; instanceUrl: string; loginUrl: string; accessToken: string; clientId: string; clientSecret: string; username?: string; password?: string; privateKeyPem?: string; refreshToken?: string; securityToken?: string; pubsub?: PubSubConnectionInfo }
   | { kind: 'hubspot'; basePath: string; accessToken: string; clientId?: string; clientSecret?: string; refreshToken?: string }
   | { kind: 'aws-partner-central'; endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; catalogs: string[] };
 

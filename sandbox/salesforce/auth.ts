@@ -23,6 +23,11 @@ export interface SalesforceCredentials {
   refreshToken: string;
   /** The access token printed in the connection info (valid until TTL or expireTokensNow). */
   accessToken: string;
+  /**
+   * The users' security token: SOAP login takes the password with it appended (or alone, as from an
+   * org's trusted IP range — the sandbox listens on loopback only).
+   */
+  securityToken: string;
 }
 
 interface Session {
@@ -56,6 +61,7 @@ export function defaultCredentials(orgId: string, orgSfId: string, given: Record
     privateKeyPem: given.privateKeyPem ?? kp?.privateKey,
     refreshToken: given.refreshToken ?? `5Aep861${digest(`refresh:${orgId}`, 80)}`,
     accessToken: given.accessToken ?? `${orgSfId.slice(0, 15)}!AQ${digest(`access:${orgId}`, 96)}`,
+    securityToken: given.securityToken ?? digest(`token:${orgId}`, 24).replace(/[-_]/g, 'X'),
   };
 }
 
@@ -64,6 +70,12 @@ export interface AuthServer {
   authenticate(authorization: string | undefined): string | undefined;
   register(app: FastifyInstance): void;
   credentials: SalesforceCredentials;
+  /** Username + password (with or without the security token) → the user id, or undefined. */
+  checkPassword(username: string, password: string): string | undefined;
+  /** A new session (access token) for a user, as a login issues. */
+  createSession(userId: string): string;
+  /** End a session (SOAP logout); false when there is none. */
+  endSession(token: string): boolean;
 }
 
 export function createAuthServer(opts: {
@@ -85,10 +97,19 @@ export function createAuthServer(opts: {
 
   const resolveUser = (u: string) => (u === 'integration' ? opts.integrationUserId() : u);
 
-  const issue = (userId: string, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
-    const issuedAt = clock.now();
+  const createSession = (userId: string) => {
     const token = `${opts.orgSfId.slice(0, 15)}!AQ${crypto.randomBytes(72).toString('base64url')}`;
-    sessions.set(token, { userId, issuedAt, epoch: faults.tokenEpoch });
+    sessions.set(token, { userId, issuedAt: clock.now(), epoch: faults.tokenEpoch });
+    return token;
+  };
+  const checkPassword = (username: string, password: string) => {
+    const user = opts.userByUsername(username);
+    return user && (password === cred.password || password === cred.password + cred.securityToken) ? user : undefined;
+  };
+
+  const issue = (userId: string, reply: FastifyReply, extra: Record<string, unknown> = {}) => {
+    const token = createSession(userId);
+    const issuedAt = sessions.get(token)!.issuedAt;
     const base = opts.baseUrl();
     const uid = resolveUser(userId);
     const signature = crypto.createHmac('sha256', cred.clientSecret).update(`${base}/id/${opts.orgSfId}/${uid}${issuedAt}`).digest('base64');
@@ -151,6 +172,9 @@ export function createAuthServer(opts: {
   return {
     credentials: cred,
     authenticate,
+    checkPassword,
+    createSession,
+    endSession: (token) => sessions.delete(token),
     register(app) {
       app.post('/services/oauth2/token', async (req, reply) => {
         const body = (req.body ?? {}) as Record<string, string>;
@@ -169,8 +193,8 @@ export function createAuthServer(opts: {
           case 'password': {
             const bad = checkClient(true);
             if (bad) return bad;
-            const user = opts.userByUsername(body.username ?? '');
-            if (!user || body.password !== cred.password) return oauthError(reply, 'invalid_grant', 'authentication failure');
+            const user = checkPassword(body.username ?? '', body.password ?? '');
+            if (!user) return oauthError(reply, 'invalid_grant', 'authentication failure');
             return issue(user, reply);
           }
           case 'refresh_token': {

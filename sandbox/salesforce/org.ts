@@ -12,6 +12,7 @@ import { SalesforceData, type CapturedChange, type ValidationRule } from './data
 import { ApiError, RecordFailure } from './errors.js';
 import { makeId } from './ids.js';
 import { registerRoutes, sendError } from './routes.js';
+import { registerSoap } from './soap.js';
 import { OPPORTUNITY_STAGES, type CustomFieldMetadata } from './schema.js';
 import { formatDatetime, outputValue } from './soql.js';
 import type { Rec } from './store.js';
@@ -96,6 +97,10 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
       app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
         done(null, querystring.parse(body as string));
       });
+      // SOAP envelopes (login) and Bulk API 2.0 CSV uploads: read as text by their routes.
+      app.addContentTypeParser(['text/xml', 'application/xml', 'application/soap+xml', 'text/csv'], { parseAs: 'string' }, (_req, body, done) => {
+        done(null, body);
+      });
       app.addHook('onRequest', async (req) => {
         if (!baseUrl && req.headers.host) baseUrl = `http://${req.headers.host}`;
       });
@@ -135,6 +140,12 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
         return payload;
       });
       auth.register(app);
+      registerSoap(app, {
+        auth, data, orgSfId,
+        orgName: config.name ?? config.id,
+        baseUrl: () => baseUrl,
+        sessionSeconds: () => Math.round(faults.tokenTtlMs / 1000),
+      });
       registerRoutes(app, {
         data,
         now: () => clock.now(),
@@ -167,6 +178,7 @@ export function createSalesforceOrg(config: OrgConfig, seed?: SeedData): Salesfo
         password: credentials.password,
         privateKeyPem: credentials.privateKeyPem,
         refreshToken: credentials.refreshToken,
+        securityToken: credentials.securityToken,
         ...(pubsubServer ? { pubsub: { endpoint: pubsubServer.endpoint, caPem: pubsubServer.caPem, organizationId: orgSfId } } : {}),
       };
     },

@@ -6,7 +6,9 @@ import { ApiError, RecordFailure, type RecordError } from './errors.js';
 import { MultipleMatches, Undo, type SalesforceData, type SaveResult, type WriteContext } from './data.js';
 import { orgLimits } from './limits.js';
 import { saveTree } from './tree.js';
-import { describeGlobalEntry, describeObject, SchemaError, type CustomFieldMetadata } from './schema.js';
+import { describeGlobalEntry, describeObject, MASTER_RECORD_TYPE_ID, SchemaError, type CustomFieldMetadata } from './schema.js';
+import { describeLayout, describeLayouts } from './layouts.js';
+import { normalizeId } from './ids.js';
 import { compileQuery, formatDatetime, outputValue, recordUrl, type CompiledQuery } from './soql.js';
 import type { Rec } from './store.js';
 
@@ -188,6 +190,19 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const v = versionOf(req);
     const o = objectOf((req.params as { type: string }).type);
     return describeObject(o, v, data.objects.values());
+  });
+
+  app.get('/services/data/:v/sobjects/:type/describe/layouts', async (req) => {
+    const v = versionOf(req);
+    const o = objectOf((req.params as { type: string }).type);
+    return describeLayouts(o, [...data.objects.values()], v);
+  });
+  app.get('/services/data/:v/sobjects/:type/describe/layouts/:recordTypeId', async (req) => {
+    const v = versionOf(req);
+    const { type, recordTypeId } = req.params as { type: string; recordTypeId: string };
+    const o = objectOf(type);
+    if (normalizeId(recordTypeId) !== MASTER_RECORD_TYPE_ID) throw new ApiError(404, 'NOT_FOUND', `The requested resource does not exist: record type ${recordTypeId}`);
+    return describeLayout(o, [...data.objects.values()], v);
   });
 
   // ---------- replication ----------

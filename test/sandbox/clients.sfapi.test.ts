@@ -5,8 +5,9 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 /**
  * The Salesforce APIs beyond CRUD and SOQL with a client cosell does not use: simple-salesforce
- * (clients/salesforce_api_client.py) sends Composite and Composite Batch requests; the test checks what
- * it saw and the org's state. (jsforce's side: salesforce.composite.test.ts.)
+ * (clients/salesforce_api_client.py) logs in over SOAP, reads layouts, sends Composite and Composite Batch
+ * requests; the test checks what it saw and the org's state. (jsforce's side: salesforce.composite,
+ * salesforce.layouts and salesforce.auth tests.)
  */
 
 type SfInfo = Extract<TestSandbox['orgs'][string], { kind: 'salesforce' }>;
@@ -23,8 +24,9 @@ beforeAll(async () => {
 afterAll(() => sb?.stop());
 
 const vendor = () => sb.org('vendor') as SalesforceOrg;
-const run = (parts: string[], extra: Record<string, unknown> = {}) =>
-  runPythonClient(py, 'salesforce_api_client.py', { SANDBOX_SF: JSON.stringify({ instanceUrl: sf.instanceUrl, accessToken: sf.accessToken, parts, ...extra }) });
+const run = (parts: string[], extra: Record<string, unknown> = {}) => runPythonClient(py, 'salesforce_api_client.py', {
+  SANDBOX_SF: JSON.stringify({ instanceUrl: sf.instanceUrl, accessToken: sf.accessToken, loginUrl: sf.loginUrl, username: sf.username, password: sf.password, securityToken: sf.securityToken, parts, ...extra }),
+});
 
 describe('simple-salesforce', () => {
   it('Composite with references and allOrNone, Composite Batch with haltOnError', async () => {
@@ -36,5 +38,21 @@ describe('simple-salesforce', () => {
     expect(out.compositeRolledBack).toEqual([['ok', 400, 'PROCESSING_HALTED'], ['bad', 400, 'REQUIRED_FIELD_MISSING']]);
     expect([...vendor().data.table('Account').byId.values()].filter((r) => r.Name === 'Py Rolled Back Co')).toEqual([]);
     expect(out.batch).toEqual({ hasErrors: true, codes: [204, 200, 404, 412], website: 'https://py.example.com' });
+  }, 180_000);
+});
+
+describe('simple-salesforce login and describe', () => {
+  it('SOAP login with username, password and security token; a wrong password is INVALID_LOGIN', async () => {
+    const out = await run(['login']);
+    const live = [...vendor().data.table('Account').byId.values()].filter((r) => !r.IsDeleted).length;
+    expect(out.login).toEqual({ instance: new URL(sf.instanceUrl).host, sessionLen: expect.any(Number), count: live });
+    expect(out.badLogin).toBe('INVALID_LOGIN');
+  }, 180_000);
+
+  it('describe/layouts, and the layout of the Master record type by id', async () => {
+    const out = await run(['layouts']);
+    expect(out.layouts.keys).toEqual(['layouts', 'recordTypeMappings', 'recordTypeSelectorRequired']);
+    expect(out.layouts.recordType).toBe('012000000000000AAA');
+    expect(out.layoutById).toBe(out.layouts.id);
   }, 180_000);
 });

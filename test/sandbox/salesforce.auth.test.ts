@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import jsforce from 'jsforce';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 /** Salesforce OAuth, sessions and limits, driven through the real jsforce 3.10. */
@@ -138,5 +140,54 @@ describe('limits', () => {
     sb.setFaults('other', {});
     const lim = await conn.limits();
     expect(lim.DailyApiRequests.Max).toBe(1_000_000);
+  });
+});
+
+describe('SOAP login (jsforce conn.login without an OAuth client)', () => {
+  it('logs in with the password, with or without the security token; the session works; logout ends it', async () => {
+    for (const password of [info.password!, info.password! + info.securityToken!]) {
+      const conn = new jsforce.Connection({ loginUrl: info.loginUrl, version: '62.0' });
+      const user = await conn.login(info.username!, password);
+      expect(user.organizationId).toMatch(/^00D[0-9A-Za-z]{15}$/);
+      expect(user.id).toMatch(/^005/);
+      expect(conn.instanceUrl).toBe(info.instanceUrl);
+      expect((await conn.query('SELECT COUNT() FROM Account')).totalSize).toBe(20);
+      const token = conn.accessToken!;
+      await conn.logout();
+      const after = await fetch(`${info.instanceUrl}/services/data/v62.0/limits`, { headers: { authorization: `Bearer ${token}` } });
+      expect(after.status).toBe(401);
+    }
+  });
+
+  it('a seeded user logs in as itself; a wrong password is an INVALID_LOGIN fault', async () => {
+    const org = sb.org('vendor') as SalesforceOrg;
+    const seeded = [...org.data.table('User').byId.values()][1]!;
+    const conn = new jsforce.Connection({ loginUrl: info.loginUrl, version: '62.0' });
+    expect((await conn.login(String(seeded.Username), info.password!)).id).toBe(seeded.Id);
+    await expect(new jsforce.Connection({ loginUrl: info.loginUrl }).login(info.username!, 'wrong')).rejects.toThrow(/INVALID_LOGIN: Invalid username, password, security token; or user locked out/);
+    const res = await fetch(`${info.loginUrl}/services/Soap/u/62.0`, { method: 'POST', headers: { 'content-type': 'text/xml', soapaction: '""' }, body: '<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Body><login xmlns="urn:partner.soap.sforce.com"><username>x</username><password>y</password></login></se:Body></se:Envelope>' });
+    expect(res.status).toBe(500);
+    expect(await res.text()).toContain('<sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode>');
+  });
+
+  it('login succeeds exactly for the password or the password + token, whatever XML-special characters the attempt holds (property)', async () => {
+    const attemptArb = fc.oneof(
+      fc.constant(info.password!),
+      fc.constant(info.password! + info.securityToken!),
+      fc.string({ unit: fc.constantFrom('a', 'Z', '1', '<', '>', '&', '"', "'", ']]>', ' ', 'é'), minLength: 1, maxLength: 12 }), // jsforce refuses an empty one itself
+      fc.string({ maxLength: 4 }).map((s) => info.password! + s),
+    );
+    await fc.assert(
+      fc.asyncProperty(attemptArb, async (password) => {
+        const conn = new jsforce.Connection({ loginUrl: info.loginUrl, version: '62.0' });
+        const ok = password === info.password || password === info.password! + info.securityToken!;
+        const got = await conn.login(info.username!, password).then(() => true, (e: Error) => {
+          expect(e.message).toContain('INVALID_LOGIN');
+          return false;
+        });
+        expect(got, JSON.stringify(password)).toBe(ok);
+      }),
+      { numRuns: 40, seed: 5150 },
+    );
   });
 });

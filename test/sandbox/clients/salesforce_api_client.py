@@ -1,7 +1,8 @@
 """The Salesforce REST APIs beyond CRUD and SOQL, through simple-salesforce (not jsforce): Composite,
 Composite Batch (and, as they are emulated, SOSL search, Bulk API 2.0, SOAP login).
 
-Run by test/sandbox/clients.sfapi.test.ts: SANDBOX_SF = {"instanceUrl", "accessToken", "parts": [...]}.
+Run by test/sandbox/clients.sfapi.test.ts: SANDBOX_SF = {"instanceUrl", "accessToken", "loginUrl", "username",
+"password", "securityToken", "parts": [...]}.
 Prints one JSON object (what the client saw) on stdout; the test asserts on it and on the org's state.
 Any exception the client raises fails the script (traceback on stderr, exit 1).
 """
@@ -9,7 +10,7 @@ import json
 import os
 
 import requests
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce, SalesforceAuthenticationFailed
 
 cfg = json.loads(os.environ["SANDBOX_SF"])
 parts = set(cfg["parts"])
@@ -17,9 +18,12 @@ parts = set(cfg["parts"])
 
 class LoopbackSession(requests.Session):
     """simple-salesforce writes every URL as https://; the sandbox serves plain http on 127.0.0.1.
-    Only the scheme is rewritten: paths, query strings, headers and bodies are the client's own."""
+    Only the scheme is rewritten — and the SOAP login's https://login.salesforce.com is the sandbox's
+    login URL, as DNS would make it: paths, query strings, headers and bodies are the client's own."""
 
     def request(self, method, url, *args, **kwargs):
+        if url.startswith("https://login.salesforce.com/"):
+            url = cfg["loginUrl"] + url[len("https://login.salesforce.com"):]
         if url.startswith("https://127.0.0.1:"):
             url = "http://" + url[len("https://"):]
         return super().request(method, url, *args, **kwargs)
@@ -28,6 +32,22 @@ class LoopbackSession(requests.Session):
 sf = Salesforce(instance_url=cfg["instanceUrl"], session_id=cfg["accessToken"], session=LoopbackSession(), version="59.0")
 out = {}
 V = "/services/data/v59.0"
+
+if "login" in parts:
+    # SOAP login with username, password and security token (simple-salesforce's default without OAuth).
+    logged = Salesforce(username=cfg["username"], password=cfg["password"], security_token=cfg["securityToken"], session=LoopbackSession(), version="59.0")
+    out["login"] = {"instance": logged.sf_instance, "sessionLen": len(logged.session_id), "count": logged.query("SELECT COUNT() FROM Account")["totalSize"]}
+    try:
+        Salesforce(username=cfg["username"], password="wrong", security_token=cfg["securityToken"], session=LoopbackSession(), version="59.0")
+        out["badLogin"] = None
+    except SalesforceAuthenticationFailed as e:
+        out["badLogin"] = e.code
+
+if "layouts" in parts:
+    layouts = sf.restful("sobjects/Account/describe/layouts")
+    out["layouts"] = {"keys": sorted(layouts.keys()), "recordType": layouts["recordTypeMappings"][0]["recordTypeId"], "id": layouts["layouts"][0]["id"]}
+    one = sf.Account.describe_layout(layouts["recordTypeMappings"][0]["recordTypeId"])
+    out["layoutById"] = one["id"]
 
 if "composite" in parts:
     res = sf.restful("composite", method="POST", json={
