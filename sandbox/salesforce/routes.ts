@@ -5,6 +5,7 @@ import { registerComposite } from './composite.js';
 import { ApiError, RecordFailure, type RecordError } from './errors.js';
 import { MultipleMatches, Undo, type SalesforceData, type SaveResult, type WriteContext } from './data.js';
 import { orgLimits } from './limits.js';
+import { parseSearchExpression, parseSosl, runSearch } from './sosl.js';
 import { saveTree } from './tree.js';
 import { describeGlobalEntry, describeObject, MASTER_RECORD_TYPE_ID, SchemaError, type CustomFieldMetadata } from './schema.js';
 import { describeLayout, describeLayouts } from './layouts.js';
@@ -332,6 +333,37 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/services/data/:v/queryAll', async (req) => firstPage(req, true));
   app.get('/services/data/:v/query/:locator', async (req) => more(req, false));
   app.get('/services/data/:v/queryAll/:locator', async (req) => more(req, true));
+
+  // ---------- SOSL ----------
+  const searchCtx = { object: (n: string) => data.object(n), table: (n: string) => data.table(n), now: deps.now, objects: () => [...data.objects.values()] };
+  app.get('/services/data/:v/search', async (req) => {
+    const v = versionOf(req);
+    const q = (req.query as Record<string, unknown>).q;
+    if (typeof q !== 'string' || !q.trim()) throw new ApiError(400, 'MALFORMED_SEARCH', 'A search string has to be specified (q=FIND {…})');
+    return runSearch(searchCtx, parseSosl(q), v);
+  });
+  /** `/parameterizedSearch`: the search as parameters (GET) or JSON (POST); `q` is the expression alone. */
+  const parameterized = (v: string, p: { q?: unknown; in?: unknown; sobjects?: Array<{ name?: string; fields?: string[]; limit?: number }>; fields?: string[]; overallLimit?: unknown; defaultLimit?: unknown }) => {
+    if (typeof p.q !== 'string' || !p.q.trim()) throw new ApiError(400, 'MISSING_ARGUMENT', 'q: a search string is required');
+    const scope = String(p.in ?? 'ALL').toUpperCase();
+    if (!['ALL', 'NAME', 'EMAIL', 'PHONE', 'SIDEBAR'].includes(scope)) throw new ApiError(400, 'INVALID_SEARCH', `in: Invalid IN fields group: ${String(p.in)}`);
+    const defaultLimit = p.defaultLimit === undefined ? undefined : Number(p.defaultLimit);
+    const returning = p.sobjects?.map((o) => {
+      const fields = o.fields ?? p.fields;
+      const limit = o.limit ?? defaultLimit;
+      return { object: String(o.name ?? ''), ...(fields?.length ? { fields: fields.join(', ') } : {}), ...(limit !== undefined ? { limit: Number(limit) } : {}) };
+    });
+    const limit = Math.min(2000, p.overallLimit === undefined ? 2000 : Number(p.overallLimit));
+    return runSearch(searchCtx, { expr: parseSearchExpression(p.q), scope: scope as 'ALL', limit, ...(returning ? { returning } : {}) }, v);
+  };
+  app.get('/services/data/:v/parameterizedSearch', async (req) => {
+    const v = versionOf(req);
+    const q = req.query as Record<string, string>;
+    const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+    const sobjects = list(q.sobject)?.map((name) => ({ name, fields: list(q[`${name}.fields`]), ...(q[`${name}.limit`] ? { limit: Number(q[`${name}.limit`]) } : {}) }));
+    return parameterized(v, { q: q.q, in: q.in, fields: list(q.fields), overallLimit: q.overallLimit, defaultLimit: q.defaultLimit, ...(sobjects ? { sobjects } : {}) });
+  });
+  app.post('/services/data/:v/parameterizedSearch', async (req) => parameterized(versionOf(req), (req.body ?? {}) as Parameters<typeof parameterized>[1]));
 
   // ---------- sObject Collections ----------
   const collectionBody = (req: FastifyRequest) => {

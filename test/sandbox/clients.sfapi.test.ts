@@ -5,7 +5,7 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 /**
  * The Salesforce APIs beyond CRUD and SOQL with a client cosell does not use: simple-salesforce
- * (clients/salesforce_api_client.py) logs in over SOAP, reads layouts, sends Composite and Composite Batch
+ * (clients/salesforce_api_client.py) logs in over SOAP, reads layouts, searches (SOSL), sends Composite and Composite Batch
  * requests; the test checks what it saw and the org's state. (jsforce's side: salesforce.composite,
  * salesforce.layouts and salesforce.auth tests.)
  */
@@ -38,6 +38,17 @@ describe('simple-salesforce', () => {
     expect(out.compositeRolledBack).toEqual([['ok', 400, 'PROCESSING_HALTED'], ['bad', 400, 'REQUIRED_FIELD_MISSING']]);
     expect([...vendor().data.table('Account').byId.values()].filter((r) => r.Name === 'Py Rolled Back Co')).toEqual([]);
     expect(out.batch).toEqual({ hasErrors: true, codes: [204, 200, 404, 412], website: 'https://py.example.com' });
+  }, 180_000);
+});
+
+describe('simple-salesforce search', () => {
+  it('SOSL with escaped reserved characters, wildcards, quick_search, parameterizedSearch, the short-term error', async () => {
+    const out = await run(['search']);
+    expect(out.search).toEqual(['Py Search (Ltd) & Co']);
+    expect(out.searchWildcard).toEqual(['Py Search (Ltd) & Co', 'Py Searchable Two']);
+    expect(out.quickSearch).toEqual(['Account']);
+    expect(out.parameterized).toEqual(['Py Searchable Two']);
+    expect(out.shortTerm).toBe('INVALID_SEARCH');
   }, 180_000);
 });
 

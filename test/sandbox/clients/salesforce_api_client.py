@@ -10,7 +10,7 @@ import json
 import os
 
 import requests
-from simple_salesforce import Salesforce, SalesforceAuthenticationFailed
+from simple_salesforce import Salesforce, SalesforceAuthenticationFailed, SalesforceMalformedRequest
 
 cfg = json.loads(os.environ["SANDBOX_SF"])
 parts = set(cfg["parts"])
@@ -48,6 +48,24 @@ if "layouts" in parts:
     out["layouts"] = {"keys": sorted(layouts.keys()), "recordType": layouts["recordTypeMappings"][0]["recordTypeId"], "id": layouts["layouts"][0]["id"]}
     one = sf.Account.describe_layout(layouts["recordTypeMappings"][0]["recordTypeId"])
     out["layoutById"] = one["id"]
+
+if "search" in parts:
+    sf.Account.create({"Name": "Py Search (Ltd) & Co"})
+    sf.Account.create({"Name": "Py Searchable Two"})
+    # SOSL with the reserved characters escaped by a backslash, as the SOSL reference says.
+    reserved = set("?&|!{}[]()^~*:\\\"'+-")
+    escaped = "".join("\\" + c if c in reserved else c for c in "Search (Ltd) &")
+    found = sf.search("FIND {" + escaped + "} IN NAME FIELDS RETURNING Account(Name)")
+    out["search"] = [r["Name"] for r in found["searchRecords"]]
+    out["searchWildcard"] = sorted(r["Name"] for r in sf.search("FIND {Search*} RETURNING Account(Name ORDER BY Name LIMIT 5)")["searchRecords"])
+    out["quickSearch"] = [r["attributes"]["type"] for r in sf.quick_search("Searchable")["searchRecords"]]
+    ps = sf.restful("parameterizedSearch", params={"q": "searchable", "sobject": "Account", "Account.fields": "Id,Name"})
+    out["parameterized"] = [r["Name"] for r in ps["searchRecords"]]
+    try:
+        sf.search("FIND {x}")
+        out["shortTerm"] = None
+    except SalesforceMalformedRequest as e:
+        out["shortTerm"] = e.content[0]["errorCode"]
 
 if "composite" in parts:
     res = sf.restful("composite", method="POST", json={
