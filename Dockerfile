@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The cosell image: the built package (dist/) and its runtime dependencies on Node 20, run as the
 # unprivileged `node` user. The default command is a worker serving /metrics, /healthz and /readyz on
 # 9464; compose.yaml runs the sandbox CRMs, the console and `cosell sync start` from the same image.
@@ -13,7 +12,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts ./scripts
+COPY scripts/build.mjs ./scripts/build.mjs
 # The folders tsconfig.build.json compiles, and the demo network the build copies whole.
 COPY activities ./activities
 COPY analytics ./analytics

@@ -10,8 +10,9 @@ import { tempDir } from './helpers/tmp.js';
 import { eventually } from './helpers/wait.js';
 
 /**
- * The Dockerfile and compose.yaml, checked offline: no container registry is reachable where the tests
- * run, so the image is never built here (README says so). What can be wrong without a build is checked:
+ * The Dockerfile and compose.yaml, checked without a build (scripts/image-check.sh builds the image and
+ * runs compose with deploy/offline/, with no registry; too slow for a unit test). What can be wrong
+ * without a build is checked here:
  * every path the Dockerfile copies exists and is not in .dockerignore, it copies every folder the build
  * compiles, the entrypoint is the package's bin, the compose services are wired (images, healthchecks,
  * start order, the env names cosell reads), the setup script registers every search attribute — and the
@@ -43,7 +44,10 @@ describe('Dockerfile', () => {
   it('copies every folder the build compiles, and what the build reads', () => {
     const built = (JSON.parse(read('tsconfig.build.json')) as { include: string[] }).include;
     const copied = new Set(copies.flat());
-    for (const f of [...built, 'examples', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']) expect(copied.has(f), `${f} not copied`).toBe(true);
+    // The build script's own file (package.json `build`), not all of scripts/: editing the others must not rebuild the image.
+    const buildScript = /^node (\S+)$/.exec((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.build)?.[1];
+    expect(buildScript).toBe('scripts/build.mjs');
+    for (const f of [...built, 'examples', buildScript!, 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']) expect(copied.has(f), `${f} not copied`).toBe(true);
   });
 
   it('is multi-stage on Node 20 with npm ci, runs as a non-root user, checks /healthz, and enters the package bin', () => {
@@ -62,7 +66,7 @@ describe('Dockerfile', () => {
   });
 
   it('its deploy scripts are valid POSIX shell and executable', () => {
-    for (const f of ['deploy/cosell-env.sh', 'deploy/sandbox.sh', 'deploy/console.sh', 'deploy/temporal-setup.sh']) {
+    for (const f of ['deploy/cosell-env.sh', 'deploy/sandbox.sh', 'deploy/console.sh', 'deploy/temporal-setup.sh', 'deploy/offline/postgres-entrypoint.sh']) {
       expect(spawnSync('sh', ['-n', path.join(ROOT, f)]).status, f).toBe(0);
       expect(statSync(path.join(ROOT, f)).mode & 0o111, `${f} not executable`).not.toBe(0);
     }
@@ -159,4 +163,37 @@ describe('compose.yaml', () => {
       sandbox.kill('SIGTERM');
     }
   }, 120_000);
+});
+
+describe('deploy/offline (compose.yaml without a registry: scripts/image-check.sh)', () => {
+  const offline = parseYaml(read('deploy/offline/compose.yaml')) as { services: Record<string, Service & { profiles?: string[]; build?: { context: string; network?: string; args?: Record<string, string> } }> };
+  const o = offline.services;
+  const prefix = (v: string) => v.replace('${COSELL_OFFLINE_PREFIX:-cosell-offline}', 'cosell-offline');
+
+  it('overrides only services compose.yaml has: the images that need a registry, and the cosell build\'s base', () => {
+    for (const name of Object.keys(o)) expect(compose.services[name], name).toBeDefined();
+    expect(prefix(o.postgres.image!)).toBe('cosell-offline/postgres:15');
+    expect(prefix(o.temporal.image!)).toBe('cosell-offline/temporal:local');
+    expect(o['temporal-setup'].image).toBe(o.temporal.image);
+    // The Temporal CLI's server serves its own Web UI on the port temporalio/ui had; that service is left out.
+    expect(o['temporal-ui'].profiles).toEqual(['upstream-ui']);
+    expect(o.temporal.ports).toEqual(compose.services['temporal-ui'].ports);
+    expect(o.sandbox.build).toMatchObject({ context: '.', network: 'host' });
+    const base = prefix(o.sandbox.build!.args!.NODE_IMAGE);
+    expect(base).toBe('cosell-offline/node:20-bookworm');
+    // The offline images are built on that same base; the script imports it under that name.
+    for (const f of ['deploy/offline/postgres.Dockerfile', 'deploy/offline/temporal.Dockerfile']) expect(read(f)).toMatch(new RegExp(`^ARG BASE_IMAGE=${base}$`, 'm'));
+    expect(read('scripts/image-check.sh')).toContain('base="$prefix/node:20-bookworm"');
+    // Nothing else of compose.yaml changes: the cosell services keep their wiring.
+    expect(Object.keys(o).sort()).toEqual(['postgres', 'sandbox', 'temporal', 'temporal-setup', 'temporal-ui']);
+  });
+
+  it('runs the search-attribute setup against the compose Temporal, by a name gRPC resolves without outside DNS', () => {
+    expect(o['temporal-setup'].environment).toEqual({ TEMPORAL_ADDRESS: `passthrough:///${compose.services['temporal-setup'].environment!.TEMPORAL_ADDRESS}` });
+  });
+
+  it('the check script is valid bash and executable', () => {
+    expect(spawnSync('bash', ['-n', path.join(ROOT, 'scripts/image-check.sh')]).status).toBe(0);
+    expect(statSync(path.join(ROOT, 'scripts/image-check.sh')).mode & 0o111).not.toBe(0);
+  });
 });
