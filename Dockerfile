@@ -10,6 +10,8 @@ WORKDIR /app
 # better-sqlite3 compiles from source when no prebuilt binary fits.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# The workspace packages' manifests (sandbox/ is @cosell/sandbox): npm ci installs their dependencies too.
+COPY sandbox/package.json ./sandbox/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs ./scripts/build.mjs
@@ -43,6 +45,9 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# @cosell/sandbox (the demo's CRMs): node_modules/@cosell/sandbox is npm's link to this folder.
+COPY --from=build /app/sandbox/package.json ./sandbox/
+COPY --from=build /app/sandbox/dist ./sandbox/dist
 COPY bin ./bin
 COPY deploy ./deploy
 # Where the sandbox leaves its connection details for the other containers, and keeps its CRM data (compose.yaml).

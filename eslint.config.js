@@ -10,7 +10,7 @@ const PRODUCT_FOLDERS = JSON.parse(readFileSync(new URL('tsconfig.build.json', i
 const NO_APP = { group: ['**/app/*', '**/app'], message: 'app/ is start-up wiring: the product does not import it (take what you need as a parameter, or move it to lib/).' };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.temporal/**', 'bench/results/**', 'coverage/**', 'dist/**'] },
+  { ignores: ['node_modules/**', '.temporal/**', 'bench/results/**', 'coverage/**', '**/dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

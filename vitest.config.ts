@@ -31,7 +31,16 @@ const files = globSync('test/**/*.test.ts', { cwd: ROOT }).sort();
 const unit = files.filter((f) => !touchesSystem(path.join(ROOT, f)));
 const system = files.filter((f) => !unit.includes(f));
 
+/**
+ * The workspace packages (@cosell/sandbox, …) resolve to this checkout's sources, as tsc and tsx do
+ * through tsconfig.json's `paths`: node_modules/@cosell/* is npm's link to the main checkout's folder,
+ * which a worktree must not run, and a package's own exports point at its build.
+ */
+const tsconfigPaths = (JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } }).compilerOptions.paths;
+const alias = Object.entries(tsconfigPaths).map(([name, [target]]) => ({ find: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`), replacement: path.join(ROOT, target) }));
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     exclude: ['node_modules/**', '.temporal/**'],
     testTimeout: 60_000,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import jsforce from 'jsforce';
-import type { Sandbox } from '../sandbox/index.js';
+import type { Sandbox } from '@cosell/sandbox';
 
 /**
  * The demo's co-selling with AWS: a seller marks a few of the vendor's open opportunities "Share with

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client } from '@temporalio/client';
-import type { Sandbox } from '../sandbox/index.js';
+import type { Sandbox } from '@cosell/sandbox';
 import { describeAwaiting, type RegistrationState } from '../rules/index.js';
 import { decideUpdate, registrationStatusQuery, requestInfoUpdate, registrationHandle } from '../lib/workflowClient.js';
 

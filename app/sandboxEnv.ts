@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { OrgConnectionInfo } from '../sandbox/types.js';
+import type { OrgConnectionInfo } from '@cosell/sandbox';
 
 /**
  * Export a sandbox's connection details as environment variables — `<PREFIX>_<ORG>_URL`, and the

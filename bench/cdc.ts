@@ -16,9 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { CdcSubscriber, type CdcNotifier } from '../connectors/salesforce/cdc/subscriber.js';
 import { openLedger } from '../ledger/index.js';
 import { latencySummary as summary } from './stats.js';
-import { startSandbox } from '../sandbox/index.js';
+import { startSandbox } from '@cosell/sandbox';
 import { personOfTheOrg } from './person.js';
-import type { SalesforceOrg } from '../sandbox/salesforce/index.js';
+import type { SalesforceOrg } from '@cosell/sandbox/salesforce';
 
 const WRITES = Number(process.env.BENCH_CDC_WRITES ?? 300);
 const RATE = Number(process.env.BENCH_CDC_RATE ?? 20); // writes per second

@@ -43,7 +43,7 @@ import { DEFAULT_COALESCE, loadNetwork } from '../lib/config.js';
 import { startDevServer } from '../app/devServer.js';
 import { startLinks } from '../lib/links.js';
 import { exportSandboxEnv } from '../app/sandboxEnv.js';
-import type { Sandbox } from '../sandbox/index.js';
+import type { Sandbox } from '@cosell/sandbox';
 import { statusQuery } from '../workflows/index.js';
 import { linkHandle, linkWorkflowId, streamHandle, streamPollNowSignal, streamStatusQuery, streamWorkflowId } from '../lib/workflowClient.js';
 import { streamIdOf } from '../ledger/streams.js';

@@ -1,5 +1,5 @@
 import jsforce from 'jsforce';
-import type { Sandbox } from '../sandbox/index.js';
+import type { Sandbox } from '@cosell/sandbox';
 
 type SalesforceInfo = Extract<Sandbox['orgs'][string], { kind: 'salesforce' }>;
 

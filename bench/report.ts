@@ -24,8 +24,8 @@ import { refreshFacts } from '../analytics/refresh.js';
 import { createConnector } from '../connectors/index.js';
 import type { CrmRecord } from '../connectors/types.js';
 import { openLedger, type FactChange } from '../ledger/index.js';
-import { generateSeed, type SeedHistoryDeal } from '../sandbox/seed.js';
-import { startSandbox } from '../sandbox/index.js';
+import { generateSeed, type SeedHistoryDeal } from '@cosell/sandbox';
+import { startSandbox } from '@cosell/sandbox';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const N = Number(process.env.BENCH_REPORT_N ?? 1_000_000);

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import jsforce from 'jsforce';
 import { SalesforceConnector } from '../connectors/salesforce/connector.js';
 import { START_CURSOR, type FeedCursor } from '../connectors/types.js';
-import { startSandbox } from '../sandbox/index.js';
+import { startSandbox } from '@cosell/sandbox';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -16,8 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jsforce from 'jsforce';
 import { Client as HubspotClient } from '@hubspot/api-client';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import type { SalesforceOrg } from '../sandbox/salesforce/index.js';
+import { startSandbox, type Sandbox } from '@cosell/sandbox';
+import type { SalesforceOrg } from '@cosell/sandbox/salesforce';
 
 const N = Number(process.env.BENCH_SANDBOX_RECORDS ?? 100_000);
 const SMALL = 1_000;

@@ -31,7 +31,7 @@ import { startDevServer } from '../app/devServer.js';
 import { openEngine } from '../app/engine.js';
 import { startLinks } from '../lib/links.js';
 import { exportSandboxEnv } from '../app/sandboxEnv.js';
-import type { Sandbox } from '../sandbox/index.js';
+import type { Sandbox } from '@cosell/sandbox';
 import type { LinkStatus } from '../sync/types.js';
 import { statusQuery } from '../workflows/index.js';
 import { linkHandle } from '../lib/workflowClient.js';

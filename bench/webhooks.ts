@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Client as HubspotClient } from '@hubspot/api-client';
 import { openLedger } from '../ledger/index.js';
 import { latencySummary as summary } from './stats.js';
-import { startHubspotPortal } from '../sandbox/hubspot/testing.js';
+import { startHubspotPortal } from '@cosell/sandbox/hubspot/testing';
 import { allSubscriptions, RecordingNotifier, startReceiver } from '../test/push/harness.js';
 
 const WRITES = Number(process.env.BENCH_WEBHOOK_WRITES ?? 1000);

@@ -2,8 +2,9 @@ import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CosellError } from '../lib/errors.js';
 import { demoNetworkEnv, exportSandboxEnv, shellExports } from '../app/sandboxEnv.js';
-import { startInbox, type Inbox } from '../sandbox/inbox.js';
-import { startSandbox } from '../sandbox/index.js';
+import { loadSandboxConfig } from '../app/sandboxConfig.js';
+import { startInbox, type Inbox } from '@cosell/sandbox/inbox';
+import { startSandbox } from '@cosell/sandbox';
 
 /**
  * `cosell sandbox [--config FILE] [--seed N] [--json]`: host the emulated CRMs until SIGTERM/SIGINT.
@@ -32,7 +33,7 @@ export function registerSandbox(program: Command): void {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      const sandbox = await startSandbox({ config: opts.config, seed, persistFile: opts.persist });
+      const sandbox = await startSandbox({ config: opts.config === undefined ? undefined : loadSandboxConfig(opts.config), seed, persistFile: opts.persist });
       let inbox: Inbox | undefined;
       try {
         if (opts.writeEnv) {

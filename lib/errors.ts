@@ -85,7 +85,7 @@ export const ProblemCodes = {
   RULES_UNKNOWN_STAGE: 'a stage that is not one of stageGuard.vendorStages',
   RULES_BAD_DOMAIN: 'a named-account domain that is not a registrable company domain',
   RULES_PARTNER_MOVED: 'a partner\'s tier, territories, roles or CRM written in the policy (they belong in the network file)',
-  // console users file (console/users.ts) and sandbox file (sandbox/config.ts)
+  // console users file (console/users.ts) and sandbox file (app/sandboxConfig.ts)
   CONSOLE_USERS_INVALID: 'the console users file does not fit its schema, or lists a user twice',
   SANDBOX_CONFIG_INVALID: 'the sandbox network file does not fit its schema',
   // mapping files (mappings/)
@@ -203,8 +203,15 @@ export function isCosellError(e: unknown, code?: ErrorCode): e is CosellError {
 }
 
 /** Normalise anything thrown into a CosellError, keeping the original as `cause`. */
+const isCatalogueCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(ErrorCodes, code);
+
 export function toCosellError(e: unknown): CosellError {
   if (e instanceof CosellError) return e;
+  // A package cosell runs but that cannot import this module (@cosell/sandbox) throws with a catalogue code by value.
+  if (e instanceof Error && isCatalogueCode((e as { code?: unknown }).code)) {
+    const { hint, details } = e as { hint?: string; details?: Record<string, unknown> };
+    return new CosellError((e as unknown as { code: ErrorCode }).code, e.message, { hint, details, cause: e });
+  }
   if (e instanceof Error) return new CosellError('COSELL_UNKNOWN', e.message, { cause: e });
   return new CosellError('COSELL_UNKNOWN', typeof e === 'string' ? e : JSON.stringify(e));
 }

@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { CosellError } from '../lib/errors.js';
-import { YamlSource } from '../lib/yamlSource.js';
-import { formatProblem } from '../lib/problems.js';
-import type { SandboxConfig } from './types.js';
-import { configTextOrThrow } from '../lib/configFile.js';
-
-/** The sandbox config file (YAML or JSON): which orgs to host, their seeds, faults, schema and credentials. */
+/**
+ * The sandbox config's schema (YAML or JSON, or an object): which orgs to host, their seeds, faults,
+ * schema and credentials. Reading a config *file* with every problem at file:line:col is cosell's
+ * (app/sandboxConfig.ts, one positioned-problem format for every admin-written file); the package
+ * validates objects against this schema and names each problem by its path.
+ */
 
 const faultsSchema = z.strictObject({
   errorRate: z.number().min(0).max(1).optional(),
@@ -101,19 +100,3 @@ export const sandboxConfigSchema = z.strictObject({
     seen.add(o.id);
   });
 });
-
-export function parseSandboxConfig(text: string, file: string): SandboxConfig {
-  const src = new YamlSource(text, file);
-  const cfg = src.validate(sandboxConfigSchema, 'SANDBOX_CONFIG_INVALID');
-  if (!cfg) {
-    throw new CosellError('COSELL_CONFIG_INVALID', src.problems.map(formatProblem).join('\n'), {
-      hint: 'see sandbox/default-network.yaml for a complete example',
-      details: { problems: src.problems },
-    });
-  }
-  return cfg as SandboxConfig;
-}
-
-export function loadSandboxConfig(file: string): SandboxConfig {
-  return parseSandboxConfig(configTextOrThrow(file, 'sandbox network file', { error: 'COSELL_CONFIG_INVALID', problem: 'SANDBOX_CONFIG_INVALID' }, 'check the --config path'), file);
-}

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { CosellError } from '../lib/errors.js';
-import { loadSandboxConfig, sandboxConfigSchema, webhookSettingsSchema } from './config.js';
+import YAML from 'yaml';
+import { sandboxConfigSchema, webhookSettingsSchema } from './config.js';
+import { SandboxConfigError } from './errors.js';
 import { generateSeed, SEED_DEFAULTS, type SeedData } from './seed.js';
 import { createSalesforceOrg } from './salesforce/index.js';
 import type { ClockCommand, FaultConfig, OrgConfig, OrgConnectionInfo, SandboxConfig, SandboxOrg } from './types.js';
@@ -38,8 +39,11 @@ export interface Sandbox {
 }
 
 export interface StartSandboxOptions {
-  /** A config object, or the path of a YAML/JSON config file. Default: sandbox/default-network.yaml. */
-  config?: SandboxConfig | string;
+  /**
+   * The orgs to host. Default: the demo network, default-network.yaml. To start from a YAML/JSON file,
+   * parse it first (cosell's `loadSandboxConfig` in app/sandboxConfig.ts names problems at file:line:col).
+   */
+  config?: SandboxConfig;
   /** Network seed; overrides the config's. */
   seed?: number;
   /** Snapshot every org here on stop and restore from it on start. */
@@ -56,18 +60,18 @@ async function hubspotFactory(): Promise<HubspotFactory> {
     if (typeof mod.createHubspotOrg !== 'function') throw new Error('sandbox/hubspot/index.ts does not export createHubspotOrg');
     return mod.createHubspotOrg;
   } catch (e) {
-    throw new CosellError('COSELL_CONFIG_INVALID', `the HubSpot emulator is not available: ${(e as Error).message}`, { cause: e, hint: 'use salesforce orgs only, or check sandbox/hubspot/' });
+    throw new SandboxConfigError(`the HubSpot emulator is not available: ${(e as Error).message}`, { cause: e, hint: 'use salesforce orgs only, or check sandbox/hubspot/' });
   }
 }
 
-function resolveConfig(config: SandboxConfig | string | undefined): SandboxConfig {
-  if (config === undefined) return loadSandboxConfig(DEFAULT_CONFIG_FILE);
-  if (typeof config === 'string') return loadSandboxConfig(config);
-  const parsed = sandboxConfigSchema.safeParse(config);
+function resolveConfig(config: SandboxConfig | undefined): SandboxConfig {
+  // The shipped demo network is known-good; its file is parsed plainly (no positions needed).
+  const value: unknown = config ?? YAML.parse(readFileSync(DEFAULT_CONFIG_FILE, 'utf8'));
+  const parsed = sandboxConfigSchema.safeParse(value);
   if (!parsed.success) {
-    throw new CosellError('COSELL_CONFIG_INVALID', parsed.error.issues.map((i) => `<config>:1:1: SANDBOX_CONFIG_INVALID: ${i.path.join('.')}: ${i.message}`).join('\n'));
+    throw new SandboxConfigError(parsed.error.issues.map((i) => `<config>:1:1: SANDBOX_CONFIG_INVALID: ${i.path.join('.')}: ${i.message}`).join('\n'), { hint: 'see default-network.yaml in @cosell/sandbox for a complete example' });
   }
-  return config;
+  return value as SandboxConfig;
 }
 
 export function seedFor(cfg: SandboxConfig, org: OrgConfig, networkSeed: number): SeedData {
@@ -121,7 +125,7 @@ export async function startSandbox(opts: StartSandboxOptions = {}): Promise<Sand
   let stopped = false;
   const orgById = (id: string): SandboxOrg => {
     const o = orgs.get(id);
-    if (!o) throw new CosellError('COSELL_CONFIG_INVALID', `no org "${id}" in this sandbox`, { hint: `orgs: ${[...orgs.keys()].join(', ')}` });
+    if (!o) throw new SandboxConfigError(`no org "${id}" in this sandbox`, { hint: `orgs: ${[...orgs.keys()].join(', ')}` });
     return o;
   };
   return {

@@ -9,7 +9,7 @@ import { formatProblem } from '../../lib/problems.js';
 import { loadUsers } from '../../console/users.js';
 import { loadMappingFile } from '../../mappings/index.js';
 import { loadPolicy } from '../../rules/policy.js';
-import { loadSandboxConfig } from '../../sandbox/config.js';
+import { loadSandboxConfig } from '../../app/sandboxConfig.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** Every admin-written file that cannot be read is reported the same way: where, what, why, how to fix. */

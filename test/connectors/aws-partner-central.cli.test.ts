@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../cli/main.js';
-import type { AwsPartnerCentralSandboxOrg } from '../../sandbox/aws-partner-central/index.js';
+import type { AwsPartnerCentralSandboxOrg } from '@cosell/sandbox/aws-partner-central';
 import { sandboxEnv } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { tempDir } from '../helpers/tmp.js';

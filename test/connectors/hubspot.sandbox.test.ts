@@ -6,7 +6,7 @@ import { createHubspotConnector, type HubspotConnectorConfig } from '../../conne
 import { START_CURSOR, type Connector, type FeedCursor } from '../../connectors/types.js';
 import { OBJECT_TYPES } from '../../sandbox/hubspot/meta.js';
 import type { HsRecord } from '../../sandbox/hubspot/store.js';
-import { startHubspotPortal, type RunningPortal } from '../../sandbox/hubspot/testing.js';
+import { startHubspotPortal, type RunningPortal } from '@cosell/sandbox/hubspot/testing';
 
 /**
  * HubSpot-specific behaviour of the connector against the emulated portal, through the unmodified

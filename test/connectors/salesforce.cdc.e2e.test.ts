@@ -9,7 +9,7 @@ import type { CdcNotifier } from '../../connectors/salesforce/cdc/subscriber.js'
 import type { ReconcileReason } from '../../push/types.js';
 import { CdcSubscriber, type CdcEventSeen, type CdcSubscriberOptions } from '../../connectors/salesforce/cdc/subscriber.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
-import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
+import type { SalesforceOrg } from '@cosell/sandbox/salesforce';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 /**

@@ -8,7 +8,7 @@ import { personOfTheOrg } from '../../bench/person.js';
 import { openLedger, type Ledger } from '../../ledger/index.js';
 import { loadNetwork } from '../../lib/config.js';
 import { startLinks } from '../../lib/links.js';
-import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
+import type { SalesforceOrg } from '@cosell/sandbox/salesforce';
 import { statusQuery, streamStatusQuery } from '../../workflows/index.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { sandboxEnv } from '../helpers/network.js';

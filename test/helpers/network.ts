@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseNetwork, type LoadedNetwork } from '../../lib/config.js';
 import { formatProblem } from '../../lib/problems.js';
 import { exportSandboxEnv } from '../../app/sandboxEnv.js';
-import type { Sandbox } from '../../sandbox/index.js';
+import type { Sandbox } from '@cosell/sandbox';
 import { tempDir } from './tmp.js';
 
 const STOCK = path.resolve(new URL('../../mappings/stock', import.meta.url).pathname);

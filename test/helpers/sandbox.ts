@@ -1,8 +1,8 @@
 import jsforce from 'jsforce';
 import { Client as HubspotClient } from '@hubspot/api-client';
-import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
-import type { FaultConfig, OrgConfig, SandboxConfig } from '../../sandbox/types.js';
+import { startSandbox, type Sandbox } from '@cosell/sandbox';
+import type { SalesforceOrg } from '@cosell/sandbox/salesforce';
+import type { FaultConfig, OrgConfig, SandboxConfig } from '@cosell/sandbox';
 
 /**
  * Start a sandbox in-process for a test file, with small data, and hand out real clients:

@@ -51,7 +51,9 @@ describe('the cosell package', () => {
     );
     const shipped = new Set(pkg.files);
     expect(missing.filter((f) => !shipped.has(f))).toEqual([]);
-    for (const asset of ['dist/examples/network.yaml', 'dist/examples/roe.yaml', 'dist/lib/encodedFailureConverter.cjs', 'dist/connectors/salesforce/cdc/clientThread.mjs', 'dist/sandbox/default-network.yaml']) expect(shipped).toContain(asset);
+    for (const asset of ['dist/examples/network.yaml', 'dist/examples/roe.yaml', 'dist/lib/encodedFailureConverter.cjs', 'dist/connectors/salesforce/cdc/clientThread.mjs']) expect(shipped).toContain(asset);
+    // The sandbox is its own package now, not a folder of cosell's.
+    expect(pkg.files.filter((f) => f.startsWith('dist/sandbox/'))).toEqual([]);
     // No test or bench code, no build bookkeeping.
     expect(pkg.files.filter((f) => /^dist\/(test|bench)\/|\.tsbuildinfo$|\.build-hash$/.test(f))).toEqual([]);
     for (const dev of ['tsx', '@temporalio/testing', 'typescript', 'vitest']) {
@@ -64,6 +66,51 @@ describe('the cosell package', () => {
     const resolved = spawnSync(process.execPath, ['--input-type=module', '-e', "import.meta.resolve('tsx')"], { cwd: pkg.packageDir, encoding: 'utf8' });
     expect(resolved.status).not.toBe(0);
     expect(resolved.stderr).toContain("Cannot find package 'tsx'");
+  });
+
+  it('@cosell/sandbox is its own package: its build, no sources, the dependencies only it uses', () => {
+    const sbx = pkg.workspaces['@cosell/sandbox'];
+    expect(sbx, 'the sandbox workspace was packed').toBeDefined();
+    expect(sbx.files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(sbx.files.filter((f) => !f.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
+    const modules = (readdirSync(path.join(CHECKOUT, 'sandbox'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && !f.startsWith('dist/'));
+    expect(modules.length).toBeGreaterThan(20);
+    expect(modules.flatMap((f) => [`dist/${f.replace(/\.ts$/, '.js')}`, `dist/${f.replace(/\.ts$/, '.d.ts')}`]).filter((f) => !sbx.files.includes(f))).toEqual([]);
+    expect(sbx.files).toContain('dist/default-network.yaml');
+    const sandboxManifest = JSON.parse(readFileSync(path.join(CHECKOUT, 'sandbox', 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+    expect(manifest.dependencies['@cosell/sandbox']).toBe(sandboxManifest.version);
+    // What only the emulators use left cosell's dependencies; fastify stays (the console and the push receiver are fastify apps).
+    for (const only of ['@grpc/grpc-js', '@grpc/proto-loader', '@smithy/signature-v4', 'avsc', 'selfsigned']) {
+      expect(sandboxManifest.dependencies).toHaveProperty(only);
+      expect(manifest.dependencies).not.toHaveProperty(only);
+    }
+    expect(sandboxManifest.dependencies).toHaveProperty('fastify');
+  });
+
+  it('a sandbox started from the installed @cosell/sandbox answers jsforce like a Salesforce org', () => {
+    // Run in the project, as a user's script: only what is installed there resolves (jsforce comes with cosell).
+    const script = `
+      import { startSandbox } from '@cosell/sandbox';
+      import jsforce from 'jsforce';
+      const sandbox = await startSandbox({ config: { orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor', seed: { accounts: ${3 + Math.floor(Math.random() * 20)}, opportunities: 5 } }] } });
+      try {
+        const info = sandbox.orgs.vendor;
+        const conn = new jsforce.Connection({ instanceUrl: info.instanceUrl, accessToken: info.accessToken, version: '62.0' });
+        const before = await conn.query('SELECT Id, Name FROM Account');
+        const created = await conn.sobject('Account').create({ Name: 'Installed package check' });
+        const after = await conn.query("SELECT Id, Name FROM Account WHERE Name = 'Installed package check'");
+        console.log(JSON.stringify({ before: before.totalSize, created: created.success, found: after.records.map((r) => r.Id), id: created.id }));
+      } finally {
+        await sandbox.stop();
+      }`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg.project, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(r.status, r.stderr).toBe(0);
+    const seeded = Number(/accounts: (\d+)/.exec(script)![1]);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { before: number; created: boolean; found: string[]; id: string };
+    expect(out).toEqual({ before: seeded, created: true, found: [out.id], id: expect.stringMatching(/^001/) });
+    // …and it resolved to the installed package's build, not the checkout.
+    const where = spawnSync(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('@cosell/sandbox'))"], { cwd: pkg.project, encoding: 'utf8' });
+    expect(where.stdout.trim()).toBe(`file://${path.join(pkg.workspaces['@cosell/sandbox'].packageDir, 'dist', 'index.js')}`);
   });
 
   it('`cosell --version` prints the package version', () => {

@@ -6,7 +6,7 @@ import { openLedger, type Ledger } from '../../ledger/index.js';
 import { startLinks } from '../../lib/links.js';
 import { defaultNotifier } from '../../push/notifiers.js';
 import { startPushReceivers, type PushReceivers } from '../../push/start.js';
-import type { HubspotSandboxOrg } from '../../sandbox/hubspot/index.js';
+import type { HubspotSandboxOrg } from '@cosell/sandbox/hubspot';
 import { Engine } from '../../sync/build.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';

@@ -3,7 +3,7 @@ import type { Ledger } from '../../ledger/index.js';
 import { PushForwarder } from '../../push/forwarder.js';
 import { registerHubspotReceiver, type ReceiverStats } from '../../push/hubspot/receiver.js';
 import type { ChangeInfo, ChangeNotifier } from '../../push/types.js';
-import type { WebhookSettings } from '../../sandbox/hubspot/webhooks.js';
+import type { WebhookSettings } from '@cosell/sandbox/hubspot/webhooks';
 
 /** Records every notification; can be told to fail (the events must then stay pending and be retried). */
 export class RecordingNotifier implements ChangeNotifier {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../ledger/index.js';
-import type { HubspotSandboxOrg } from '../../sandbox/hubspot/index.js';
-import type { WebhookDispatcher, WebhookSettings } from '../../sandbox/hubspot/webhooks.js';
+import type { HubspotSandboxOrg } from '@cosell/sandbox/hubspot';
+import type { WebhookDispatcher, WebhookSettings } from '@cosell/sandbox/hubspot/webhooks';
 import { tempLedgerFile } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 import { allSubscriptions, RecordingNotifier, startReceiver, type RunningReceiver } from './harness.js';

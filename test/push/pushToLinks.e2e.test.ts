@@ -7,7 +7,7 @@ import { startLinks } from '../../lib/links.js';
 import { defaultNotifier, StreamNotifier } from '../../push/notifiers.js';
 import { startPushReceivers, type PushReceivers } from '../../push/start.js';
 import { SyncNowNotifier } from '../../push/syncNowNotifier.js';
-import type { HubspotSandboxOrg } from '../../sandbox/hubspot/index.js';
+import type { HubspotSandboxOrg } from '@cosell/sandbox/hubspot';
 import { Engine } from '../../sync/build.js';
 import { sandboxEnv, tempLedgerFile, testNetwork } from '../helpers/network.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';

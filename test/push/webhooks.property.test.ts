@@ -2,7 +2,7 @@ import { Client as HubspotClient } from '@hubspot/api-client';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../ledger/index.js';
-import { startHubspotPortal, type RunningPortal } from '../../sandbox/hubspot/testing.js';
+import { startHubspotPortal, type RunningPortal } from '@cosell/sandbox/hubspot/testing';
 import { tempLedgerFile } from '../helpers/network.js';
 import { allSubscriptions, RecordingNotifier, startReceiver, type RunningReceiver } from './harness.js';
 

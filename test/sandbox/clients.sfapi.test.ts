@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
+import type { SalesforceOrg } from '@cosell/sandbox/salesforce';
 import { ensurePythonClients, runPythonClient, type PythonClients } from '../helpers/pyclients.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HubspotSandboxOrg } from '../../sandbox/hubspot/index.js';
+import type { HubspotSandboxOrg } from '@cosell/sandbox/hubspot';
 import { resolveObjectType } from '../../sandbox/hubspot/meta.js';
-import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
+import type { SalesforceOrg } from '@cosell/sandbox/salesforce';
 import { ensurePythonClients, runPythonClient, type PythonClients } from '../helpers/pyclients.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 

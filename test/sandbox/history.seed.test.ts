@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAttribution } from '../../analytics/facts.js';
-import { generateSeed } from '../../sandbox/seed.js';
+import { generateSeed } from '@cosell/sandbox';
 
 /** The analytics history seed (SeedSpec.history): opt-in, deterministic, eight quarters of closed deals, direct and with 1–3 partners. */
 describe('seed history', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateSeed, mapStage, SEED_STAGES } from '../../sandbox/seed.js';
+import { generateSeed, mapStage, SEED_STAGES } from '@cosell/sandbox';
 
 /** The seed generator: deterministic, realistic, with deliberate vendor/partner overlaps, lazy at scale. */
 

@@ -3,8 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { parseSandboxConfig } from '../../sandbox/config.js';
+import fc from 'fast-check';
+import { SandboxConfigError, startSandbox, type Sandbox } from '@cosell/sandbox';
+import { ErrorCodes, exitCodeOf, toCosellError, type ErrorCode } from '../../lib/errors.js';
+import { parseSandboxConfig } from '../../app/sandboxConfig.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 /** The sandbox host: several orgs in one process, web pages, admin endpoints, persistence, config, CLI. */
@@ -116,6 +118,44 @@ describe('config', () => {
     expect(message).toMatch(/^net\.yaml:2:9: SANDBOX_CONFIG_INVALID: .*lower-case/m);
     expect(message).toMatch(/^net\.yaml:5:11: SANDBOX_CONFIG_INVALID: /m);
     expect(message).toMatch(/^net\.yaml:6:5: SANDBOX_CONFIG_INVALID: unknown key "colour"/m);
+  });
+
+  // The package cannot import cosell's catalogue; its errors carry the catalogue's code by value, and
+  // cosell turns them into the same CosellError (exit 2, the hint) as its own.
+  it('a bad config object or an unknown org is COSELL_CONFIG_INVALID with a hint, through cosell as from the package', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom<unknown[]>([], [{ id: 'Vendor', kind: 'salesforce' }], [{ id: 'v', kind: 'dynamics' }], [{ id: 'v', kind: 'salesforce', colour: 'red' }], [{ id: 'v', kind: 'salesforce' }, { id: 'v', kind: 'hubspot' }]), async (orgs) => {
+        const err = await startSandbox({ config: { orgs } as never }).then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(SandboxConfigError);
+        const cosell = toCosellError(err);
+        expect(cosell.code).toBe('COSELL_CONFIG_INVALID');
+        expect(exitCodeOf(cosell.code)).toBe(2);
+        expect(cosell.message).toMatch(/^<config>:1:1: SANDBOX_CONFIG_INVALID: orgs/m);
+        expect(cosell.describe()).toMatch(/hint: see default-network\.yaml/);
+      }),
+      { numRuns: 10 },
+    );
+    const sb = await startSandbox({ config: { orgs: [{ id: 'vendor', kind: 'salesforce', seed: { accounts: 1, opportunities: 1 } }] } });
+    try {
+      const err = toCosellError((() => { try { sb.org('nope'); } catch (e) { return e; } })());
+      expect([err.code, err.message, err.hint]).toEqual(['COSELL_CONFIG_INVALID', 'no org "nope" in this sandbox', 'orgs: vendor']);
+    } finally {
+      await sb.stop();
+    }
+  });
+
+  it('cosell keeps any catalogue code an error carries, and only those', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...(Object.keys(ErrorCodes) as ErrorCode[])), fc.string(), fc.option(fc.string(), { nil: undefined }), (code, message, hint) => {
+        const e = Object.assign(new Error(message), { code, hint });
+        expect(toCosellError(e)).toMatchObject({ code, message, hint, cause: e });
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string().filter((c) => !Object.hasOwn(ErrorCodes, c)), (code) => {
+        expect(toCosellError(Object.assign(new Error('x'), { code })).code).toBe('COSELL_UNKNOWN');
+      }),
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { startSandbox, type Sandbox } from '@cosell/sandbox';
 
 /** The HubSpot portal hosted by the sandbox host (startSandbox), driven through its admin endpoints. */
 let sb: Sandbox;

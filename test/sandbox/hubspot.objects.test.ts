@@ -1,6 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHubspotPortal, type RunningPortal } from '../../sandbox/hubspot/testing.js';
+import { startHubspotPortal, type RunningPortal } from '@cosell/sandbox/hubspot/testing';
 
 /**
  * Contract: objects, batch and merge endpoints of the HubSpot emulation, driven through the real

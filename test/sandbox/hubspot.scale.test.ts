@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OBJECT_TYPES } from '../../sandbox/hubspot/meta.js';
 import { runSearch } from '../../sandbox/hubspot/search.js';
 import type { HsRecord } from '../../sandbox/hubspot/store.js';
-import { startHubspotPortal, type RunningPortal } from '../../sandbox/hubspot/testing.js';
+import { startHubspotPortal, type RunningPortal } from '@cosell/sandbox/hubspot/testing';
 
 /**
  * Scale: a 100k-deal portal answers indexed searches fast, windowing by hs_object_id gets past the

@@ -1,9 +1,9 @@
 import { Client } from '@hubspot/api-client';
 import fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHubspotOrg } from '../../sandbox/hubspot/index.js';
-import { startHubspotPortal, type RunningPortal } from '../../sandbox/hubspot/testing.js';
-import { generateSeed } from '../../sandbox/seed.js';
+import { createHubspotOrg } from '@cosell/sandbox/hubspot';
+import { startHubspotPortal, type RunningPortal } from '@cosell/sandbox/hubspot/testing';
+import { generateSeed } from '@cosell/sandbox';
 
 /** Contract: properties, pipelines, owners, associations v4, rate limits, faults, persistence, list view. */
 let p: RunningPortal;

@@ -1,6 +1,6 @@
 import { Client } from '@hubspot/api-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHubspotPortal, type RunningPortal } from '../../sandbox/hubspot/testing.js';
+import { startHubspotPortal, type RunningPortal } from '@cosell/sandbox/hubspot/testing';
 
 /** Contract: CRM search (operators, groups, sorts, paging, total, 10k cap, lag, search rate limit). */
 let p: RunningPortal;

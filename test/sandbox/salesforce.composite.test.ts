@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type jsforce from 'jsforce';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
+import type { SalesforceOrg } from '@cosell/sandbox/salesforce';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AwsPartnerCentralSandboxOrg } from '../../sandbox/aws-partner-central/index.js';
+import type { AwsPartnerCentralSandboxOrg } from '@cosell/sandbox/aws-partner-central';
 import type { StoredOpportunity } from '../../sandbox/aws-partner-central/service.js';
 import { startLinkHarness, type LinkHarness } from '../helpers/linkWorker.js';
 import { uniqueQueue } from '../helpers/temporal.js';

@@ -1,7 +1,7 @@
 import { Client as HubspotClient } from '@hubspot/api-client';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SalesforceOrg } from '../../sandbox/salesforce/index.js';
+import type { SalesforceOrg } from '@cosell/sandbox/salesforce';
 import type { ValidationRule } from '../../sandbox/salesforce/data.js';
 import type { LinkStatus } from '../../sync/types.js';
 import { linkSync, statusQuery } from '../../workflows/index.js';
