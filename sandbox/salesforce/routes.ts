@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isTrueParam, subrequestOf } from '../http.js';
+import { registerBulk2 } from './bulk2.js';
 import { registerComposite } from './composite.js';
 import { ApiError, RecordFailure, type RecordError } from './errors.js';
 import { MultipleMatches, Undo, type SalesforceData, type SaveResult, type WriteContext } from './data.js';
@@ -525,6 +526,9 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
       .map((c) => ({ attributes: { type: 'CustomField', url: `/services/data/v62.0/tooling/sobjects/CustomField/${c.id}` }, Id: c.id, DeveloperName: c.name.replace(/__c$/, ''), TableEnumOrId: c.object, FullName: `${c.object}.${c.name}` }));
     return { size: records.length, totalSize: records.length, done: true, queryLocator: null, entityTypeName: 'CustomField', records };
   });
+
+  // ---------- Bulk API 2.0 ----------
+  registerBulk2(app, { data, versionOf, userOf: deps.userOf, begin, commit, toFailure, now: deps.now });
 
   // ---------- Composite and Composite Batch ----------
   registerComposite(app, {

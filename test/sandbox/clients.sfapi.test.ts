@@ -5,7 +5,7 @@ import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
 
 /**
  * The Salesforce APIs beyond CRUD and SOQL with a client cosell does not use: simple-salesforce
- * (clients/salesforce_api_client.py) logs in over SOAP, reads layouts, searches (SOSL), sends Composite and Composite Batch
+ * (clients/salesforce_api_client.py) logs in over SOAP, reads layouts, searches (SOSL), loads and queries through Bulk API 2.0, sends Composite and Composite Batch
  * requests; the test checks what it saw and the org's state. (jsforce's side: salesforce.composite,
  * salesforce.layouts and salesforce.auth tests.)
  */
@@ -38,6 +38,27 @@ describe('simple-salesforce', () => {
     expect(out.compositeRolledBack).toEqual([['ok', 400, 'PROCESSING_HALTED'], ['bad', 400, 'REQUIRED_FIELD_MISSING']]);
     expect([...vendor().data.table('Account').byId.values()].filter((r) => r.Name === 'Py Rolled Back Co')).toEqual([]);
     expect(out.batch).toEqual({ hasErrors: true, codes: [204, 200, 404, 412], website: 'https://py.example.com' });
+  }, 180_000);
+});
+
+describe('simple-salesforce Bulk API 2.0', () => {
+  it('sf.bulk2 insert of rows with commas, quotes and newlines, its successful/failed records, a query paged by max_records', async () => {
+    const bulkRows = [
+      { Name: 'PyBulk "one", first', Description: 'line 1\nline 2' },
+      { Name: 'PyBulk two', Description: 'semi; colon' },
+      { Name: 'PyBulk three', Description: "it's" },
+      { Name: '', Description: 'no name' },
+    ];
+    const out = await run(['bulk2'], { bulkRows });
+    expect(out.bulkInsert).toEqual({ numberRecordsProcessed: 4, numberRecordsFailed: 1, numberRecordsTotal: 4 });
+    expect(out.bulkSuccessful.map((r: { Name: string; Description: string; created: string }) => [r.Name, r.Description, r.created])).toEqual(bulkRows.slice(0, 3).map((r) => [r.Name, r.Description, 'true']));
+    for (const r of out.bulkSuccessful as Array<{ id: string; Name: string; Description: string }>) {
+      const rec = vendor().data.table('Account').byId.get(r.id)!;
+      expect([rec.Name, rec.Description]).toEqual([r.Name, r.Description]);
+    }
+    expect(out.bulkFailed).toEqual(['REQUIRED_FIELD_MISSING']);
+    expect(out.bulkQueryPages).toEqual([2, 1]);
+    expect(out.bulkQuery).toEqual([...bulkRows.slice(0, 3)].sort((a, b) => (a.Name < b.Name ? -1 : 1)));
   }, 180_000);
 });
 
