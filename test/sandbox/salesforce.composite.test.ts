@@ -14,7 +14,8 @@ let sb: TestSandbox;
 let conn: jsforce.Connection;
 
 beforeAll(async () => {
-  sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor' }] });
+  // pubsub on: Change Data Capture counts the transactions the calls commit.
+  sb = await startTestSandbox({ orgs: [{ id: 'vendor', kind: 'salesforce', role: 'vendor', pubsub: {} }] });
   conn = sb.jsforce('vendor');
 });
 afterAll(() => sb?.stop());
@@ -103,6 +104,24 @@ describe('Composite', () => {
     const ten = await rawPost(`${V}/composite`, { compositeRequest: Array.from({ length: 10 }, (_, i) => ({ method: 'GET', url: `${V}/sobjects/Account/describe`, referenceId: `d${i}` })) });
     expect(ten.body.compositeResponse).toHaveLength(10);
     expect(usedOf(ten.usage) - usedOf(first.usage)).toBe(1);
+  });
+});
+
+describe('Composite transactions as Change Data Capture sees them', () => {
+  it('allOrNone commits one transaction, without it each subrequest commits its own, a rolled-back one none', async () => {
+    const txs = () => org().cdc!.bus.counts.transactions;
+    const creates = (tag: string) => [0, 1, 2].map((i) => ({ method: 'POST', url: `${V}/sobjects/Account`, referenceId: `c${i}`, body: { Name: `${tag} ${i}` } }));
+    let before = txs();
+    const one = await composite({ allOrNone: true, compositeRequest: creates('Cdc one') });
+    expect(txs() - before).toBe(1);
+    const stamps = one.compositeResponse.map((r) => org().data.table('Account').byId.get(r.body.id)!.SystemModstamp);
+    expect(new Set(stamps).size).toBe(1); // one transaction, one timestamp
+    before = txs();
+    await composite({ compositeRequest: creates('Cdc each') });
+    expect(txs() - before).toBe(3);
+    before = txs();
+    await composite({ allOrNone: true, compositeRequest: [...creates('Cdc none'), { method: 'POST', url: `${V}/sobjects/Account`, referenceId: 'bad', body: {} }] });
+    expect(txs() - before).toBe(0);
   });
 });
 
