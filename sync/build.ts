@@ -78,6 +78,12 @@ export class Engine {
     return from === this.network.network.vendor.id ? splitEndpoint(link.to).org : from;
   }
 
+  /** The paired link's match key as this link sees it (LinkRuntime.pairedMatch), when its field is in the source schema. */
+  private pairedMatchOf(pairedWith: string, sourceSchema: ObjectSchema): LinkRuntime['pairedMatch'] {
+    const match = loadMappingFile(this.network.resolve(this.network.link(pairedWith).mapping), {}).mapping?.match;
+    return match && sourceSchema.fields[match.target] ? { source: match.source, target: match.target } : undefined;
+  }
+
   private async build(link: LinkConfig): Promise<LinkRuntime> {
     const { org: sourceOrgId, object: sourceObject } = splitEndpoint(link.from);
     const { org: targetOrgId, object: targetObject } = splitEndpoint(link.to);
@@ -110,6 +116,7 @@ export class Engine {
       const parentLink = this.network.link(link.parent.link);
       parent = { linkId: parentLink.id, sourceField: link.parent.sourceField, targetField: link.parent.targetField, targetObject: splitEndpoint(parentLink.to).object };
     }
+    const pairedMatch = link.pairedWith ? this.pairedMatchOf(link.pairedWith, sourceSchema) : undefined;
     const stream = this.streamOf(link.id);
     const rt: Omit<LinkRuntime, 'gate'> = {
       link,
@@ -128,6 +135,7 @@ export class Engine {
       parent,
       deletedFlagField,
       pageSize: this.deps.pageSize ?? 2000,
+      ...(pairedMatch ? { pairedMatch } : {}),
       sourceIsATarget: this.network.network.links.some((l) => {
         const to = splitEndpoint(l.to);
         return to.org === sourceOrgId && to.object === sourceObject;

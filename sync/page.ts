@@ -153,6 +153,29 @@ function sameFields(a: Fields | null | undefined, b: Fields, types: FieldTypes):
 }
 
 /**
+ * Two-way: records of this link's source that the paired link created, found by the key it wrote into
+ * them (LinkRuntime.pairedMatch) — source record id → its origin in this link's target. One read of
+ * the target, only for records with no pair yet that carry a key.
+ */
+async function originsByPairedKey(rt: LinkRuntime, unpaired: CrmRecord[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const pm = rt.pairedMatch;
+  if (!pm) return out;
+  const byKey = new Map<string, string>();
+  for (const r of unpaired) {
+    const key = r.fields[pm.target];
+    if (key !== undefined && key !== null && key !== '') byKey.set(String(key), r.id);
+  }
+  if (!byKey.size) return out;
+  for (const origin of await rt.target.readByField(rt.targetObject, pm.source, [...byKey.keys()], [pm.source])) {
+    const key = origin.fields[pm.source] !== undefined && origin.fields[pm.source] !== null ? String(origin.fields[pm.source]) : origin.id;
+    const recordId = byKey.get(key);
+    if (recordId) out.set(recordId, origin.id);
+  }
+  return out;
+}
+
+/**
  * Move a batch of source records end to end: map → gate (rules) → plan against what the target has →
  * write in the CRM's batch size → collect what the ledger must record. Writes nothing to the ledger:
  * the caller commits the outcome together with the cursor, in one transaction.
@@ -251,6 +274,9 @@ export async function processRecords(rt: LinkRuntime, records: CrmRecord[], opts
     const reverse = unpaired.length ? await ledger.pairs.byTarget(link.pairedWith, unpaired) : new Map();
     for (const [recordId, p] of reverse) {
       if (!p.deletedAt && !p.targetDeletedAt) pairs.set(recordId, { ...p, linkId, sourceId: recordId, targetId: p.sourceId, matchKey: null, base: null, targetDeletedAt: null });
+    }
+    for (const [recordId, origin] of await originsByPairedKey(rt, candidates.map((c) => c.rec).filter((r) => !pairs.has(r.id)))) {
+      pairs.set(recordId, { linkId, sourceId: recordId, targetId: origin, matchKey: null, sourceHash: null, targetHash: null, base: null, targetDeletedAt: null, deletedAt: null, createdAt: '', updatedAt: '' });
     }
   }
   const restored = await findRestored(rt, candidates.map((c) => c.rec.id), pairs);
@@ -568,8 +594,8 @@ async function repointChildren(rt: LinkRuntime, merged: Array<{ gone: string; go
 
 /** The source fields a link reads: the mapping's, its match field and the parent reference. */
 /** The source fields a link reads: what its mapping reads, the match key, the parent reference, and what its gate reads (a registration's dispute field). */
-export function sourceFieldsOf(rt: Pick<LinkRuntime, 'mapping' | 'parent' | 'gate'>): string[] {
-  return [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : []), ...(rt.gate?.readFields ?? [])])];
+export function sourceFieldsOf(rt: Pick<LinkRuntime, 'mapping' | 'parent' | 'gate' | 'pairedMatch'>): string[] {
+  return [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : []), ...(rt.gate?.readFields ?? []), ...(rt.pairedMatch ? [rt.pairedMatch.target] : [])])];
 }
 
 /** Dead letters replayed per page (one source read, one ledger transaction). */

@@ -51,6 +51,15 @@ export interface LinkRuntime {
    * source records' snapshots read (by that link's echo check), so only then are they stored.
    */
   sourceIsATarget: boolean;
+  /**
+   * Two-way: the paired link's match, read backwards — it writes its source's `source` field into this
+   * link's source records' `target` field (e.g. the vendor Opportunity Id into Partner Central's
+   * PartnerOpportunityIdentifier). A record the paired link created is known by that key even before
+   * its pair is committed (the pages race, or the paired worker died between its write and its
+   * commit), so this link updates its origin instead of creating a second copy of it.
+   * Absent when the field is not in this link's source schema.
+   */
+  pairedMatch?: { source: string; target: string };
   /** The change feed's next page, read while this one is written (see sync/readAhead.ts). */
   readAhead: ReadAhead;
   /**
