@@ -264,7 +264,7 @@ ${links}
         if (ok(last)) return;
       } catch (e) {
         // A query can time out while the worker restarts; kept, so a timeout says why nothing was seen.
-        unanswered = `; the last status query failed: ${String(e)}`;
+        unanswered = `; the last status query failed: ${String(e)}${(e as Error).cause ? ` (${String((e as Error).cause)})` : ''}`;
       }
       if (Date.now() > deadline) {
         throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last.map((s) => ({ link: s.linkId, state: s.state, lastCaughtUpAt: s.lastCaughtUpAt, lastError: s.lastError })))}${unanswered}`);
