@@ -34,7 +34,8 @@ COPY rules ./rules
 COPY sandbox ./sandbox
 COPY sync ./sync
 COPY workflows ./workflows
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# The packages the image runs: @cosell/sandbox, then cosell (not the contract suite, a test package).
+RUN node scripts/build.mjs sandbox && node scripts/build.mjs . && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \

@@ -9,7 +9,7 @@ import type { Connector, CrmKind } from './types.js';
 /**
  * The connector registry: one factory per CRM kind. A third CRM is one folder under connectors/
  * exporting its config type and factory, one line in FACTORIES, and one more member of
- * ConnectorConfig — then it must pass test/connectors/contract.ts (see connectors/README.md).
+ * ConnectorConfig — then it must pass the connector contract (@cosell/connector-contract, connector-contract/; see connectors/README.md).
  */
 export type ConnectorConfig = SalesforceConnectorConfig | HubspotConnectorConfig | AwsPartnerCentralConnectorConfig;
 export type { SalesforceConnectorConfig, HubspotConnectorConfig, AwsPartnerCentralConnectorConfig };
@@ -56,3 +56,9 @@ export function connectorConfigFromOrg(org: OrgConfig): ConnectorConfig {
     limits: { ...(tenSecondLimit !== undefined ? { tenSecondLimit } : {}), ...(searchPerSecond !== undefined ? { searchPerSecond } : {}) },
   };
 }
+
+// What a connector is written against and tested with (the published contract suite,
+// @cosell/connector-contract, imports these from `cosell/connectors`).
+export { START_CURSOR } from './types.js';
+export type { ChangeOptions, ChangePage, Connector, CrmKind, CrmRecord, DeletionPage, ErrorKind, FeedCursor, FieldSchema, FieldSpec, FieldType, Fields, ObjectSchema, UpsertInput, UpdateInput, WriteResult } from './types.js';
+export { ConnectorError, isConnectorError } from './errors.js';

@@ -1,7 +1,7 @@
 /**
  * The one interface the sync engine uses to talk to any CRM. Each CRM is one folder under connectors/
  * implementing `Connector`, registered in connectors/index.ts, and passing the shared contract suite
- * (test/connectors/contract.ts). Everything here is JSON-serialisable so cursors can live in workflow
+ * (the contract suite: connector-contract/). Everything here is JSON-serialisable so cursors can live in workflow
  * state and the ledger.
  */
 export type CrmKind = 'salesforce' | 'hubspot' | 'aws-partner-central';

@@ -4,8 +4,9 @@
 // that are not TypeScript copied to the same relative places (lib/packagePaths.ts relies on that), and
 // nothing else: output whose source is gone (a moved or deleted module) is removed.
 //   node scripts/build.mjs [--force] [PACKAGE_DIR]   (default: every package, dependencies first)
-// The packages: the workspace ones (sandbox/ is @cosell/sandbox), then cosell at the root, which
-// compiles against their built declarations (tsconfig.build.json's `paths`) and imports them by name.
+// The packages: @cosell/sandbox (sandbox/), then cosell at the root, which compiles against its built
+// declarations (tsconfig.build.json's `paths`) and imports it by name, then @cosell/connector-contract
+// (connector-contract/), compiled against cosell's.
 //
 // tsc takes 30-80 s here even when nothing changed, so a package's build is skipped when a hash of its
 // inputs matches the one recorded by its last build (dist/.build-hash); `--force` builds anyway.
@@ -19,6 +20,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const PACKAGES = [
   { dir: 'sandbox', whole: [], after: [] },
   { dir: '.', whole: ['examples'], after: ['sandbox'] },
+  { dir: 'connector-contract', whole: [], after: ['.'] },
 ];
 /** Files that are not TypeScript but that the code reads at run time, by extension. */
 const ASSET = /\.(cjs|mjs|json|yaml)$/;

@@ -48,6 +48,14 @@ describe('Dockerfile', () => {
     const buildScript = /^node (\S+)$/.exec((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.build)?.[1];
     expect(buildScript).toBe('scripts/build.mjs');
     for (const f of [...built, 'examples', buildScript!, 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json']) expect(copied.has(f), `${f} not copied`).toBe(true);
+    // Each workspace package (sandbox/ is @cosell/sandbox): its manifest before `npm ci`, its folder for its build.
+    const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
+    expect(workspaces).toContain('sandbox');
+    for (const w of workspaces) {
+      expect(copied.has(w), `${w} not copied`).toBe(true);
+      expect(dockerfile.indexOf(`COPY ${w}/package.json`), `${w}/package.json before npm ci`).toBeLessThan(dockerfile.indexOf('RUN npm ci'));
+      expect(dockerfile, `${w} built`).toContain(`node scripts/build.mjs ${w}`);
+    }
   });
 
   it('is multi-stage on Node 20 with npm ci, runs as a non-root user, checks /healthz, and enters the package bin', () => {

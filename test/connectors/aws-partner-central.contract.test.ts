@@ -1,6 +1,6 @@
 import { createAwsPartnerCentralConnector } from '../../connectors/aws-partner-central/index.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { runConnectorContract } from './contract.js';
+import { runConnectorContract } from '@cosell/connector-contract';
 
 /**
  * The connector contract against an emulated Partner Central account (Sandbox catalog), through the

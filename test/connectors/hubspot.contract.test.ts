@@ -1,6 +1,6 @@
 import { createHubspotConnector } from '../../connectors/hubspot/index.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { runConnectorContract } from './contract.js';
+import { runConnectorContract } from '@cosell/connector-contract';
 
 /**
  * The connector contract against an emulated HubSpot portal, through the unmodified

@@ -1,6 +1,6 @@
 import { SalesforceConnector } from '../../connectors/salesforce/connector.js';
 import { startTestSandbox, type TestSandbox } from '../helpers/sandbox.js';
-import { runConnectorContract } from './contract.js';
+import { runConnectorContract } from '@cosell/connector-contract';
 import { tokenEnv, uniqueOrg } from './salesforce-helpers.js';
 
 /**

@@ -17,16 +17,16 @@ export interface InstalledPackage {
   tarball: string;
   /** The tarball's file list, as `npm pack --json` reports it. */
   files: string[];
-  /** The workspace packages packed and installed beside it (@cosell/sandbox), by name. */
-  workspaces: Record<string, { packageDir: string; tarball: string; files: string[] }>;
+  /** The packages packed and installed beside it (@cosell/sandbox, @cosell/connector-contract), by name. */
+  packages: Record<string, { packageDir: string; tarball: string; files: string[] }>;
   /** The runtime dependencies made available to it (everything else, tsx included, is absent). */
   runtime: string[];
 }
 
 /**
  * cosell as a user gets it, without the internet: `npm run build` (skipped when dist/ is current),
- * `npm pack` of cosell and of each workspace package (sandbox/ is @cosell/sandbox, which cosell
- * depends on), the tarballs unpacked into `<project>/node_modules/<name>`, cosell's bin linked, and each
+ * `npm pack` of cosell, of each workspace package (sandbox/ is @cosell/sandbox, which cosell depends
+ * on) and of the contract suite (connector-contract/, a package but no workspace), the tarballs unpacked into `<project>/node_modules/<name>`, cosell's bin linked, and each
  * package the checkout's lockfile marks as a runtime one (not `dev`) symlinked from the checkout's
  * node_modules (the checkout's own resolution of them, without a download). Development-only
  * packages (tsx, @temporalio/testing, vitest, typescript…) are not there, so anything the package
@@ -46,7 +46,7 @@ export function installPackage(): InstalledPackage {
     return { packageDir, tarball, files: packed[0].files.map((f) => f.path) };
   };
   const manifest = JSON.parse(readFileSync(path.join(CHECKOUT, 'package.json'), 'utf8')) as { workspaces?: string[] };
-  const workspaces = Object.fromEntries((manifest.workspaces ?? []).map((dir) => {
+  const packages = Object.fromEntries([...(manifest.workspaces ?? []), 'connector-contract'].map((dir) => {
     const name = (JSON.parse(readFileSync(path.join(CHECKOUT, dir, 'package.json'), 'utf8')) as { name: string }).name;
     return [name, pack(path.join(CHECKOUT, dir), name)];
   }));
@@ -69,5 +69,5 @@ export function installPackage(): InstalledPackage {
   mkdirSync(path.join(modules, '.bin'));
   const bin = path.join(modules, '.bin', 'cosell');
   symlinkSync(path.join('..', 'cosell', pkg.bin.cosell), bin);
-  return { project, packageDir, bin, tarball, files, workspaces, runtime };
+  return { project, packageDir, bin, tarball, files, packages, runtime };
 }

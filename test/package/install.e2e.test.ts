@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -69,7 +69,7 @@ describe('the cosell package', () => {
   });
 
   it('@cosell/sandbox is its own package: its build, no sources, the dependencies only it uses', () => {
-    const sbx = pkg.workspaces['@cosell/sandbox'];
+    const sbx = pkg.packages['@cosell/sandbox'];
     expect(sbx, 'the sandbox workspace was packed').toBeDefined();
     expect(sbx.files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(sbx.files.filter((f) => !f.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
@@ -110,8 +110,36 @@ describe('the cosell package', () => {
     expect(out).toEqual({ before: seeded, created: true, found: [out.id], id: expect.stringMatching(/^001/) });
     // …and it resolved to the installed package's build, not the checkout.
     const where = spawnSync(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('@cosell/sandbox'))"], { cwd: pkg.project, encoding: 'utf8' });
-    expect(where.stdout.trim()).toBe(`file://${path.join(pkg.workspaces['@cosell/sandbox'].packageDir, 'dist', 'index.js')}`);
+    expect(where.stdout.trim()).toBe(`file://${path.join(pkg.packages['@cosell/sandbox'].packageDir, 'dist', 'index.js')}`);
   });
+
+  it('the README example of @cosell/connector-contract runs the contract suite from the installed packages against cosell\'s Salesforce connector', () => {
+    const contract = pkg.packages['@cosell/connector-contract'];
+    expect(contract.files.filter((f) => !f.startsWith('dist/')).sort()).toEqual(['README.md', 'package.json']);
+    expect(contract.files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/contract.js', 'dist/drainFeed.js']));
+    // The README's one TypeScript block, exactly as a third party copies it.
+    const readme = readFileSync(path.join(contract.packageDir, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(blocks).toHaveLength(1);
+    writeFileSync(path.join(pkg.project, 'salesforce.contract.test.ts'), blocks[0]);
+    // The third party's own dev dependency: vitest (a peer of the suite), from the checkout.
+    symlinkSync(realpathSync(path.join(CHECKOUT, 'node_modules', 'vitest')), path.join(pkg.project, 'node_modules', 'vitest'), 'dir');
+    const env: Record<string, string | undefined> = { ...process.env };
+    for (const k of Object.keys(env)) if (/^(VITEST|VITE_|NODE_OPTIONS$|TEST$)/.test(k)) delete env[k]; // not this run's
+    const report = path.join(pkg.project, 'contract-report.json');
+    const r = spawnSync(process.execPath, [path.join(pkg.project, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', pkg.project, '--reporter=json', `--outputFile=${report}`], { cwd: pkg.project, env, encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, (r.stdout + r.stderr).slice(-3000)).toBe(0);
+    const results = JSON.parse(readFileSync(report, 'utf8')) as { numTotalTests: number; numPassedTests: number; numFailedTests: number; numPendingTests: number; testResults: Array<{ name: string; assertionResults: Array<{ fullName: string; status: string }> }> };
+    expect(results.testResults.map((t) => path.basename(t.name))).toEqual(['salesforce.contract.test.ts']);
+    expect(results).toMatchObject({ numFailedTests: 0, numPendingTests: 0 });
+    // Every test the suite registers for a CRM that has everything ran and passed, the parts a CRM may lack included.
+    expect(results.numPassedTests).toBe(results.numTotalTests);
+    expect(results.numPassedTests).toBeGreaterThanOrEqual(10);
+    const names = results.testResults[0].assertionResults.map((a) => a.fullName);
+    expect(names.every((n) => n.startsWith('connector contract: salesforce on @cosell/sandbox '))).toBe(true);
+    for (const part of ['ensure-fields creates missing fields', 'ties: records sharing one modification timestamp', 'delet', 'associat']) expect(names.some((n) => n.includes(part)), part).toBe(true);
+    expect(names.some((n) => n.includes('does not apply'))).toBe(false);
+  }, 360_000);
 
   it('`cosell --version` prints the package version', () => {
     const r = cosell(['--version']);

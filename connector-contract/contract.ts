@@ -1,7 +1,6 @@
-import { drainFeed } from '../helpers/drain.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isConnectorError } from '../../connectors/errors.js';
-import { START_CURSOR, type Connector, type FeedCursor, type FieldType, type Fields } from '../../connectors/types.js';
+import { isConnectorError, START_CURSOR, type Connector, type FeedCursor, type FieldType, type Fields } from 'cosell/connectors';
+import { drainFeed } from './drainFeed.js';
 
 /**
  * THE connector contract: every connector (Salesforce, HubSpot, any future CRM) runs this one suite
