@@ -120,7 +120,8 @@ step "images $prefix/postgres:15 and $prefix/temporal:local"
 # --- 3. the cosell image and the network --------------------------------------------------------------
 password="$(node -e "process.stdout.write(require('node:crypto').randomBytes(12).toString('base64url'))")"
 export COSELL_CONSOLE_PASSWORD="$password"
-"${compose[@]}" build sandbox >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; fail "image build (log: $work/build.log)"; }
+# Each line with the second it came at: where a slow build spends its time.
+"${compose[@]}" build sandbox 2>&1 | while IFS= read -r line; do printf '%s %s\n' "$(date +%s)" "$line"; done >"$work/build.log" || { tail -40 "$work/build.log" >&2; fail "image build (log: $work/build.log)"; }
 step "image cosell:local (Dockerfile, NODE_IMAGE=$base)"
 "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
 "${compose[@]}" up -d >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; fail "docker-compose up"; }
@@ -136,19 +137,19 @@ until_ok() {
     sleep 1
   done
 }
+# Output is read whole, then matched: `curl … | grep -q` under pipefail fails when grep stops reading first.
 psql_q() { "${compose[@]}" exec -T postgres psql -U cosell -d cosell -tAc "$1"; }
 until_ok 300 "worker-1 /readyz on :9464" curl -fsS http://127.0.0.1:9464/readyz
 until_ok 60 "worker-2 /readyz on :9465" curl -fsS http://127.0.0.1:9465/readyz
 step "both workers ready (/readyz 200)"
 [ "$(docker inspect -f '{{.State.ExitCode}}' "$("${compose[@]}" ps -q temporal-setup)")" = 0 ] || fail "temporal-setup did not exit 0"
-"${compose[@]}" logs --no-color temporal-setup | grep -q "search attributes registered" || fail "temporal-setup did not register the search attributes"
+grep -q "search attributes registered" <<<"$("${compose[@]}" logs --no-color temporal-setup)" || fail "temporal-setup did not register the search attributes"
 
 synced() { [ "$(psql_q "select count(*) from record_pairs" | tr -d '[:space:]')" -gt 0 ]; }
 until_ok 240 "a link's pairs in the PostgreSQL ledger (record_pairs)" synced
 pairs="$(psql_q "select link_id || '=' || count(*) from record_pairs group by link_id order by link_id" | tr '\n' ' ')"
 step "links synced into PostgreSQL: $pairs"
 
-# Read whole, then matched: `curl | grep -q` under pipefail fails when grep stops reading first.
 metrics() { curl -fsS http://127.0.0.1:9464/metrics; curl -fsS http://127.0.0.1:9465/metrics; }
 written() { local m; m="$(metrics)" && grep -Eq '^cosell_records_written_total\{link="[^"]+"\} [1-9]' <<<"$m"; }
 until_ok 60 "cosell_records_written_total > 0 on a worker's /metrics" written
@@ -164,7 +165,7 @@ csrf="$(curl -fsS -c "$jar" -b "$jar" http://127.0.0.1:8420/login | sed -n 's/.*
 [ -n "$csrf" ] || fail "the console's sign-in page has no CSRF token"
 location="$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -c "$jar" -b "$jar" --data-urlencode "_csrf=$csrf" --data-urlencode "name=admin" --data-urlencode "password=$password" --data-urlencode "next=/links" http://127.0.0.1:8420/login)"
 [ "${location%% *}" = 303 ] || fail "console sign-in as admin answered $location, not 303"
-curl -fsS -c "$jar" -b "$jar" http://127.0.0.1:8420/links | grep -q 'acme-deals' || fail "the console's links page does not list acme-deals"
+grep -q 'acme-deals' <<<"$(curl -fsS -c "$jar" -b "$jar" http://127.0.0.1:8420/links)" || fail "the console's links page does not list acme-deals"
 step "console: admin signed in, links page lists the demo links"
 
 curl -fsS -o /dev/null http://127.0.0.1:8080/ || fail "the Temporal Web UI on :8080 does not answer"

@@ -71,7 +71,7 @@ function startWatchdog(pgCtl: string, data: string, dir: string, asRoot: boolean
   return child.pid!;
 }
 
-function findPostgresBinaries(): string {
+export function findPostgresBinaries(): string {
   const override = process.env.COSELL_PG_BINDIR;
   const root = '/usr/lib/postgresql';
   const hasBoth = (dir: string) => existsSync(path.join(dir, 'initdb')) && existsSync(path.join(dir, 'pg_ctl'));
@@ -91,7 +91,7 @@ function findPostgresBinaries(): string {
   return path.join(root, versions[0], 'bin');
 }
 
-async function postgresUser(): Promise<{ uid: number; gid: number }> {
+export async function postgresUser(): Promise<{ uid: number; gid: number }> {
   try {
     const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
     return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
