@@ -22,7 +22,9 @@ import { eventually } from './helpers/wait.js';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const read = (f: string) => readFileSync(path.join(ROOT, f), 'utf8');
 const dockerfile = read('Dockerfile');
-const compose = parseYaml(read('compose.yaml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+/** compose.yaml as `docker compose` reads it with none of its variables set: `${VAR:-default}` → default. */
+const composeDefaults = (text: string) => text.replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_m, _name: string, dflt: string) => dflt);
+const compose = parseYaml(composeDefaults(read('compose.yaml')), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 interface Service { image?: string; build?: unknown; entrypoint?: string[]; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }> | string[]; healthcheck?: { test?: string[]; disable?: boolean }; network_mode?: string; ports?: string[]; volumes?: string[] }
 
 /** Dockerfile instructions with their continuation lines joined. */
@@ -101,7 +103,7 @@ describe('compose.yaml', () => {
     for (const [name, v] of cosell.filter(([n]) => n !== 'sandbox')) {
       const env = v.environment ?? {};
       expect(env.TEMPORAL_ADDRESS, name).toBe('temporal:7233');
-      expect(env.DATABASE_URL, name).toMatch(/^postgres:\/\/cosell:cosell@postgres:5432\/cosell$/);
+      expect(env.DATABASE_URL, name).toBe(`postgres://cosell:${s.postgres.environment!.POSTGRES_PASSWORD}@postgres:5432/cosell`);
       expect(env.COSELL_LEDGER_FILE, name).toBe('');
       expect(v.network_mode, name).toBe('service:sandbox');
       expect(v.entrypoint?.[0], name).toMatch(/^\/app\/deploy\/(cosell-env|console)\.sh$/);
@@ -160,7 +162,7 @@ describe('compose.yaml', () => {
       const networkFile = path.join(ROOT, env.COSELL_CONFIG.replace('/app/dist/', ''));
       const { loaded, problems } = parseNetwork(readFileSync(networkFile, 'utf8'), networkFile, env);
       expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
-      expect(ledgerLocation(loaded!.network.ledger, { file: networkFile, resolveUrl: (u) => u }, env)).toEqual({ url: 'postgres://cosell:cosell@postgres:5432/cosell' });
+      expect(ledgerLocation(loaded!.network.ledger, { file: networkFile, resolveUrl: (u) => u }, env)).toEqual({ url: 'postgres://cosell:cosell-local-password@postgres:5432/cosell' });
       // Without the compose setting the same network would write SQLite instead.
       const sqlite = parseNetwork(readFileSync(networkFile, 'utf8'), networkFile, { ...env, COSELL_LEDGER_FILE: 'ledger.sqlite' }).loaded!;
       expect(ledgerLocation(sqlite.network.ledger, { file: networkFile, resolveUrl: (u) => u }, env)).toHaveProperty('file');
