@@ -168,8 +168,7 @@ async function originsByPairedKey(rt: LinkRuntime, unpaired: CrmRecord[]): Promi
   }
   if (!byKey.size) return out;
   for (const origin of await rt.target.readByField(rt.targetObject, pm.source, [...byKey.keys()], [pm.source])) {
-    const key = origin.fields[pm.source] !== undefined && origin.fields[pm.source] !== null ? String(origin.fields[pm.source]) : origin.id;
-    const recordId = byKey.get(key);
+    const recordId = byKey.get(String(origin.fields[pm.source] ?? origin.id));
     if (recordId) out.set(recordId, origin.id);
   }
   return out;
@@ -592,8 +591,7 @@ async function repointChildren(rt: LinkRuntime, merged: Array<{ gone: string; go
   return repointed;
 }
 
-/** The source fields a link reads: the mapping's, its match field and the parent reference. */
-/** The source fields a link reads: what its mapping reads, the match key, the parent reference, and what its gate reads (a registration's dispute field). */
+/** The source fields a link reads: what its mapping reads, the match key, the parent reference, what its gate reads (a registration's dispute field) and the paired link's key (`pairedMatch`). */
 export function sourceFieldsOf(rt: Pick<LinkRuntime, 'mapping' | 'parent' | 'gate' | 'pairedMatch'>): string[] {
   return [...new Set([...rt.mapping.sourceFields, rt.mapping.match.source, ...(rt.parent ? [rt.parent.sourceField] : []), ...(rt.gate?.readFields ?? []), ...(rt.pairedMatch ? [rt.pairedMatch.target] : [])])];
 }
