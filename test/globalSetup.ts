@@ -4,6 +4,7 @@ import type { TestProject } from 'vitest/node';
 import { startDevServer, type DevServer } from '../app/devServer.js';
 import { workflowBundle } from '../app/worker.js';
 import { startTestPostgres, type TestPostgres } from './helpers/postgres.js';
+import { replayLiveHistories } from './helpers/replay.js';
 import { tempDir } from './helpers/tmp.js';
 
 declare module 'vitest' {
@@ -17,6 +18,7 @@ declare module 'vitest' {
 
 let server: DevServer | undefined;
 let postgres: TestPostgres | undefined;
+let replayCheck: { address: string; bundlePath: string; dir: string } | undefined;
 
 /**
  * ONE real Temporal dev server per test run, shared by every test file (or the cluster named by
@@ -35,11 +37,33 @@ export async function setup(project: TestProject) {
     address = srv.address;
   }
   writeFileSync(bundlePath, bundle.code);
+  replayCheck = { address: address!, bundlePath, dir: path.join(dir, 'nondeterministic') };
   project.provide('temporalAddress', address!);
   project.provide('workflowBundlePath', bundlePath);
   project.provide('databaseUrl', pgUrl ?? pgStarted!.url);
 }
 
+/**
+ * Before the dev server goes: every workflow run this test run made is replayed on the bundle
+ * (test/helpers/replay.ts replayLiveHistories), so every e2e test is also a determinism test. A
+ * throw here would not fail the run (vitest only logs it), so a failure sets the exit code.
+ */
 export async function teardown() {
-  await Promise.all([server?.stop(), postgres?.stop()]);
+  try {
+    if (replayCheck && process.env.COSELL_REPLAY_CHECK !== '0') {
+      const started = Date.now();
+      const r = await replayLiveHistories(replayCheck.address, { codePath: replayCheck.bundlePath }, replayCheck.dir);
+      const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+      if (r.nondeterministic.length) {
+        process.exitCode = 1;
+        console.error(`\nDETERMINISM CHECK FAILED: ${r.nondeterministic.length} of ${r.replayed} workflow runs of this test run do not replay on the bundle (${took}):`);
+        for (const f of r.nondeterministic) console.error(`- ${f.workflowId} (run ${f.runId}): ${f.error}\n  history: ${f.file}\n  ${f.around.join('\n  ')}`);
+        console.error('A workflow decided something its history does not determine: find the decision and make it depend on the history only (gate the change with patched()).');
+      } else {
+        console.log(`\ndeterminism check: ${r.replayed} workflow runs of this test run replay on the bundle (${r.encrypted} with encrypted payloads not replayed; ${took})`);
+      }
+    }
+  } finally {
+    await Promise.all([server?.stop(), postgres?.stop()]);
+  }
 }

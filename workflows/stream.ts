@@ -9,13 +9,14 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { StreamActivities } from '../activities/stream.js';
 
-const { describeStream, pumpStream, appendStreamIds, reconcileStreamAssociations } = proxyActivities<StreamActivities>({
+const { describeStream, pumpStream, appendStreamIds, reconcileStreamAssociations, readStream } = proxyActivities<StreamActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
@@ -58,6 +59,9 @@ export interface StreamWorkflowInput {
 }
 
 const MAX_IDS_PER_READ = 500;
+/** About 1,000 history events at a few consumers (a round is ~25 events plus 4 per notification). */
+const ROUNDS_PER_RUN = 40;
+const HISTORY_BACKSTOP = 10_000;
 
 /**
  * One long-running workflow per change stream (id `stream:<org>:<object>`): it reads the org object's
@@ -93,7 +97,11 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
     status.mode = 'push';
     status.lastEventAt = new Date().toISOString();
   });
-  setHandler(streamPollNowSignal, () => void (pollNow = true));
+  let pollsAsked = 0;
+  setHandler(streamPollNowSignal, () => {
+    pollNow = true;
+    pollsAsked++;
+  });
   const publish = () => {
     upsertSearchAttributes({ CosellState: [status.state] });
     upsertMemo({ mode: status.mode, head: status.head, lagMs: status.lagMs ?? null, lastPollAt: status.lastPollAt ?? null, lastEventAt: status.lastEventAt ?? null, reconciled: status.reconciled ?? null, associations: status.associations ?? null });
@@ -112,6 +120,104 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
     // A consumer that is not running (paused link not started, overlap off) simply is not woken.
     await Promise.all(targets.map((t) => getExternalWorkflowHandle(t.workflowId).signal(t.signal).catch(() => undefined)));
   };
+
+  /**
+   * Split-safe rounds. A worker can see one workflow task's jobs in two activations where a replay
+   * sees them in one: it answered a query from a history whose last task (started by a worker that
+   * then died) had only fired a timer, and got that task's signals in its next real task. So no
+   * command here depends on which signals had arrived, nor on the workflow clock, when something
+   * resolved:
+   * - each round is one readStream (the queued ids and/or the poll — its input, which replay does not
+   *   compare), then the consumers' wake-ups and the gather timer, both decided by its result;
+   * - the queue and the poll asks are consumed by the counts the result echoes, not by what was
+   *   sent, so live and replay hold the same queue after every round;
+   * - the wait's eager exit (ids already queued) differs only in a timer started and cancelled
+   *   within one task, which is never sent.
+   */
+  const splitSafeRounds = async () => {
+    const coalesceMs = desc.coalesceMs ?? 0;
+    let pollsAnswered = 0;
+    let windowMs = 0;
+    let lastPushAt: number | undefined;
+    let dueToPoll = true;
+    for (let round = 1; ; round++) {
+      // After a failed round the poll alone settles the whole queue (what was pushed is in the feed
+      // too), so an id whose read keeps failing cannot hold the stream up.
+      const afterFailure = status.state === 'error';
+      const ids = afterFailure ? [] : pending.slice(0, MAX_IDS_PER_READ);
+      const poll = dueToPoll || afterFailure || pollsAsked > pollsAnswered;
+      status.state = 'reading';
+      let more = false;
+      let pushedAt: number | undefined;
+      try {
+        const r = await readStream(input.streamId, { ids, settles: afterFailure ? pending.length : ids.length, poll, associationsAsked: pollsAsked > pollsAnswered, associationsAt: status.associations?.at, pollsAsked });
+        pending.splice(0, r.taken);
+        pollsAnswered = r.pollsAnswered;
+        let missed = 0;
+        if (r.pushed) {
+          status.appended += r.pushed.appended;
+          status.read += r.pushed.read;
+          status.lagMs = r.pushed.lagMs ?? status.lagMs;
+          pushedAt = Date.parse(r.at);
+        }
+        if (r.polled) {
+          status.appended += r.polled.appended;
+          status.read += r.polled.read;
+          status.lagMs = r.polled.lagMs;
+          missed = r.polled.appended;
+          more = !r.polled.caughtUp;
+        }
+        if (r.associations) {
+          status.associations = { at: r.at, checked: r.associations.checked, moved: r.associations.appended };
+          missed += r.associations.appended;
+          status.appended += r.associations.appended;
+          status.read += r.associations.read;
+        }
+        if (r.head !== undefined) status.head = r.head;
+        if (r.polled && !more) {
+          status.lastPollAt = r.at;
+          status.reconciled = { at: r.at, polled: r.polled.read, missed: status.mode === 'push' ? missed : 0 };
+        }
+        await wake(r.wake);
+        status.state = 'idle';
+        status.lastError = undefined;
+        failures = 0;
+      } catch (err) {
+        status.state = 'error';
+        status.lastError = describe(err);
+        failures++;
+      }
+      publish();
+      // Rounds, not history length, decide continue-as-new: a split activation sees an earlier
+      // length. The length is only the backstop for a flood of signals within few rounds.
+      if (round >= ROUNDS_PER_RUN || workflowInfo().historyLength > HISTORY_BACKSTOP) {
+        const { state: _s, consumers: _c, ...carried } = status;
+        await continueAsNew<typeof changeStream>({ streamId: input.streamId, carried: { ...carried, pending } });
+      }
+      if (more) {
+        dueToPoll = true;
+        continue;
+      }
+      // Push under steady change: one read per notification would cost more calls than polling.
+      // After a round that read pushed ids, what arrives next is gathered for a while: 250 ms after
+      // a quiet spell (no push read within coalesceMs + the last window), doubling while pushes keep
+      // coming, up to coalesceMs; the first change after a quiet spell is still read at once. Timed
+      // by the rounds' results (`at`), so the gather is a history fact.
+      if (pushedAt !== undefined && coalesceMs > 0) {
+        const busy = lastPushAt !== undefined && pushedAt - lastPushAt < coalesceMs + windowMs;
+        windowMs = busy ? Math.min(coalesceMs, Math.max(250, windowMs * 2)) : Math.min(coalesceMs, 250);
+        lastPushAt = pushedAt;
+        await sleep(windowMs);
+      }
+      const every = status.state === 'error' ? Math.min(3_600_000, 1000 * 2 ** Math.min(failures, 12)) : status.mode === 'push' ? desc.reconcileMs : desc.pollMs;
+      dueToPoll = !(await condition(() => pending.length > 0 || pollsAsked > pollsAnswered, every)) || status.state === 'error';
+    }
+  };
+
+  if (patched('split-safe-rounds')) {
+    await splitSafeRounds();
+    return;
+  }
 
   // Push under steady change: one read by id per notification would cost more calls than polling.
   // The first change after a quiet spell is read at once; while changes keep coming, the wait before

@@ -213,11 +213,11 @@ describe('links on one stream, on the real dev server', () => {
     expect(reads).toBeLessThanOrEqual(8);
 
     // The history shows why: the burst's first notification was read with no wait before it; then the
-    // waits doubled from 250 ms and stopped at coalesce.
+    // waits after each read doubled from 250 ms and stopped at coalesce.
     const events = (await stream.fetchHistory()).events!.slice(firstSignalAt);
     const kinds = events.map((e) => (e.activityTaskScheduledEventAttributes ? `read:${e.activityTaskScheduledEventAttributes.activityType?.name}` : e.timerStartedEventAttributes ? `wait:${Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0) * 1000 + Math.round(Number(e.timerStartedEventAttributes.startToFireTimeout?.nanos ?? 0) / 1e6)}` : ''));
-    const steps = kinds.filter((k) => k === 'read:appendStreamIds' || (k.startsWith('wait:') && Number(k.slice(5)) <= 2_000));
-    expect(steps[0]).toBe('read:appendStreamIds');
+    const steps = kinds.filter((k) => k === 'read:readStream' || (k.startsWith('wait:') && Number(k.slice(5)) <= 2_000));
+    expect(steps[0]).toBe('read:readStream');
     const waits = steps.filter((k) => k.startsWith('wait:')).map((k) => Number(k.slice(5)));
     expect(waits.slice(0, 4)).toEqual([250, 500, 1_000, 2_000]);
     expect(Math.max(...waits)).toBe(2_000);
