@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { startDevServer, type DevServer } from '../app/devServer.js';
 import { workflowBundle } from '../app/worker.js';
@@ -48,10 +49,20 @@ export async function setup(project: TestProject) {
  * (test/helpers/replay.ts replayLiveHistories), so every e2e test is also a determinism test. A
  * throw here would not fail the run (vitest only logs it), so a failure sets the exit code.
  */
+/** The replay workers would log every state change at INFO; their failures are reported below. */
+function quietReplayLogs() {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // A runtime already installed in this process keeps its logger.
+  }
+}
+
 export async function teardown() {
   try {
     if (replayCheck && process.env.COSELL_REPLAY_CHECK !== '0') {
       const started = Date.now();
+      quietReplayLogs();
       const r = await replayLiveHistories(replayCheck.address, { codePath: replayCheck.bundlePath }, replayCheck.dir);
       const took = `${((Date.now() - started) / 1000).toFixed(1)} s`;
       if (r.nondeterministic.length) {
