@@ -71,6 +71,8 @@ export class RateBudget {
   private dailyLimit?: number;
   /** ms epoch until which calls are refused for the daily quota. */
   private pausedUntil?: number;
+  /** When the daily allocation resets, if the CRM says (see knownReset). */
+  private dailyResetsAt?: string;
   /** ms epoch before which no call starts (set by a 429's Retry-After, shared by all callers). */
   private notBefore = 0;
   private readonly windows = new Map<string, WindowState>();
@@ -124,12 +126,13 @@ export class RateBudget {
   }
 
   /** Record the daily usage a response reported (the header is the truth; it includes other clients). */
-  observeDaily(used: number, limit: number): void {
+  observeDaily(used: number, limit: number, resetsAt?: string): void {
     if (!(limit > 0) || !(used >= 0)) return;
     this.dailyUsed = used;
     this.dailyLimit = limit;
+    this.dailyResetsAt = resetsAt;
     if (used >= this.threshold()) {
-      this.pauseDaily();
+      this.pauseDaily(this.knownReset());
     } else if (this.pausedUntil !== undefined) {
       this.pausedUntil = undefined; // the probe found room again: resume
     }
@@ -177,6 +180,15 @@ export class RateBudget {
     };
   }
 
+  /**
+   * A CRM whose allocation resets at a known instant (HubSpot: the portal's midnight) pauses until
+   * then, also when that is sooner than the re-check interval (it once paused past midnight);
+   * without one (or once it has passed) the pause lasts the re-check interval.
+   */
+  private knownReset(): string | undefined {
+    return this.dailyResetsAt && Date.parse(this.dailyResetsAt) > this.now() ? this.dailyResetsAt : undefined;
+  }
+
   private threshold(): number {
     return this.dailyLimit === undefined ? Number.POSITIVE_INFINITY : Math.floor(this.dailyLimit * this.pauseAt);
   }
@@ -192,7 +204,7 @@ export class RateBudget {
       return;
     }
     if (this.dailyUsed !== undefined && this.dailyUsed + 1 > this.threshold()) {
-      this.pauseDaily();
+      this.pauseDaily(this.knownReset());
       throw this.quotaError(this.pausedUntil!);
     }
   }

@@ -125,9 +125,8 @@ export class HubspotTransport {
     const daily = Number(header(headers, 'x-hubspot-ratelimit-daily'));
     const dailyRemaining = Number(header(headers, 'x-hubspot-ratelimit-daily-remaining'));
     if (daily > 0 && Number.isFinite(dailyRemaining) && header(headers, 'x-hubspot-ratelimit-daily-remaining') !== undefined) {
-      b.observeDaily(daily - dailyRemaining, daily);
       // HubSpot's daily allocation resets at the portal's midnight, so a pause lasts until then.
-      if (b.state().pausedUntil) b.pauseDaily(nextMidnight(new Date(this.o.now()), this.o.dailyResetTimeZone).toISOString());
+      b.observeDaily(daily - dailyRemaining, daily, nextMidnight(new Date(this.o.now()), this.o.dailyResetTimeZone).toISOString());
     }
   }
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../connectors/errors.js';
 import { RateBudget, rateBudgetFor } from '../../connectors/rateBudget.js';
@@ -30,6 +31,26 @@ describe('RateBudget (in-process, per org)', () => {
     expect(refused?.kind).toBe('quota_exhausted');
     expect(refused?.resetsAt).toBe(new Date(clock.now() + 60_000).toISOString());
     expect(b.state()).toMatchObject({ dailyUsed: 80, dailyLimit: 100, pausedUntil: refused?.resetsAt });
+  });
+
+  // Near HubSpot's reset (the portal's midnight) the pause once lasted the whole re-check interval,
+  // past the reset: the connector test failed when run at 23:52 UTC.
+  it('property: with a known reset the pause ends exactly then, sooner or later than the re-check; a past reset falls back to the re-check', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: -3_600_000, max: 86_400_000 }), fc.boolean(), async (resetInMs, byCounting) => {
+        const clock = fakeClock();
+        const b = new RateBudget('hs:reset', { dailyPauseAt: 0.9, quotaRecheckMs: 600_000, now: clock.now, sleep: clock.sleep });
+        const resetsAt = new Date(clock.now() + resetInMs).toISOString();
+        // Over the threshold by the header, or predicted by counting its own calls before the next one.
+        b.observeDaily(byCounting ? 89 : 95, 100, resetsAt);
+        if (byCounting) {
+          await b.acquire(); // 90 of 100: at the threshold, allowed
+          await expect(b.acquire()).rejects.toMatchObject({ kind: 'quota_exhausted' });
+        }
+        const expected = resetInMs > 0 ? resetsAt : new Date(clock.now() + 600_000).toISOString();
+        expect(b.state().pausedUntil).toBe(expected);
+      }),
+    );
   });
 
   it('after the re-check time lets one probe through; resumes when the header shows room, pauses again when not', async () => {
