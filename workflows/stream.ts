@@ -120,6 +120,23 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
     // A consumer that is not running (paused link not started, overlap off) simply is not woken.
     await Promise.all(targets.map((t) => getExternalWorkflowHandle(t.workflowId).signal(t.signal).catch(() => undefined)));
   };
+  const settled = () => {
+    status.state = 'idle';
+    status.lastError = undefined;
+    failures = 0;
+  };
+  const failed = (err: unknown) => {
+    status.state = 'error';
+    status.lastError = describe(err);
+    failures++;
+  };
+  const carryOn = () => {
+    const { state: _s, consumers: _c, ...carried } = status;
+    return continueAsNew<typeof changeStream>({ streamId: input.streamId, carried: { ...carried, pending } });
+  };
+  /** Until the next poll: the back-off after a failure, else the reconciler's interval (push) or the poll's. */
+  const inError = () => status.state === 'error';
+  const nextWaitMs = () => (inError() ? Math.min(3_600_000, 1000 * 2 ** Math.min(failures, 12)) : status.mode === 'push' ? desc.reconcileMs : desc.pollMs);
 
   /**
    * Split-safe rounds. A worker can see one workflow task's jobs in two activations where a replay
@@ -143,7 +160,7 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
     for (let round = 1; ; round++) {
       // After a failed round the poll alone settles the whole queue (what was pushed is in the feed
       // too), so an id whose read keeps failing cannot hold the stream up.
-      const afterFailure = status.state === 'error';
+      const afterFailure = inError();
       const ids = afterFailure ? [] : pending.slice(0, MAX_IDS_PER_READ);
       const poll = dueToPoll || afterFailure || pollsAsked > pollsAnswered;
       status.state = 'reading';
@@ -179,20 +196,15 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
           status.reconciled = { at: r.at, polled: r.polled.read, missed: status.mode === 'push' ? missed : 0 };
         }
         await wake(r.wake);
-        status.state = 'idle';
-        status.lastError = undefined;
-        failures = 0;
+        settled();
       } catch (err) {
-        status.state = 'error';
-        status.lastError = describe(err);
-        failures++;
+        failed(err);
       }
       publish();
       // Rounds, not history length, decide continue-as-new: a split activation sees an earlier
       // length. The length is only the backstop for a flood of signals within few rounds.
       if (round >= ROUNDS_PER_RUN || workflowInfo().historyLength > HISTORY_BACKSTOP) {
-        const { state: _s, consumers: _c, ...carried } = status;
-        await continueAsNew<typeof changeStream>({ streamId: input.streamId, carried: { ...carried, pending } });
+        await carryOn();
       }
       if (more) {
         dueToPoll = true;
@@ -209,8 +221,7 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
         lastPushAt = pushedAt;
         await sleep(windowMs);
       }
-      const every = status.state === 'error' ? Math.min(3_600_000, 1000 * 2 ** Math.min(failures, 12)) : status.mode === 'push' ? desc.reconcileMs : desc.pollMs;
-      dueToPoll = !(await condition(() => pending.length > 0 || pollsAsked > pollsAnswered, every)) || status.state === 'error';
+      dueToPoll = !(await condition(() => pending.length > 0 || pollsAsked > pollsAnswered, nextWaitMs())) || inError();
     }
   };
 
@@ -280,22 +291,16 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
         }
         status.reconciled = { at, polled: r.read, missed: status.mode === 'push' ? missed + associationsMissed : 0 };
       }
-      status.state = 'idle';
-      status.lastError = undefined;
-      failures = 0;
+      settled();
     } catch (err) {
-      status.state = 'error';
-      status.lastError = describe(err);
-      failures++;
+      failed(err);
     }
     publish();
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory) {
-      const { state: _s, consumers: _c, ...carried } = status;
-      await continueAsNew<typeof changeStream>({ streamId: input.streamId, carried: { ...carried, pending } });
+      await carryOn();
     }
-    const every = status.state === 'error' ? Math.min(3_600_000, 1000 * 2 ** Math.min(failures, 12)) : status.mode === 'push' ? desc.reconcileMs : desc.pollMs;
-    dueToPoll = !(await condition(() => pending.length > 0 || pollNow, every));
-    if (status.state === 'error') dueToPoll = true;
+    dueToPoll = !(await condition(() => pending.length > 0 || pollNow, nextWaitMs()));
+    if (inError()) dueToPoll = true;
   }
 }
 
