@@ -134,16 +134,16 @@ export async function changeStream(input: StreamWorkflowInput): Promise<void> {
     const { state: _s, consumers: _c, ...carried } = status;
     return continueAsNew<typeof changeStream>({ streamId: input.streamId, carried: { ...carried, pending } });
   };
-  /** Until the next poll: the back-off after a failure, else the reconciler's interval (push) or the poll's. */
   const inError = () => status.state === 'error';
+  /** Until the next poll: the back-off after a failure, else the reconciler's interval (push) or the poll's. */
   const nextWaitMs = () => (inError() ? Math.min(3_600_000, 1000 * 2 ** Math.min(failures, 12)) : status.mode === 'push' ? desc.reconcileMs : desc.pollMs);
 
   /**
    * Split-safe rounds. A worker can see one workflow task's jobs in two activations where a replay
-   * sees them in one: it answered a query from a history whose last task (started by a worker that
-   * then died) had only fired a timer, and got that task's signals in its next real task. So no
-   * command here depends on which signals had arrived, nor on the workflow clock, when something
-   * resolved:
+   * sees them in one — recorded after a SIGKILL: the task a dead worker had started held a timer that
+   * fired, its signals came later, and the worker that took over acted on the timer alone (most
+   * likely it had cached the run while answering a query). So no command here depends on which
+   * signals had arrived, nor on the workflow clock, when something resolved:
    * - each round is one readStream (the queued ids and/or the poll — its input, which replay does not
    *   compare), then the consumers' wake-ups and the gather timer, both decided by its result;
    * - the queue and the poll asks are consumed by the counts the result echoes, not by what was
