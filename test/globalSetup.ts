@@ -44,11 +44,6 @@ export async function setup(project: TestProject) {
   project.provide('databaseUrl', pgUrl ?? pgStarted!.url);
 }
 
-/**
- * Before the dev server goes: every workflow run this test run made is replayed on the bundle
- * (test/helpers/replay.ts replayLiveHistories), so every e2e test is also a determinism test. A
- * throw here would not fail the run (vitest only logs it), so a failure sets the exit code.
- */
 /** The replay workers would log every state change at INFO; their failures are reported below. */
 function quietReplayLogs() {
   try {
@@ -58,6 +53,11 @@ function quietReplayLogs() {
   }
 }
 
+/**
+ * Before the dev server goes: every workflow run this test run made is replayed on the bundle
+ * (test/helpers/replay.ts replayLiveHistories), so every e2e test is also a determinism test. A
+ * throw here would not fail the run (vitest only logs it), so a failure sets the exit code.
+ */
 export async function teardown() {
   try {
     if (replayCheck && process.env.COSELL_REPLAY_CHECK !== '0') {
