@@ -25,10 +25,11 @@ function counted(linkId: string, report: PageReport): PageReport {
  */
 export function createSyncActivities(engine: Engine) {
   return {
-    async describeLink(linkId: string): Promise<LinkInfo> {
+    async describeLink(linkId: string, ask?: { serves: number }): Promise<LinkInfo> {
       const link = engine.network.link(linkId);
       return {
         linkId,
+        ...(ask ? { serves: ask.serves } : {}),
         from: link.from,
         to: link.to,
         mapping: link.mapping,
@@ -40,10 +41,11 @@ export function createSyncActivities(engine: Engine) {
         associationsMs: link.parent?.sourceField.startsWith(ASSOCIATION_FIELD_PREFIX) && !engine.streamOf(linkId) ? parseDuration(engine.network.network.streams?.reconcile ?? '15m') : undefined,
       };
     },
-    async syncPage(linkId: string): Promise<PageReport> {
+    async syncPage(linkId: string, ask?: { serves: number }): Promise<PageReport> {
       const rt = await engine.link(linkId);
       // A changed mapping is first re-applied to the existing pairs, a page per call (sync/mappingChange.ts).
-      return counted(linkId, (await backfillMappingPage(rt)) ?? (await syncChangesPage(rt, heartbeat)));
+      const report = counted(linkId, (await backfillMappingPage(rt)) ?? (await syncChangesPage(rt, heartbeat)));
+      return ask ? { ...report, serves: ask.serves } : report;
     },
     async syncDeletions(linkId: string): Promise<PageReport> {
       const rt = await engine.link(linkId);

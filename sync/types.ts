@@ -21,6 +21,8 @@ export interface PageReport {
   /** Now minus the newest source modification seen (how far behind the link is). */
   lagMs?: number;
   quotaResetsAt?: string;
+  /** The sync-now asks the cycle this page opened serves (the request's count, echoed: workflows/sync.ts). */
+  serves?: number;
 }
 
 export interface LinkStatus {
@@ -41,6 +43,8 @@ export interface LinkStatus {
 /** What the workflow needs to know about its link (from the network file, via an activity). */
 export interface LinkInfo {
   linkId: string;
+  /** The sync-now asks a failed cycle's back-off starts from (the request's count, echoed: workflows/sync.ts). */
+  serves?: number;
   from: string;
   to: string;
   mapping: string;

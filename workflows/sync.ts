@@ -96,6 +96,13 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
   // cache): ~0.45 ms of CPU each (measured on the demo), and every link replays at once after a restart.
   // 1,000 events bound that to ~0.5 s per link; runs started before this change keep 5,000 (patched).
   const maxHistory = input.maxHistoryEvents ?? (patched('history-1000') ? 1000 : 5000);
+  // Sync-now asks are counted, and a cycle serves the count its first page's result echoes — not a
+  // flag cleared when the cycle starts. A worker can see a task's signals in a later activation than
+  // a replay does (after a worker died mid-task: workflows/stream.ts, "split-safe rounds"); a flag
+  // cleared at a timer's firing then left a later cycle running live that replay never starts.
+  const counted = patched('sync-now-counted');
+  let asked = syncNow ? 1 : 0;
+  let served = 0;
 
   const status = (): LinkStatus => ({
     linkId: input.linkId,
@@ -112,20 +119,21 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
     upsertSearchAttributes({ CosellState: [state] });
     upsertMemo({ state, lastError: lastError ?? null, counts });
   };
-  const steered = () => syncNow || paused || resync !== undefined;
+  const steered = () => (counted ? asked > served : syncNow) || paused || resync !== undefined;
 
   // Handlers first, so ops can query and steer the link from its first moment.
   setHandler(statusQuery, status);
-  setHandler(syncNowSignal, () => void (syncNow = true));
+  setHandler(syncNowSignal, () => void ((syncNow = true), asked++));
   setHandler(pauseSignal, () => void (paused = true));
   // Resume also re-tries a link in `error` (after the credentials or configuration were fixed).
-  setHandler(resumeSignal, () => void ((paused = false), (syncNow = true)));
+  setHandler(resumeSignal, () => void ((paused = false), (syncNow = true), asked++));
   setHandler(
     resyncUpdate,
     async (req) => {
       resync = { from: widerResync(resync?.from, req.from) };
       const mine = ++resyncRequested;
       syncNow = true;
+      asked++;
       await condition(() => resyncServed >= mine);
       const failure = resyncFailure && mine > resyncFailure.after && mine <= resyncFailure.upTo ? resyncFailure : undefined;
       if (failure) throw ApplicationFailure.create({ type: failure.code, message: `resync failed: ${failure.message}`, nonRetryable: true });
@@ -140,6 +148,20 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
     },
   );
 
+  /**
+   * A cycle that failed served no page, so its asks still count as waiting and would end the back-off
+   * at once: settle them through a result (a cheap describeLink echoing the count), so only asks that
+   * arrive after it end the wait early.
+   */
+  const settleAsks = async () => {
+    if (!counted) return;
+    try {
+      served = Math.max(served, (await describeLink(input.linkId, { serves: asked })).serves ?? served);
+    } catch {
+      // The link cannot even be described: the back-off starts without it.
+    }
+  };
+
   /** Show a failed cycle as state `error` with its reason, then wait for a steer or a back-off that grows with each failure. */
   const failed = async (err: unknown) => {
     const f = failureOf(err);
@@ -148,6 +170,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
     lastError = `${f.code}: ${f.message}`;
     publish();
     failures++;
+    await settleAsks();
     await condition(steered, Math.min(HOUR, Math.max(link?.scheduleMs ?? MINUTE, MINUTE) * 2 ** Math.min(failures - 1, 6)));
     syncNow = false;
   };
@@ -160,7 +183,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
   const continueAsNewWhenIdle = async (betweenCycles: boolean): Promise<boolean> => {
     await condition(() => allHandlersFinished() || resync !== undefined);
     if (resync !== undefined) return false;
-    return continueAsNew<typeof linkSync>({ linkId: input.linkId, counts, paused, syncNow, lastCaughtUpAt, maxHistoryEvents: input.maxHistoryEvents, betweenCycles, associationsAt });
+    return continueAsNew<typeof linkSync>({ linkId: input.linkId, counts, paused, syncNow: counted ? asked > served : syncNow, lastCaughtUpAt, maxHistoryEvents: input.maxHistoryEvents, betweenCycles, associationsAt });
   };
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory;
 
@@ -213,9 +236,10 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
           resyncServed = upTo;
         }
       }
-      // Catch up, one page per activity.
-      for (;;) {
-        last = await syncPage(input.linkId);
+      // Catch up, one page per activity; the first serves the asks made so far (`counted`).
+      for (let page = 0; ; page++) {
+        last = await syncPage(input.linkId, ...(counted && page === 0 ? [{ serves: asked }] : []));
+        if (last.serves !== undefined) served = Math.max(served, last.serves);
         counts = add(counts, last.counts);
         if (last.caughtUp || paused || resync) break;
         // false: a resync arrived while waiting for handlers — the loop serves it first.
@@ -252,6 +276,7 @@ export async function linkSync(input: LinkSyncInput): Promise<void> {
         lastError = quota.message;
         last = { ...(last ?? emptyReport()), quotaResetsAt: quota.resetsAt };
         publish();
+        await settleAsks();
         const waitMs = Math.max(1000, Date.parse(quota.resetsAt ?? '') - Date.now() || MINUTE);
         await condition(steered, Math.min(waitMs, HOUR));
         syncNow = false;
