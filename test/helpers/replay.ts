@@ -10,6 +10,10 @@ import * as workflows from '../../workflows/index.js';
 /** The histories recorded from the demo (test/fixtures/histories; record.ts there says how). */
 export const HISTORIES_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/histories');
 export const HISTORY_FIXTURES = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.pb')).sort();
+/** Workflow ids of runs a test records with drifted code on purpose (test/workflows/liveReplay.e2e): the run-end check skips them. */
+export const DRIFTED_ID_PREFIX = 'drifted-on-purpose-';
+/** Every workflow type the cosell worker runs (the functions workflows/index.ts exports). */
+export const WORKFLOW_TYPES = Object.entries(workflows).flatMap(([name, v]) => (typeof v === 'function' ? [name] : []));
 
 /**
  * Replay every recorded history on a workflow bundle: the ones that fail (with why) and how many
@@ -55,16 +59,16 @@ function eventsAround(history: proto.temporal.api.history.v1.IHistory, error: st
  * anything but the history (worker-cache state, a timing race) passes every test that runs it and
  * stalls the workflow only when a worker dies and another replays it — this finds it in any run
  * that made it. Failing histories are written to `dir` (.pb, as test/fixtures/histories) to replay and debug.
- * `query` (a visibility query) narrows the runs replayed.
+ * `query` (a visibility query) narrows the runs replayed; without one, runs drifted on purpose are skipped.
  */
 export async function replayLiveHistories(address: string, workflowBundle: { codePath: string } | { code: string }, dir: string, query?: string): Promise<LiveReplay> {
-  const types = new Set(Object.entries(workflows).flatMap(([name, v]) => (typeof v === 'function' ? [name] : [])));
+  const types = new Set(WORKFLOW_TYPES);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   const result: LiveReplay = { replayed: 0, encrypted: 0, nondeterministic: [] };
   try {
     const runs: Array<{ workflowId: string; runId: string }> = [];
-    for await (const wf of client.workflow.list(query ? { query } : {})) if (types.has(wf.type)) runs.push({ workflowId: wf.workflowId, runId: wf.runId });
+    for await (const wf of client.workflow.list(query ? { query } : {})) if (types.has(wf.type) && (query || !wf.workflowId.startsWith(DRIFTED_ID_PREFIX))) runs.push({ workflowId: wf.workflowId, runId: wf.runId });
     const histories = new Map<string, proto.temporal.api.history.v1.IHistory>();
     async function* fetched() {
       for (let i = 0; i < runs.length; i += 16) {
