@@ -333,14 +333,15 @@ export function registerBulk2(app: FastifyInstance, deps: BulkDeps): void {
     if (typeof body.query !== 'string' || !body.query.trim()) throw invalidJob('InvalidJob : a query is required');
     const format = formatOf(body);
     // Checked at once (a malformed query is refused at creation, as Salesforce does), run when processed.
-    const q = compileQuery({ object: (n) => data.object(n), table: (n) => data.table(n), now: deps.now }, body.query, { includeDeleted: operation === 'queryAll' });
+    const q = compileQuery(data.queryContext(deps.now), body.query, { includeDeleted: operation === 'queryAll' });
     if (q.countOnly || q.aggregate) throw invalidJob('InvalidJob : Aggregate queries (COUNT) are not supported by Bulk API 2.0 query jobs');
+    if (q.subqueries.length) throw invalidJob('InvalidJob : Parent-to-child relationship sub-queries are not supported by Bulk API 2.0 query jobs');
     const job: Job = { ...newJob(req, 'query', operation, q.object.name, format), query: body.query };
     jobs.set(job.id, job);
     setImmediate(() => {
       touch(job, 'InProgress');
       job.started = Date.now();
-      const run = compileQuery({ object: (n) => data.object(n), table: (n) => data.table(n), now: deps.now }, body.query as string, { includeDeleted: operation === 'queryAll' });
+      const run = compileQuery(data.queryContext(deps.now), body.query as string, { includeDeleted: operation === 'queryAll' });
       const flat = run.rows.map((r: Rec) => flatten(run.project(r, v)));
       job.columns = flat[0]?.map(([k]) => k) ?? run.columns().columnMetadata.flatMap((c) => columnNames(c));
       job.rows = flat.map((cols) => cols.map(([, val]) => cell(val)));

@@ -4,7 +4,7 @@ import {
   OPPORTUNITY_STAGES, addField, customObject, fieldFromMetadata, standardObjects, SchemaError,
   type CustomFieldMetadata, type FieldDef, type ObjectDef,
 } from './schema.js';
-import { parseInstant } from './soql.js';
+import { parseInstant, type QueryContext } from './soql.js';
 import { Table, type Rec } from './store.js';
 
 /**
@@ -85,6 +85,11 @@ export class SalesforceData {
 
   object(name: string): ObjectDef | undefined {
     return this.objects.get(name.toLowerCase());
+  }
+
+  /** What SOQL and SOSL read the org through. */
+  queryContext(now: () => number): QueryContext {
+    return { object: (n) => this.object(n), table: (n) => this.table(n), objects: () => [...this.objects.values()], now };
   }
 
   table(name: string): Table {

@@ -294,7 +294,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const v = versionOf(req);
     const soql = (req.query as Record<string, string>).q;
     if (!soql) throw new ApiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
-    const q = compileQuery({ object: (n) => data.object(n), table: (n) => data.table(n), now: deps.now }, soql, { includeDeleted });
+    const q = compileQuery(data.queryContext(deps.now), soql, { includeDeleted });
     if (isTrueParam((req.query as Record<string, unknown>).columns)) return q.columns();
     if (q.countOnly) return { totalSize: q.rows.length, done: true, records: [] };
     if (q.aggregate) return { totalSize: 1, done: true, records: [{ attributes: { type: 'AggregateResult' }, [q.aggregate.alias]: q.aggregate.value }] };
@@ -336,7 +336,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/services/data/:v/queryAll/:locator', async (req) => more(req, true));
 
   // ---------- SOSL ----------
-  const searchCtx = { object: (n: string) => data.object(n), table: (n: string) => data.table(n), now: deps.now, objects: () => [...data.objects.values()] };
+  const searchCtx = data.queryContext(deps.now);
   app.get('/services/data/:v/search', async (req) => {
     const v = versionOf(req);
     const q = (req.query as Record<string, unknown>).q;

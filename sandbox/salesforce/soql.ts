@@ -2,12 +2,13 @@ import soqlParser from 'soql-parser-js';
 import type { Query, WhereClause, Condition } from 'soql-parser-js';
 import { ApiError } from './errors.js';
 import { normalizeId } from './ids.js';
-import type { FieldDef, ObjectDef } from './schema.js';
+import { childRelationshipsOf, type FieldDef, type ObjectDef } from './schema.js';
 import { Table, type Rec } from './store.js';
 
 /**
  * SOQL: parsed by soql-parser-js, then compiled here into a predicate, a comparator and a projection
- * over the in-memory tables. Supported: field lists with parent relationship paths (`Account.Owner.Name`),
+ * over the in-memory tables. Supported: field lists with parent relationship paths (`Account.Owner.Name`)
+ * and parent-to-child sub-queries (`(SELECT Name FROM Opportunities WHERE … ORDER BY … LIMIT n)`, one level),
  * WHERE with AND/OR/NOT and parentheses, = != <> < > <= >= IN NOT IN LIKE, NULL, date/datetime literals
  * and date constants (TODAY, LAST_N_DAYS:n, ...), ORDER BY (several fields, ASC/DESC, NULLS FIRST/LAST),
  * LIMIT, OFFSET, COUNT() and COUNT(field), FIELDS(ALL|STANDARD|CUSTOM), LIKE with `\%` / `\_` escapes, and the
@@ -19,6 +20,7 @@ const { parseQuery } = soqlParser;
 export interface QueryContext {
   object(name: string): ObjectDef | undefined;
   table(name: string): Table;
+  objects(): ObjectDef[];
   now(): number;
 }
 
@@ -34,6 +36,8 @@ export interface CompiledQuery {
   aggregate?: { alias: string; value: number };
   /** What `GET /query?q=…&columns=true` answers: the query's columns, without running it (the Salesforce CLI reads these). */
   columns(): QueryColumns;
+  /** Parent-to-child sub-queries in the field list (`(SELECT … FROM Opportunities)`), by relationship name. */
+  subqueries: string[];
 }
 
 export interface QueryColumn {
@@ -95,10 +99,16 @@ function queryColumns(selected: ResolvedPath[], aggregate: { alias: string; fiel
   return top;
 }
 
+/** A sub-query's column: an aggregate of the child's columns, as Salesforce describes it. */
+const subqueryColumn = (name: string, joinColumns: QueryColumn[]): QueryColumn => ({
+  aggregate: true, apexType: null, booleanType: false, columnName: name, custom: name.endsWith('__r'), displayName: name, foreignKeyName: null, insertable: false, joinColumns, numberType: false, textType: false, updatable: false,
+});
+
 // ---------- errors in Salesforce's words ----------
 
+/** Where `token` first appears; the empty token is the end of the query (where an `<EOF>` is met). */
 function positionOf(soql: string, token: string): { row: number; col: number } {
-  const i = Math.max(0, soql.toLowerCase().indexOf(token.toLowerCase()));
+  const i = token === '' ? soql.length : Math.max(0, soql.toLowerCase().indexOf(token.toLowerCase()));
   const before = soql.slice(0, i).split('\n');
   return { row: before.length, col: before[before.length - 1].length + 1 };
 }
@@ -501,11 +511,26 @@ export function compileQuery(ctx: QueryContext, soql: string, opts: { includeDel
   try {
     q = parseQuery(soql) as Query;
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0];
-    const m = /found --> '?(.*?)'? <--/.exec(msg) ?? /but found: '(.*)'/.exec(msg);
-    const token = m?.[1] || soql.trim().split(/\s+/)[0] || soql;
-    throw queryError('MALFORMED_QUERY', soql, token, `unexpected token: ${token || 'EOF'}`);
+    // The parser names what it found on the message's last line; nothing found is the end of the query.
+    const msg = (e as Error).message;
+    const found = (/found --> '?(.*?)'? <--/.exec(msg) ?? /but found: '(.*)'/.exec(msg))?.[1];
+    if (found === '') throw queryError('MALFORMED_QUERY', soql, '', 'unexpected token: <EOF>');
+    const token = found || soql.trim().split(/\s+/)[0] || soql;
+    throw queryError('MALFORMED_QUERY', soql, token, `unexpected token: ${token}`);
   }
+  return compileParsed(ctx, soql, q, opts, false);
+}
+
+/** A parent-to-child sub-query: its compiled query (every matching child, in order) and how to group it. */
+interface ChildQuery {
+  name: string;
+  field: string;
+  query: CompiledQuery;
+  limit?: number;
+  byParent?: Map<unknown, Rec[]>;
+}
+
+function compileParsed(ctx: QueryContext, soql: string, q: Query, opts: { includeDeleted: boolean }, nested: boolean): CompiledQuery {
   if (!q.sObject) throw queryError('MALFORMED_QUERY', soql, 'FROM', 'unexpected token: FROM');
   const object = ctx.object(q.sObject);
   if (!object) {
@@ -517,6 +542,7 @@ export function compileQuery(ctx: QueryContext, soql: string, opts: { includeDel
   let countOnly = false;
   let aggregate: { alias: string; field?: ResolvedPath } | undefined;
   const selected: ResolvedPath[] = [];
+  const children: ChildQuery[] = [];
   for (const fld of q.fields ?? []) {
     const f = fld as any;
     if (f.type === 'Field') selected.push(resolvePath(ctx, soql, object, [f.field], f.field));
@@ -533,8 +559,16 @@ export function compileQuery(ctx: QueryContext, soql: string, opts: { includeDel
     } else if (f.type === 'FieldFunctionExpression' && String(f.functionName).toUpperCase() === 'COUNT') {
       if (!f.parameters?.length) countOnly = true;
       else aggregate = { alias: f.alias ?? 'expr0', field: resolvePath(ctx, soql, object, String(f.parameters[0]).split('.'), String(f.parameters[0])) };
+    } else if (f.type === 'FieldSubquery' && !nested) {
+      // Children of each row through a child relationship (Account → Opportunities): compiled over the
+      // child object once, LIMIT applied per parent, as Salesforce applies it.
+      const sub = f.subquery as Query & { relationshipName: string };
+      const rel = childRelationshipsOf(object, ctx.objects()).find((c) => c.relationshipName?.toLowerCase() === String(sub.relationshipName).toLowerCase());
+      if (!rel) throw queryError('INVALID_TYPE', soql, String(sub.relationshipName), `Didn't understand relationship '${String(sub.relationshipName)}' in FROM part of query call. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.`);
+      const query = compileParsed(ctx, soql, { ...sub, sObject: rel.childSObject, limit: undefined, offset: undefined } as Query, opts, true);
+      children.push({ name: rel.relationshipName!, field: rel.field, query, limit: sub.limit });
     } else if (f.type === 'FieldSubquery') {
-      throw queryError('MALFORMED_QUERY', soql, '(SELECT', 'The sandbox does not support child relationship sub-queries');
+      throw queryError('MALFORMED_QUERY', soql, '(SELECT', 'unexpected token: (SELECT: a sub-query cannot hold another');
     } else {
       throw queryError('MALFORMED_QUERY', soql, f.rawValue ?? f.functionName ?? 'SELECT', `The sandbox does not support ${String(f.rawValue ?? f.type)} in the field list`);
     }
@@ -626,11 +660,20 @@ export function compileQuery(ctx: QueryContext, soql: string, opts: { includeDel
         if (i === p.canonical.length - 2) cur[p.field.name] = outputValue(p.field, src[p.field.name]);
       }
     }
+    for (const c of children) {
+      if (!c.byParent) {
+        c.byParent = new Map();
+        for (const child of c.query.rows) c.byParent.set(child[c.field], [...(c.byParent.get(child[c.field]) ?? []), child]);
+      }
+      const mine = (c.byParent.get(rec.Id) ?? []).slice(0, c.limit ?? undefined);
+      // A parent without children has null there, not an empty list.
+      out[c.name] = mine.length ? { totalSize: mine.length, done: true, records: mine.map((child) => c.query.project(child, version)) } : null;
+    }
     return out;
   };
 
   const columns = (): QueryColumns => ({
-    columnMetadata: countOnly ? [] : queryColumns(selected, aggregate),
+    columnMetadata: countOnly ? [] : [...queryColumns(selected, aggregate), ...children.map((c) => subqueryColumn(c.name, c.query.columns().columnMetadata))],
     entityName: object.name,
     groupBy: false,
     idSelected: selected.some((p) => p.canonical.length === 1 && p.field.name === 'Id'),
@@ -639,7 +682,7 @@ export function compileQuery(ctx: QueryContext, soql: string, opts: { includeDel
   if (aggregate) {
     const f = aggregate.field!;
     const value = rows.filter((r) => f.get(r) !== null && f.get(r) !== undefined).length;
-    return { object, rows: [], project, countOnly: false, aggregate: { alias: aggregate.alias, value }, columns };
+    return { object, rows: [], project, countOnly: false, aggregate: { alias: aggregate.alias, value }, columns, subqueries: [] };
   }
-  return { object, rows, project, countOnly, columns };
+  return { object, rows, project, countOnly, columns, subqueries: children.map((c) => c.name) };
 }

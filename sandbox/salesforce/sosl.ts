@@ -22,9 +22,6 @@ import type { Rec } from './store.js';
  *   shorter than two characters, `INVALID_TYPE` for an unknown object.
  */
 
-export interface SearchContext extends QueryContext {
-  objects(): ObjectDef[];
-}
 
 /** Objects a search without RETURNING covers (the sandbox's join objects and Organization are not searchable). */
 const NOT_SEARCHABLE = new Set(['partner', 'opportunitypartner', 'organization']);
@@ -392,7 +389,7 @@ function topLevel(s: string, kw: RegExp): number {
   }
 }
 
-export function runSearch(ctx: SearchContext, spec: SearchSpec, version: string): { searchRecords: Array<Record<string, unknown>> } {
+export function runSearch(ctx: QueryContext, spec: SearchSpec, version: string): { searchRecords: Array<Record<string, unknown>> } {
   const targets: Returning[] = spec.returning ?? ctx.objects().filter((o) => !NOT_SEARCHABLE.has(o.name.toLowerCase())).map((o) => ({ object: o.name }));
   const out: Array<Record<string, unknown>> = [];
   for (const t of targets) {

@@ -132,6 +132,9 @@ describe('SOQL', () => {
 
   it('MALFORMED_QUERY and INVALID_FIELD in the real shape', async () => {
     await expect(conn.query('SELEC Id FROM Account')).rejects.toMatchObject({ errorCode: 'MALFORMED_QUERY' });
+    // A query that stops short is pointed at its end, as Salesforce does (found with the Salesforce CLI).
+    await expect(conn.query('SELECT Id FROM Account WHERE')).rejects.toMatchObject({ errorCode: 'MALFORMED_QUERY', message: expect.stringMatching(/\^\nERROR at Row:1:Column:29\nunexpected token: <EOF>$/) });
+    await expect(conn.query('SELECT Id FROM Account LIMIT x')).rejects.toMatchObject({ message: expect.stringMatching(/Column:30\nunexpected token: x$/) });
     const bad = await raw('/services/data/v62.0/query?q=' + encodeURIComponent('SELECT Id, Nope__c FROM Account'));
     expect(bad.status).toBe(400);
     expect(bad.body).toHaveLength(1);

@@ -53,7 +53,7 @@ function orgWith(names: string[]): SalesforceData {
   return data;
 }
 
-const run = (data: SalesforceData, soql: string) => compileQuery({ object: (n) => data.object(n), table: (n) => data.table(n), now: () => Date.now() }, soql, { includeDeleted: false });
+const run = (data: SalesforceData, soql: string) => compileQuery(data.queryContext(() => Date.now()), soql, { includeDeleted: false });
 
 describe('LIKE', () => {
   it('agrees with a reference matcher for patterns with wildcards and escaped % _ \' \\ (property)', () => {
@@ -106,5 +106,62 @@ describe('FIELDS() and columns', () => {
     ]);
     expect(c.columnMetadata[3]).toMatchObject({ custom: true, insertable: true, updatable: true, textType: true });
     expect(run(data, 'SELECT COUNT(Id) n FROM Account').columns().columnMetadata).toMatchObject([{ columnName: 'n', aggregate: true, apexType: 'Integer' }]);
+  });
+});
+
+describe('parent-to-child sub-queries', () => {
+  type Opp = { account: number | null; name: string; amount: number | null; deleted: boolean };
+  const oppArb = (accounts: number) => fc.record({
+    account: fc.option(fc.nat({ max: accounts - 1 }), { nil: null }),
+    name: fc.stringMatching(/^[a-d]{1,3}$/),
+    amount: fc.option(fc.integer({ min: 0, max: 9 }), { nil: null }),
+    deleted: fc.boolean(),
+  });
+  const orgOf = (accounts: string[], opps: Opp[]) => {
+    const data = orgWith(accounts);
+    const ids = [...data.table('Account').byId.keys()];
+    const t = data.table('Opportunity');
+    for (const o of opps) {
+      const now = Date.now();
+      t.insert({ Id: data.ids.next('006'), IsDeleted: o.deleted, Name: o.name, StageName: 'Prospecting', CloseDate: '2027-01-31', AccountId: o.account === null ? null : ids[o.account], Amount: o.amount, CreatedDate: now, LastModifiedDate: now, SystemModstamp: now, $v: 0 } as unknown as Rec);
+    }
+    return { data, ids };
+  };
+
+  it('each parent carries exactly its live children, filtered, ordered and limited per parent — or null (property)', () => {
+    const caseArb = fc.integer({ min: 1, max: 4 }).chain((n) => fc.record({
+      accounts: fc.uniqueArray(fc.stringMatching(/^[a-z]{1,4}$/), { minLength: n, maxLength: n }),
+      opps: fc.array(oppArb(n), { maxLength: 14 }),
+      min: fc.integer({ min: -1, max: 9 }),
+      limit: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+      desc: fc.boolean(),
+    }));
+    fc.assert(fc.property(caseArb, ({ accounts, opps, min, limit, desc }) => {
+      const { data, ids } = orgOf(accounts, opps);
+      const q = run(data, `SELECT Name, (SELECT Name, Amount FROM Opportunities WHERE Amount > ${min} ORDER BY Amount ${desc ? 'DESC' : 'ASC'}, Name, Id${limit ? ` LIMIT ${limit}` : ''}) FROM Account ORDER BY Name`);
+      const got = q.rows.map((r) => q.project(r, 'v62.0')).map((a) => [a.Name, a.Opportunities]);
+
+      // The model: plain filters and sorts over what was inserted.
+      const oppIds = [...data.table('Opportunity').byId.keys()];
+      const want = accounts.map((name, i) => ({ name, i })).sort((a, b) => (a.name < b.name ? -1 : 1)).map(({ name, i }) => {
+        const mine = opps.map((o, k) => ({ ...o, id: oppIds[k]! }))
+          .filter((o) => o.account === i && !o.deleted && o.amount !== null && o.amount > min)
+          .sort((a, b) => (a.amount! - b.amount!) * (desc ? -1 : 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.id < b.id ? -1 : 1))
+          .slice(0, limit);
+        return [name, mine.length ? { totalSize: mine.length, done: true, records: mine.map((o) => ({ attributes: { type: 'Opportunity', url: `/services/data/v62.0/sobjects/Opportunity/${o.id}` }, Name: o.name, Amount: o.amount })) } : null];
+      });
+      expect(got).toEqual(want);
+      expect(ids).toHaveLength(accounts.length);
+    }), { numRuns: 200, seed: 4242 });
+  });
+
+  it('columns, and the errors: an unknown relationship, a sub-query inside a sub-query', () => {
+    const { data } = orgOf(['x'], []);
+    const c = run(data, 'SELECT Name, (SELECT Id, Name FROM Opportunities) FROM Account').columns();
+    expect(c.columnMetadata.map((m) => [m.columnName, m.aggregate, m.joinColumns.map((j) => j.columnName)])).toEqual([['Name', false, []], ['Opportunities', true, ['Id', 'Name']]]);
+    expect(run(data, 'SELECT Name, (SELECT Id FROM Opportunities) FROM Account').subqueries).toEqual(['Opportunities']);
+    expect(() => run(data, 'SELECT Name, (SELECT Id FROM Deals) FROM Account')).toThrow(expect.objectContaining({ errorCode: 'INVALID_TYPE', message: expect.stringContaining("Didn't understand relationship 'Deals'") }));
+    expect(() => run(data, 'SELECT Name, (SELECT Nope__c FROM Opportunities) FROM Account')).toThrow(expect.objectContaining({ errorCode: 'INVALID_FIELD' }));
+    expect(() => run(data, 'SELECT Name, (SELECT Id, (SELECT Id FROM Partners) FROM Opportunities) FROM Account')).toThrow(expect.objectContaining({ errorCode: 'MALFORMED_QUERY' }));
   });
 });
