@@ -663,7 +663,11 @@ function compileParsed(ctx: QueryContext, soql: string, q: Query, opts: { includ
     for (const c of children) {
       if (!c.byParent) {
         c.byParent = new Map();
-        for (const child of c.query.rows) c.byParent.set(child[c.field], [...(c.byParent.get(child[c.field]) ?? []), child]);
+        for (const child of c.query.rows) {
+          const siblings = c.byParent.get(child[c.field]);
+          if (siblings) siblings.push(child);
+          else c.byParent.set(child[c.field], [child]);
+        }
       }
       const mine = (c.byParent.get(rec.Id) ?? []).slice(0, c.limit ?? undefined);
       // A parent without children has null there, not an empty list.

@@ -22,7 +22,6 @@ import type { Rec } from './store.js';
  *   shorter than two characters, `INVALID_TYPE` for an unknown object.
  */
 
-
 /** Objects a search without RETURNING covers (the sandbox's join objects and Organization are not searchable). */
 const NOT_SEARCHABLE = new Set(['partner', 'opportunitypartner', 'organization']);
 const MAX_LIMIT = 2000;
