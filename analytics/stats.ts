@@ -78,7 +78,8 @@ export function rateDifference(a: Rate, b: Rate, what = 'win rate'): Difference 
 /** A histogram: value → count (cycle days of won deals). */
 export type Histogram = ReadonlyArray<readonly [value: number, count: number]>;
 
-function binomial(n: number, p: number, rnd: () => number): number {
+/** One Binomial(n, p) draw from `rnd` (exported for the bootstrap's reference test, which must draw alike). */
+export function binomial(n: number, p: number, rnd: () => number): number {
   if (p <= 0 || n <= 0) return 0;
   if (p >= 1) return n;
   if (p > 0.5) return n - binomial(n, 1 - p, rnd);

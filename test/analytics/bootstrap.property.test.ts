@@ -1,36 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bootstrapMeans, type Histogram } from '../../analytics/stats.js';
+import { binomial, bootstrapMeans, type Histogram } from '../../analytics/stats.js';
 import { seededRandom } from '../../lib/seededRandom.js';
 
 /**
  * bootstrapMeans resamples over typed parallel arrays of the histogram (the report's hot loop). It
  * must draw exactly what the straightforward version over the [value, count] tuples draws — same
  * seeded stream, same conditional binomials — so a report's intervals did not move. The reference
- * below is that version, spelled out.
+ * below is that version, spelled out (over the same binomial draw: the loop, not the draw, is under test).
  */
-
-function binomial(n: number, p: number, rnd: () => number): number {
-  if (p <= 0 || n <= 0) return 0;
-  if (p >= 1) return n;
-  if (p > 0.5) return n - binomial(n, 1 - p, rnd);
-  const q = 1 - p;
-  if (n * p * q > 25) {
-    const z = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-    return Math.min(n, Math.max(0, Math.round(n * p + z * Math.sqrt(n * p * q))));
-  }
-  const ratio = p / q;
-  let pmf = q ** n;
-  let cdf = pmf;
-  const u = rnd();
-  let k = 0;
-  while (u > cdf && k < n) {
-    pmf *= (ratio * (n - k)) / (k + 1);
-    k++;
-    cdf += pmf;
-  }
-  return k;
-}
 
 function referenceMeans(hist: Histogram, seed: number, resamples: number): number[] {
   const n = hist.reduce((s, [, c]) => s + c, 0);
