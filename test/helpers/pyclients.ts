@@ -1,7 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { installPinned } from './pinnedInstall.js';
 
 /**
  * The Python clients the sandbox is tested with (simple-salesforce, hubspot-api-client), from PyPI into
@@ -32,22 +31,14 @@ function findPython(): string {
 
 export function ensurePythonClients(): PythonClients {
   const python = findPython();
-  const wanted = createHash('sha256').update(readFileSync(REQUIREMENTS)).digest('hex');
-  const marker = path.join(PY_CLIENTS_DIR, MARKER);
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return { python, pythonPath: PY_CLIENTS_DIR };
-  // Into a fresh directory first, then renamed: a half-finished install is never taken for a whole one.
-  const tmp = `${PY_CLIENTS_DIR}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  const r = spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '--target', tmp, '-r', REQUIREMENTS], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) {
-    rmSync(tmp, { recursive: true, force: true });
-    const why = (r.stderr || r.error?.message || `exit ${String(r.status)}`).trim().split('\n').slice(-8).join('\n');
-    throw new Error(`could not install the sandbox's Python test clients into ${path.relative(process.cwd(), PY_CLIENTS_DIR)}:\n${why}\n` +
-      `They come from PyPI; with PyPI reachable, run:\n  ${python} -m pip install --target .temporal/pyclients -r test/sandbox/clients/requirements.txt`);
-  }
-  writeFileSync(path.join(tmp, MARKER), wanted);
-  rmSync(PY_CLIENTS_DIR, { recursive: true, force: true });
-  renameSync(tmp, PY_CLIENTS_DIR);
+  installPinned({
+    dir: PY_CLIENTS_DIR,
+    pins: REQUIREMENTS,
+    marker: MARKER,
+    what: "the sandbox's Python test clients",
+    hint: `They come from PyPI; with PyPI reachable, run:\n  ${python} -m pip install --target .temporal/pyclients -r test/sandbox/clients/requirements.txt`,
+    install: (tmp) => spawnSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '--target', tmp, '-r', REQUIREMENTS], { encoding: 'utf8', timeout: 600_000 }),
+  });
   return { python, pythonPath: PY_CLIENTS_DIR };
 }
 

